@@ -1,0 +1,51 @@
+"""The application factory. Nothing happens at import time; each subsystem
+has one ``init_app(app)``, called here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from loyalty import config as config_module
+from loyalty.clock import SystemClock
+from loyalty.db import configure_engine, db
+
+
+
+def _migrations_dir() -> str:
+    # Installed (wheel or editable) the migrations are the ``loyalty.migrations``
+    # package; import it rather than guessing a path relative to this file.
+    import loyalty.migrations
+
+    return str(Path(loyalty.migrations.__file__).resolve().parent)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (tests pass their own)."""
+    app = Flask(
+        "loyalty",
+        instance_path=os.environ.get("LOYALTY_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.from_environment(app.instance_path))
+    app.config.from_prefixed_env("LOYALTY")
+    app.config.setdefault("CLOCK", SystemClock())
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    if config:
+        app.config.update(config)
+
+    import loyalty.models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+
+    from loyalty.web import health
+
+    health.init_app(app)
+    return app

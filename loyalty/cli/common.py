@@ -1,0 +1,60 @@
+"""What every command shares: one transaction per command, errors as messages."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from datetime import date, datetime, time, timezone
+
+import click
+
+from loyalty import errors
+from loyalty.db import db
+
+
+def transactional(func):
+    """Run the command in one transaction: commit on success; on a domain
+    error roll back (so nothing changes) and exit 1 with the error's code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+            return result
+        except errors.LoyaltyError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"{exc.message} [{exc.code}]") from None
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def actor() -> str:
+    """Who is at the terminal, for the ledger's audit columns."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli"
+
+
+class Moment(click.ParamType):
+    """A date (midnight UTC) or an ISO 8601 date-time (UTC unless it says otherwise)."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            if len(value) == 10:
+                return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (2026-12-31) or ISO date-time", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+MOMENT = Moment()

@@ -1,0 +1,92 @@
+"""``loyalty members …``"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from loyalty.cli.common import transactional
+from loyalty.db import db
+from loyalty.ledger import Ledger
+from loyalty.ledger.history import member_history
+from loyalty.members import enrol, get_member
+from loyalty.models import Member
+from loyalty.programs import get_program
+
+group = AppGroup("members", help="Enrol, list and inspect members.")
+
+
+@group.command("add")
+@click.option("--program", "program_slug", required=True)
+@click.option("--external-id", required=True, help="The store's customer id.")
+@click.option("--email")
+@click.option("--name")
+@click.option("--birthday", type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@transactional
+def add(program_slug, external_id, email, name, birthday):
+    """Enrol a member."""
+    program = get_program(db.session, program_slug)
+    member, _ = enrol(
+        db.session,
+        program,
+        external_id=external_id,
+        email=email,
+        name=name,
+        birthday=birthday.date() if birthday else None,
+    )
+    click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}).")
+
+
+@group.command("list")
+@click.option("--program", "program_slug", required=True)
+@click.option("--limit", default=50, show_default=True)
+@transactional
+def list_(program_slug, limit):
+    """List a program's members, newest first."""
+    program = get_program(db.session, program_slug)
+    members = db.session.scalars(
+        select(Member).where(Member.program_id == program.id).order_by(Member.id.desc()).limit(limit)
+    ).all()
+    ledger = Ledger(db.session)
+    for member in members:
+        balances = ledger.balances(member.id)
+        click.echo(
+            f"{member.external_id:24} {member.email or '-':32} {member.status:9}"
+            f" available {balances['available']:>8}  pending {balances['pending']:>8}"
+        )
+
+
+@group.command("show")
+@click.option("--program", "program_slug", required=True)
+@click.argument("external_id")
+@click.option("--limit", default=20, show_default=True, help="How many recent entries to show.")
+@transactional
+def show(program_slug, external_id, limit):
+    """Show a member's balances and recent ledger entries."""
+    program = get_program(db.session, program_slug)
+    member = get_member(db.session, program, external_id)
+    balances = Ledger(db.session).balances(member.id)
+    click.echo(f"Member {member.external_id} of {program.slug}: {member.name or ''} <{member.email or '-'}>")
+    click.echo(f"Status {member.status}, enrolled {member.enrolled_at:%Y-%m-%d}"
+               + (f", birthday {member.birthday:%m-%d}" if member.birthday else ""))
+    click.echo(f"Available {balances['available']}   Pending {balances['pending']}")
+    lines = member_history(db.session, member.id, limit=limit)
+    if not lines:
+        click.echo("No ledger entries yet.")
+        return
+    click.echo(f"\n{'entry':>6}  {'when (UTC)':16}  {'kind':8} {'available':>9} {'pending':>8}  reason")
+    for line in lines:
+        note = line.reason or ""
+        if line.reverses_id:
+            note = f"reverses {line.reverses_id}" + (f": {note}" if note else "")
+        if line.shortfall:
+            note += f" (shortfall {line.shortfall})"
+        click.echo(
+            f"{line.entry_id:>6}  {line.created_at:%Y-%m-%d %H:%M}  {line.kind:8}"
+            f" {line.available:>+9} {line.pending:>+8}  {note}"
+        )
+
+
+def register(main) -> None:
+    main.add_command(group)

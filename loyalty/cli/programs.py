@@ -1,0 +1,48 @@
+"""``loyalty programs …``"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from loyalty.cli.common import transactional
+from loyalty.db import db
+from loyalty.models.program import CLAWBACK_POLICIES
+from loyalty.programs import create_program, list_programs
+
+group = AppGroup("programs", help="Create and list loyalty programs.")
+
+
+@group.command("create")
+@click.option("--slug", required=True, help="Short name used in URLs and commands, e.g. acme.")
+@click.option("--name", required=True, help="The program's display name.")
+@click.option("--currency", required=True, help="The store's ISO 4217 currency, e.g. USD.")
+@click.option(
+    "--clawback-policy",
+    type=click.Choice(CLAWBACK_POLICIES),
+    default="allow_negative",
+    show_default=True,
+    help="When a refund claws back points already spent: go negative, or stop at zero.",
+)
+@transactional
+def create(slug, name, currency, clawback_policy):
+    """Create a program with its system accounts."""
+    program = create_program(
+        db.session, slug=slug, name=name, currency=currency, clawback_policy=clawback_policy
+    )
+    click.echo(f"Created program {program.slug} ({program.name}, {program.currency}).")
+
+
+@group.command("list")
+@transactional
+def list_():
+    """List the programs."""
+    found = list_programs(db.session)
+    if not found:
+        click.echo("No programs yet: loyalty programs create --slug … --name … --currency …")
+    for program in found:
+        click.echo(f"{program.slug:20} {program.currency}  {program.clawback_policy:15} {program.name}")
+
+
+def register(main) -> None:
+    main.add_command(group)

@@ -1,0 +1,71 @@
+"""The database handle, and the connection settings both backends need.
+
+SQLite is the embedded default, PostgreSQL the production database; the
+code above this module is the same for both. Two SQLite settings matter
+for the ledger's invariants:
+
+* ``PRAGMA foreign_keys=ON``: SQLite ignores foreign keys unless asked,
+  and the ledger relies on them (a transfer cannot name an account of
+  another program).
+* ``BEGIN IMMEDIATE``: SQLite allows one writer. A default (deferred)
+  transaction that reads a balance and then writes can fail with
+  "database is locked" when another writer got in between, with no
+  retry possible. Taking the write lock when the transaction starts makes
+  writers queue (up to ``busy_timeout``) instead, which is what the
+  ledger's read-check-write sequences need.
+
+WAL keeps readers from blocking on the writer; ``synchronous=FULL`` keeps
+every commit durable, because an acknowledged webhook whose points are
+lost in a power cut would never be re-sent by the store.
+"""
+
+from __future__ import annotations
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the per-connection settings described in the module docstring."""
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    if getattr(engine, "_loyalty_configured", False):
+        return
+    engine._loyalty_configured = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,74 @@
+"""Domain errors. Each has a stable ``code`` that the CLI and (later) the
+HTTP API show, and a message written for the person who caused it.
+
+Services raise them *before* writing anything where they can; where a
+check can only happen after a write (a race lost on a unique key), the
+caller's transaction is rolled back, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+
+class LoyaltyError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(LoyaltyError):
+    code = "invalid_input"
+
+
+class NotFound(LoyaltyError):
+    code = "not_found"
+
+
+class UnknownProgram(NotFound):
+    code = "unknown_program"
+
+
+class UnknownMember(NotFound):
+    code = "unknown_member"
+
+
+class UnknownEntry(NotFound):
+    code = "unknown_entry"
+
+
+class Conflict(LoyaltyError):
+    code = "conflict"
+
+
+class DuplicateProgram(Conflict):
+    code = "duplicate_program"
+
+
+class DuplicateMember(Conflict):
+    code = "duplicate_member"
+
+
+class IdempotencyConflict(Conflict):
+    """The idempotency key was used before for a different request."""
+
+    code = "idempotency_conflict"
+
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+
+
+class MemberNotActive(LoyaltyError):
+    code = "member_not_active"
+
+
+class NotReversible(LoyaltyError):
+    code = "not_reversible"
+
+
+class ReversalExceeded(LoyaltyError):
+    """More was asked to be reversed than is left of the entry."""
+
+    code = "reversal_exceeded"

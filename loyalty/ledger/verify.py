@@ -1,0 +1,237 @@
+"""``loyalty verify``: check the ledger's invariants (DESIGN.md) with set-based SQL.
+
+Each check is a query that returns the rows breaking one invariant; an
+empty result means it holds. The same function backs the CLI command and
+the test suite's after-every-scenario check, so what the tests prove is
+what an operator can re-check on a live database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
+
+accounts = Account.__table__
+entries = Entry.__table__
+transfers = Transfer.__table__
+lots = Lot.__table__
+consumptions = LotConsumption.__table__
+programs = Program.__table__
+
+#: How many offending rows to report per invariant.
+DETAIL_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Violation:
+    program: str
+    invariant: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.program}] {self.invariant}: {self.detail}"
+
+
+def _derived_balances():
+    """Each account's balance as the sum of its transfers (in minus out)."""
+    moves = union_all(
+        select(transfers.c.to_account_id.label("account_id"), transfers.c.amount.label("delta")),
+        select(transfers.c.from_account_id.label("account_id"), (-transfers.c.amount).label("delta")),
+    ).subquery()
+    return (
+        select(moves.c.account_id, func.sum(moves.c.delta).label("derived"))
+        .group_by(moves.c.account_id)
+        .subquery()
+    )
+
+
+def _zero_sum(session: Session, program_id: int) -> list[str]:
+    """1. In each program the balances of all accounts sum to zero."""
+    derived = _derived_balances()
+    balance = case(
+        (accounts.c.member_id.is_(None), func.coalesce(derived.c.derived, 0)),
+        else_=accounts.c.balance,
+    )
+    query = (
+        select(func.coalesce(func.sum(balance), 0).label("total"))
+        .select_from(accounts.outerjoin(derived, derived.c.account_id == accounts.c.id))
+        .where(accounts.c.program_id == program_id)
+    )
+    return [f"the balances sum to {row.total}, not 0" for row in session.execute(query).all() if row.total != 0]
+
+
+def _cached_balances(session: Session, program_id: int) -> list[str]:
+    """2a. Every cached balance equals the sum of its account's transfers."""
+    derived = _derived_balances()
+    query = (
+        select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance,
+               func.coalesce(derived.c.derived, 0).label("derived"))
+        .select_from(accounts.outerjoin(derived, derived.c.account_id == accounts.c.id))
+        .where(
+            accounts.c.program_id == program_id,
+            accounts.c.member_id.is_not(None),
+            accounts.c.balance != func.coalesce(derived.c.derived, 0),
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [
+        f"member {r.member_id} {r.kind} account {r.id}: cached {r.balance}, transfers sum to {r.derived}"
+        for r in session.execute(query).all()
+    ]
+
+
+def _lots_cover_balances(session: Session, program_id: int) -> list[str]:
+    """2b. Each member account's open lots sum to its balance (or to zero while it is negative)."""
+    open_sum = (
+        select(lots.c.account_id, func.sum(lots.c.remaining).label("open"))
+        .group_by(lots.c.account_id)
+        .subquery()
+    )
+    expected = case((accounts.c.balance > 0, accounts.c.balance), else_=literal(0))
+    query = (
+        select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance,
+               func.coalesce(open_sum.c.open, 0).label("open"))
+        .select_from(accounts.outerjoin(open_sum, open_sum.c.account_id == accounts.c.id))
+        .where(
+            accounts.c.program_id == program_id,
+            accounts.c.member_id.is_not(None),
+            func.coalesce(open_sum.c.open, 0) != expected,
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [
+        f"member {r.member_id} {r.kind} account {r.id}: balance {r.balance}, open lots hold {r.open}"
+        for r in session.execute(query).all()
+    ]
+
+
+def _lot_remainders(session: Session, program_id: int) -> list[str]:
+    """2c. A lot's remainder is its amount less what transfers consumed of it."""
+    used = (
+        select(consumptions.c.lot_id, func.sum(consumptions.c.amount).label("used"))
+        .group_by(consumptions.c.lot_id)
+        .subquery()
+    )
+    query = (
+        select(lots.c.id, lots.c.amount, lots.c.remaining, func.coalesce(used.c.used, 0).label("used"))
+        .select_from(lots.outerjoin(used, used.c.lot_id == lots.c.id))
+        .where(
+            lots.c.program_id == program_id,
+            lots.c.amount - func.coalesce(used.c.used, 0) != lots.c.remaining,
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [
+        f"lot {r.id}: amount {r.amount} less consumed {r.used} is not its remainder {r.remaining}"
+        for r in session.execute(query).all()
+    ]
+
+
+def _no_overdraft(session: Session, program_id: int) -> list[str]:
+    """3. No pending balance below zero; no available balance below zero under ``cap_at_zero``."""
+    query = (
+        select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance)
+        .join(programs, programs.c.id == accounts.c.program_id)
+        .where(
+            accounts.c.program_id == program_id,
+            accounts.c.balance < 0,
+            or_(
+                accounts.c.kind == "pending",
+                and_(accounts.c.kind == "available", programs.c.clawback_policy == "cap_at_zero"),
+            ),
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [f"member {r.member_id} {r.kind} balance is {r.balance}" for r in session.execute(query).all()]
+
+
+def _entries_balance(session: Session, program_id: int) -> list[str]:
+    """An entry's amount is what its transfers moved plus its recorded shortfall."""
+    moved = (
+        select(transfers.c.entry_id, func.sum(transfers.c.amount).label("moved"))
+        .group_by(transfers.c.entry_id)
+        .subquery()
+    )
+    query = (
+        select(entries.c.id, entries.c.amount, entries.c.shortfall, func.coalesce(moved.c.moved, 0).label("moved"))
+        .select_from(entries.outerjoin(moved, moved.c.entry_id == entries.c.id))
+        .where(
+            entries.c.program_id == program_id,
+            entries.c.amount != func.coalesce(moved.c.moved, 0) + entries.c.shortfall,
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [
+        f"entry {r.id}: amount {r.amount}, but transfers moved {r.moved} with shortfall {r.shortfall}"
+        for r in session.execute(query).all()
+    ]
+
+
+def _reversals_capped(session: Session, program_id: int) -> list[str]:
+    """A reversal never takes back more than the entry it reverses."""
+    reversed_sum = (
+        select(entries.c.reverses_id, func.sum(entries.c.amount).label("reversed"))
+        .where(entries.c.reverses_id.is_not(None))
+        .group_by(entries.c.reverses_id)
+        .subquery()
+    )
+    query = (
+        select(entries.c.id, entries.c.amount, reversed_sum.c.reversed)
+        .join(reversed_sum, reversed_sum.c.reverses_id == entries.c.id)
+        .where(entries.c.program_id == program_id, reversed_sum.c.reversed > entries.c.amount)
+        .limit(DETAIL_LIMIT)
+    )
+    return [f"entry {r.id} of {r.amount} points is reversed by {r.reversed}" for r in session.execute(query).all()]
+
+
+def _keys_unique(session: Session, program_id: int) -> list[str]:
+    """4. The same idempotency key posts once."""
+    query = (
+        select(entries.c.idempotency_key, func.count().label("n"))
+        .where(entries.c.program_id == program_id)
+        .group_by(entries.c.idempotency_key)
+        .having(func.count() > 1)
+        .limit(DETAIL_LIMIT)
+    )
+    return [f"key {r.idempotency_key!r} posted {r.n} entries" for r in session.execute(query).all()]
+
+
+def _positive_transfers(session: Session, program_id: int) -> list[str]:
+    """Every transfer moves a positive amount between two different accounts."""
+    query = (
+        select(transfers.c.id, transfers.c.amount)
+        .where(
+            transfers.c.program_id == program_id,
+            or_(transfers.c.amount <= 0, transfers.c.from_account_id == transfers.c.to_account_id),
+        )
+        .limit(DETAIL_LIMIT)
+    )
+    return [f"transfer {r.id} moves {r.amount} points" for r in session.execute(query).all()]
+
+
+CHECKS = {
+    "zero_sum": _zero_sum,
+    "cached_balance": _cached_balances,
+    "lots_cover_balance": _lots_cover_balances,
+    "lot_remainder": _lot_remainders,
+    "no_overdraft": _no_overdraft,
+    "entry_amount": _entries_balance,
+    "reversal_capped": _reversals_capped,
+    "idempotency_key_unique": _keys_unique,
+    "positive_transfer": _positive_transfers,
+}
+
+def verify(session: Session, program_slug: str | None = None) -> list[Violation]:
+    """Every violation of every invariant, for one program or for all of them."""
+    query = select(programs.c.id, programs.c.slug).order_by(programs.c.id)
+    if program_slug is not None:
+        query = query.where(programs.c.slug == program_slug)
+    found = []
+    for program_id, slug in session.execute(query).all():
+        for name, check in CHECKS.items():
+            found.extend(Violation(slug, name, detail) for detail in check(session, program_id))
+    return found

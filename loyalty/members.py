@@ -1,0 +1,83 @@
+"""Members: enrol a store's customer in a program, find them again."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.models import MEMBER_ACCOUNT_KINDS, Account, Member, Program
+
+#: Deliberately loose: the store already validated the address; this only
+#: catches obvious mistakes such as a name typed into the e-mail field.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def enrol(
+    session: Session,
+    program: Program,
+    *,
+    external_id: str,
+    email: str | None = None,
+    name: str | None = None,
+    birthday: date | None = None,
+    existing: str = "error",
+    clock: Clock | None = None,
+) -> tuple[Member, bool]:
+    """Enrol a member with their pending and available accounts.
+
+    Returns ``(member, created)``. An external id already enrolled is a
+    :class:`~loyalty.errors.DuplicateMember` unless ``existing="return"``,
+    which makes enrolment idempotent on the store's customer id.
+    """
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise errors.InvalidInput("a member needs the store's customer id (external id)")
+    if len(external_id) > 255:
+        raise errors.InvalidInput("the external id is longer than 255 characters")
+    if email is not None:
+        email = email.strip()
+        if not EMAIL.match(email) or len(email) > 320:
+            raise errors.InvalidInput(f"invalid e-mail address {email!r}")
+    found = find_member(session, program, external_id)
+    if found is not None:
+        if existing == "return":
+            return found, False
+        raise errors.DuplicateMember(f"member {external_id!r} is already enrolled in {program.slug}")
+    now = (clock or current_clock()).now()
+    member = Member(
+        program_id=program.id,
+        external_id=external_id,
+        email=email,
+        name=name.strip() if name else None,
+        birthday=birthday,
+        status="active",
+        enrolled_at=now,
+    )
+    session.add(member)
+    session.flush()
+    session.execute(
+        insert(Account),
+        [
+            {"program_id": program.id, "member_id": member.id, "kind": kind, "balance": 0, "created_at": now}
+            for kind in MEMBER_ACCOUNT_KINDS
+        ],
+    )
+    return member, True
+
+
+def find_member(session: Session, program: Program, external_id: str) -> Member | None:
+    return session.scalar(
+        select(Member).where(Member.program_id == program.id, Member.external_id == external_id)
+    )
+
+
+def get_member(session: Session, program: Program, external_id: str) -> Member:
+    member = find_member(session, program, external_id)
+    if member is None:
+        raise errors.UnknownMember(f"no member {external_id!r} in program {program.slug}")
+    return member

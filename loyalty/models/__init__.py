@@ -1,0 +1,25 @@
+"""SQLAlchemy 2.0 typed models. Import from here: ``from loyalty.models import Member``."""
+
+from loyalty.models.program import Program
+from loyalty.models.member import Member
+from loyalty.models.ledger import (
+    MEMBER_ACCOUNT_KINDS,
+    SYSTEM_ACCOUNT_KINDS,
+    Account,
+    Entry,
+    Lot,
+    LotConsumption,
+    Transfer,
+)
+
+__all__ = [
+    "Program",
+    "Member",
+    "Account",
+    "Entry",
+    "Transfer",
+    "Lot",
+    "LotConsumption",
+    "MEMBER_ACCOUNT_KINDS",
+    "SYSTEM_ACCOUNT_KINDS",
+]

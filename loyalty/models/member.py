@@ -1,0 +1,40 @@
+"""A member: one of the store's customers, enrolled in one program."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loyalty.db import db
+from loyalty.types import BigId, UTCDateTime
+
+MEMBER_STATUSES = ("active", "suspended", "closed")
+
+
+class Member(db.Model):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("program_id", "external_id"),
+        # Target of composite foreign keys: whatever names a member also names
+        # its program, so no row can mix two programs.
+        UniqueConstraint("program_id", "id"),
+        Index("ix_members_program_email", "program_id", "email"),
+        CheckConstraint("status IN ('active', 'suspended', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    #: The store's own customer id (Shopify customer id, e-mail for guests…).
+    external_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    program = relationship("Program", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<Member {self.external_id} of program {self.program_id}>"

@@ -1,0 +1,37 @@
+"""A loyalty program: one store's points currency, members and rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty.db import db
+from loyalty.types import BigId, UTCDateTime
+
+CLAWBACK_POLICIES = ("allow_negative", "cap_at_zero")
+
+
+class Program(db.Model):
+    __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint(
+            "clawback_policy IN ('allow_negative', 'cap_at_zero')", name="clawback_policy"
+        ),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: ISO 4217 code of the store's money; points themselves are unit-less integers.
+    currency: Mapped[str] = mapped_column(String(3))
+    #: What a claw-back (refund) does when the member has already spent the points:
+    #: ``allow_negative`` takes them anyway, ``cap_at_zero`` stops at zero and
+    #: records the rest as the entry's shortfall.
+    clawback_policy: Mapped[str] = mapped_column(String(20), default="allow_negative")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Program {self.slug}>"

@@ -1,0 +1,66 @@
+"""Programs: create one (with its system accounts), find one by slug."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
+from loyalty.models.program import CLAWBACK_POLICIES
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def create_program(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    currency: str,
+    clawback_policy: str = "allow_negative",
+    clock: Clock | None = None,
+) -> Program:
+    """Create a program and the system accounts its points come from and go to."""
+    slug = (slug or "").strip()
+    if not SLUG.match(slug):
+        raise errors.InvalidInput(
+            f"invalid slug {slug!r}: use 1-64 lower-case letters, digits and inner hyphens"
+        )
+    if not name or not name.strip():
+        raise errors.InvalidInput("a program needs a name")
+    currency = (currency or "").strip().upper()
+    if not CURRENCY.match(currency):
+        raise errors.InvalidInput(f"invalid currency {currency!r}: use an ISO 4217 code such as USD")
+    if clawback_policy not in CLAWBACK_POLICIES:
+        raise errors.InvalidInput(
+            f"invalid claw-back policy {clawback_policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}"
+        )
+    if session.scalar(select(Program.id).where(Program.slug == slug)) is not None:
+        raise errors.DuplicateProgram(f"a program with slug {slug!r} already exists")
+    now = (clock or current_clock()).now()
+    program = Program(
+        slug=slug, name=name.strip(), currency=currency, clawback_policy=clawback_policy, created_at=now
+    )
+    session.add(program)
+    session.flush()
+    session.execute(
+        insert(Account),
+        [{"program_id": program.id, "kind": kind, "balance": 0, "created_at": now} for kind in SYSTEM_ACCOUNT_KINDS],
+    )
+    return program
+
+
+def get_program(session: Session, slug: str) -> Program:
+    program = session.scalar(select(Program).where(Program.slug == slug))
+    if program is None:
+        raise errors.UnknownProgram(f"no program with slug {slug!r}")
+    return program
+
+
+def list_programs(session: Session) -> list[Program]:
+    return list(session.scalars(select(Program).order_by(Program.slug)))

@@ -45,7 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
+    from loyalty import cli
     from loyalty.web import health
 
     health.init_app(app)
+    cli.init_app(app)
     return app

@@ -28,6 +28,11 @@ def database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
         return f"sqlite:///{Path(instance_path) / 'loyalty.db'}"
+    return normalize_url(url)
+
+
+def normalize_url(url: str) -> str:
+    """Read plain PostgreSQL URLs as psycopg 3 ones (SQLAlchemy's default driver is psycopg2)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]

@@ -34,9 +34,9 @@ def _database_url(tmp_dir: str) -> str:
     url = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not url:
         return f"sqlite:///{tmp_dir}/test.db"
-    from loyalty.config import database_url
+    from loyalty.config import normalize_url
 
-    return database_url(tmp_dir)
+    return normalize_url(url)
 
 
 @pytest.fixture(scope="session")

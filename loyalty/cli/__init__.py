@@ -2,14 +2,21 @@
 
 A Flask CLI group, so every command runs inside the app (configuration,
 database) and Flask's own ``run`` and Flask-Migrate's ``db`` commands come
-with it. Commands are thin: they parse, call a service, print.
+with it. The commands are attached to ``app.cli`` by :func:`init_app`, the
+Flask way, so ``app.test_cli_runner()`` sees exactly what users see.
+Commands are thin: they parse, call a service, print.
 """
 
 from __future__ import annotations
 
 from flask.cli import FlaskGroup
 
-from loyalty.cli import demo, members, points, programs, serve, verify
+
+def init_app(app) -> None:
+    from loyalty.cli import demo, members, points, programs, serve, verify
+
+    for module in (programs, members, points, verify, demo, serve):
+        module.register(app.cli)
 
 
 def _create_app():
@@ -23,8 +30,6 @@ main = FlaskGroup(
     create_app=_create_app,
     load_dotenv=False,
     set_debug_flag=False,
+    add_version_option=False,
     help="Loyalty and referral program platform.",
 )
-
-for module in (programs, members, points, verify, demo, serve):
-    module.register(main)

@@ -11,13 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
-from loyalty.models import Lot, LotConsumption
-
-lots = Lot.__table__
-consumptions = LotConsumption.__table__
+from loyalty.ledger import statements as sql
 
 
 @dataclass(frozen=True)
@@ -28,24 +24,16 @@ class OpenLot:
     release_at: datetime | None
 
 
-def open_lots(session: Session, account_id: int, *, entry_id: int | None = None) -> list[OpenLot]:
+def open_lots(conn: Connection, account_id: int, *, entry_id: int | None = None) -> list[OpenLot]:
     """The account's lots with points left, soonest-expiring first (never-expiring last)."""
-    query = (
-        select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.release_at)
-        .where(lots.c.account_id == account_id, lots.c.remaining > 0)
-        .order_by(lots.c.expires_at.is_(None), lots.c.expires_at, lots.c.id)
-    )
-    if entry_id is not None:
-        query = query.where(lots.c.entry_id == entry_id)
-    return [OpenLot(*row) for row in session.execute(query)]
+    if entry_id is None:
+        rows = conn.execute(sql.OPEN_LOTS, {"account_id": account_id})
+    else:
+        rows = conn.execute(sql.OPEN_LOTS_OF_ENTRY, {"account_id": account_id, "entry_id": entry_id})
+    return [OpenLot(*row) for row in rows]
 
 
-def consume(
-    session: Session,
-    transfer_id: int,
-    amount: int,
-    candidates: list[OpenLot],
-) -> list[tuple[OpenLot, int]]:
+def consume(conn: Connection, transfer_id: int, amount: int, candidates: list[OpenLot]) -> list[tuple[OpenLot, int]]:
     """Take up to ``amount`` points from ``candidates`` in order.
 
     Returns what was taken from each lot. Taking less than ``amount`` is
@@ -61,20 +49,17 @@ def consume(
         take = min(lot.remaining, left)
         taken.append((lot, take))
         left -= take
-    for lot, take in taken:
-        session.execute(
-            update(lots).where(lots.c.id == lot.id).values(remaining=lots.c.remaining - take)
-        )
     if taken:
-        session.execute(
-            insert(consumptions),
+        conn.execute(sql.TAKE_FROM_LOT, [{"l_id": lot.id, "l_take": take} for lot, take in taken])
+        conn.execute(
+            sql.INSERT_CONSUMPTION,
             [{"lot_id": lot.id, "transfer_id": transfer_id, "amount": take} for lot, take in taken],
         )
     return taken
 
 
 def open_lot(
-    session: Session,
+    conn: Connection,
     *,
     program_id: int,
     account_id: int,
@@ -93,22 +78,19 @@ def open_lot(
     transfer, so open lots always sum to ``max(balance, 0)``.
     """
     settled = min(max(-balance_before, 0), amount)
-    lot_id = session.execute(
-        insert(lots)
-        .values(
-            program_id=program_id,
-            account_id=account_id,
-            entry_id=entry_id,
-            amount=amount,
-            remaining=amount - settled,
-            created_at=now,
-            expires_at=expires_at,
-            release_at=release_at,
-        )
-        .returning(lots.c.id)
+    lot_id = conn.execute(
+        sql.INSERT_LOT,
+        {
+            "program_id": program_id,
+            "account_id": account_id,
+            "entry_id": entry_id,
+            "amount": amount,
+            "remaining": amount - settled,
+            "created_at": now,
+            "expires_at": expires_at,
+            "release_at": release_at,
+        },
     ).scalar_one()
     if settled:
-        session.execute(
-            insert(consumptions).values(lot_id=lot_id, transfer_id=transfer_id, amount=settled)
-        )
+        conn.execute(sql.INSERT_CONSUMPTION, {"lot_id": lot_id, "transfer_id": transfer_id, "amount": settled})
     return lot_id

@@ -4,20 +4,24 @@ Every operation follows the same steps, in this order:
 
 1. lock the member's accounts (``SELECT … FOR UPDATE``; on SQLite the
    transaction already holds the single write lock);
-2. look up the idempotency key: a repeat of the same request returns the
-   first result (``replayed=True``), another request under the same key is
-   an :class:`~loyalty.errors.IdempotencyConflict`;
-3. check the request against the balances it just locked;
-4. write the entry, its transfers, the lots and the member's cached
-   balances.
+2. check the request against the balances it just locked;
+3. claim the idempotency key by inserting the entry
+   (``INSERT … ON CONFLICT DO NOTHING``);
+4. write the transfers, the lots and the member's cached balances.
 
-Checks come before writes, so a refused request has written nothing. The
-caller owns the transaction: the ledger never commits, so a service can
-post several entries (or an order and its points) atomically.
+A key that is already taken means a repeat: the first result comes back
+with ``replayed=True`` when the request is the same, and an
+:class:`~loyalty.errors.IdempotencyConflict` when it is not. A request that
+fails its checks is also looked up by key before it is refused, so a
+repeat of a redemption is a replay even once the balance has moved on.
+Checks come before writes, so a refused request has written nothing.
 
-Writes use SQLAlchemy Core statements rather than the ORM unit of work:
-they are the hot path (see ``bench/ledger.py``), and the ORM objects of
-the ledger tables are only ever read.
+The caller owns the transaction: the ledger never commits, so a service
+can post several entries (or an order and its points) atomically.
+
+Writes are prebuilt SQLAlchemy Core statements (``statements.py``) run on
+the session's connection, not the ORM unit of work: they are the hot
+path (see ``bench/ledger.py``); the ledger's ORM classes are for reading.
 """
 
 from __future__ import annotations
@@ -27,20 +31,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.ledger import lots as lot_book
-from loyalty.models import Account, Entry, Lot, Member, Program, Transfer
+from loyalty.ledger import statements as sql
+from loyalty.models import Member
 from loyalty.types import utc
-
-accounts = Account.__table__
-entries = Entry.__table__
-transfers = Transfer.__table__
-lots = Lot.__table__
 
 #: Entry kinds that :meth:`Ledger.reverse` accepts. Releases are internal
 #: moves and reversals are not reversed again: post a new entry instead.
@@ -77,18 +77,15 @@ class Posting:
 
 @dataclass
 class _Held:
-    """A member's accounts, locked for this transaction."""
+    """A member's accounts, locked for this transaction, and the request being served."""
 
     member_id: int
     program_id: int
     ids: dict[str, int]
     balances: dict[str, int]
-
-    def credit(self, kind: str, amount: int) -> None:
-        self.balances[kind] += amount
-
-    def debit(self, kind: str, amount: int) -> None:
-        self.balances[kind] -= amount
+    key: str = ""
+    request: dict | None = None
+    conn: Connection | None = None
 
 
 def _check_amount(amount) -> int:
@@ -114,7 +111,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def request_hash(request: dict) -> str:
-    """A stable fingerprint of what an operation was asked to do."""
+    """A stable fingerprint of what an operation was asked to do.
+
+    It covers what decides the effect on balances (member, amount, dates,
+    source), not the free-text reason or the actor: retrying with a
+    corrected reason is still the same request.
+    """
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -131,6 +133,11 @@ class Ledger:
         self.clock = clock or current_clock()
         self._system: dict[int, dict[str, int]] = {}
         self._dialect = session.get_bind().dialect.name
+        self._claim_entry = sql.CLAIM_ENTRY["postgresql" if self._dialect == "postgresql" else "sqlite"]
+
+    @property
+    def _conn(self) -> Connection:
+        return self.session.connection()
 
     # ------------------------------------------------------------------ earn
 
@@ -161,30 +168,69 @@ class Ledger:
             "expires_at": _iso(expires_at),
             "source": list(source) if source else None,
         }
-        held = self._lock(member.id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
-        self._require_active(member)
+        if member.status != "active":
+            held = self._lock(member.id, key, request)
+            return self._refuse(held, errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
+        # Earning cannot be refused by a balance, so it takes the row lock by
+        # crediting the account straight away (one round trip fewer), and
+        # undoes the credit if the key turns out to be taken.
         target = "pending" if pending else "available"
-        now = self.clock.now()
-        entry_id = self._insert_entry(
-            held, "earn", amount, key, request, reason=reason, actor=actor, source=source
-        )
-        line = self._move(held, entry_id, self._system_account(held.program_id, "issued"), target, amount)
-        lot_book.open_lot(
-            self.session,
-            program_id=held.program_id,
-            account_id=held.ids[target],
-            entry_id=entry_id,
-            transfer_id=line.id,
-            amount=amount,
-            balance_before=held.balances[target] - amount,
-            now=now,
-            expires_at=expires_at,
-            release_at=release_at,
-        )
+        conn = self.session.connection()
+        row = conn.execute(
+            sql.CREDIT_MEMBER_ACCOUNT, {"c_member": member.id, "c_kind": target, "c_delta": amount}
+        ).first()
+        if row is None:
+            raise errors.UnknownMember(f"no member with id {member.id}")
+        held = _Held(member.id, row.program_id, {target: row.id}, {target: row.balance}, key, request, conn)
+        issued = self._system_account(held.program_id, "issued")
+        try:
+            if self._dialect == "postgresql":
+                posted = self._earn_in_one_statement(held, target, issued, amount, reason, actor, source,
+                                                     expires_at, release_at)
+            else:
+                posted = self._claim(held, "earn", amount, reason=reason, actor=actor, source=source)
+        except errors.LoyaltyError:
+            conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
+            raise
+        if isinstance(posted, Posting):
+            if posted.replayed:
+                conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
+            return posted
+        entry_id = posted
+        line = self._move(held, entry_id, issued, target, amount, credited=True)
+        self._open_lot(held, entry_id, line, target, expires_at=expires_at, release_at=release_at)
         return Posting(entry_id, "earn", amount, 0, (line,))
+
+    def _earn_in_one_statement(self, held, target, issued, amount, reason, actor, source, expires_at, release_at):
+        """PostgreSQL's earn: entry, transfer and lot in one round trip (``statements.EARN_PG``)."""
+        now = self.clock.now()
+        row = held.conn.execute(
+            sql.EARN_PG,
+            {
+                "program_id": held.program_id,
+                "member_id": held.member_id,
+                "amount": amount,
+                "idempotency_key": held.key,
+                "request_hash": request_hash(held.request),
+                "reason": reason,
+                "actor": actor,
+                "source_type": source[0] if source else None,
+                "source_id": source[1] if source else None,
+                "created_at": now,
+                "from_account_id": issued,
+                "to_account_id": held.ids[target],
+                "settled": min(max(-(held.balances[target] - amount), 0), amount),
+                "expires_at": utc(expires_at) if expires_at else None,
+                "release_at": utc(release_at) if release_at else None,
+            },
+        ).first()
+        if row is None:
+            replay = self._find(held)
+            if replay is None:
+                raise errors.IdempotencyConflict(f"idempotency key {held.key!r} is being used by a concurrent request")
+            return replay
+        line = TransferLine(row.transfer_id, issued, held.ids[target], amount)
+        return Posting(row.entry_id, "earn", amount, 0, (line,))
 
     # --------------------------------------------------------------- release
 
@@ -194,61 +240,25 @@ class Ledger:
         Returns ``None`` when nothing is left to release (already released,
         or clawed back by a refund).
         """
-        owner = self.session.execute(
-            select(accounts.c.member_id, accounts.c.kind)
-            .join(lots, lots.c.account_id == accounts.c.id)
-            .where(lots.c.id == lot_id)
-        ).first()
-        if owner is None or owner.kind != "pending":
-            raise errors.InvalidInput(f"lot {lot_id} is not a pending lot")
-        key = _check_key(key or f"release:lot:{lot_id}")
-        request = {"op": "release", "lot": lot_id}
-        held = self._lock(owner.member_id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
-        lot = self.session.execute(
-            select(lots.c.remaining, lots.c.expires_at).where(lots.c.id == lot_id)
+        member_id = self._lot_owner(lot_id, "pending")
+        held = self._lock(member_id, _check_key(key or f"release:lot:{lot_id}"), {"op": "release", "lot": lot_id})
+        lot = held.conn.execute(
+            select(sql.lots.c.remaining, sql.lots.c.expires_at).where(sql.lots.c.id == lot_id)
         ).one()
         if lot.remaining == 0:
-            return None
+            return self._find(held)
         amount = lot.remaining
-        entry_id = self._insert_entry(
-            held, "release", amount, key, request, actor="ledger", source=("lot", str(lot_id))
-        )
+        entry_id = self._claim(held, "release", amount, actor="ledger", source=("lot", str(lot_id)))
+        if isinstance(entry_id, Posting):
+            return entry_id
         line = self._move(held, entry_id, held.ids["pending"], "available", amount, from_member="pending")
-        lot_book.consume(
-            self.session,
-            line.id,
-            amount,
-            [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)],
-        )
-        lot_book.open_lot(
-            self.session,
-            program_id=held.program_id,
-            account_id=held.ids["available"],
-            entry_id=entry_id,
-            transfer_id=line.id,
-            amount=amount,
-            balance_before=held.balances["available"] - amount,
-            now=self.clock.now(),
-            expires_at=lot.expires_at,
-        )
+        lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
+        self._open_lot(held, entry_id, line, "available", expires_at=lot.expires_at)
         return Posting(entry_id, "release", amount, 0, (line,))
 
     def release_due(self, program_id: int) -> list[Posting]:
         """Release every pending lot of the program whose release date has come."""
-        due = self.session.scalars(
-            select(lots.c.id)
-            .join(accounts, accounts.c.id == lots.c.account_id)
-            .where(
-                lots.c.program_id == program_id,
-                accounts.c.kind == "pending",
-                lots.c.remaining > 0,
-                lots.c.release_at <= self.clock.now(),
-            )
-            .order_by(lots.c.id)
-        ).all()
+        due = self._due_lots(program_id, "pending", sql.lots.c.release_at)
         return [p for p in (self.release_lot(lot_id) for lot_id in due) if p is not None]
 
     # ---------------------------------------------------------------- redeem
@@ -266,78 +276,49 @@ class Ledger:
         """Spend available points, soonest-expiring lots first. Never below zero."""
         _check_amount(amount)
         _check_key(key)
-        request = {
+        held = self._lock(member.id, key, {
             "op": "redeem",
             "member": member.id,
             "amount": amount,
             "source": list(source) if source else None,
-        }
-        held = self._lock(member.id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
-        self._require_active(member)
-        self._require_balance(held, amount)
-        entry_id = self._insert_entry(
-            held, "redeem", amount, key, request, reason=reason, actor=actor, source=source
-        )
-        line = self._move(
-            held, entry_id, held.ids["available"], self._system_account(held.program_id, "redeemed"),
-            amount, from_member="available",
-        )
-        lot_book.consume(self.session, line.id, amount, lot_book.open_lots(self.session, held.ids["available"]))
+        })
+        if member.status != "active":
+            return self._refuse(held, errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
+        if amount > held.balances["available"]:
+            return self._refuse(held, self._insufficient(held, amount))
+        entry_id = self._claim(held, "redeem", amount, reason=reason, actor=actor, source=source)
+        if isinstance(entry_id, Posting):
+            return entry_id
+        redeemed = self._system_account(held.program_id, "redeemed")
+        line = self._move(held, entry_id, held.ids["available"], redeemed, amount, from_member="available")
+        lot_book.consume(held.conn, line.id, amount, lot_book.open_lots(held.conn, held.ids["available"]))
         return Posting(entry_id, "redeem", amount, 0, (line,))
 
     # ---------------------------------------------------------------- expire
 
     def expire_lot(self, lot_id: int, *, key: str | None = None) -> Posting | None:
         """Expire what is left of an available lot whose expiry date has passed."""
-        owner = self.session.execute(
-            select(accounts.c.member_id, accounts.c.kind)
-            .join(lots, lots.c.account_id == accounts.c.id)
-            .where(lots.c.id == lot_id)
-        ).first()
-        if owner is None or owner.kind != "available":
-            raise errors.InvalidInput(f"lot {lot_id} is not an available lot")
-        key = _check_key(key or f"expire:lot:{lot_id}")
-        request = {"op": "expire", "lot": lot_id}
-        held = self._lock(owner.member_id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
-        lot = self.session.execute(
-            select(lots.c.remaining, lots.c.expires_at).where(lots.c.id == lot_id)
+        member_id = self._lot_owner(lot_id, "available")
+        held = self._lock(member_id, _check_key(key or f"expire:lot:{lot_id}"), {"op": "expire", "lot": lot_id})
+        lot = held.conn.execute(
+            select(sql.lots.c.remaining, sql.lots.c.expires_at).where(sql.lots.c.id == lot_id)
         ).one()
         if lot.remaining == 0:
-            return None
+            return self._find(held)
         if lot.expires_at is None or lot.expires_at > self.clock.now():
-            raise errors.InvalidInput(f"lot {lot_id} has not expired")
+            return self._refuse(held, errors.InvalidInput(f"lot {lot_id} has not expired"))
         amount = lot.remaining
-        entry_id = self._insert_entry(
-            held, "expire", amount, key, request, actor="ledger", source=("lot", str(lot_id))
-        )
-        line = self._move(
-            held, entry_id, held.ids["available"], self._system_account(held.program_id, "expired"),
-            amount, from_member="available",
-        )
-        lot_book.consume(
-            self.session, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)]
-        )
+        entry_id = self._claim(held, "expire", amount, actor="ledger", source=("lot", str(lot_id)))
+        if isinstance(entry_id, Posting):
+            return entry_id
+        expired = self._system_account(held.program_id, "expired")
+        line = self._move(held, entry_id, held.ids["available"], expired, amount, from_member="available")
+        lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
         return Posting(entry_id, "expire", amount, 0, (line,))
 
     def expire_due(self, program_id: int) -> list[Posting]:
         """Expire every available lot of the program whose expiry date has passed."""
-        due = self.session.scalars(
-            select(lots.c.id)
-            .join(accounts, accounts.c.id == lots.c.account_id)
-            .where(
-                lots.c.program_id == program_id,
-                accounts.c.kind == "available",
-                lots.c.remaining > 0,
-                lots.c.expires_at <= self.clock.now(),
-            )
-            .order_by(lots.c.id)
-        ).all()
+        due = self._due_lots(program_id, "available", sql.lots.c.expires_at)
         return [p for p in (self.expire_lot(lot_id) for lot_id in due) if p is not None]
 
     # ---------------------------------------------------------------- adjust
@@ -356,43 +337,29 @@ class Ledger:
 
         A reason and an actor are required: adjustments are what auditors ask about.
         """
-        if isinstance(amount, int) and not isinstance(amount, bool) and amount < 0:
-            _check_amount(-amount)
-        else:
-            _check_amount(amount)
+        size = -amount if isinstance(amount, int) and not isinstance(amount, bool) and amount < 0 else amount
+        _check_amount(size)
         _check_key(key)
         if not reason or not reason.strip():
             raise errors.InvalidInput("an adjustment needs a reason")
         if not actor or not actor.strip():
             raise errors.InvalidInput("an adjustment needs an actor (who made it)")
-        request = {"op": "adjust", "member": member.id, "amount": amount, "expires_at": _iso(expires_at)}
-        held = self._lock(member.id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
+        held = self._lock(member.id, key, {
+            "op": "adjust", "member": member.id, "amount": amount, "expires_at": _iso(expires_at),
+        })
+        if amount < 0 and size > held.balances["available"]:
+            return self._refuse(held, self._insufficient(held, size))
+        entry_id = self._claim(held, "adjust", size, reason=reason, actor=actor)
+        if isinstance(entry_id, Posting):
+            return entry_id
         system = self._system_account(held.program_id, "adjustments")
         if amount > 0:
-            entry_id = self._insert_entry(held, "adjust", amount, key, request, reason=reason, actor=actor)
-            line = self._move(held, entry_id, system, "available", amount)
-            lot_book.open_lot(
-                self.session,
-                program_id=held.program_id,
-                account_id=held.ids["available"],
-                entry_id=entry_id,
-                transfer_id=line.id,
-                amount=amount,
-                balance_before=held.balances["available"] - amount,
-                now=self.clock.now(),
-                expires_at=expires_at,
-            )
+            line = self._move(held, entry_id, system, "available", size)
+            self._open_lot(held, entry_id, line, "available", expires_at=expires_at)
         else:
-            self._require_balance(held, -amount)
-            entry_id = self._insert_entry(held, "adjust", -amount, key, request, reason=reason, actor=actor)
-            line = self._move(held, entry_id, held.ids["available"], system, -amount, from_member="available")
-            lot_book.consume(
-                self.session, line.id, -amount, lot_book.open_lots(self.session, held.ids["available"])
-            )
-        return Posting(entry_id, "adjust", abs(amount), 0, (line,))
+            line = self._move(held, entry_id, held.ids["available"], system, size, from_member="available")
+            lot_book.consume(held.conn, line.id, size, lot_book.open_lots(held.conn, held.ids["available"]))
+        return Posting(entry_id, "adjust", size, 0, (line,))
 
     # --------------------------------------------------------------- reverse
 
@@ -425,46 +392,40 @@ class Ledger:
         if amount is not None:
             _check_amount(amount)
         _check_key(key)
-        query = select(entries).where(entries.c.id == entry_id)
+        query = select(sql.entries).where(sql.entries.c.id == entry_id)
         if program_id is not None:
-            query = query.where(entries.c.program_id == program_id)
-        original = self.session.execute(query).first()
+            query = query.where(sql.entries.c.program_id == program_id)
+        original = self._conn.execute(query).first()
         if original is None:
             raise errors.UnknownEntry(f"no ledger entry {entry_id}" + (" in this program" if program_id else ""))
         if original.kind not in REVERSIBLE_KINDS or original.member_id is None:
             raise errors.NotReversible(
                 f"entry {entry_id} is a {original.kind}; only {', '.join(REVERSIBLE_KINDS)} entries can be reversed"
             )
-        request = {"op": "reverse", "entry": entry_id, "amount": amount, "expires_at": _iso(expires_at)}
-        held = self._lock(original.member_id)
-        replay = self._replay(held.program_id, key, request)
-        if replay:
-            return replay
-        already = self.session.execute(
-            select(func.coalesce(func.sum(entries.c.amount), 0)).where(entries.c.reverses_id == entry_id)
-        ).scalar_one()
-        left = original.amount - already
+        held = self._lock(original.member_id, key, {
+            "op": "reverse", "entry": entry_id, "amount": amount, "expires_at": _iso(expires_at),
+        })
+        left = original.amount - held.conn.execute(sql.REVERSED_SO_FAR, {"entry_id": entry_id}).scalar_one()
         if left <= 0:
-            raise errors.ReversalExceeded(f"entry {entry_id} has already been fully reversed")
+            return self._refuse(held, errors.ReversalExceeded(f"entry {entry_id} has already been fully reversed", left=0))
         if amount is None:
             amount = left
         if amount > left:
-            raise errors.ReversalExceeded(
-                f"entry {entry_id} has {left} points left to reverse; {amount} were asked",
-                left=left,
-            )
-        (orig,) = self.session.execute(select(transfers).where(transfers.c.entry_id == entry_id)).all()
-        member_accounts = {v: k for k, v in held.ids.items()}
-        if orig.to_account_id in member_accounts:
-            return self._claw_back(held, original, orig, member_accounts[orig.to_account_id], amount, key, request, reason, actor)
-        return self._give_back(held, original, orig, amount, key, request, reason, actor, expires_at)
+            return self._refuse(held, errors.ReversalExceeded(
+                f"entry {entry_id} has {left} points left to reverse; {amount} were asked", left=left
+            ))
+        (orig,) = held.conn.execute(select(sql.transfers).where(sql.transfers.c.entry_id == entry_id)).all()
+        member_kinds = {account_id: kind for kind, account_id in held.ids.items()}
+        if orig.to_account_id in member_kinds:
+            return self._claw_back(held, original, orig, member_kinds[orig.to_account_id], amount, reason, actor)
+        return self._give_back(held, original, orig, amount, reason, actor, expires_at)
 
-    def _claw_back(self, held, original, orig, credited, amount, key, request, reason, actor) -> Posting:
+    def _claw_back(self, held, original, orig, credited, amount, reason, actor) -> Posting:
         system = orig.from_account_id
         from_pending = 0
         pending_lots: list[lot_book.OpenLot] = []
         if credited == "pending":
-            pending_lots = lot_book.open_lots(self.session, held.ids["pending"], entry_id=original.id)
+            pending_lots = lot_book.open_lots(held.conn, held.ids["pending"], entry_id=original.id)
             from_pending = min(amount, sum(lot.remaining for lot in pending_lots))
         rest = amount - from_pending
         available = held.balances["available"]
@@ -473,49 +434,39 @@ class Ledger:
         else:
             from_available = max(available, 0)
         shortfall = rest - from_available
-        entry_id = self._insert_entry(
-            held, "reverse", amount, key, request, reason=reason, actor=actor,
-            reverses_id=original.id, shortfall=shortfall,
-        )
+        entry_id = self._claim(held, "reverse", amount, reason=reason, actor=actor,
+                               reverses_id=original.id, shortfall=shortfall)
+        if isinstance(entry_id, Posting):
+            return entry_id
         lines = []
         if from_pending:
             line = self._move(held, entry_id, held.ids["pending"], system, from_pending, from_member="pending")
-            lot_book.consume(self.session, line.id, from_pending, pending_lots)
+            lot_book.consume(held.conn, line.id, from_pending, pending_lots)
             lines.append(line)
         if from_available:
             line = self._move(held, entry_id, held.ids["available"], system, from_available, from_member="available")
             lot_book.consume(
-                self.session, line.id, from_available, lot_book.open_lots(self.session, held.ids["available"])
+                held.conn, line.id, from_available, lot_book.open_lots(held.conn, held.ids["available"])
             )
             lines.append(line)
         return Posting(entry_id, "reverse", amount, shortfall, tuple(lines))
 
-    def _give_back(self, held, original, orig, amount, key, request, reason, actor, expires_at) -> Posting:
+    def _give_back(self, held, original, orig, amount, reason, actor, expires_at) -> Posting:
         if expires_at is None and original.kind != "expire":
             expires_at = self._latest_expiry_consumed(orig.id)
-        entry_id = self._insert_entry(
-            held, "reverse", amount, key, request, reason=reason, actor=actor, reverses_id=original.id
-        )
+        entry_id = self._claim(held, "reverse", amount, reason=reason, actor=actor, reverses_id=original.id)
+        if isinstance(entry_id, Posting):
+            return entry_id
         line = self._move(held, entry_id, orig.to_account_id, "available", amount)
-        lot_book.open_lot(
-            self.session,
-            program_id=held.program_id,
-            account_id=held.ids["available"],
-            entry_id=entry_id,
-            transfer_id=line.id,
-            amount=amount,
-            balance_before=held.balances["available"] - amount,
-            now=self.clock.now(),
-            expires_at=expires_at,
-        )
+        self._open_lot(held, entry_id, line, "available", expires_at=expires_at)
         return Posting(entry_id, "reverse", amount, 0, (line,))
 
     def _latest_expiry_consumed(self, transfer_id: int) -> datetime | None:
         """The latest expiry among the lots a transfer took points from (None: never)."""
-        rows = self.session.execute(
-            select(lots.c.expires_at)
-            .join(lot_book.consumptions, lot_book.consumptions.c.lot_id == lots.c.id)
-            .where(lot_book.consumptions.c.transfer_id == transfer_id)
+        rows = self._conn.execute(
+            select(sql.lots.c.expires_at)
+            .join(sql.consumptions, sql.consumptions.c.lot_id == sql.lots.c.id)
+            .where(sql.consumptions.c.transfer_id == transfer_id)
         ).scalars().all()
         if not rows or any(r is None for r in rows):
             return None
@@ -525,32 +476,25 @@ class Ledger:
 
     def balances(self, member_id: int) -> dict[str, int]:
         """The member's cached balances, by account kind."""
-        rows = self.session.execute(
-            select(accounts.c.kind, accounts.c.balance).where(accounts.c.member_id == member_id)
-        ).all()
-        return {kind: balance for kind, balance in rows}
+        rows = self._conn.execute(sql.MEMBER_ACCOUNTS, {"member_id": member_id}).all()
+        return {row.kind: row.balance for row in rows}
 
     def load(self, entry_id: int, *, replayed: bool = False) -> Posting:
-        entry = self.session.execute(select(entries).where(entries.c.id == entry_id)).one()
+        entry = self._conn.execute(select(sql.entries).where(sql.entries.c.id == entry_id)).one()
         lines = tuple(
             TransferLine(t.id, t.from_account_id, t.to_account_id, t.amount)
-            for t in self.session.execute(
-                select(transfers).where(transfers.c.entry_id == entry_id).order_by(transfers.c.id)
+            for t in self._conn.execute(
+                select(sql.transfers).where(sql.transfers.c.entry_id == entry_id).order_by(sql.transfers.c.id)
             )
         )
         return Posting(entry.id, entry.kind, entry.amount, entry.shortfall, lines, replayed)
 
     # --------------------------------------------------------------- helpers
 
-    def _lock(self, member_id: int) -> _Held:
-        query = (
-            select(accounts.c.id, accounts.c.kind, accounts.c.balance, accounts.c.program_id)
-            .where(accounts.c.member_id == member_id)
-            .order_by(accounts.c.id)
-        )
-        if self._dialect == "postgresql":
-            query = query.with_for_update()
-        rows = self.session.execute(query).all()
+    def _lock(self, member_id: int, key: str, request: dict) -> _Held:
+        statement = sql.LOCK_MEMBER_ACCOUNTS if self._dialect == "postgresql" else sql.MEMBER_ACCOUNTS
+        conn = self.session.connection()
+        rows = conn.execute(statement, {"member_id": member_id}).all()
         if not rows:
             raise errors.UnknownMember(f"no member with id {member_id}")
         return _Held(
@@ -558,66 +502,67 @@ class Ledger:
             program_id=rows[0].program_id,
             ids={r.kind: r.id for r in rows},
             balances={r.kind: r.balance for r in rows},
+            key=key,
+            request=request,
+            conn=conn,
         )
 
-    def _replay(self, program_id: int, key: str, request: dict) -> Posting | None:
-        found = self.session.execute(
-            select(entries.c.id, entries.c.request_hash).where(
-                entries.c.program_id == program_id, entries.c.idempotency_key == key
-            )
-        ).first()
+    def _find(self, held: _Held) -> Posting | None:
+        """The entry already posted under this request's key, if any (or a conflict)."""
+        found = held.conn.execute(sql.FIND_ENTRY, {"program_id": held.program_id, "key": held.key}).first()
         if found is None:
             return None
-        if found.request_hash != request_hash(request):
+        if found.request_hash != request_hash(held.request):
             raise errors.IdempotencyConflict(
-                f"idempotency key {key!r} was already used for a different request (entry {found.id})",
+                f"idempotency key {held.key!r} was already used for a different request (entry {found.id})",
                 entry_id=found.id,
             )
         return self.load(found.id, replayed=True)
 
-    def _insert_entry(
+    def _refuse(self, held: _Held, error: errors.LoyaltyError) -> Posting:
+        """Raise ``error``, unless this request was posted before: then it is a replay."""
+        replay = self._find(held)
+        if replay is None:
+            raise error
+        return replay
+
+    def _claim(
         self,
         held: _Held,
         kind: str,
         amount: int,
-        key: str,
-        request: dict,
         *,
         reason: str | None = None,
         actor: str | None = None,
         source: tuple[str, str] | None = None,
         reverses_id: int | None = None,
         shortfall: int = 0,
-    ) -> int:
-        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = (
-            dialect_insert(entries)
-            .values(
-                program_id=held.program_id,
-                member_id=held.member_id,
-                kind=kind,
-                amount=amount,
-                shortfall=shortfall,
-                idempotency_key=key,
-                request_hash=request_hash(request),
-                reason=reason,
-                actor=actor,
-                source_type=source[0] if source else None,
-                source_id=source[1] if source else None,
-                reverses_id=reverses_id,
-                created_at=self.clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["program_id", "idempotency_key"])
-            .returning(entries.c.id)
-        )
-        entry_id = self.session.execute(statement).scalar()
-        if entry_id is None:
-            # Another transaction took the key between our look-up and now:
-            # only possible for a request on another member, so a conflict.
-            raise errors.IdempotencyConflict(
-                f"idempotency key {key!r} was just used by a concurrent request"
-            )
-        return entry_id
+    ) -> int | Posting:
+        """Insert the entry under the request's key: its id, or the replay if the key was taken."""
+        entry_id = held.conn.execute(
+            self._claim_entry,
+            {
+                "program_id": held.program_id,
+                "member_id": held.member_id,
+                "kind": kind,
+                "amount": amount,
+                "shortfall": shortfall,
+                "idempotency_key": held.key,
+                "request_hash": request_hash(held.request),
+                "reason": reason,
+                "actor": actor,
+                "source_type": source[0] if source else None,
+                "source_id": source[1] if source else None,
+                "reverses_id": reverses_id,
+                "created_at": self.clock.now(),
+            },
+        ).scalar()
+        if entry_id is not None:
+            return entry_id
+        replay = self._find(held)
+        if replay is None:  # taken and gone again: only if the other writer rolled back
+            raise errors.IdempotencyConflict(f"idempotency key {held.key!r} is being used by a concurrent request")
+        return replay
 
     def _move(
         self,
@@ -628,64 +573,85 @@ class Ledger:
         amount: int,
         *,
         from_member: str | None = None,
+        credited: bool = False,
     ) -> TransferLine:
         """Insert one transfer and update the member's cached balances.
 
         ``to`` is a member account kind or a system account id; ``from_member``
-        names the member account kind when the source is the member's.
+        names the member account kind when the source is the member's;
+        ``credited`` says the target's cached balance was already raised.
+        System accounts are never updated: their balance is a sum (no hot rows).
         """
         to_account = held.ids[to] if isinstance(to, str) else to
-        transfer_id = self.session.execute(
-            insert(transfers)
-            .values(
-                program_id=held.program_id,
-                entry_id=entry_id,
-                from_account_id=from_account,
-                to_account_id=to_account,
-                amount=amount,
-                created_at=self.clock.now(),
-            )
-            .returning(transfers.c.id)
+        transfer_id = held.conn.execute(
+            sql.INSERT_TRANSFER,
+            {
+                "program_id": held.program_id,
+                "entry_id": entry_id,
+                "from_account_id": from_account,
+                "to_account_id": to_account,
+                "amount": amount,
+                "created_at": self.clock.now(),
+            },
         ).scalar_one()
         if from_member:
-            self._bump(held.ids[from_member], -amount)
-            held.debit(from_member, amount)
-        if isinstance(to, str):
-            self._bump(to_account, amount)
-            held.credit(to, amount)
+            held.conn.execute(sql.BUMP_BALANCE, {"b_account": held.ids[from_member], "b_delta": -amount})
+            held.balances[from_member] -= amount
+        if isinstance(to, str) and not credited:
+            held.conn.execute(sql.BUMP_BALANCE, {"b_account": to_account, "b_delta": amount})
+            held.balances[to] += amount
         return TransferLine(transfer_id, from_account, to_account, amount)
 
-    def _bump(self, account_id: int, delta: int) -> None:
-        self.session.execute(
-            update(accounts).where(accounts.c.id == account_id).values(balance=accounts.c.balance + delta)
+    def _open_lot(self, held: _Held, entry_id: int, line: TransferLine, kind: str, **dates) -> int:
+        return lot_book.open_lot(
+            held.conn,
+            program_id=held.program_id,
+            account_id=held.ids[kind],
+            entry_id=entry_id,
+            transfer_id=line.id,
+            amount=line.amount,
+            balance_before=held.balances[kind] - line.amount,
+            now=self.clock.now(),
+            **dates,
         )
+
+    def _lot_owner(self, lot_id: int, kind: str) -> int:
+        owner = self._conn.execute(
+            select(sql.accounts.c.member_id, sql.accounts.c.kind)
+            .join(sql.lots, sql.lots.c.account_id == sql.accounts.c.id)
+            .where(sql.lots.c.id == lot_id)
+        ).first()
+        if owner is None or owner.kind != kind:
+            raise errors.InvalidInput(f"lot {lot_id} is not {'a' if kind == 'pending' else 'an'} {kind} lot")
+        return owner.member_id
+
+    def _due_lots(self, program_id: int, kind: str, date_column) -> list[int]:
+        return self._conn.execute(
+            select(sql.lots.c.id)
+            .join(sql.accounts, sql.accounts.c.id == sql.lots.c.account_id)
+            .where(
+                sql.lots.c.program_id == program_id,
+                sql.accounts.c.kind == kind,
+                sql.lots.c.remaining > 0,
+                date_column <= self.clock.now(),
+            )
+            .order_by(sql.lots.c.id)
+        ).scalars().all()
 
     def _system_account(self, program_id: int, kind: str) -> int:
         if program_id not in self._system:
-            rows = self.session.execute(
-                select(accounts.c.kind, accounts.c.id).where(
-                    accounts.c.program_id == program_id, accounts.c.member_id.is_(None)
-                )
-            ).all()
+            rows = self._conn.execute(sql.SYSTEM_ACCOUNTS, {"program_id": program_id}).all()
             self._system[program_id] = {k: i for k, i in rows}
         return self._system[program_id][kind]
 
     def _policy(self, program_id: int) -> str:
-        return self.session.execute(
-            select(Program.clawback_policy).where(Program.id == program_id)
-        ).scalar_one()
+        return self._conn.execute(sql.CLAWBACK_POLICY, {"program_id": program_id}).scalar_one()
 
     @staticmethod
-    def _require_active(member: Member) -> None:
-        if member.status != "active":
-            raise errors.MemberNotActive(f"member {member.external_id} is {member.status}")
-
-    @staticmethod
-    def _require_balance(held: _Held, amount: int) -> None:
+    def _insufficient(held: _Held, amount: int) -> errors.InsufficientPoints:
         available = held.balances["available"]
-        if amount > available:
-            raise errors.InsufficientPoints(
-                f"the member has {available} points available; {amount} were asked",
-                available=available,
-                requested=amount,
-            )
+        return errors.InsufficientPoints(
+            f"the member has {available} points available; {amount} were asked",
+            available=available,
+            requested=amount,
+        )

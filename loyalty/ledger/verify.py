@@ -213,6 +213,24 @@ def _positive_transfers(session: Session, program_id: int) -> list[str]:
     return [f"transfer {r.id} moves {r.amount} points" for r in session.execute(query).all()]
 
 
+def _same_program(session: Session, program_id: int) -> list[str]:
+    """A transfer and a lot belong to an entry of their own program."""
+    query = (
+        select(transfers.c.id, entries.c.program_id)
+        .join(entries, entries.c.id == transfers.c.entry_id)
+        .where(transfers.c.program_id == program_id, entries.c.program_id != program_id)
+        .limit(DETAIL_LIMIT)
+    )
+    found = [f"transfer {r.id} belongs to an entry of program {r.program_id}" for r in session.execute(query)]
+    query = (
+        select(lots.c.id, entries.c.program_id)
+        .join(entries, entries.c.id == lots.c.entry_id)
+        .where(lots.c.program_id == program_id, entries.c.program_id != program_id)
+        .limit(DETAIL_LIMIT)
+    )
+    return found + [f"lot {r.id} belongs to an entry of program {r.program_id}" for r in session.execute(query)]
+
+
 CHECKS = {
     "zero_sum": _zero_sum,
     "cached_balance": _cached_balances,
@@ -223,6 +241,7 @@ CHECKS = {
     "reversal_capped": _reversals_capped,
     "idempotency_key_unique": _keys_unique,
     "positive_transfer": _positive_transfers,
+    "same_program": _same_program,
 }
 
 def verify(session: Session, program_slug: str | None = None) -> list[Violation]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_ledger
 Revises: 
-Create Date: 2026-11-24 15:44:21.851250
+Create Date: 2026-11-24 15:59:31.843429
 
 """
 from alembic import op
@@ -86,15 +86,14 @@ def upgrade():
     sa.CheckConstraint('amount > 0', name=op.f('ck_entries_amount_positive')),
     sa.CheckConstraint('shortfall >= 0 AND shortfall <= amount', name=op.f('ck_entries_shortfall_range')),
     sa.ForeignKeyConstraint(['program_id', 'member_id'], ['members.program_id', 'members.id'], name=op.f('fk_entries_program_id_member_id_members')),
-    sa.ForeignKeyConstraint(['program_id', 'reverses_id'], ['entries.program_id', 'entries.id'], name=op.f('fk_entries_program_id_reverses_id_entries')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_entries_program_id_programs')),
+    sa.ForeignKeyConstraint(['reverses_id'], ['entries.id'], name=op.f('fk_entries_reverses_id_entries')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_entries')),
-    sa.UniqueConstraint('program_id', 'id', name=op.f('uq_entries_program_id_id')),
     sa.UniqueConstraint('program_id', 'idempotency_key', name=op.f('uq_entries_program_id_idempotency_key'))
     )
     with op.batch_alter_table('entries', schema=None) as batch_op:
         batch_op.create_index('ix_entries_member_id', ['member_id', 'id'], unique=False)
-        batch_op.create_index('ix_entries_reverses_id', ['reverses_id'], unique=False)
+        batch_op.create_index('ix_entries_reverses_id', ['reverses_id'], unique=False, postgresql_where=sa.text('reverses_id IS NOT NULL'), sqlite_where=sa.text('reverses_id IS NOT NULL'))
 
     op.create_table('lots',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -108,14 +107,13 @@ def upgrade():
     sa.Column('release_at', loyalty.types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_lots_amount_positive')),
     sa.CheckConstraint('remaining >= 0 AND remaining <= amount', name=op.f('ck_lots_remaining_range')),
+    sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_lots_entry_id_entries')),
     sa.ForeignKeyConstraint(['program_id', 'account_id'], ['accounts.program_id', 'accounts.id'], name=op.f('fk_lots_program_id_account_id_accounts')),
-    sa.ForeignKeyConstraint(['program_id', 'entry_id'], ['entries.program_id', 'entries.id'], name=op.f('fk_lots_program_id_entry_id_entries')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_lots_program_id_programs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lots'))
     )
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.create_index('ix_lots_account_id', ['account_id', 'expires_at'], unique=False)
-        batch_op.create_index('ix_lots_entry_id', ['entry_id'], unique=False)
 
     op.create_table('transfers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -127,7 +125,7 @@ def upgrade():
     sa.Column('created_at', loyalty.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_transfers_amount_positive')),
     sa.CheckConstraint('from_account_id <> to_account_id', name=op.f('ck_transfers_distinct_accounts')),
-    sa.ForeignKeyConstraint(['program_id', 'entry_id'], ['entries.program_id', 'entries.id'], name=op.f('fk_transfers_program_id_entry_id_entries')),
+    sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_transfers_entry_id_entries')),
     sa.ForeignKeyConstraint(['program_id', 'from_account_id'], ['accounts.program_id', 'accounts.id'], name=op.f('fk_transfers_program_id_from_account_id_accounts')),
     sa.ForeignKeyConstraint(['program_id', 'to_account_id'], ['accounts.program_id', 'accounts.id'], name=op.f('fk_transfers_program_id_to_account_id_accounts')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_transfers_program_id_programs')),
@@ -135,8 +133,6 @@ def upgrade():
     )
     with op.batch_alter_table('transfers', schema=None) as batch_op:
         batch_op.create_index('ix_transfers_entry_id', ['entry_id'], unique=False)
-        batch_op.create_index('ix_transfers_from_account_id', ['from_account_id'], unique=False)
-        batch_op.create_index('ix_transfers_to_account_id', ['to_account_id'], unique=False)
 
     op.create_table('lot_consumptions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -163,18 +159,15 @@ def downgrade():
 
     op.drop_table('lot_consumptions')
     with op.batch_alter_table('transfers', schema=None) as batch_op:
-        batch_op.drop_index('ix_transfers_to_account_id')
-        batch_op.drop_index('ix_transfers_from_account_id')
         batch_op.drop_index('ix_transfers_entry_id')
 
     op.drop_table('transfers')
     with op.batch_alter_table('lots', schema=None) as batch_op:
-        batch_op.drop_index('ix_lots_entry_id')
         batch_op.drop_index('ix_lots_account_id')
 
     op.drop_table('lots')
     with op.batch_alter_table('entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_entries_reverses_id')
+        batch_op.drop_index('ix_entries_reverses_id', postgresql_where=sa.text('reverses_id IS NOT NULL'), sqlite_where=sa.text('reverses_id IS NOT NULL'))
         batch_op.drop_index('ix_entries_member_id')
 
     op.drop_table('entries')

@@ -1,0 +1,45 @@
+# The README's two commands: `make demo` and `make test`.
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Install, build the SQLite database from the migrations, load the demo program, serve it.
+demo: install
+	$(BIN)/loyalty db upgrade
+	$(BIN)/loyalty demo
+	$(BIN)/loyalty serve --bind $(HOST):$(PORT)
+
+## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).
+test: install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The ledger benchmark (see docs/benchmarks.md).
+bench: install
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,113 @@
+"""The ``loyalty`` command, as a store owner would type it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from loyalty.models import Entry
+from tests.conftest import snapshot
+
+
+def ok(runner, *args):
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fails(runner, *args):
+    result = runner.invoke(args=list(args))
+    assert result.exit_code != 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def acme(runner):
+    ok(runner, "programs", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD")
+    ok(runner, "members", "add", "--program", "acme", "--external-id", "c-1", "--email", "ann@example.com",
+       "--name", "Ann", "--birthday", "1990-04-12")
+
+
+def test_the_issue_walkthrough(runner, acme, session):
+    assert "Entry 1: earn 100 points." in ok(
+        runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "100",
+        "--reason", "order 1001", "--key", "order-1001",
+    )
+    assert "already posted" in ok(
+        runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "100", "--key", "order-1001"
+    )
+    ok(runner, "points", "redeem", "--program", "acme", "--member", "c-1", "--amount", "30", "--reason", "coupon")
+    ok(runner, "points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "-5", "--reason", "typo")
+    ok(runner, "points", "reverse", "--program", "acme", "--member", "c-1", "--entry", "1", "--amount", "10",
+       "--reason", "partial refund")
+    shown = ok(runner, "members", "show", "--program", "acme", "c-1")
+    assert "Available 55   Pending 0" in shown
+    assert "reverses 1: partial refund" in shown and "order 1001" in shown
+    assert "OK" in ok(runner, "verify")
+    assert session.scalar(select(func.count()).select_from(Entry)) == 4
+
+
+def test_pending_points_release_and_expiry(runner, acme, clock):
+    from datetime import timedelta
+
+    ok(runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "40",
+       "--release-at", "2026-01-05", "--expires-at", "2026-02-01")
+    assert "Released 0 points" in ok(runner, "points", "release", "--program", "acme")
+    clock.advance(timedelta(days=5))
+    assert "Released 40 points in 1 lots" in ok(runner, "points", "release", "--program", "acme")
+    clock.advance(timedelta(days=40))
+    assert "Expired 40 points in 1 lots" in ok(runner, "points", "expire", "--program", "acme")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["programs", "create", "--slug", "acme", "--name", "Again", "--currency", "USD"], "duplicate_program"),
+        (["members", "add", "--program", "acme", "--external-id", "c-1"], "duplicate_member"),
+        (["members", "add", "--program", "nope", "--external-id", "c-2"], "unknown_program"),
+        (["members", "show", "--program", "acme", "ghost"], "unknown_member"),
+        (["points", "award", "--program", "acme", "--member", "ghost", "--amount", "5"], "unknown_member"),
+        (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "0"], "invalid_input"),
+        (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "-3"], "invalid_input"),
+        (["points", "redeem", "--program", "acme", "--member", "c-1", "--amount", "1"], "insufficient_points"),
+        (["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "0", "--reason", "x"], "invalid_input"),
+        (["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "5"], "Missing option '--reason'"),
+        (["points", "reverse", "--program", "acme", "--entry", "99"], "unknown_entry"),
+        (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "5", "--expires-at", "soon"],
+         "is not a date"),
+    ],
+)
+def test_bad_commands_say_why_and_change_nothing(runner, acme, session, args, message):
+    before = snapshot(session)
+    session.rollback()
+    assert message in fails(runner, *args)
+    assert snapshot(session) == before
+
+
+def test_a_reused_key_with_other_input_is_refused(runner, acme, session):
+    ok(runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "10", "--key", "k")
+    assert "idempotency_conflict" in fails(
+        runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "11", "--key", "k"
+    )
+
+
+def test_over_reversal_is_refused(runner, acme):
+    ok(runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "10")
+    ok(runner, "points", "reverse", "--program", "acme", "--entry", "1")
+    assert "reversal_exceeded" in fails(runner, "points", "reverse", "--program", "acme", "--entry", "1")
+
+
+def test_lists(runner, acme):
+    assert "acme" in ok(runner, "programs", "list")
+    assert "ann@example.com" in ok(runner, "members", "list", "--program", "acme")
+
+
+def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
+    first = ok(runner, "demo")
+    assert "Demo program 'demo'" in first
+    counts = snapshot(session)
+    session.rollback()
+    assert ok(runner, "demo") == first
+    assert snapshot(session) == counts
+    shown = ok(runner, "members", "show", "--program", "demo", "cust-ben")
+    assert "Available -50" in shown

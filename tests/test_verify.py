@@ -1,0 +1,85 @@
+"""``loyalty verify`` finds each kind of corruption, names it, and exits non-zero.
+
+The ledger service cannot produce these states, so each test breaks the
+database behind its back with raw SQL, the way a bad manual fix or a bug
+in a future writer would.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text, update
+
+from loyalty.ledger import verify
+from loyalty.models import Account, Entry, Lot
+
+pytestmark = pytest.mark.corrupts_ledger
+
+
+@pytest.fixture
+def busy_member(ledger, session, member):
+    earn = ledger.earn(member, 100, key="o1")
+    ledger.redeem(member, 30, key="r1")
+    session.commit()
+    return member, earn
+
+
+def invariants(session):
+    return {v.invariant for v in verify(session)}
+
+
+def test_a_clean_ledger_passes(session, busy_member, runner):
+    assert verify(session) == []
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+
+
+def test_a_tampered_cached_balance(session, busy_member, runner):
+    member, _ = busy_member
+    session.execute(
+        update(Account).where(Account.member_id == member.id, Account.kind == "available").values(balance=1000)
+    )
+    session.commit()
+    assert {"zero_sum", "cached_balance", "lots_cover_balance"} <= invariants(session)
+    result = runner.invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "cached_balance" in result.output and "cached 1000, transfers sum to 70" in result.output
+
+
+def test_a_tampered_lot(session, busy_member):
+    session.execute(update(Lot).values(remaining=5))
+    session.commit()
+    assert invariants(session) == {"lots_cover_balance", "lot_remainder"}
+
+
+def test_a_deleted_transfer(session, busy_member):
+    session.execute(text("DELETE FROM lot_consumptions"))
+    session.execute(text("DELETE FROM transfers WHERE id = (SELECT MAX(id) FROM transfers)"))
+    session.commit()
+    assert {"cached_balance", "entry_amount", "lot_remainder"} <= invariants(session)
+
+
+def test_an_overdraft_under_cap_at_zero(session, busy_member, program):
+    member, _ = busy_member
+    program.clawback_policy = "cap_at_zero"
+    session.execute(
+        update(Account).where(Account.member_id == member.id, Account.kind == "available").values(balance=-5)
+    )
+    session.commit()
+    assert "no_overdraft" in invariants(session)
+
+
+def test_an_over_reversal(session, busy_member, ledger):
+    _, earn = busy_member
+    ledger.reverse(earn.entry_id, 10, key="rev")
+    session.commit()
+    session.execute(update(Entry).where(Entry.reverses_id == earn.entry_id).values(amount=500, shortfall=490))
+    session.commit()
+    assert "reversal_capped" in invariants(session)
+
+
+def test_verify_one_program_and_unknown_program(runner, busy_member):
+    assert runner.invoke(args=["verify", "--program", "acme"]).exit_code == 0
+    result = runner.invoke(args=["verify", "--program", "nope"])
+    assert result.exit_code == 1 and "unknown_program" in result.output

@@ -58,6 +58,11 @@ def consume(conn: Connection, transfer_id: int, amount: int, candidates: list[Op
     return taken
 
 
+def settled_debt(balance_before: int, amount: int) -> int:
+    """How much of ``amount`` arriving goes to settle a negative balance first."""
+    return min(max(-balance_before, 0), amount)
+
+
 def open_lot(
     conn: Connection,
     *,
@@ -77,7 +82,7 @@ def open_lot(
     of the lot settle it: they are recorded as consumed by the arriving
     transfer, so open lots always sum to ``max(balance, 0)``.
     """
-    settled = min(max(-balance_before, 0), amount)
+    settled = settled_debt(balance_before, amount)
     lot_id = conn.execute(
         sql.INSERT_LOT,
         {

@@ -192,11 +192,11 @@ class Ledger:
         except errors.LoyaltyError:
             conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
             raise
-        if isinstance(posted, Posting):
+        if isinstance(posted, Posting):  # PostgreSQL wrote everything, or the key was taken
             if posted.replayed:
                 conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
             return posted
-        entry_id = posted
+        entry_id = posted  # SQLite: the entry is in; the transfer and the lot follow
         line = self._move(held, entry_id, issued, target, amount, credited=True)
         self._open_lot(held, entry_id, line, target, expires_at=expires_at, release_at=release_at)
         return Posting(entry_id, "earn", amount, 0, (line,))
@@ -219,7 +219,7 @@ class Ledger:
                 "created_at": now,
                 "from_account_id": issued,
                 "to_account_id": held.ids[target],
-                "settled": min(max(-(held.balances[target] - amount), 0), amount),
+                "settled": lot_book.settled_debt(held.balances[target] - amount, amount),
                 "expires_at": utc(expires_at) if expires_at else None,
                 "release_at": utc(release_at) if release_at else None,
             },

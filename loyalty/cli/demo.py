@@ -88,7 +88,8 @@ def demo():
     for external_id, balances in result["balances"].items():
         click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}")
     click.echo(
-        "\nThere is no admin sign-in yet (it arrives with the admin); explore with the CLI:\n"
+        "\nThere is no admin sign-in yet (it arrives with the admin); explore with the CLI\n"
+        "(in .venv/bin; or run: source .venv/bin/activate):\n"
         f"  loyalty members show --program {SLUG} cust-ann\n"
         f"  loyalty points award --program {SLUG} --member cust-dan --amount 40 --reason 'Review written'\n"
         f"  loyalty points redeem --program {SLUG} --member cust-ann --amount 100\n"

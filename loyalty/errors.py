@@ -72,3 +72,26 @@ class ReversalExceeded(LoyaltyError):
     """More was asked to be reversed than is left of the entry."""
 
     code = "reversal_exceeded"
+
+
+class OrderNotFound(NotFound):
+    """An event names an order the platform has not seen yet.
+
+    Retryable: a refund can arrive before its order; the webhook inbox
+    keeps it and tries again later.
+    """
+
+    code = "order_not_found"
+    retryable = True
+
+
+class UnknownRuleType(InvalidInput):
+    code = "unknown_rule_type"
+
+
+class UnknownRule(NotFound):
+    code = "unknown_rule"
+
+
+class UnknownTier(NotFound):
+    code = "unknown_tier"

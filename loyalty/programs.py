@@ -23,6 +23,7 @@ def create_program(
     name: str,
     currency: str,
     clawback_policy: str = "allow_negative",
+    return_window_days: int = 0,
     clock: Clock | None = None,
 ) -> Program:
     """Create a program and the system accounts its points come from and go to."""
@@ -40,11 +41,13 @@ def create_program(
         raise errors.InvalidInput(
             f"invalid claw-back policy {clawback_policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}"
         )
+    _check_window(return_window_days)
     if session.scalar(select(Program.id).where(Program.slug == slug)) is not None:
         raise errors.DuplicateProgram(f"a program with slug {slug!r} already exists")
     now = (clock or current_clock()).now()
     program = Program(
-        slug=slug, name=name.strip(), currency=currency, clawback_policy=clawback_policy, created_at=now
+        slug=slug, name=name.strip(), currency=currency, clawback_policy=clawback_policy,
+        return_window_days=return_window_days, created_at=now,
     )
     session.add(program)
     session.flush()
@@ -64,3 +67,34 @@ def get_program(session: Session, slug: str) -> Program:
 
 def list_programs(session: Session) -> list[Program]:
     return list(session.scalars(select(Program).order_by(Program.slug)))
+
+
+def update_program(
+    session: Session,
+    program: Program,
+    *,
+    name: str | None = None,
+    clawback_policy: str | None = None,
+    return_window_days: int | None = None,
+) -> Program:
+    """Change a program's settings (the slug and currency are fixed once points exist)."""
+    if name is not None:
+        if not name.strip():
+            raise errors.InvalidInput("a program needs a name")
+        program.name = name.strip()
+    if clawback_policy is not None:
+        if clawback_policy not in CLAWBACK_POLICIES:
+            raise errors.InvalidInput(
+                f"invalid claw-back policy {clawback_policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}"
+            )
+        program.clawback_policy = clawback_policy
+    if return_window_days is not None:
+        _check_window(return_window_days)
+        program.return_window_days = return_window_days
+    session.flush()
+    return program
+
+
+def _check_window(days) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+        raise errors.InvalidInput(f"the return window must be 0 to 365 days, not {days!r}")

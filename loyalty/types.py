@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.types import TypeDecorator
 
 #: Primary keys: 64-bit on PostgreSQL; SQLite only auto-increments an
@@ -46,3 +46,29 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
     return value.astimezone(timezone.utc)
+
+
+class DecimalText(TypeDecorator):
+    """An exact ``Decimal`` kept as text, for factors such as multipliers.
+
+    SQLite has no decimal type (its NUMERIC is a float), and these values are
+    never summed in SQL, so text is the exact, portable choice. Money is not
+    stored this way: it is integer minor units (see :mod:`loyalty.money`).
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        from decimal import Decimal
+
+        return str(Decimal(value))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        from decimal import Decimal
+
+        return Decimal(value)

@@ -162,3 +162,50 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "corrupts_ledger: the test breaks invariants on purpose; skip the after-test verify"
     )
+
+
+@pytest.fixture
+def registry(app):
+    from loyalty.registry import current_registry
+
+    return current_registry()
+
+
+@pytest.fixture
+def add_rule(session, program, registry, clock):
+    """``add_rule("points_per_currency", {"points_per_unit": "1"})``"""
+    from loyalty.rules import add_rule as add
+
+    def make(type, config=None, *, name=None, target=None):
+        rule = add(session, target or program, registry, type=type, name=name or type, config=config, clock=clock)
+        session.commit()
+        return rule
+
+    return make
+
+
+@pytest.fixture
+def push(session, program, registry, clock):
+    """Process one event in its own transaction: ``push(order_paid("50.00"))``."""
+    from loyalty.events import process
+
+    def run(event, *, target=None):
+        outcome = process(session, target or program, event, registry=registry, clock=clock)
+        session.commit()
+        return outcome
+
+    return run
+
+
+def available(session, program, external_id) -> int:
+    from loyalty.members import get_member
+
+    member = get_member(session, program, external_id)
+    return Ledger(session).balances(member.id)["available"]
+
+
+def pending(session, program, external_id) -> int:
+    from loyalty.members import get_member
+
+    member = get_member(session, program, external_id)
+    return Ledger(session).balances(member.id)["pending"]

@@ -32,3 +32,44 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
         with db.engine.connect() as connection:
             assert _differences(connection) == []
         db.engine.dispose()
+
+
+def test_upgrading_a_database_that_has_data(tmp_path):
+    """Each migration runs on a live database, not only an empty one (SQLite rebuilds tables)."""
+    from loyalty.ledger import Ledger, verify
+    from loyalty.members import enrol
+    from loyalty.programs import create_program
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db", "TESTING": True})
+    with app.app_context():
+        upgrade(revision="0001_ledger")
+        from sqlalchemy import text
+
+        db.session.execute(
+            text(
+                "INSERT INTO programs (slug, name, currency, clawback_policy, created_at)"
+                " VALUES ('p', 'P', 'USD', 'allow_negative', '2026-01-01 00:00:00')"
+            )
+        )
+        # A member with its accounts: the children of the table 0002 rebuilds.
+        db.session.execute(
+            text(
+                "INSERT INTO members (program_id, external_id, status, enrolled_at)"
+                " VALUES (1, 'old', 'active', '2026-01-01 00:00:00')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO accounts (program_id, member_id, kind, balance, created_at)"
+                " VALUES (1, 1, 'available', 0, '2026-01-01 00:00:00'), (1, 1, 'pending', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        db.session.commit()
+        upgrade()
+        assert db.session.execute(text("SELECT count(*) FROM accounts WHERE member_id = 1")).scalar() == 2
+        program = create_program(db.session, slug="q", name="Q", currency="USD")
+        member, _ = enrol(db.session, program, external_id="m")
+        Ledger(db.session).earn(member, 10, key="k")
+        db.session.commit()
+        assert verify(db.session) == []
+        db.engine.dispose()

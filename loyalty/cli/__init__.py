@@ -9,20 +9,31 @@ Commands are thin: they parse, call a service, print.
 
 from __future__ import annotations
 
+import sys
+
+import click
 from flask.cli import FlaskGroup
 
 
 def init_app(app) -> None:
-    from loyalty.cli import demo, members, points, programs, serve, verify
+    from loyalty.cli import demo, events, members, plugins, points, programs, rules, serve, tiers, verify
 
-    for module in (programs, members, points, verify, demo, serve):
+    for module in (programs, members, points, rules, tiers, events, plugins, verify, demo, serve):
         module.register(app.cli)
 
 
 def _create_app():
     from loyalty.app import create_app
+    from loyalty.registry import PluginError
 
-    return create_app()
+    try:
+        return create_app()
+    except PluginError as exc:
+        # A broken plugin is the plugin author's or the operator's to fix:
+        # say which one and why, not a stack trace.
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("Start without third-party plugins with LOYALTY_SAFE_MODE=1.", err=True)
+        sys.exit(2)
 
 
 main = FlaskGroup(

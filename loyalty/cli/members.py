@@ -10,7 +10,10 @@ from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.ledger import Ledger
 from loyalty.ledger.history import member_history
-from loyalty.members import enrol, get_member
+from loyalty.events import Customer, enrol
+from loyalty.members import get_member
+from loyalty.registry import current_registry
+from loyalty.tiers import get_tier, set_member_tier
 from loyalty.models import Member
 from loyalty.programs import get_program
 
@@ -27,15 +30,12 @@ group = AppGroup("members", help="Enrol, list and inspect members.")
 def add(program_slug, external_id, email, name, birthday):
     """Enrol a member."""
     program = get_program(db.session, program_slug)
-    member, _ = enrol(
-        db.session,
-        program,
-        external_id=external_id,
-        email=email,
-        name=name,
-        birthday=birthday.date() if birthday else None,
-    )
-    click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}).")
+    customer = Customer(external_id=external_id, email=email, name=name,
+                        birthday=birthday.date() if birthday else None)
+    member, _ = enrol(db.session, program, customer, existing="error", registry=current_registry())
+    balances = Ledger(db.session).balances(member.id)
+    bonus = f"; {balances['available']} welcome points" if balances["available"] else ""
+    click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}){bonus}.")
 
 
 @group.command("list")
@@ -69,6 +69,7 @@ def show(program_slug, external_id, limit):
     balances = Ledger(db.session).balances(member.id)
     click.echo(f"Member {member.external_id} of {program.slug}: {member.name or ''} <{member.email or '-'}>")
     click.echo(f"Status {member.status}, enrolled {member.enrolled_at:%Y-%m-%d}"
+               + (f", tier {member.tier.name}" if member.tier else "")
                + (f", birthday {member.birthday:%m-%d}" if member.birthday else ""))
     click.echo(f"Available {balances['available']}   Pending {balances['pending']}")
     lines = member_history(db.session, member.id, limit=limit)
@@ -86,6 +87,20 @@ def show(program_slug, external_id, limit):
             f"{line.entry_id:>6}  {line.created_at:%Y-%m-%d %H:%M}  {line.kind:8}"
             f" {line.available:>+9} {line.pending:>+8}  {note}"
         )
+
+
+@group.command("set-tier")
+@click.option("--program", "program_slug", required=True)
+@click.argument("external_id")
+@click.option("--tier", "tier_name", help="The tier's name; leave out to remove the member's tier.")
+@transactional
+def set_tier(program_slug, external_id, tier_name):
+    """Give a member a tier by hand."""
+    program = get_program(db.session, program_slug)
+    member = get_member(db.session, program, external_id)
+    tier = get_tier(db.session, program, tier_name) if tier_name else None
+    set_member_tier(db.session, member, tier)
+    click.echo(f"{member.external_id} is now {'in ' + tier.name if tier else 'without a tier'}.")
 
 
 def register(main) -> None:

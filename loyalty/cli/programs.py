@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
-from loyalty.programs import create_program, list_programs
+from loyalty.programs import create_program, get_program, list_programs, update_program
 
 group = AppGroup("programs", help="Create and list loyalty programs.")
 
@@ -24,13 +24,29 @@ group = AppGroup("programs", help="Create and list loyalty programs.")
     show_default=True,
     help="When a refund claws back points already spent: go negative, or stop at zero.",
 )
+@click.option("--return-window-days", type=int, default=0, show_default=True,
+              help="Days order points stay pending before they can be spent (0: at once).")
 @transactional
-def create(slug, name, currency, clawback_policy):
+def create(slug, name, currency, clawback_policy, return_window_days):
     """Create a program with its system accounts."""
     program = create_program(
-        db.session, slug=slug, name=name, currency=currency, clawback_policy=clawback_policy
+        db.session, slug=slug, name=name, currency=currency, clawback_policy=clawback_policy,
+        return_window_days=return_window_days,
     )
     click.echo(f"Created program {program.slug} ({program.name}, {program.currency}).")
+
+
+@group.command("update")
+@click.option("--slug", required=True)
+@click.option("--name")
+@click.option("--clawback-policy", type=click.Choice(CLAWBACK_POLICIES))
+@click.option("--return-window-days", type=int)
+@transactional
+def update(slug, name, clawback_policy, return_window_days):
+    """Change a program's settings."""
+    program = update_program(db.session, get_program(db.session, slug), name=name,
+                             clawback_policy=clawback_policy, return_window_days=return_window_days)
+    click.echo(f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days.")
 
 
 @group.command("list")

@@ -405,7 +405,8 @@ class Ledger:
         held = self._lock(original.member_id, key, {
             "op": "reverse", "entry": entry_id, "amount": amount, "expires_at": _iso(expires_at),
         })
-        left = original.amount - held.conn.execute(sql.REVERSED_SO_FAR, {"entry_id": entry_id}).scalar_one()
+        # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
+        left = original.amount - int(held.conn.execute(sql.REVERSED_SO_FAR, {"entry_id": entry_id}).scalar_one())
         if left <= 0:
             return self._refuse(held, errors.ReversalExceeded(f"entry {entry_id} has already been fully reversed", left=0))
         if amount is None:
@@ -471,6 +472,17 @@ class Ledger:
         if not rows or any(r is None for r in rows):
             return None
         return max(rows)
+
+    # ------------------------------------------------------------------ lock
+
+    def hold(self, member_id: int) -> None:
+        """Lock the member's accounts until the transaction ends.
+
+        For callers that read before they post: the earning pipeline holds
+        the member while rules count earlier orders and awards, so two
+        events for one member cannot both see "first order".
+        """
+        self._lock(member_id, "", {})
 
     # ----------------------------------------------------------------- reads
 

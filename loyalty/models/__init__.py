@@ -2,6 +2,7 @@
 
 from loyalty.models.program import Program
 from loyalty.models.member import Member
+from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SYSTEM_ACCOUNT_KINDS,
@@ -14,6 +15,10 @@ from loyalty.models.ledger import (
 
 __all__ = [
     "Program",
+    "Tier",
+    "EarningRule",
+    "Order",
+    "OrderRefund",
     "Member",
     "Account",
     "Entry",

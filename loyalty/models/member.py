@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.db import db
@@ -22,6 +22,7 @@ class Member(db.Model):
         UniqueConstraint("program_id", "id"),
         Index("ix_members_program_email", "program_id", "email"),
         CheckConstraint("status IN ('active', 'suspended', 'closed')", name="status"),
+        ForeignKeyConstraint(["program_id", "tier_id"], ["tiers.program_id", "tiers.id"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -33,8 +34,10 @@ class Member(db.Model):
     birthday: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tier_id: Mapped[int | None] = mapped_column(BigId)
 
     program = relationship("Program", lazy="joined")
+    tier = relationship("Tier", lazy="joined", foreign_keys=[tier_id], primaryjoin="Member.tier_id == Tier.id")
 
     def __repr__(self) -> str:
         return f"<Member {self.external_id} of program {self.program_id}>"

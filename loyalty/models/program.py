@@ -20,6 +20,7 @@ class Program(db.Model):
             "clawback_policy IN ('allow_negative', 'cap_at_zero')", name="clawback_policy"
         ),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("return_window_days >= 0", name="return_window_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -31,6 +32,9 @@ class Program(db.Model):
     #: ``allow_negative`` takes them anyway, ``cap_at_zero`` stops at zero and
     #: records the rest as the entry's shortfall.
     clawback_policy: Mapped[str] = mapped_column(String(20), default="allow_negative")
+    #: Days points from an order stay pending (the store's return window);
+    #: 0 makes them available at once.
+    return_window_days: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:

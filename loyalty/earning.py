@@ -1,0 +1,209 @@
+"""Earning rules: the types plugins contribute, and the engine that runs them.
+
+A rule *type* (contributed by a plugin through
+``register_earning_rule_types``) decides how many points an event earns
+under a given config. A rule *instance* (:class:`loyalty.models.EarningRule`)
+is a program's configured use of a type. The engine here evaluates a
+program's active rules for one event and turns what they award into whole
+points: it applies the rule's minimum order amount, the member's tier
+multiplier, and the rule's rounding, so rule types only compute exact
+``Decimal`` amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from loyalty import errors
+
+#: The events an earning rule can apply to.
+EVENT_KINDS = ("order_paid", "enrolled", "birthday", "custom_event")
+
+ROUNDING = {"down": ROUND_FLOOR, "nearest": ROUND_HALF_UP, "up": ROUND_CEILING}
+
+
+class RuleConfigSchema(Schema):
+    """The settings every earning rule has; a rule type's schema extends it."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    min_order_amount = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        as_string=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Only orders whose subtotal after discounts reaches this earn (order rules)."},
+    )
+    rounding = fields.String(
+        load_default="down",
+        validate=validate.OneOf(list(ROUNDING)),
+        metadata={"description": "How fractional points become whole: down, nearest or up."},
+    )
+    apply_tier_multiplier = fields.Boolean(
+        load_default=True,
+        metadata={"description": "Multiply the award by the member's tier earn multiplier."},
+    )
+
+
+@dataclass(frozen=True)
+class Award:
+    """Points a rule grants for one event, before tier multiplier and rounding.
+
+    ``part`` tells apart several awards of one rule on one event (it is part
+    of the idempotency key, so keep it stable for the same input).
+    """
+
+    points: Decimal
+    reason: str
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: str
+    product_id: str | None
+    sku: str | None
+    title: str
+    quantity: int
+    total: Decimal
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """The order as rules see it: amounts in the order's currency."""
+
+    external_id: str
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    shipping: Decimal
+    total: Decimal
+    lines: tuple[LineView, ...]
+    discount_codes: tuple[str, ...] = ()
+    attributes: dict = field(default_factory=dict)
+
+    @property
+    def net_subtotal(self) -> Decimal:
+        """The subtotal after order-level discounts: what rules earn on by default."""
+        return max(self.subtotal - self.discount, Decimal(0))
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: int | None
+    external_id: str
+    email: str | None
+    birthday: date | None
+    tier: str | None
+    earn_multiplier: Decimal
+    #: Paid orders the member had before this event's order.
+    previous_paid_orders: int
+
+
+@dataclass(frozen=True)
+class EarningContext:
+    """What a rule type's ``evaluate`` receives.
+
+    ``kind`` is one of :data:`EVENT_KINDS`; ``order`` is set for
+    ``order_paid``; ``event_name`` and ``properties`` for ``custom_event``;
+    ``occurred_at`` is when the event happened (not when it was processed).
+    ``count_awards(since)`` says how many times this rule already awarded
+    this member since a moment (for caps).
+    """
+
+    kind: str
+    program_slug: str
+    currency: str
+    member: MemberView
+    occurred_at: datetime
+    now: datetime
+    order: OrderView | None = None
+    event_name: str | None = None
+    properties: dict = field(default_factory=dict)
+    count_awards: object = None
+
+
+class EarningRuleType:
+    """Base class for rule types; subclass it, or provide the same attributes.
+
+    Set ``name`` (lower_snake_case, unique), ``title``, ``description``,
+    ``events`` (a tuple of :data:`EVENT_KINDS`) and ``schema`` (a subclass of
+    :class:`RuleConfigSchema`), and implement :meth:`evaluate`.
+    """
+
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    events: tuple[str, ...] = ("order_paid",)
+    schema: type[Schema] = RuleConfigSchema
+
+    def evaluate(self, context: EarningContext, config: dict) -> list[Award]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ComputedAward:
+    """What one rule instance earns for one event, in whole points."""
+
+    rule_id: int | None
+    rule_name: str
+    rule_type: str
+    points: int
+    reason: str
+    part: str = ""
+
+
+def validate_config(rule_type, config: dict | None) -> dict:
+    """Validate a rule config with its type's schema; return it as stored JSON.
+
+    Raises :class:`~loyalty.errors.InvalidInput` with the schema's messages
+    per field.
+    """
+    schema = rule_type.schema()
+    try:
+        loaded = schema.load(config or {})
+    except ValidationError as exc:
+        raise errors.InvalidInput(
+            f"invalid config for rule type {rule_type.name}: {_flatten(exc.messages)}", fields=exc.messages
+        ) from None
+    return schema.dump(loaded)
+
+
+def load_config(rule_type, stored: dict) -> dict:
+    """A stored config, typed again (Decimals, dates) for ``evaluate``."""
+    return rule_type.schema().load(stored)
+
+
+def _flatten(messages) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in messages.items())
+    if isinstance(messages, list):
+        return " ".join(_flatten(m) for m in messages)
+    return str(messages)
+
+
+def evaluate_rule(rule_type, rule_id, rule_name, stored_config, context: EarningContext) -> list[ComputedAward]:
+    """Run one rule on one event: minimum order, the type's own logic, tier multiplier, rounding."""
+    if context.kind not in rule_type.events:
+        return []
+    config = load_config(rule_type, stored_config)
+    minimum = config.get("min_order_amount")
+    if minimum is not None and context.order is not None and context.order.net_subtotal < minimum:
+        return []
+    results = []
+    for award in rule_type.evaluate(context, config) or []:
+        points = Decimal(award.points)
+        if config.get("apply_tier_multiplier", True):
+            points *= context.member.earn_multiplier
+        whole = int(points.to_integral_value(rounding=ROUNDING[config.get("rounding", "down")]))
+        if whole > 0:
+            results.append(ComputedAward(rule_id, rule_name, rule_type.name, whole, award.reason, award.part))
+    return results

@@ -1,0 +1,553 @@
+"""Normalized events, and the pipeline that turns them into points.
+
+Storefront adapters, the API and the CLI all describe what happened in
+the same few shapes (:class:`OrderPaid`, :class:`OrderRefunded`,
+:class:`OrderCancelled`, :class:`CustomerCreated`, :class:`CustomEvent`,
+:class:`Birthday`), and :func:`process` is the one place they become
+members, orders and ledger entries:
+
+* the member is found, or enrolled (which runs the sign-up rules);
+* the member's accounts are locked, so rules that count (first order,
+  caps) see a stable history;
+* the order is recorded, every active rule for the event is evaluated
+  (:mod:`loyalty.earning`) and the awards are posted with idempotency keys
+  built from (order, rule), so the same order sent twice, or as created
+  and then paid, earns once;
+* refunds claw back in proportion to the refunded amount, from pending
+  first; a cancellation reverses what is left.
+
+The caller owns the transaction. Processing the same event again changes
+nothing (``Outcome.status == "duplicate"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loyalty import errors, money
+from loyalty.clock import Clock, current_clock
+from loyalty.earning import ComputedAward, EarningContext, LineView, MemberView, OrderView, evaluate_rule
+from loyalty.ledger import Ledger, Posting
+from loyalty.members import enrol as enrol_member
+from loyalty.members import find_member
+from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
+from loyalty.rules import rule_type
+
+# --- the events ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    external_id: str
+    email: str | None = None
+    name: str | None = None
+    birthday: date | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    title: str
+    quantity: int
+    #: What the customer pays for the line, after line-level discounts.
+    total: Decimal
+    product_id: str | None = None
+    sku: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderPaid:
+    order_id: str
+    customer: Customer | None
+    currency: str
+    subtotal: Decimal
+    total: Decimal
+    discount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    lines: tuple[Line, ...] = ()
+    discount_codes: tuple[str, ...] = ()
+    attributes: dict = field(default_factory=dict)
+    occurred_at: datetime | None = None
+    origin: str = "api"
+    kind = "order_paid"
+
+
+@dataclass(frozen=True)
+class OrderRefunded:
+    order_id: str
+    refund_id: str
+    amount: Decimal
+    currency: str
+    occurred_at: datetime | None = None
+    kind = "order_refunded"
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    order_id: str
+    occurred_at: datetime | None = None
+    kind = "order_cancelled"
+
+
+@dataclass(frozen=True)
+class CustomerCreated:
+    customer: Customer
+    occurred_at: datetime | None = None
+    kind = "customer_created"
+
+
+@dataclass(frozen=True)
+class CustomEvent:
+    event_id: str
+    customer: Customer
+    name: str
+    properties: dict = field(default_factory=dict)
+    occurred_at: datetime | None = None
+    kind = "custom_event"
+
+
+@dataclass(frozen=True)
+class Birthday:
+    """Sent by the scheduler on a member's birthday."""
+
+    customer: Customer
+    year: int
+    occurred_at: datetime | None = None
+    kind = "birthday"
+
+
+Event = OrderPaid | OrderRefunded | OrderCancelled | CustomerCreated | CustomEvent | Birthday
+
+
+@dataclass
+class Outcome:
+    """What processing an event did."""
+
+    status: str  # processed, duplicate, ignored
+    message: str = ""
+    member: Member | None = None
+    order: Order | None = None
+    awards: list[tuple[ComputedAward, Posting]] = field(default_factory=list)
+    reversals: list[Posting] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        """Points newly posted (replays excluded), less points newly clawed back."""
+        earned = sum(p.amount for _, p in self.awards if not p.replayed)
+        return earned - sum(p.moved for p in self.reversals if not p.replayed)
+
+
+# --- the pipeline ----------------------------------------------------------
+
+
+def process(
+    session: Session, program: Program, event: Event, *, registry=None, clock: Clock | None = None
+) -> Outcome:
+    """Apply one normalized event to a program. See the module docstring."""
+    pipeline = _Pipeline(session, program, registry, clock)
+    handler = {
+        "order_paid": pipeline.order_paid,
+        "order_refunded": pipeline.order_refunded,
+        "order_cancelled": pipeline.order_cancelled,
+        "customer_created": pipeline.customer_created,
+        "custom_event": pipeline.custom_event,
+        "birthday": pipeline.birthday,
+    }.get(getattr(event, "kind", None))
+    if handler is None:
+        raise errors.InvalidInput(f"not an event the pipeline knows: {type(event).__name__}")
+    return handler(event)
+
+
+def enrol(
+    session: Session,
+    program: Program,
+    customer: Customer,
+    *,
+    existing: str = "return",
+    registry=None,
+    clock: Clock | None = None,
+) -> tuple[Member, bool]:
+    """Enrol a customer as the pipeline does: the enrolled hook and the sign-up rules run."""
+    return _Pipeline(session, program, registry, clock).member_for(customer, existing=existing)
+
+
+def simulate(
+    session: Session,
+    program: Program,
+    event: OrderPaid,
+    *,
+    member_external_id: str | None = None,
+    extra_rules: list[dict] = (),
+    only_extra: bool = False,
+    registry=None,
+    clock: Clock | None = None,
+) -> list[ComputedAward]:
+    """What an order would earn, without writing anything (a dry run).
+
+    The member is ``member_external_id`` (their tier and order history
+    count) or, if not given or not enrolled, a new member with no tier.
+    ``extra_rules`` (``{"type", "name", "config"}``) are tried as if they
+    were active, after validation; ``only_extra`` leaves the program's own
+    rules out.
+    """
+    pipeline = _Pipeline(session, program, registry, clock)
+    order = pipeline.order_view(event)
+    member = find_member(session, program, member_external_id) if member_external_id else None
+    view = pipeline.member_view(member, exclude_order_id=None) if member else MemberView(
+        None, member_external_id or (event.customer.external_id if event.customer else "guest"),
+        None, None, None, Decimal(1), 0,
+    )
+    rules = [] if only_extra else pipeline.active_rules("order_paid")
+    for index, spec in enumerate(extra_rules, start=1):
+        from loyalty.earning import validate_config
+
+        kind = rule_type(pipeline.registry, spec.get("type", ""))
+        rules.append(_RuleSpec(None, spec.get("name") or f"draft {index}", kind, validate_config(kind, spec.get("config"))))
+    context = pipeline.context("order_paid", view, event.occurred_at, order=order)
+    return [award for rule in rules for award in pipeline.evaluate(rule, context, member)]
+
+
+@dataclass(frozen=True)
+class _RuleSpec:
+    id: int | None
+    name: str
+    type: object
+    config: dict
+
+
+class _Pipeline:
+    def __init__(self, session: Session, program: Program, registry, clock: Clock | None):
+        from loyalty.registry import current_registry
+
+        self.session = session
+        self.program = program
+        self.registry = registry or current_registry()
+        self.clock = clock or current_clock()
+        self.ledger = Ledger(session, self.clock)
+
+    # --- handlers ----------------------------------------------------------
+
+    def order_paid(self, event: OrderPaid) -> Outcome:
+        view = self.order_view(event)  # validates amounts and currency before anything is written
+        occurred = self._when(event)
+        if event.customer is None:
+            order, fresh = self._record_order(event, view, None, occurred)
+            return Outcome("processed" if fresh else "duplicate", "guest order: no member to credit", order=order)
+        member, _ = self.member_for(event.customer)
+        self.ledger.hold(member.id)
+        order, fresh = self._record_order(event, view, member, occurred)
+        if not fresh:
+            status = "ignored" if order.status == "cancelled" else "duplicate"
+            return Outcome(status, f"order {order.external_id} is already {order.status}", member, order)
+        context = self.context("order_paid", self.member_view(member, exclude_order_id=order.id), occurred, order=view)
+        window = self.program.return_window_days
+        outcome = Outcome("processed", member=member, order=order)
+        for rule in self.active_rules("order_paid"):
+            for award in self.evaluate(rule, context, member):
+                posting = self.ledger.earn(
+                    member,
+                    award.points,
+                    key=f"order:{order.id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
+                    pending=window > 0,
+                    release_at=occurred + timedelta(days=window) if window > 0 else None,
+                    reason=f"{rule.name}: {award.reason}",
+                    actor="pipeline",
+                    source=("order", order.external_id),
+                )
+                self._posted(member, award, posting, {"type": "order", "order_id": order.external_id, "rule": rule.name})
+                outcome.awards.append((award, posting))
+        return outcome
+
+    def order_refunded(self, event: OrderRefunded) -> Outcome:
+        order, member = self._order_and_member(event.order_id)
+        amount = money.to_decimal(event.amount, order.currency, field="amount")
+        if event.currency.upper() != order.currency:
+            raise errors.InvalidInput(f"refund in {event.currency}, but order {order.external_id} is in {order.currency}")
+        if amount <= 0:
+            raise errors.InvalidInput("a refund amount must be positive")
+        if not event.refund_id:
+            raise errors.InvalidInput("a refund needs the store's refund id")
+        if order.status == "cancelled":
+            return Outcome("ignored", f"order {order.external_id} is cancelled", member, order)
+        already = self.session.scalar(
+            select(OrderRefund).where(OrderRefund.order_id == order.id, OrderRefund.external_id == event.refund_id)
+        )
+        if already is not None:
+            return Outcome("duplicate", f"refund {event.refund_id} was already applied", member, order)
+        now = self.clock.now()
+        refund = OrderRefund(
+            order_id=order.id, external_id=event.refund_id, amount_minor=money.to_minor(amount, order.currency),
+            refunded_at=self._when(event), created_at=now,
+        )
+        self.session.add(refund)
+        order.refunded_minor += refund.amount_minor
+        order.status = "refunded" if order.refunded_minor >= order.total_minor else "partially_refunded"
+        order.updated_at = now
+        self.session.flush()
+        outcome = Outcome("processed", member=member, order=order)
+        if member is None:
+            return outcome
+        earned = self._earned(order)
+        total = sum(amount for _, amount, _ in earned)
+        if order.total_minor <= 0 or order.refunded_minor >= order.total_minor:
+            target = total
+        else:
+            share = Decimal(order.refunded_minor) / Decimal(order.total_minor)
+            target = int((total * share).to_integral_value(rounding=ROUND_FLOOR))
+        outcome.reversals = self._claw_back(
+            earned, target - sum(reversed_ for _, _, reversed_ in earned),
+            key=f"refund:{refund.id}", reason=f"Refund {event.refund_id} of order {order.external_id}",
+        )
+        return outcome
+
+    def order_cancelled(self, event: OrderCancelled) -> Outcome:
+        order, member = self._order_and_member(event.order_id)
+        if order.status == "cancelled":
+            return Outcome("duplicate", f"order {order.external_id} was already cancelled", member, order)
+        order.status = "cancelled"
+        order.cancelled_at = self._when(event)
+        order.updated_at = self.clock.now()
+        self.session.flush()
+        outcome = Outcome("processed", member=member, order=order)
+        if member is not None:
+            earned = self._earned(order)
+            outcome.reversals = self._claw_back(
+                earned, sum(amount - reversed_ for _, amount, reversed_ in earned),
+                key=f"cancel:{order.id}", reason=f"Order {order.external_id} cancelled",
+            )
+        return outcome
+
+    def customer_created(self, event: CustomerCreated) -> Outcome:
+        member, created = self.member_for(event.customer)
+        return Outcome("processed" if created else "duplicate", member=member)
+
+    def custom_event(self, event: CustomEvent) -> Outcome:
+        if not event.event_id or not event.name:
+            raise errors.InvalidInput("a custom event needs an id and a name")
+        member, _ = self.member_for(event.customer)
+        self.ledger.hold(member.id)
+        occurred = self._when(event)
+        context = self.context(
+            "custom_event", self.member_view(member), occurred, event_name=event.name, properties=event.properties
+        )
+        return self._award_simple(member, context, f"event:{event.event_id}", {"type": "event", "event_id": event.event_id})
+
+    def birthday(self, event: Birthday) -> Outcome:
+        member = find_member(self.session, self.program, event.customer.external_id)
+        if member is None:
+            raise errors.UnknownMember(f"no member {event.customer.external_id!r} in program {self.program.slug}")
+        self.ledger.hold(member.id)
+        context = self.context("birthday", self.member_view(member), self._when(event))
+        return self._award_simple(
+            member, context, f"birthday:{member.id}:{event.year}", {"type": "birthday", "year": event.year}
+        )
+
+    # --- members -----------------------------------------------------------
+
+    def member_for(self, customer: Customer, *, existing: str = "return") -> tuple[Member, bool]:
+        """Find or enrol; a new member gets the enrolled hook and the sign-up rules."""
+        member, created = enrol_member(
+            self.session, self.program, external_id=customer.external_id, email=customer.email or None,
+            name=customer.name, birthday=customer.birthday, existing=existing, clock=self.clock,
+        )
+        if created:
+            self.registry.member_enrolled(program=self.program, member=member)
+            context = self.context("enrolled", self.member_view(member), self.clock.now())
+            self._award_simple(member, context, f"enrolled:{member.id}", {"type": "enrolment"})
+        return member, created
+
+    def member_view(self, member: Member, *, exclude_order_id: int | None = None) -> MemberView:
+        tier = self.session.get(Tier, member.tier_id) if member.tier_id else None
+        previous = select(func.count()).select_from(Order).where(
+            Order.member_id == member.id, Order.paid_at.is_not(None)
+        )
+        if exclude_order_id is not None:
+            previous = previous.where(Order.id != exclude_order_id)
+        return MemberView(
+            member.id, member.external_id, member.email, member.birthday,
+            tier.name if tier else None, tier.earn_multiplier if tier else Decimal(1),
+            self.session.scalar(previous),
+        )
+
+    # --- rules -------------------------------------------------------------
+
+    def active_rules(self, kind: str) -> list[_RuleSpec]:
+        rules = []
+        for rule in self.session.scalars(
+            select(EarningRule)
+            .where(EarningRule.program_id == self.program.id, EarningRule.active.is_(True))
+            .order_by(EarningRule.id)
+        ):
+            rule_kind = self.registry.earning_rule_types.get(rule.type)
+            if rule_kind is not None and kind in rule_kind.events:
+                rules.append(_RuleSpec(rule.id, rule.name, rule_kind, rule.config))
+        return rules
+
+    def context(self, kind, member_view, occurred_at, **extra) -> EarningContext:
+        return EarningContext(
+            kind=kind, program_slug=self.program.slug, currency=self.program.currency,
+            member=member_view, occurred_at=occurred_at, now=self.clock.now(), **extra,
+        )
+
+    def evaluate(self, rule: _RuleSpec, context: EarningContext, member: Member | None) -> list[ComputedAward]:
+        def count_awards(since: datetime | None) -> int:
+            if member is None or rule.id is None:
+                return 0
+            query = select(func.count()).select_from(Entry).where(
+                Entry.member_id == member.id, Entry.kind == "earn",
+                Entry.source_type == "rule", Entry.source_id == str(rule.id),
+            )
+            if since is not None:
+                query = query.where(Entry.created_at >= since)
+            return self.session.scalar(query)
+
+        from dataclasses import replace
+
+        return evaluate_rule(rule.type, rule.id, rule.name, rule.config, replace(context, count_awards=count_awards))
+
+    def _award_simple(self, member: Member, context: EarningContext, key_prefix: str, cause: dict) -> Outcome:
+        """Post the awards of non-order events (enrolment, birthday, custom events)."""
+        outcome = Outcome("processed", member=member)
+        for rule in self.active_rules(context.kind):
+            for award in self.evaluate(rule, context, member):
+                posting = self.ledger.earn(
+                    member, award.points,
+                    key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
+                    reason=f"{rule.name}: {award.reason}", actor="pipeline", source=("rule", str(rule.id)),
+                )
+                self._posted(member, award, posting, {**cause, "rule": rule.name})
+                outcome.awards.append((award, posting))
+        if outcome.awards and all(p.replayed for _, p in outcome.awards):
+            outcome.status = "duplicate"
+        return outcome
+
+    def _posted(self, member, award, posting: Posting, cause: dict) -> None:
+        if not posting.replayed:
+            self.registry.points_posted(program=self.program, member=member, posting=posting, cause=cause)
+
+    # --- orders ------------------------------------------------------------
+
+    def order_view(self, event: OrderPaid) -> OrderView:
+        """Validate an order's money (currency, precision, no floats) into the view rules see."""
+        currency = (event.currency or "").upper()
+        if currency != self.program.currency:
+            raise errors.InvalidInput(
+                f"order {event.order_id} is in {event.currency}; program {self.program.slug} earns on {self.program.currency}"
+            )
+        if not event.order_id:
+            raise errors.InvalidInput("an order needs the store's order id")
+
+        def amount(value, name):
+            parsed = money.to_decimal(value, currency, field=name)
+            if parsed < 0:
+                raise errors.InvalidInput(f"{name} must not be negative")
+            return parsed
+
+        lines = tuple(
+            LineView(
+                str(line.id), line.product_id, line.sku, line.title, int(line.quantity),
+                amount(line.total, f"lines[{i}].total"), tuple(line.categories),
+            )
+            for i, line in enumerate(event.lines)
+        )
+        return OrderView(
+            external_id=str(event.order_id), currency=currency,
+            subtotal=amount(event.subtotal, "subtotal"), discount=amount(event.discount, "discount"),
+            tax=amount(event.tax, "tax"), shipping=amount(event.shipping, "shipping"),
+            total=amount(event.total, "total"), lines=lines,
+            discount_codes=tuple(event.discount_codes), attributes=dict(event.attributes),
+        )
+
+    def _record_order(self, event: OrderPaid, view: OrderView, member: Member | None, occurred: datetime):
+        """Insert the order as paid, or mark a known open order paid. ``(order, fresh)``."""
+        order = self.session.scalar(
+            select(Order).where(Order.program_id == self.program.id, Order.external_id == view.external_id)
+        )
+        now = self.clock.now()
+        if order is not None and order.status != "open":
+            return order, False
+        minor = lambda value: money.to_minor(value, view.currency)  # noqa: E731
+        values = dict(
+            member_id=member.id if member else None, origin=event.origin, currency=view.currency,
+            subtotal_minor=minor(view.subtotal), discount_minor=minor(view.discount), tax_minor=minor(view.tax),
+            shipping_minor=minor(view.shipping), total_minor=minor(view.total),
+            lines=[
+                {"id": line.id, "title": line.title, "quantity": line.quantity, "total": str(line.total),
+                 "product_id": line.product_id, "sku": line.sku, "categories": list(line.categories)}
+                for line in view.lines
+            ],
+            discount_codes=list(view.discount_codes), attributes=view.attributes,
+            status="paid", paid_at=occurred, updated_at=now,
+        )
+        if order is None:
+            order = Order(program_id=self.program.id, external_id=view.external_id, refunded_minor=0,
+                          placed_at=occurred, created_at=now, **values)
+            self.session.add(order)
+        else:
+            for name, value in values.items():
+                setattr(order, name, value)
+        self.session.flush()
+        return order, True
+
+    def _order_and_member(self, external_id: str) -> tuple[Order, Member | None]:
+        """The order and its member, locked in the pipeline's order: member first, then order.
+
+        (Paying an order locks the member, then writes the order; taking
+        them the other way round here could deadlock with it.)
+        """
+        query = select(Order).where(Order.program_id == self.program.id, Order.external_id == str(external_id))
+        order = self.session.scalar(query)
+        if order is None:
+            raise errors.OrderNotFound(
+                f"order {external_id} is not known yet in program {self.program.slug}", order_id=str(external_id)
+            )
+        member = self.session.get(Member, order.member_id) if order.member_id else None
+        if member is not None:
+            self.ledger.hold(member.id)
+        order = self.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+        return order, member
+
+    def _earned(self, order: Order) -> list[tuple[int, int, int]]:
+        """The order's earn entries: ``(entry id, amount, reversed so far)``."""
+        entries = self.session.execute(
+            select(Entry.id, Entry.amount)
+            .where(
+                Entry.member_id == order.member_id, Entry.kind == "earn",
+                Entry.source_type == "order", Entry.source_id == order.external_id,
+            )
+            .order_by(Entry.id)
+        ).all()
+        reversed_ = dict(
+            self.session.execute(
+                select(Entry.reverses_id, func.sum(Entry.amount))
+                .where(Entry.reverses_id.in_([e.id for e in entries]))
+                .group_by(Entry.reverses_id)
+            ).all()
+        ) if entries else {}
+        # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
+        return [(e.id, e.amount, int(reversed_.get(e.id, 0))) for e in entries]
+
+    def _claw_back(self, earned, points: int, *, key: str, reason: str) -> list[Posting]:
+        """Reverse ``points`` across the order's entries, each capped at what it has left."""
+        postings = []
+        for entry_id, amount, reversed_ in earned:
+            if points <= 0:
+                break
+            take = min(amount - reversed_, points)
+            if take <= 0:
+                continue
+            postings.append(
+                self.ledger.reverse(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline")
+            )
+            points -= take
+        return postings
+
+    def _when(self, event) -> datetime:
+        return event.occurred_at or self.clock.now()

@@ -1,0 +1,150 @@
+"""Every hook a plugin can implement.
+
+A plugin is a module (or object) with functions decorated by
+``@hookimpl``, imported with ``from loyalty import hookimpl``. The
+platform finds third-party plugins through the ``loyalty`` entry-point
+group and registers its own built-ins (the ``loyalty.plugins`` package)
+the same way.
+
+There are two families:
+
+* **Registration hooks** (``register_*``) are called once, when the
+  application starts. Each receives a ``register`` callback; call it once
+  per type you contribute. Types are *kinds* of things (an earning rule
+  type, a reward type…); program managers then configure *instances* of
+  them, whose JSON config the type's marshmallow ``schema`` validates.
+  The platform checks what you register and refuses a malformed type at
+  start, naming your plugin.
+* **Lifecycle notifications** are called after something happened, inside
+  the transaction that did it, with keyword arguments. Their return value
+  is ignored. Raising an exception aborts (and rolls back) the whole
+  operation, so a notification that talks to the outside world should
+  queue its work rather than fail the posting.
+
+``docs/plugins.md`` documents each hook with a worked example; a test
+keeps that page in step with this module.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("loyalty")
+hookimpl = pluggy.HookimplMarker("loyalty")
+
+
+# --- registration ----------------------------------------------------------
+
+
+@hookspec
+def register_earning_rule_types(register):
+    """Contribute earning rule types.
+
+    Called once at start. Call ``register(rule_type)`` for each type, where
+    ``rule_type`` is an :class:`loyalty.earning.EarningRuleType`: a unique
+    ``name``, a ``title``, the ``events`` it applies to, a marshmallow
+    ``schema`` for its config, and ``evaluate(context, config)`` returning
+    the points to award (a list of :class:`loyalty.earning.Award`, possibly
+    empty).
+
+    :param register: callable taking one rule type.
+    """
+
+
+@hookspec
+def register_tier_schemes(register):
+    """Contribute tier schemes (how members qualify for tiers).
+
+    Called once at start. Call ``register(scheme)`` for each scheme: a
+    unique ``name``, a ``title``, a marshmallow ``schema`` for its
+    settings. Used by the tiers issue, which adds the set-based
+    ``qualifying_values`` query the scheme must provide.
+
+    :param register: callable taking one tier scheme.
+    """
+
+
+@hookspec
+def register_reward_types(register):
+    """Contribute reward types for the catalog.
+
+    Called once at start. Call ``register(reward_type)`` for each type: a
+    unique ``name``, a ``title``, a marshmallow ``schema`` for its config.
+    Used by the rewards issue, which adds ``issue(redemption)`` and
+    ``cancel(redemption)``.
+
+    :param register: callable taking one reward type.
+    """
+
+
+@hookspec
+def register_storefronts(register):
+    """Contribute storefront adapters (Shopify, WooCommerce, …).
+
+    Called once at start. Call ``register(adapter)`` for each: a unique
+    ``name``, a ``title``. Used by the webhook issue, which adds
+    ``verify(request, secret)`` and ``parse(request)`` returning normalized
+    events (:mod:`loyalty.events`).
+
+    :param register: callable taking one storefront adapter.
+    """
+
+
+@hookspec
+def register_referral_checks(register):
+    """Contribute referral fraud checks.
+
+    Called once at start. Call ``register(check)`` for each: a unique
+    ``name``, a ``title``, a marshmallow ``schema`` for its settings. Used
+    by the referrals issue, which adds ``check(referral)`` returning a
+    reason to reject or flag the referral, or ``None`` to let it pass.
+
+    :param register: callable taking one referral check.
+    """
+
+
+# --- lifecycle notifications -----------------------------------------------
+
+
+@hookspec
+def member_enrolled(program, member):
+    """A member was enrolled (by the CLI, the API or a storefront event).
+
+    :param program: the :class:`loyalty.models.Program`.
+    :param member: the new :class:`loyalty.models.Member`.
+    """
+
+
+@hookspec
+def points_posted(program, member, posting, cause):
+    """Points were posted to a member's account by the earning pipeline.
+
+    Called once per new ledger entry, not for replays.
+
+    :param program: the :class:`loyalty.models.Program`.
+    :param member: the :class:`loyalty.models.Member`.
+    :param posting: the :class:`loyalty.ledger.Posting` (entry id, kind,
+        amount, transfers).
+    :param cause: what caused it, e.g. ``{"type": "order", "order_id":
+        "1001", "rule": "Base rate"}``.
+    """
+
+
+@hookspec
+def tier_changed(program, member, old_tier, new_tier, reason):
+    """A member moved to another tier (fired by the tiers issue's code).
+
+    :param old_tier: the previous :class:`loyalty.models.Tier`, or ``None``.
+    :param new_tier: the new tier, or ``None`` when the member left all tiers.
+    :param reason: why, e.g. ``"qualified"`` or ``"recalculation"``.
+    """
+
+
+@hookspec
+def reward_redeemed(program, member, redemption):
+    """A member redeemed a reward (fired by the rewards issue's code)."""
+
+
+@hookspec
+def referral_converted(program, referral):
+    """A referred friend's qualifying order converted the referral (fired by the referrals issue's code)."""

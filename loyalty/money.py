@@ -1,0 +1,56 @@
+"""Money: Decimal amounts in an ISO 4217 currency, stored as integer minor units.
+
+Never float. The database keeps minor units (cents, yen, fils) in BIGINT
+columns so that sums are exact on every backend (SQLite has no decimal
+type) and set-based SQL can add them up; code works with ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from loyalty import errors
+
+#: ISO 4217 currencies whose minor unit is not 1/100.
+_EXPONENTS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+
+
+def exponent(currency: str) -> int:
+    """How many decimal places the currency's minor unit has (2 for most)."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def to_decimal(value, currency: str, *, field: str = "amount") -> Decimal:
+    """Parse ``value`` as an amount of ``currency``; refuse floats and extra precision."""
+    if isinstance(value, float):
+        raise errors.InvalidInput(f"{field}: money must not be a float; send a string such as \"19.99\"")
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise errors.InvalidInput(f"{field}: {value!r} is not an amount of money") from None
+    if not amount.is_finite():
+        raise errors.InvalidInput(f"{field}: {value!r} is not an amount of money")
+    places = Decimal(1).scaleb(-exponent(currency))
+    quantized = amount.quantize(places, rounding=ROUND_HALF_EVEN)
+    if quantized != amount:
+        raise errors.InvalidInput(
+            f"{field}: {value} has more decimal places than {currency} allows ({exponent(currency)})"
+        )
+    return quantized
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """``Decimal("19.99")``, ``"USD"`` → ``1999``."""
+    return int(to_decimal(amount, currency).scaleb(exponent(currency)))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """``1999``, ``"USD"`` → ``Decimal("19.99")``."""
+    return Decimal(minor).scaleb(-exponent(currency)).quantize(Decimal(1).scaleb(-exponent(currency)))

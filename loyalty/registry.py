@@ -1,0 +1,222 @@
+"""The plugin manager, and the typed facade the core calls plugins through.
+
+Built-in plugins (the ``loyalty.plugins`` package, from ``plugins/``) are
+registered exactly like third-party ones: ``pm.register(module)``. Third
+parties are found through the ``loyalty`` entry-point group. Configuration
+can add more (``PLUGINS``: module paths or objects; tests use it) or skip
+third parties (``SAFE_MODE``). ``TRACE_HOOKS`` prints every hook call.
+
+At start, each registration hook is called once per plugin, and every
+type registered is checked; a plugin that fails to import, implements a
+hook that does not exist, or registers a malformed or duplicate type stops
+the start with a :class:`PluginError` that names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+import pluggy
+from marshmallow import Schema
+
+from loyalty import hookspecs
+
+ENTRY_POINT_GROUP = "loyalty"
+
+BUILTIN_PLUGINS = (
+    "loyalty.plugins.earning.points_per_currency",
+    "loyalty.plugins.earning.product_multiplier",
+    "loyalty.plugins.earning.first_order_bonus",
+    "loyalty.plugins.earning.signup_bonus",
+    "loyalty.plugins.earning.birthday_bonus",
+    "loyalty.plugins.earning.campaign_multiplier",
+    "loyalty.plugins.earning.custom_event",
+)
+
+#: What a registered type must have, per registration hook.
+REQUIRED = {
+    "earning_rule_types": ("name", "title", "schema", "events", "evaluate"),
+    "tier_schemes": ("name", "title", "schema"),
+    "reward_types": ("name", "title", "schema"),
+    "storefronts": ("name", "title"),
+    "referral_checks": ("name", "title", "schema"),
+}
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or registered something malformed."""
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None
+    builtin: bool
+    hooks: list[str]
+    contributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Registry:
+    """The plugins of one application and the types they contribute.
+
+    Core code calls plugins only through this class.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, versions: dict[str, str | None]):
+        self.pm = pm
+        self._versions = versions
+        self.types: dict[str, dict[str, object]] = {kind: {} for kind in REQUIRED}
+        self._owner: dict[tuple[str, str], str] = {}
+
+    # --- the types ---------------------------------------------------------
+
+    @property
+    def earning_rule_types(self) -> dict:
+        return self.types["earning_rule_types"]
+
+    @property
+    def tier_schemes(self) -> dict:
+        return self.types["tier_schemes"]
+
+    @property
+    def reward_types(self) -> dict:
+        return self.types["reward_types"]
+
+    @property
+    def storefronts(self) -> dict:
+        return self.types["storefronts"]
+
+    @property
+    def referral_checks(self) -> dict:
+        return self.types["referral_checks"]
+
+    def owner(self, kind: str, name: str) -> str:
+        """The plugin that registered a type."""
+        return self._owner[(kind, name)]
+
+    # --- notifications -----------------------------------------------------
+
+    def member_enrolled(self, *, program, member) -> None:
+        self.pm.hook.member_enrolled(program=program, member=member)
+
+    def points_posted(self, *, program, member, posting, cause) -> None:
+        self.pm.hook.points_posted(program=program, member=member, posting=posting, cause=cause)
+
+    def tier_changed(self, *, program, member, old_tier, new_tier, reason) -> None:
+        self.pm.hook.tier_changed(program=program, member=member, old_tier=old_tier, new_tier=new_tier, reason=reason)
+
+    # --- what is installed -------------------------------------------------
+
+    def plugins(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda item: item[0]):
+            hooks = sorted(
+                caller.name for caller in self.pm.get_hookcallers(plugin) or []
+            )
+            contributes: dict[str, list[str]] = {}
+            for (kind, type_name), owner in self._owner.items():
+                if owner == name:
+                    contributes.setdefault(kind, []).append(type_name)
+            infos.append(
+                PluginInfo(name, self._versions.get(name), name in BUILTIN_PLUGINS, hooks, contributes)
+            )
+        return infos
+
+    # --- start -------------------------------------------------------------
+
+    def collect(self) -> None:
+        """Call every registration hook, plugin by plugin, checking what each registers."""
+        for kind in REQUIRED:
+            caller = getattr(self.pm.hook, f"register_{kind}")
+            for impl in caller.get_hookimpls():
+                try:
+                    impl.function(register=self._registrar(kind, impl.plugin_name))
+                except PluginError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r} failed in register_{kind}: {type(exc).__name__}: {exc}"
+                    ) from exc
+
+    def _registrar(self, kind: str, plugin_name: str):
+        def register(item) -> None:
+            missing = [attr for attr in REQUIRED[kind] if not hasattr(item, attr)]
+            if missing:
+                raise PluginError(
+                    f"plugin {plugin_name!r} registered a {kind[:-1].replace('_', ' ')} without {', '.join(missing)}"
+                )
+            name = item.name
+            if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name.islower():
+                raise PluginError(f"plugin {plugin_name!r}: type name {name!r} must be lower_snake_case")
+            schema = getattr(item, "schema", None)
+            if schema is not None and not (isinstance(schema, type) and issubclass(schema, Schema)):
+                raise PluginError(f"plugin {plugin_name!r}: {name}.schema must be a marshmallow Schema class")
+            if (kind, name) in self._owner:
+                raise PluginError(
+                    f"{kind[:-1].replace('_', ' ')} {name!r} is registered by both "
+                    f"{self._owner[(kind, name)]!r} and {plugin_name!r}"
+                )
+            self.types[kind][name] = item
+            self._owner[(kind, name)] = plugin_name
+
+        return register
+
+
+def build_registry(*, extra=(), safe_mode: bool = False, trace: bool = False) -> Registry:
+    """Load the built-ins, the installed plugins and ``extra``; collect their types."""
+    pm = pluggy.PluginManager("loyalty")
+    pm.add_hookspecs(hookspecs)
+    versions: dict[str, str | None] = {}
+    from loyalty import __version__
+
+    for module_name in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+        versions[module_name] = __version__
+    if not safe_mode:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            try:
+                plugin = ep.load()
+                pm.register(plugin, name=ep.name)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name!r} (package {dist}) failed to load: {type(exc).__name__}: {exc}"
+                ) from exc
+            versions[ep.name] = ep.dist.version if ep.dist else None
+    for item in extra:
+        name = item if isinstance(item, str) else getattr(item, "__name__", None) or type(item).__name__
+        try:
+            plugin = importlib.import_module(item) if isinstance(item, str) else item
+            pm.register(plugin, name=name)
+        except Exception as exc:
+            raise PluginError(f"plugin {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+        versions.setdefault(name, None)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from exc
+    if trace:
+        pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
+        pm.enable_tracing()
+    registry = Registry(pm, versions)
+    registry.collect()
+    return registry
+
+
+def init_app(app) -> None:
+    app.extensions["loyalty.registry"] = build_registry(
+        extra=app.config.get("PLUGINS", ()),
+        safe_mode=bool(app.config.get("SAFE_MODE")),
+        trace=bool(app.config.get("TRACE_HOOKS")),
+    )
+
+
+def current_registry() -> Registry:
+    from flask import current_app
+
+    return current_app.extensions["loyalty.registry"]

@@ -1,0 +1,83 @@
+"""Earning rule instances: a program's configured use of a rule type."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.earning import validate_config
+from loyalty.models import EarningRule, Program
+
+
+def rule_type(registry, name: str):
+    try:
+        return registry.earning_rule_types[name]
+    except KeyError:
+        known = ", ".join(sorted(registry.earning_rule_types)) or "none"
+        raise errors.UnknownRuleType(f"no earning rule type {name!r}; installed: {known}") from None
+
+
+def add_rule(
+    session: Session,
+    program: Program,
+    registry,
+    *,
+    type: str,
+    name: str,
+    config: dict | None = None,
+    active: bool = True,
+    clock: Clock | None = None,
+) -> EarningRule:
+    """Add a rule after its type's schema accepts the config; otherwise store nothing."""
+    kind = rule_type(registry, type)
+    if not name or not name.strip():
+        raise errors.InvalidInput("a rule needs a name")
+    stored = validate_config(kind, config)
+    now = (clock or current_clock()).now()
+    rule = EarningRule(
+        program_id=program.id, type=type, name=name.strip(), config=stored, active=active,
+        created_at=now, updated_at=now,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def update_rule(
+    session: Session,
+    rule: EarningRule,
+    registry,
+    *,
+    name: str | None = None,
+    config: dict | None = None,
+    active: bool | None = None,
+    clock: Clock | None = None,
+) -> EarningRule:
+    """Change a rule's name, config (validated again) or whether it is active."""
+    if config is not None:
+        rule.config = validate_config(rule_type(registry, rule.type), config)
+    if name is not None:
+        if not name.strip():
+            raise errors.InvalidInput("a rule needs a name")
+        rule.name = name.strip()
+    if active is not None:
+        rule.active = active
+    rule.updated_at = (clock or current_clock()).now()
+    session.flush()
+    return rule
+
+
+def get_rule(session: Session, program: Program, rule_id: int) -> EarningRule:
+    rule = session.scalar(select(EarningRule).where(EarningRule.id == rule_id, EarningRule.program_id == program.id))
+    if rule is None:
+        raise errors.UnknownRule(f"no earning rule {rule_id} in program {program.slug}")
+    return rule
+
+
+def list_rules(session: Session, program: Program, *, active_only: bool = False) -> list[EarningRule]:
+    query = select(EarningRule).where(EarningRule.program_id == program.id).order_by(EarningRule.id)
+    if active_only:
+        query = query.where(EarningRule.active.is_(True))
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Built-in earning rule types, one plugin module each."""

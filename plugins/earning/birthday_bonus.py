@@ -1,0 +1,30 @@
+"""A bonus on the member's birthday, once a year (the scheduler sends the event)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from loyalty import hookimpl
+from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+
+
+class BirthdayBonusConfig(RuleConfigSchema):
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class BirthdayBonus(EarningRuleType):
+    name = "birthday_bonus"
+    title = "Birthday bonus"
+    description = "Fixed points on the member's birthday; once a year per member."
+    events = ("birthday",)
+    schema = BirthdayBonusConfig
+
+    def evaluate(self, context, config):
+        if context.member.birthday is None:
+            return []
+        return [Award(config["points"], f"Happy birthday {context.occurred_at.year}")]
+
+
+@hookimpl
+def register_earning_rule_types(register):
+    register(BirthdayBonus())

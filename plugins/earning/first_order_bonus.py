@@ -1,0 +1,30 @@
+"""A bonus on a member's first paid order."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from loyalty import hookimpl
+from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+
+
+class FirstOrderBonusConfig(RuleConfigSchema):
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class FirstOrderBonus(EarningRuleType):
+    name = "first_order_bonus"
+    title = "First order bonus"
+    description = "Fixed points on the member's first paid order."
+    events = ("order_paid",)
+    schema = FirstOrderBonusConfig
+
+    def evaluate(self, context, config):
+        if context.member.previous_paid_orders:
+            return []
+        return [Award(config["points"], "First order bonus")]
+
+
+@hookimpl
+def register_earning_rule_types(register):
+    register(FirstOrderBonus())

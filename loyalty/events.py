@@ -214,6 +214,10 @@ def simulate(
     return [award for rule in rules for award in pipeline.evaluate(rule, context, member)]
 
 
+def _reason(rule, award: ComputedAward) -> str:
+    return rule.name if award.reason == rule.name else f"{rule.name}: {award.reason}"
+
+
 @dataclass(frozen=True)
 class _RuleSpec:
     id: int | None
@@ -257,7 +261,7 @@ class _Pipeline:
                     key=f"order:{order.id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
                     pending=window > 0,
                     release_at=occurred + timedelta(days=window) if window > 0 else None,
-                    reason=f"{rule.name}: {award.reason}",
+                    reason=_reason(rule, award),
                     actor="pipeline",
                     source=("order", order.external_id),
                 )
@@ -420,7 +424,7 @@ class _Pipeline:
                 posting = self.ledger.earn(
                     member, award.points,
                     key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
-                    reason=f"{rule.name}: {award.reason}", actor="pipeline", source=("rule", str(rule.id)),
+                    reason=_reason(rule, award), actor="pipeline", source=("rule", str(rule.id)),
                 )
                 self._posted(member, award, posting, {**cause, "rule": rule.name})
                 outcome.awards.append((award, posting))

@@ -65,8 +65,9 @@ class Registry:
     Core code calls plugins only through this class.
     """
 
-    def __init__(self, pm: pluggy.PluginManager, versions: dict[str, str | None]):
+    def __init__(self, pm: pluggy.PluginManager, versions: dict[str, str | None], trace: bool = False):
         self.pm = pm
+        self._trace = trace
         self._versions = versions
         self.types: dict[str, dict[str, object]] = {kind: {} for kind in REQUIRED}
         self._owner: dict[tuple[str, str], str] = {}
@@ -132,6 +133,8 @@ class Registry:
         for kind in REQUIRED:
             caller = getattr(self.pm.hook, f"register_{kind}")
             for impl in caller.get_hookimpls():
+                if self._trace:  # called one by one below, so pluggy's tracer does not see them
+                    sys.stderr.write(f"register_{kind} [{impl.plugin_name}]\n")
                 try:
                     impl.function(register=self._registrar(kind, impl.plugin_name))
                 except PluginError:
@@ -192,6 +195,8 @@ def build_registry(*, extra=(), safe_mode: bool = False, trace: bool = False) ->
         name = item if isinstance(item, str) else getattr(item, "__name__", None) or type(item).__name__
         try:
             plugin = importlib.import_module(item) if isinstance(item, str) else item
+            if pm.is_registered(plugin):  # already found through its entry point
+                continue
             pm.register(plugin, name=name)
         except Exception as exc:
             raise PluginError(f"plugin {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
@@ -199,11 +204,12 @@ def build_registry(*, extra=(), safe_mode: bool = False, trace: bool = False) ->
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from exc
+        plugin_name = pm.get_name(exc.plugin) if hasattr(exc, "plugin") else "?"
+        raise PluginError(f"plugin {plugin_name!r}: {exc}") from exc
     if trace:
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
         pm.enable_tracing()
-    registry = Registry(pm, versions)
+    registry = Registry(pm, versions, trace)
     registry.collect()
     return registry
 

@@ -109,5 +109,8 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     session.rollback()
     assert ok(runner, "demo") == first
     assert snapshot(session) == counts
-    shown = ok(runner, "members", "show", "--program", "demo", "cust-ben")
-    assert "Available -50" in shown
+    # Ben: 80 base + 100 first order, half refunded (-90), + 50 welcome.
+    assert "Available 140" in ok(runner, "members", "show", "--program", "demo", "cust-ben")
+    # Ann's newest order is still in the 7-day return window.
+    assert "Pending 54" in ok(runner, "members", "show", "--program", "demo", "cust-ann")
+    assert "Triple points on coffee" in ok(runner, "rules", "list", "--program", "demo")

@@ -22,7 +22,7 @@ class FirstOrderBonus(EarningRuleType):
     def evaluate(self, context, config):
         if context.member.previous_paid_orders:
             return []
-        return [Award(config["points"], "First order bonus")]
+        return [Award(config["points"], "first paid order")]
 
 
 @hookimpl

@@ -21,7 +21,7 @@ class SignupBonus(EarningRuleType):
     schema = SignupBonusConfig
 
     def evaluate(self, context, config):
-        return [Award(config["points"], "Welcome bonus")]
+        return [Award(config["points"], "joined the program")]
 
 
 @hookimpl

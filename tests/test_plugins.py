@@ -1,0 +1,198 @@
+"""The plugin manager: built-ins, entry points, broken plugins, and the example plugin installed for real."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from loyalty import hookimpl
+from loyalty.earning import Award, EarningRuleType
+from loyalty.registry import BUILTIN_PLUGINS, PluginError, build_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "docs" / "examples" / "loyalty-spend-threshold"
+
+BUILTIN_RULE_TYPES = {
+    "points_per_currency", "product_multiplier", "first_order_bonus", "signup_bonus",
+    "birthday_bonus", "campaign_multiplier", "custom_event",
+}
+
+
+def test_builtins_are_plugins_like_any_other():
+    registry = build_registry(safe_mode=True)
+    assert set(registry.earning_rule_types) == BUILTIN_RULE_TYPES
+    for name in BUILTIN_RULE_TYPES:
+        assert registry.owner("earning_rule_types", name) in BUILTIN_PLUGINS
+    names = {info.name for info in registry.plugins()}
+    assert set(BUILTIN_PLUGINS) <= names
+
+
+class Good:
+    class Rule(EarningRuleType):
+        name = "always_one"
+        title = "Always one"
+
+        def evaluate(self, context, config):
+            return [Award(1, "one")]
+
+    @hookimpl
+    def register_earning_rule_types(self, register):
+        register(self.Rule())
+
+
+def test_an_extra_plugin_contributes_a_type():
+    registry = build_registry(extra=[Good()], safe_mode=True)
+    assert registry.owner("earning_rule_types", "always_one") == "Good"
+
+
+class Typo:
+    @hookimpl
+    def register_earning_rule_typez(self, register):  # no such hook
+        pass
+
+
+class Incomplete:
+    @hookimpl
+    def register_earning_rule_types(self, register):
+        register(type("Half", (), {"name": "half", "title": "Half"})())
+
+
+class Clash:
+    @hookimpl
+    def register_earning_rule_types(self, register):
+        rule = Good.Rule()
+        rule.name = "points_per_currency"
+        register(rule)
+
+
+class Crashing:
+    @hookimpl
+    def register_earning_rule_types(self, register):
+        raise RuntimeError("boom")
+
+
+class BadName:
+    @hookimpl
+    def register_earning_rule_types(self, register):
+        rule = Good.Rule()
+        rule.name = "Has Spaces"
+        register(rule)
+
+
+@pytest.mark.parametrize(
+    "plugin, message",
+    [
+        (Typo(), "'Typo'"),
+        (Incomplete(), "'Incomplete' registered a earning rule type without schema, events, evaluate"),
+        (Clash(), "registered by both 'loyalty.plugins.earning.points_per_currency' and 'Clash'"),
+        (Crashing(), "'Crashing' failed in register_earning_rule_types: RuntimeError: boom"),
+        (BadName(), "'Has Spaces' must be lower_snake_case"),
+        ("no_such_module_anywhere", "'no_such_module_anywhere' failed to load: ModuleNotFoundError"),
+    ],
+)
+def test_broken_plugins_are_named_at_start(plugin, message):
+    with pytest.raises(PluginError) as caught:
+        build_registry(extra=[plugin], safe_mode=True)
+    assert message in str(caught.value)
+
+
+def test_tracing_prints_hook_calls(capsys):
+    build_registry(safe_mode=True, trace=True)
+    assert "register_earning_rule_types" in capsys.readouterr().err
+
+
+def _fake_dist(site: Path, name: str, module_source: str) -> None:
+    """An installed distribution, as pip leaves it: a module and a dist-info with an entry point."""
+    (site / f"{name}.py").write_text(textwrap.dedent(module_source))
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[loyalty]\n{name} = {name}\n")
+
+
+def _cli(args, extra_path: Path, **env):
+    return subprocess.run(
+        [sys.executable, "-c", "from loyalty.cli import main; main()", *args],
+        env={**os.environ, "PYTHONPATH": str(extra_path), "LOYALTY_INSTANCE_PATH": str(extra_path / "instance"), **env},
+        capture_output=True, text=True, cwd=extra_path,
+    )
+
+
+def test_a_broken_installed_plugin_stops_the_start_with_its_name(tmp_path):
+    _fake_dist(tmp_path, "broken_loyalty_plugin", "raise ImportError('needs libfoo')\n")
+    result = _cli(["plugins"], tmp_path)
+    assert result.returncode == 2
+    assert "plugin 'broken_loyalty_plugin' (package broken_loyalty_plugin) failed to load" in result.stderr
+    assert "needs libfoo" in result.stderr and "Traceback" not in result.stderr
+    safe = _cli(["plugins"], tmp_path, LOYALTY_SAFE_MODE="1")
+    assert safe.returncode == 0, safe.stderr
+    assert "broken_loyalty_plugin" not in safe.stdout
+
+
+@pytest.fixture(scope="module")
+def installed_example(tmp_path_factory):
+    """The example plugin, pip-installed into its own folder (a real dist-info with its entry point)."""
+    site = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--target", str(site), str(EXAMPLE)],
+        check=True,
+    )
+    assert list(site.glob("loyalty_spend_threshold-1.0.0.dist-info"))
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    yield site
+    sys.path.remove(str(site))
+    sys.modules.pop("loyalty_spend_threshold", None)
+
+
+def test_the_example_plugin_is_found_through_its_entry_point(installed_example):
+    registry = build_registry()
+    assert registry.owner("earning_rule_types", "spend_threshold") == "spend_threshold"
+    (info,) = [p for p in registry.plugins() if p.name == "spend_threshold"]
+    assert info.version == "1.0.0" and not info.builtin
+    listed = _cli(["plugins"], installed_example)
+    assert "spend_threshold (version 1.0.0)" in listed.stdout
+    assert "earning rule types: spend_threshold" in listed.stdout
+
+
+def test_the_example_plugin_awards_points_end_to_end(installed_example, tmp_path):
+    """Installed, configured through the CLI, fed an order: the plugin's points land in the ledger."""
+    import json
+
+    env_path = installed_example
+    steps = [
+        ["db", "upgrade"],
+        ["programs", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD"],
+        ["rules", "add", "--program", "acme", "--type", "spend_threshold", "--name", "Big basket",
+         "--config", json.dumps({"steps": [{"spend": "100", "points": 50}]})],
+    ]
+    for args in steps:
+        result = _cli(args, env_path)
+        assert result.returncode == 0, result.stderr
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({
+        "type": "order_paid", "order_id": "1001", "currency": "USD", "subtotal": "120.00", "total": "120.00",
+        "customer": {"external_id": "c-1", "email": "ann@example.com"},
+    }))
+    pushed = _cli(["events", "push", "--program", "acme", "--file", str(order)], env_path)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "order_paid: processed (member c-1), +50 points" in pushed.stdout
+    assert "Available 50" in _cli(["members", "show", "--program", "acme", "c-1"], env_path).stdout
+    assert _cli(["verify"], env_path).returncode == 0
+
+
+def test_the_example_plugins_own_tests_pass_with_the_shipped_fixtures(installed_example):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        env={**os.environ, "PYTHONPATH": str(installed_example)},
+        capture_output=True, text=True, cwd=installed_example,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout

@@ -203,20 +203,10 @@ class Ledger:
 
     def _earn_in_one_statement(self, held, target, issued, amount, reason, actor, source, expires_at, release_at):
         """PostgreSQL's earn: entry, transfer and lot in one round trip (``statements.EARN_PG``)."""
-        now = self.clock.now()
         row = held.conn.execute(
             sql.EARN_PG,
             {
-                "program_id": held.program_id,
-                "member_id": held.member_id,
-                "amount": amount,
-                "idempotency_key": held.key,
-                "request_hash": request_hash(held.request),
-                "reason": reason,
-                "actor": actor,
-                "source_type": source[0] if source else None,
-                "source_id": source[1] if source else None,
-                "created_at": now,
+                **self._entry_values(held, "earn", amount, reason=reason, actor=actor, source=source),
                 "from_account_id": issued,
                 "to_account_id": held.ids[target],
                 "settled": lot_book.settled_debt(held.balances[target] - amount, amount),
@@ -225,10 +215,7 @@ class Ledger:
             },
         ).first()
         if row is None:
-            replay = self._find(held)
-            if replay is None:
-                raise errors.IdempotencyConflict(f"idempotency key {held.key!r} is being used by a concurrent request")
-            return replay
+            return self._taken(held)
         line = TransferLine(row.transfer_id, issued, held.ids[target], amount)
         return Posting(row.entry_id, "earn", amount, 0, (line,))
 
@@ -553,24 +540,30 @@ class Ledger:
         """Insert the entry under the request's key: its id, or the replay if the key was taken."""
         entry_id = held.conn.execute(
             self._claim_entry,
-            {
-                "program_id": held.program_id,
-                "member_id": held.member_id,
-                "kind": kind,
-                "amount": amount,
-                "shortfall": shortfall,
-                "idempotency_key": held.key,
-                "request_hash": request_hash(held.request),
-                "reason": reason,
-                "actor": actor,
-                "source_type": source[0] if source else None,
-                "source_id": source[1] if source else None,
-                "reverses_id": reverses_id,
-                "created_at": self.clock.now(),
-            },
+            self._entry_values(held, kind, amount, reason=reason, actor=actor, source=source,
+                               reverses_id=reverses_id, shortfall=shortfall),
         ).scalar()
-        if entry_id is not None:
-            return entry_id
+        return entry_id if entry_id is not None else self._taken(held)
+
+    def _entry_values(self, held, kind, amount, *, reason=None, actor=None, source=None, reverses_id=None, shortfall=0):
+        return {
+            "program_id": held.program_id,
+            "member_id": held.member_id,
+            "kind": kind,
+            "amount": amount,
+            "shortfall": shortfall,
+            "idempotency_key": held.key,
+            "request_hash": request_hash(held.request),
+            "reason": reason,
+            "actor": actor,
+            "source_type": source[0] if source else None,
+            "source_id": source[1] if source else None,
+            "reverses_id": reverses_id,
+            "created_at": self.clock.now(),
+        }
+
+    def _taken(self, held: _Held) -> Posting:
+        """The key was taken: the replay, or a conflict."""
         replay = self._find(held)
         if replay is None:  # taken and gone again: only if the other writer rolled back
             raise errors.IdempotencyConflict(f"idempotency key {held.key!r} is being used by a concurrent request")

@@ -22,7 +22,7 @@ nothing (``Outcome.status == "duplicate"``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -31,7 +31,15 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors, money
 from loyalty.clock import Clock, current_clock
-from loyalty.earning import ComputedAward, EarningContext, LineView, MemberView, OrderView, evaluate_rule
+from loyalty.earning import (
+    ComputedAward,
+    EarningContext,
+    LineView,
+    MemberView,
+    OrderView,
+    evaluate_rule,
+    validate_config,
+)
 from loyalty.ledger import Ledger, Posting
 from loyalty.members import enrol as enrol_member
 from loyalty.members import find_member
@@ -206,8 +214,6 @@ def simulate(
     )
     rules = [] if only_extra else pipeline.active_rules("order_paid")
     for index, spec in enumerate(extra_rules, start=1):
-        from loyalty.earning import validate_config
-
         kind = rule_type(pipeline.registry, spec.get("type", ""))
         rules.append(_RuleSpec(None, spec.get("name") or f"draft {index}", kind, validate_config(kind, spec.get("config"))))
     context = pipeline.context("order_paid", view, event.occurred_at, order=order)
@@ -411,8 +417,6 @@ class _Pipeline:
             if since is not None:
                 query = query.where(Entry.created_at >= since)
             return self.session.scalar(query)
-
-        from dataclasses import replace
 
         return evaluate_rule(rule.type, rule.id, rule.name, rule.config, replace(context, count_awards=count_awards))
 

@@ -36,6 +36,8 @@ def test_wheel_installs_only_under_the_loyalty_namespace(wheel):
         "loyalty/migrations/env.py",
         "loyalty/migrations/script.py.mako",
         "loyalty/migrations/versions/0001_ledger.py",
+        "loyalty/migrations/versions/0002_earning.py",
+        "loyalty/plugins/earning/points_per_currency.py",
     ):
         assert needed in names
 

@@ -45,10 +45,11 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from loyalty import cli, registry
+    from loyalty import cli, registry, webhooks
     from loyalty.web import health
 
     registry.init_app(app)
     health.init_app(app)
+    webhooks.init_app(app)
     cli.init_app(app)
     return app

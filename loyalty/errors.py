@@ -95,3 +95,19 @@ class UnknownRule(NotFound):
 
 class UnknownTier(NotFound):
     code = "unknown_tier"
+
+
+class SignatureInvalid(LoyaltyError):
+    """A webhook's signature is missing, malformed, stale or does not match."""
+
+    code = "invalid_signature"
+
+
+class MalformedWebhook(InvalidInput):
+    """A signed webhook whose body or headers cannot be read."""
+
+    code = "malformed_webhook"
+
+
+class UnknownStorefront(NotFound):
+    code = "unknown_storefront"

@@ -89,11 +89,18 @@ class OrderPaid:
 
 @dataclass(frozen=True)
 class OrderRefunded:
+    """A refund of ``amount``; with ``cumulative`` the amount is the order's total refunded so far.
+
+    (Some stores, Stripe's ``charge.refunded`` for one, report the running
+    total rather than each refund; the pipeline then refunds the difference.)
+    """
+
     order_id: str
     refund_id: str
     amount: Decimal
     currency: str
     occurred_at: datetime | None = None
+    cumulative: bool = False
     kind = "order_refunded"
 
 
@@ -291,9 +298,14 @@ class _Pipeline:
         )
         if already is not None:
             return Outcome("duplicate", f"refund {event.refund_id} was already applied", member, order)
+        amount_minor = money.to_minor(amount, order.currency)
+        if event.cumulative:
+            amount_minor -= order.refunded_minor
+            if amount_minor <= 0:
+                return Outcome("duplicate", f"order {order.external_id} was already refunded this much", member, order)
         now = self.clock.now()
         refund = OrderRefund(
-            order_id=order.id, external_id=event.refund_id, amount_minor=money.to_minor(amount, order.currency),
+            order_id=order.id, external_id=event.refund_id, amount_minor=amount_minor,
             refunded_at=self._when(event), created_at=now,
         )
         self.session.add(refund)

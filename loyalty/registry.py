@@ -34,6 +34,10 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.earning.birthday_bonus",
     "loyalty.plugins.earning.campaign_multiplier",
     "loyalty.plugins.earning.custom_event",
+    "loyalty.plugins.storefronts.shopify",
+    "loyalty.plugins.storefronts.woocommerce",
+    "loyalty.plugins.storefronts.stripe_payments",
+    "loyalty.plugins.storefronts.standard_webhooks",
 )
 
 #: What a registered type must have, per registration hook.
@@ -41,7 +45,7 @@ REQUIRED = {
     "earning_rule_types": ("name", "title", "schema", "events", "evaluate"),
     "tier_schemes": ("name", "title", "schema"),
     "reward_types": ("name", "title", "schema"),
-    "storefronts": ("name", "title"),
+    "storefronts": ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
     "referral_checks": ("name", "title", "schema"),
 }
 

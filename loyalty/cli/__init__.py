@@ -16,9 +16,21 @@ from flask.cli import FlaskGroup
 
 
 def init_app(app) -> None:
-    from loyalty.cli import demo, events, members, plugins, points, programs, rules, serve, tiers, verify
+    from loyalty.cli import (
+        demo,
+        events,
+        members,
+        plugins,
+        points,
+        programs,
+        rules,
+        serve,
+        storefronts,
+        tiers,
+        verify,
+    )
 
-    for module in (programs, members, points, rules, tiers, events, plugins, verify, demo, serve):
+    for module in (programs, members, points, rules, tiers, events, storefronts, plugins, verify, demo, serve):
         module.register(app.cli)
 
 

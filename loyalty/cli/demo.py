@@ -7,16 +7,23 @@ ledger's idempotency, on show).
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, timedelta
 from decimal import Decimal
+from secrets import token_bytes, token_urlsafe
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from loyalty import errors
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
+from loyalty.plugins.storefronts.standard_webhooks import sign
+from loyalty.storefronts import add_storefront, find_storefront, hmac_sha256
 from loyalty.db import db
-from loyalty.events import Customer, CustomerCreated, CustomEvent, Line, OrderCancelled, OrderPaid, OrderRefunded, enrol, process
+from loyalty.events import Customer, enrol
 from loyalty.ledger import Ledger, verify
 from loyalty.members import get_member
 from loyalty.programs import create_program, get_program
@@ -35,7 +42,7 @@ CUSTOMERS = {
 
 RULES = [
     ("points_per_currency", "Base rate", {"points_per_unit": "1"}),
-    ("product_multiplier", "Triple points on coffee", {"multiplier": "3", "categories": ["coffee"]}),
+    ("product_multiplier", "Triple points on coffee", {"multiplier": "3", "skus": ["BEANS-1KG", "FILTER-100"]}),
     ("first_order_bonus", "First order bonus", {"points": 100}),
     ("signup_bonus", "Welcome bonus", {"points": 50}),
     ("custom_event", "Product review", {"event_name": "review_written", "points": 25, "limit": 3, "per": "month"}),
@@ -44,18 +51,52 @@ RULES = [
 TIERS = [("Bronze", 1, "1"), ("Silver", 2, "1.25"), ("Gold", 3, "1.5")]
 
 
-def _order(order_id, customer, when, lines):
+def _shopify_order(order_id, customer, when, lines):
+    """A Shopify ``orders/paid`` payload (the fields the adapter reads)."""
     total = sum((Decimal(price) for _, _, price in lines), Decimal(0))
-    return OrderPaid(
-        order_id=order_id, customer=CUSTOMERS[customer], currency="USD", subtotal=total, total=total,
-        lines=tuple(Line(id=str(i), title=title, quantity=1, total=Decimal(price), categories=(category,))
-                    for i, (title, category, price) in enumerate(lines, start=1)),
-        occurred_at=when, origin="demo",
-    )
+    person = CUSTOMERS[customer]
+    first, _, last = (person.name or "").partition(" ")
+    return {
+        "id": order_id, "currency": "USD", "financial_status": "paid", "processed_at": when.isoformat(),
+        "total_line_items_price": str(total), "total_discounts": "0.00", "total_tax": "0.00",
+        "total_price": str(total), "shipping_lines": [], "discount_codes": [],
+        "customer": {"id": customer, "email": person.email, "first_name": first, "last_name": last},
+        "line_items": [{"id": i, "title": title, "sku": sku, "quantity": 1, "price": price, "product_id": None}
+                       for i, (title, sku, price) in enumerate(lines, start=1)],
+    }
+
+
+class _Store:
+    """Sends the demo's webhooks through the real intake, signed like the stores sign them."""
+
+    def __init__(self, program, secrets):
+        self.client = current_app.test_client()
+        self.program, self.secrets = program, secrets
+
+    def shopify(self, topic, payload, webhook_id):
+        body = json.dumps(payload).encode()
+        signature = base64.b64encode(hmac_sha256(self.secrets["shopify"].encode(), body)).decode()
+        headers = {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id,
+                   "Content-Type": "application/json"}
+        return self._post("shopify", body, headers)
+
+    def standard(self, event, msg_id):
+        body = json.dumps(event).encode()
+        timestamp = int(current_clock().now().timestamp())
+        headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+                   "webhook-signature": sign(self.secrets["standard_webhooks"], msg_id, timestamp, body),
+                   "Content-Type": "application/json"}
+        return self._post("standard_webhooks", body, headers)
+
+    def _post(self, storefront, body, headers):
+        response = self.client.post(f"/webhooks/{self.program.slug}/{storefront}", data=body, headers=headers)
+        if response.status_code >= 300:
+            raise click.ClickException(f"the demo's {storefront} webhook was refused: {response.get_json()}")
+        return response.get_json()["status"]
 
 
 def build_demo(session) -> dict:
-    """Create (or find) the demo program and play its story through the earning pipeline."""
+    """Create (or find) the demo program and play its story through signed webhooks."""
     registry = current_registry()
     try:
         program = get_program(session, SLUG)
@@ -67,33 +108,47 @@ def build_demo(session) -> dict:
     if not list_rules(session, program):
         for type_, name, config in RULES:
             add_rule(session, program, registry, type=type_, name=name, config=config)
-    # Dates hang off the program's creation, not the wall clock, so that a
-    # re-run asks for exactly the same entries and replays them.
-    start = program.created_at
-    month_ago = start - timedelta(days=30)
-
-    def push(event):
-        return process(session, program, event, registry=registry)
-
-    for customer in CUSTOMERS.values():
-        enrol(session, program, customer, registry=registry)
+    secrets = {}
+    for kind, make in (("shopify", lambda: token_urlsafe(24)),
+                       ("standard_webhooks", lambda: "whsec_" + base64.b64encode(token_bytes(24)).decode())):
+        storefront = find_storefront(session, program, kind) or add_storefront(
+            session, program, registry, type=kind, secret=make())
+        secrets[kind] = storefront.secret
+    for external_id in ("cust-ann", "cust-ben", "cust-cara"):
+        enrol(session, program, CUSTOMERS[external_id], registry=registry)
     gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
     set_member_tier(session, get_member(session, program, "cust-ann"), gold)
+    session.commit()  # the webhooks below are separate requests, with their own transactions
 
-    # Ann (Gold, x1.5): a coffee-heavy first order a month ago, a new order
-    # still in the return window, a review.
-    push(_order("1001", "cust-ann", month_ago, [("Espresso beans", "coffee", "40.00"), ("Mug", "kitchen", "25.00")]))
-    push(_order("1002", "cust-ann", start, [("Filter papers", "coffee", "12.00")]))
-    push(CustomEvent(event_id="review-1", customer=CUSTOMERS["cust-ann"], name="review_written", occurred_at=start))
-    # Ben: an order, half of it refunded: the points follow the money.
-    push(_order("2001", "cust-ben", month_ago, [("Rain jacket", "outerwear", "80.00")]))
-    push(OrderRefunded(order_id="2001", refund_id="r-2001", amount=Decimal("40.00"), currency="USD",
-                       occurred_at=month_ago + timedelta(days=2)))
-    # Cara: an order cancelled inside the return window.
-    push(_order("3001", "cust-cara", start - timedelta(days=3), [("Boots", "shoes", "60.00")]))
-    push(OrderCancelled(order_id="3001", occurred_at=start - timedelta(days=2)))
-    # Dan: signed up in the store, no order yet.
-    push(CustomerCreated(CUSTOMERS["cust-dan"]))
+    # Dates hang off the program's creation, not the wall clock, so that a
+    # re-run sends exactly the same deliveries and they come back duplicates.
+    start = program.created_at
+    month_ago = start - timedelta(days=30)
+    store = _Store(program, secrets)
+    deliveries = [
+        # Ann (Gold, x1.5): a coffee-heavy first order a month ago, a new order in the return window.
+        store.shopify("orders/paid", _shopify_order(1001, "cust-ann", month_ago, [
+            ("Espresso beans 1 kg", "BEANS-1KG", "40.00"), ("Mug", "MUG", "25.00")]), "demo-1001"),
+        store.shopify("orders/paid", _shopify_order(1002, "cust-ann", start, [
+            ("Filter papers", "FILTER-100", "12.00")]), "demo-1002"),
+        store.standard({"type": "custom_event", "event_id": "review-1", "name": "review_written",
+                        "customer": {"external_id": "cust-ann"}}, "demo-review-1"),
+        # Ben: an order, half of it refunded: the points follow the money.
+        store.shopify("orders/paid", _shopify_order(2001, "cust-ben", month_ago, [
+            ("Rain jacket", "JACKET", "80.00")]), "demo-2001"),
+        store.shopify("refunds/create", {"id": 9001, "order_id": 2001, "processed_at": month_ago.isoformat(),
+                                         "transactions": [{"kind": "refund", "status": "success",
+                                                           "amount": "40.00", "currency": "USD"}]}, "demo-r-9001"),
+        # Cara: an order cancelled inside the return window.
+        store.shopify("orders/paid", _shopify_order(3001, "cust-cara", start - timedelta(days=3), [
+            ("Boots", "BOOTS", "60.00")]), "demo-3001"),
+        store.shopify("orders/cancelled", {"id": 3001, "cancelled_at": (start - timedelta(days=2)).isoformat()},
+                      "demo-c-3001"),
+        # Dan: signed up in the store, no order yet.
+        store.shopify("customers/create", {"id": "cust-dan", "email": "dan@example.com", "first_name": "Dan",
+                                           "last_name": "Diaz"}, "demo-cust-dan"),
+    ]
+    session.expire_all()
 
     ledger = Ledger(session)
     ledger.release_due(program.id)  # the return window of last month's orders has passed
@@ -101,7 +156,7 @@ def build_demo(session) -> dict:
     ledger.redeem(ann, 100, key="demo:reward-ann-1", reason="$1 off coupon")
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
-    return {"program": program, "balances": {
+    return {"program": program, "deliveries": deliveries, "balances": {
         external_id: ledger.balances(get_member(session, program, external_id).id) for external_id in CUSTOMERS
     }}
 
@@ -118,7 +173,9 @@ def demo():
         raise click.ClickException("the demo broke an invariant: " + "; ".join(map(str, violations)))
     program = result["program"]
     click.echo(f"Demo program '{program.slug}' ({program.name}) is ready: "
-               f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(CUSTOMERS)} members. Balances:")
+               f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(CUSTOMERS)} members.")
+    click.echo(f"{len(result['deliveries'])} signed Shopify and Standard Webhooks deliveries went through "
+               f"POST /webhooks/{program.slug}/…: {', '.join(result['deliveries'])}. Balances:")
     for external_id, balances in result["balances"].items():
         click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}")
     click.echo(
@@ -126,6 +183,8 @@ def demo():
         "(in .venv/bin; or run: source .venv/bin/activate):\n"
         f"  loyalty members show --program {SLUG} cust-ann\n"
         f"  loyalty rules list --program {SLUG}\n"
+        f"  loyalty inbox list --program {SLUG}\n"
+        f"  loyalty storefronts list --program {SLUG}\n"
         f"  loyalty orders simulate --program {SLUG} --file docs/examples/order.json --member cust-ann\n"
         f"  loyalty events push --program {SLUG} --file docs/examples/order.json\n"
         "  loyalty plugins\n"

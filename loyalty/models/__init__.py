@@ -3,6 +3,7 @@
 from loyalty.models.program import Program
 from loyalty.models.member import Member
 from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier
+from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SYSTEM_ACCOUNT_KINDS,
@@ -19,6 +20,8 @@ __all__ = [
     "EarningRule",
     "Order",
     "OrderRefund",
+    "Storefront",
+    "WebhookDelivery",
     "Member",
     "Account",
     "Entry",

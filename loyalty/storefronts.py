@@ -1,0 +1,118 @@
+"""Storefronts: the adapter contract plugins implement, and a program's connections.
+
+An adapter (contributed through ``register_storefronts``) turns one
+signed HTTP delivery from a store into normalized events
+(:mod:`loyalty.events`). It sees a :class:`WebhookRequest`, not Flask's
+request, so that the inbox can parse a stored delivery again long after
+the HTTP request is gone.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.models import Program, Storefront
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A delivery as received: headers (any case), the raw body, when it arrived."""
+
+    headers: dict
+    body: bytes
+    received_at: datetime
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def json(self):
+        """The body as JSON, numbers with a fraction as ``Decimal`` (never float)."""
+        try:
+            return json.loads(self.body, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.MalformedWebhook(f"the body is not valid JSON: {exc}") from None
+
+
+class StorefrontAdapter:
+    """Base class for storefront adapters; see the ``register_storefronts`` hook.
+
+    ``stored_headers`` are the (lower-case) headers the inbox keeps with the
+    body, because ``topic`` and ``parse`` need them later.
+    """
+
+    name: str = ""
+    title: str = ""
+    stored_headers: tuple[str, ...] = ()
+
+    def verify(self, request: WebhookRequest, secret: str) -> None:
+        """Raise :class:`~loyalty.errors.SignatureInvalid` unless the request is signed with ``secret``."""
+        raise NotImplementedError
+
+    def is_ping(self, request: WebhookRequest) -> bool:
+        """An unsigned test request the store sends when a webhook is created (answered 200, not stored)."""
+        return False
+
+    def delivery_id(self, request: WebhookRequest) -> str | None:
+        """The store's unique id for this delivery; the inbox dedupes on it."""
+        raise NotImplementedError
+
+    def topic(self, request: WebhookRequest) -> str:
+        raise NotImplementedError
+
+    def parse(self, request: WebhookRequest) -> list:
+        """The normalized events of a verified delivery; ``[]`` for a topic the platform does not use."""
+        raise NotImplementedError
+
+
+def hmac_sha256(secret: bytes, message: bytes) -> bytes:
+    return hmac.new(secret, message, "sha256").digest()
+
+
+def same(expected: bytes, given: bytes) -> bool:
+    """Constant-time comparison (no timing side channel on the signature)."""
+    return hmac.compare_digest(expected, given)
+
+
+# --- a program's connections --------------------------------------------------
+
+
+def add_storefront(
+    session: Session, program: Program, registry, *, type: str, secret: str, clock: Clock | None = None
+) -> Storefront:
+    """Connect a store; a second connection of the same type replaces the secret (rotation)."""
+    if type not in registry.storefronts:
+        known = ", ".join(sorted(registry.storefronts)) or "none"
+        raise errors.InvalidInput(f"no storefront adapter {type!r}; installed: {known}")
+    secret = (secret or "").strip()
+    if len(secret) < 8:
+        raise errors.InvalidInput("the webhook secret must be at least 8 characters")
+    now = (clock or current_clock()).now()
+    storefront = find_storefront(session, program, type)
+    if storefront is None:
+        storefront = Storefront(program_id=program.id, type=type, secret=secret, created_at=now, updated_at=now)
+        session.add(storefront)
+    else:
+        storefront.secret, storefront.updated_at = secret, now
+    session.flush()
+    return storefront
+
+
+def find_storefront(session: Session, program: Program, type: str) -> Storefront | None:
+    return session.scalar(select(Storefront).where(Storefront.program_id == program.id, Storefront.type == type))
+
+
+def list_storefronts(session: Session, program: Program) -> list[Storefront]:
+    return list(session.scalars(select(Storefront).where(Storefront.program_id == program.id).order_by(Storefront.type)))

@@ -1,0 +1,1 @@
+"""Built-in storefront adapters, one plugin module each."""

@@ -1,0 +1,126 @@
+"""Shopify webhooks: HMAC-SHA256 of the raw body, base64, in ``X-Shopify-Hmac-Sha256``.
+
+Topics used: ``orders/create`` and ``orders/paid`` (a paid order earns;
+both may arrive, the pipeline earns once), ``orders/cancelled``,
+``refunds/create``, ``customers/create``. Amounts are the shop's money
+(``currency``), not the presentment currency.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from decimal import Decimal
+
+from loyalty import errors, hookimpl
+from loyalty.events import Customer, CustomerCreated, Line, OrderCancelled, OrderPaid, OrderRefunded
+from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
+
+PAID_STATUSES = {"paid", "partially_refunded", "refunded", "partially_paid"}
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else "0"))
+
+
+def _when(value) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def customer_of(data: dict | None) -> Customer | None:
+    if not data or data.get("id") is None:
+        return None
+    name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part) or None
+    return Customer(external_id=str(data["id"]), email=data.get("email") or None, name=name)
+
+
+class Shopify(StorefrontAdapter):
+    name = "shopify"
+    title = "Shopify"
+    stored_headers = ("x-shopify-topic", "x-shopify-shop-domain", "x-shopify-webhook-id", "x-shopify-event-id")
+
+    def verify(self, request, secret):
+        given = request.header("X-Shopify-Hmac-Sha256")
+        if not given:
+            raise errors.SignatureInvalid("missing X-Shopify-Hmac-Sha256 header")
+        try:
+            signature = base64.b64decode(given, validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.SignatureInvalid("X-Shopify-Hmac-Sha256 is not base64") from None
+        if not same(hmac_sha256(secret.encode(), request.body), signature):
+            raise errors.SignatureInvalid("the Shopify signature does not match")
+
+    def delivery_id(self, request):
+        return request.header("X-Shopify-Webhook-Id") or request.header("X-Shopify-Event-Id")
+
+    def topic(self, request):
+        return request.header("X-Shopify-Topic") or ""
+
+    def parse(self, request):
+        topic, data = self.topic(request), request.json()
+        if not isinstance(data, dict):
+            raise errors.MalformedWebhook("a Shopify webhook body is a JSON object")
+        try:
+            if topic in ("orders/create", "orders/paid"):
+                if topic == "orders/create" and data.get("financial_status") not in PAID_STATUSES:
+                    return []  # not paid yet: orders/paid will follow
+                return [self.order(data)]
+            if topic == "orders/cancelled":
+                return [OrderCancelled(order_id=str(data["id"]), occurred_at=_when(data.get("cancelled_at")))]
+            if topic == "refunds/create":
+                return [self.refund(data)]
+            if topic == "customers/create":
+                customer = customer_of(data)
+                return [CustomerCreated(customer, occurred_at=_when(data.get("created_at")))] if customer else []
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise errors.MalformedWebhook(f"unexpected Shopify {topic} payload: {type(exc).__name__}: {exc}") from None
+        return []
+
+    @staticmethod
+    def order(data: dict) -> OrderPaid:
+        lines = tuple(
+            Line(
+                id=str(item["id"]),
+                title=item.get("title") or item.get("name") or "",
+                quantity=int(item.get("quantity") or 0),
+                total=_money(item.get("price")) * int(item.get("quantity") or 0)
+                - sum((_money(a.get("amount")) for a in item.get("discount_allocations") or []), Decimal(0)),
+                product_id=str(item["product_id"]) if item.get("product_id") is not None else None,
+                sku=item.get("sku") or None,
+            )
+            for item in data.get("line_items") or []
+        )
+        return OrderPaid(
+            order_id=str(data["id"]),
+            customer=customer_of(data.get("customer")),
+            currency=data["currency"],
+            subtotal=_money(data.get("total_line_items_price", data.get("subtotal_price"))),
+            discount=_money(data.get("total_discounts")),
+            tax=_money(data.get("total_tax")),
+            shipping=sum((_money(s.get("price")) for s in data.get("shipping_lines") or []), Decimal(0)),
+            total=_money(data["total_price"]),
+            lines=lines,
+            discount_codes=tuple(code["code"] for code in data.get("discount_codes") or [] if code.get("code")),
+            attributes={a["name"]: a.get("value") for a in data.get("note_attributes") or [] if a.get("name")},
+            occurred_at=_when(data.get("processed_at") or data.get("created_at")),
+            origin="shopify",
+        )
+
+    @staticmethod
+    def refund(data: dict) -> OrderRefunded:
+        transactions = [t for t in data.get("transactions") or [] if t.get("kind") == "refund"
+                        and t.get("status") in (None, "success")]
+        amount = sum((_money(t.get("amount")) for t in transactions), Decimal(0))
+        currency = next((t.get("currency") for t in transactions if t.get("currency")), None)
+        if currency is None:
+            raise errors.MalformedWebhook("the refund has no successful refund transaction with a currency")
+        return OrderRefunded(
+            order_id=str(data["order_id"]), refund_id=str(data["id"]), amount=amount, currency=currency,
+            occurred_at=_when(data.get("processed_at") or data.get("created_at")),
+        )
+
+
+@hookimpl
+def register_storefronts(register):
+    register(Shopify())

@@ -1,0 +1,156 @@
+"""Stripe webhooks, verified by the stripe library itself (``Stripe-Signature``, 5-minute tolerance).
+
+Topics used: ``checkout.session.completed`` (paid sessions), ``payment_intent.succeeded``
+and ``charge.succeeded`` (captured charges): the order id is the payment
+intent's, so the same purchase reported by several of them earns once;
+``charge.refunded`` (Stripe reports the running total refunded: the
+pipeline refunds the difference); ``customer.created``.
+
+Stripe amounts are integers in the currency's minor unit, as Stripe
+counts it (zero-decimal currencies such as JPY have none; ISK, HUF and TWD
+are sent with two decimals), converted here to ``Decimal``. A purchase with
+no Stripe customer is attributed to the customer's e-mail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import stripe
+
+from loyalty import errors, hookimpl
+from loyalty.events import Customer, CustomerCreated, Line, OrderPaid, OrderRefunded
+from loyalty.storefronts import StorefrontAdapter
+
+TOLERANCE_SECONDS = 300
+
+#: Stripe's zero-decimal currencies (docs.stripe.com/currencies#zero-decimal).
+ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+
+
+def stripe_exponent(currency: str) -> int:
+    currency = currency.upper()
+    if currency in ZERO_DECIMAL:
+        return 0
+    return 3 if currency in THREE_DECIMAL else 2
+
+
+def from_stripe_amount(amount: int | None, currency: str) -> Decimal:
+    """Stripe's integer minor units → ``Decimal`` (1099 usd → 10.99; 1099 jpy → 1099)."""
+    if amount is None:
+        raise errors.MalformedWebhook("a Stripe amount is missing")
+    exponent = stripe_exponent(currency)
+    return (Decimal(int(amount)).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
+
+
+def _when(timestamp) -> datetime | None:
+    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc) if timestamp else None
+
+
+def _customer(customer_id, details: dict | None) -> Customer | None:
+    details = details or {}
+    email = details.get("email")
+    if customer_id:
+        return Customer(str(customer_id), email, details.get("name"))
+    if email:
+        return Customer(email.strip().lower(), email, details.get("name"))
+    return None
+
+
+class Stripe(StorefrontAdapter):
+    name = "stripe"
+    title = "Stripe"
+    stored_headers = ()
+
+    def verify(self, request, secret):
+        try:
+            stripe.WebhookSignature.verify_header(
+                request.body, request.header("Stripe-Signature"), secret, tolerance=TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise errors.SignatureInvalid(f"Stripe signature: {exc.user_message or exc}") from None
+
+    def _event(self, request) -> dict:
+        data = request.json()
+        if not isinstance(data, dict) or data.get("object") != "event":
+            raise errors.MalformedWebhook("a Stripe webhook body is an event object")
+        return data
+
+    def delivery_id(self, request):
+        return self._event(request).get("id")
+
+    def topic(self, request):
+        return str(self._event(request).get("type", ""))
+
+    def parse(self, request):
+        event = self._event(request)
+        kind, obj = event.get("type"), (event.get("data") or {}).get("object") or {}
+        try:
+            if kind == "checkout.session.completed":
+                return [self.from_session(obj, event)] if obj.get("payment_status") == "paid" else []
+            if kind == "payment_intent.succeeded":
+                return [self.from_payment_intent(obj, event)]
+            if kind == "charge.succeeded":
+                return [self.from_charge(obj, event)] if obj.get("paid") and obj.get("captured") else []
+            if kind == "charge.refunded":
+                return [self.refund(obj, event)]
+            if kind == "customer.created" and obj.get("id"):
+                return [CustomerCreated(Customer(str(obj["id"]), obj.get("email"), obj.get("name")),
+                                        occurred_at=_when(obj.get("created")))]
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise errors.MalformedWebhook(f"unexpected Stripe {kind} payload: {type(exc).__name__}: {exc}") from None
+        return []
+
+    @staticmethod
+    def _order(order_id, currency, customer, total, event, *, subtotal=None, discount=0, tax=0, shipping=0):
+        currency = currency.upper()
+        amount = lambda value: from_stripe_amount(value, currency)  # noqa: E731
+        return OrderPaid(
+            order_id=str(order_id), customer=customer, currency=currency,
+            subtotal=amount(subtotal if subtotal is not None else total), discount=amount(discount),
+            tax=amount(tax), shipping=amount(shipping), total=amount(total),
+            lines=(), occurred_at=_when(event.get("created")), origin="stripe",
+        )
+
+    def from_session(self, session: dict, event: dict) -> OrderPaid:
+        details = session.get("total_details") or {}
+        return self._order(
+            session.get("payment_intent") or session["id"], session["currency"],
+            _customer(session.get("customer"), session.get("customer_details")),
+            session["amount_total"], event, subtotal=session.get("amount_subtotal"),
+            discount=details.get("amount_discount") or 0, tax=details.get("amount_tax") or 0,
+            shipping=details.get("amount_shipping") or 0,
+        )
+
+    def from_payment_intent(self, intent: dict, event: dict) -> OrderPaid:
+        return self._order(
+            intent["id"], intent["currency"], _customer(intent.get("customer"), {"email": intent.get("receipt_email")}),
+            intent.get("amount_received") or intent["amount"], event,
+        )
+
+    def from_charge(self, charge: dict, event: dict) -> OrderPaid:
+        return self._order(
+            charge.get("payment_intent") or charge["id"], charge["currency"],
+            _customer(charge.get("customer"), charge.get("billing_details")),
+            charge.get("amount_captured") or charge["amount"], event,
+        )
+
+    @staticmethod
+    def refund(charge: dict, event: dict) -> OrderRefunded:
+        currency = charge["currency"].upper()
+        refunded = charge["amount_refunded"]
+        return OrderRefunded(
+            order_id=str(charge.get("payment_intent") or charge["id"]),
+            refund_id=f"{charge['id']}@{refunded}",
+            amount=from_stripe_amount(refunded, currency),
+            currency=currency,
+            occurred_at=_when(event.get("created")),
+            cumulative=True,
+        )
+
+
+@hookimpl
+def register_storefronts(register):
+    register(Stripe())

@@ -1,0 +1,143 @@
+"""The webhook inbox: every delivery is stored and committed before it is processed.
+
+Statuses: ``received`` (stored, not processed yet: a crash here loses
+nothing, the store's retry or ``loyalty inbox retry`` completes it),
+``processed``, ``ignored`` (a topic the platform does not use),
+``deferred`` (its order is not known yet; retried with backoff until
+``WEBHOOK_MAX_ATTEMPTS``, then ``failed``), ``failed`` (shown with its
+error; ``loyalty inbox replay`` tries again once the cause is fixed).
+
+Processing is idempotent (the pipeline's keys), so a retry or a replay of
+a processed delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.events import process
+from loyalty.models import Program, Storefront, WebhookDelivery
+from loyalty.storefronts import WebhookRequest
+
+log = logging.getLogger(__name__)
+
+deliveries = WebhookDelivery.__table__
+
+#: First retry after a minute, doubling, at most six hours apart.
+BACKOFF_START = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+
+RETRYABLE = ("received", "deferred")
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def store(
+    session: Session, storefront: Storefront, adapter, request: WebhookRequest, delivery_id: str
+) -> tuple[int, bool]:
+    """Insert the delivery unless its id was seen: ``(row id, is_new)``. The caller commits."""
+    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(deliveries)
+    kept = {name: request.header(name) for name in adapter.stored_headers if request.header(name) is not None}
+    row_id = session.execute(
+        insert.values(
+            program_id=storefront.program_id, storefront_id=storefront.id, delivery_id=delivery_id,
+            topic=adapter.topic(request)[:100], headers=kept, body=request.body, status="received",
+            attempts=0, received_at=request.received_at,
+        )
+        .on_conflict_do_nothing(index_elements=["program_id", "storefront_id", "delivery_id"])
+        .returning(deliveries.c.id)
+    ).scalar()
+    if row_id is not None:
+        return row_id, True
+    existing = session.scalar(
+        select(deliveries.c.id).where(
+            deliveries.c.program_id == storefront.program_id,
+            deliveries.c.storefront_id == storefront.id,
+            deliveries.c.delivery_id == delivery_id,
+        )
+    )
+    return existing, False
+
+
+def process_delivery(
+    session: Session, delivery_id: int, *, registry, clock: Clock | None = None, max_attempts: int = 8,
+    force: bool = False,
+) -> tuple[WebhookDelivery, bool]:
+    """Process one stored delivery in its own transaction and commit its new status.
+
+    Only ``received`` and ``deferred`` deliveries are processed, unless
+    ``force`` (a replay). The row is locked first, so two workers (or a
+    store retrying while we work) never process one delivery at once.
+    Returns the delivery and whether this call processed it.
+    """
+    clock = clock or current_clock()
+    delivery = session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if delivery is None:
+        raise errors.NotFound(f"no webhook delivery {delivery_id}")
+    if delivery.status not in RETRYABLE and not force:
+        session.commit()
+        return delivery, False
+    storefront = session.get(Storefront, delivery.storefront_id)
+    program = session.get(Program, delivery.program_id)
+    adapter = registry.storefronts.get(storefront.type)
+    delivery.attempts += 1
+    now = clock.now()
+    try:
+        if adapter is None:
+            raise errors.LoyaltyError(f"the {storefront.type} adapter is not installed")
+        request = WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at)
+        events = adapter.parse(request)
+        with session.begin_nested():
+            for event in events:
+                process(session, program, event, registry=registry, clock=clock)
+        delivery.status = "processed" if events else "ignored"
+        delivery.last_error, delivery.processed_at, delivery.next_attempt_at = None, now, None
+    except errors.LoyaltyError as exc:
+        retryable = getattr(exc, "retryable", False)
+        if retryable and delivery.attempts < max_attempts:
+            delivery.status, delivery.next_attempt_at = "deferred", now + backoff(delivery.attempts)
+        else:
+            delivery.status, delivery.next_attempt_at = "failed", None
+        delivery.last_error = f"{exc.code}: {exc.message}"
+        log.info("webhook delivery %s %s: %s", delivery.id, delivery.status, delivery.last_error)
+    session.commit()
+    return delivery, True
+
+
+def retry_due(session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8,
+              limit: int = 500) -> list[WebhookDelivery]:
+    """Process deliveries left ``received`` (a crash) or ``deferred`` whose time has come."""
+    clock = clock or current_clock()
+    now = clock.now()
+    due = session.scalars(
+        select(WebhookDelivery.id)
+        .where(
+            (WebhookDelivery.status == "received")
+            | ((WebhookDelivery.status == "deferred") & (WebhookDelivery.next_attempt_at <= now))
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    ).all()
+    session.rollback()
+    done = (process_delivery(session, i, registry=registry, clock=clock, max_attempts=max_attempts) for i in due)
+    return [delivery for delivery, acted in done if acted]
+
+
+def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> WebhookDelivery:
+    """Process a delivery again, whatever its status (idempotent: a processed one changes nothing)."""
+    delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True, max_attempts=1)
+    return delivery
+
+

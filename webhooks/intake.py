@@ -1,0 +1,96 @@
+"""``POST /webhooks/<program>/<storefront>``: a store's delivery, verified, stored, then processed.
+
+Answers (all JSON):
+
+* 200 ``processed`` / ``ignored`` / ``duplicate`` / ``failed`` (stored and
+  shown in the inbox; the store need not retry), 202 ``deferred`` (stored;
+  the platform retries it), 200 ``ping``;
+* 401 missing or bad signature: nothing is stored;
+* 400 malformed (not JSON, no delivery id): nothing is stored;
+* 413 over ``WEBHOOK_MAX_BYTES`` (1 MiB by default): nothing is read further;
+* 404 unknown program, or no such storefront connected to it;
+* 500 when processing crashed unexpectedly: the delivery stays stored as
+  ``received``, and the store's retry (or ``loyalty inbox retry``) completes it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from loyalty import errors
+from loyalty.clock import current_clock
+from loyalty.db import db
+from loyalty.models import Program
+from loyalty.registry import current_registry
+from loyalty.storefronts import WebhookRequest, find_storefront
+from loyalty.webhooks import inbox
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _answer(status_code: int, status: str, message: str = "", **extra):
+    body = {"status": status, **extra}
+    if message:
+        body["message"] = message
+    return jsonify(body), status_code
+
+
+def _error(status_code: int, code: str, message: str):
+    return jsonify({"status": "error", "code": code, "message": message}), status_code
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None if it is larger than ``limit`` (without reading all of it)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = request.stream.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+@bp.post("/<program_slug>/<storefront_type>")
+def receive(program_slug: str, storefront_type: str):
+    limit = current_app.config["WEBHOOK_MAX_BYTES"]
+    body = _read_body(limit)
+    if body is None:
+        return _error(413, "too_large", f"the body is larger than {limit} bytes")
+    program = db.session.scalar(select(Program).where(Program.slug == program_slug))
+    adapter = current_registry().storefronts.get(storefront_type)
+    storefront = find_storefront(db.session, program, storefront_type) if program and adapter else None
+    if storefront is None:
+        db.session.rollback()
+        return _error(404, "not_found", f"no storefront {storefront_type!r} connected to program {program_slug!r}")
+    webhook = WebhookRequest(dict(request.headers), body, current_clock().now())
+    if adapter.is_ping(webhook):
+        db.session.rollback()
+        return _answer(200, "ping")
+    try:
+        adapter.verify(webhook, storefront.secret)
+        webhook.json()  # refuse a malformed body before storing it
+        delivery_id = adapter.delivery_id(webhook)
+        if not delivery_id:
+            raise errors.MalformedWebhook(f"the {adapter.title} delivery has no delivery id")
+    except errors.SignatureInvalid as exc:
+        db.session.rollback()
+        log.info("webhook refused for %s/%s: %s", program_slug, storefront_type, exc.message)
+        return _error(401, exc.code, exc.message)
+    except errors.LoyaltyError as exc:
+        db.session.rollback()
+        return _error(400, exc.code, exc.message)
+
+    row_id, fresh = inbox.store(db.session, storefront, adapter, webhook, str(delivery_id)[:255])
+    db.session.commit()  # durable before any processing
+    # A repeat of a delivery still waiting (stored before a crash, or
+    # deferred) is processed again; any other repeat is a duplicate.
+    delivery, acted = inbox.process_delivery(
+        db.session, row_id, registry=current_registry(), max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+    )
+    status = delivery.status if acted or fresh else "duplicate"
+    extra = {"delivery": delivery.id}
+    if delivery.last_error:
+        extra["error"] = delivery.last_error
+    return _answer(202 if status == "deferred" else 200, status, **extra)

@@ -177,9 +177,25 @@ def validate_config(rule_type, config: dict | None) -> dict:
     return schema.dump(loaded)
 
 
+_loaded: dict = {}
+
+
 def load_config(rule_type, stored: dict) -> dict:
-    """A stored config, typed again (Decimals, dates) for ``evaluate``."""
-    return rule_type.schema().load(stored)
+    """A stored config, typed again (Decimals, dates) for ``evaluate``.
+
+    Loading through marshmallow costs more than most rules' arithmetic, and
+    a program's rules change rarely, so loaded configs are kept (a changed
+    config is a new key). Rules get a copy: what they do to it stays theirs.
+    """
+    import copy
+    import json
+
+    key = (type(rule_type), rule_type.name, json.dumps(stored, sort_keys=True))
+    if key not in _loaded:
+        if len(_loaded) > 1000:
+            _loaded.clear()
+        _loaded[key] = rule_type.schema().load(stored)
+    return copy.deepcopy(_loaded[key])
 
 
 def _flatten(messages) -> str:

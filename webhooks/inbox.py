@@ -14,7 +14,8 @@ a processed delivery changes nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -71,13 +72,15 @@ def store(
 def process_delivery(
     session: Session, delivery_id: int, *, registry, clock: Clock | None = None, max_attempts: int = 8,
     force: bool = False,
-) -> tuple[WebhookDelivery, bool]:
+    parsed: list | None = None,
+) -> tuple["Processed", bool]:
     """Process one stored delivery in its own transaction and commit its new status.
 
     Only ``received`` and ``deferred`` deliveries are processed, unless
     ``force`` (a replay). The row is locked first, so two workers (or a
     store retrying while we work) never process one delivery at once.
-    Returns the delivery and whether this call processed it.
+    Returns the delivery and whether this call processed it. ``parsed``:
+    the events, when the caller (the intake) has just parsed the body.
     """
     clock = clock or current_clock()
     delivery = session.scalar(
@@ -87,37 +90,56 @@ def process_delivery(
     if delivery is None:
         raise errors.NotFound(f"no webhook delivery {delivery_id}")
     if delivery.status not in RETRYABLE and not force:
+        result = Processed.of(delivery)
         session.commit()
-        return delivery, False
-    storefront = session.get(Storefront, delivery.storefront_id)
+        return result, False
+    storefront_type = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
     program = session.get(Program, delivery.program_id)
-    adapter = registry.storefronts.get(storefront.type)
-    delivery.attempts += 1
+    adapter = registry.storefronts.get(storefront_type)
+    attempts = delivery.attempts + 1
     now = clock.now()
     try:
         if adapter is None:
-            raise errors.LoyaltyError(f"the {storefront.type} adapter is not installed")
-        request = WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at)
-        events = adapter.parse(request)
+            raise errors.LoyaltyError(f"the {storefront_type} adapter is not installed")
+        if parsed is not None:
+            events = parsed
+        else:
+            events = adapter.parse(WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
         with session.begin_nested():
             for event in events:
                 process(session, program, event, registry=registry, clock=clock)
-        delivery.status = "processed" if events else "ignored"
-        delivery.last_error, delivery.processed_at, delivery.next_attempt_at = None, now, None
+        status, error, next_attempt = ("processed" if events else "ignored"), None, None
     except errors.LoyaltyError as exc:
-        retryable = getattr(exc, "retryable", False)
-        if retryable and delivery.attempts < max_attempts:
-            delivery.status, delivery.next_attempt_at = "deferred", now + backoff(delivery.attempts)
+        if getattr(exc, "retryable", False) and attempts < max_attempts:
+            status, next_attempt = "deferred", now + backoff(attempts)
         else:
-            delivery.status, delivery.next_attempt_at = "failed", None
-        delivery.last_error = f"{exc.code}: {exc.message}"
-        log.info("webhook delivery %s %s: %s", delivery.id, delivery.status, delivery.last_error)
+            status, next_attempt = "failed", None
+        error = f"{exc.code}: {exc.message}"
+        log.info("webhook delivery %s %s: %s", delivery.id, status, error)
+    delivery.status, delivery.attempts, delivery.last_error = status, attempts, error
+    delivery.next_attempt_at = next_attempt
+    delivery.processed_at = now if status in ("processed", "ignored") else delivery.processed_at
+    result = Processed.of(delivery)
     session.commit()
-    return delivery, True
+    return result, True
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A delivery's state after processing (plain values: no reload after the commit)."""
+
+    id: int
+    status: str
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def of(cls, delivery: WebhookDelivery) -> "Processed":
+        return cls(delivery.id, delivery.status, delivery.attempts, delivery.last_error)
 
 
 def retry_due(session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8,
-              limit: int = 500) -> list[WebhookDelivery]:
+              limit: int = 500) -> list["Processed"]:
     """Process deliveries left ``received`` (a crash) or ``deferred`` whose time has come."""
     clock = clock or current_clock()
     now = clock.now()
@@ -135,7 +157,7 @@ def retry_due(session: Session, *, registry, clock: Clock | None = None, max_att
     return [delivery for delivery, acted in done if acted]
 
 
-def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> WebhookDelivery:
+def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> "Processed":
     """Process a delivery again, whatever its status (idempotent: a processed one changes nothing)."""
     delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True, max_attempts=1)
     return delivery

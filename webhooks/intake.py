@@ -6,7 +6,8 @@ Answers (all JSON):
   shown in the inbox; the store need not retry), 202 ``deferred`` (stored;
   the platform retries it), 200 ``ping``;
 * 401 missing or bad signature: nothing is stored;
-* 400 malformed (not JSON, no delivery id): nothing is stored;
+* 400 malformed (not JSON, no delivery id, a payload the adapter cannot
+  read): nothing is stored;
 * 413 over ``WEBHOOK_MAX_BYTES`` (1 MiB by default): nothing is read further;
 * 404 unknown program, or no such storefront connected to it;
 * 500 when processing crashed unexpectedly: the delivery stays stored as
@@ -23,9 +24,9 @@ from sqlalchemy import select
 from loyalty import errors
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.models import Program
+from loyalty.models import Program, Storefront
 from loyalty.registry import current_registry
-from loyalty.storefronts import WebhookRequest, find_storefront
+from loyalty.storefronts import WebhookRequest
 from loyalty.webhooks import inbox
 
 log = logging.getLogger(__name__)
@@ -58,22 +59,26 @@ def receive(program_slug: str, storefront_type: str):
     body = _read_body(limit)
     if body is None:
         return _error(413, "too_large", f"the body is larger than {limit} bytes")
-    program = db.session.scalar(select(Program).where(Program.slug == program_slug))
     adapter = current_registry().storefronts.get(storefront_type)
-    storefront = find_storefront(db.session, program, storefront_type) if program and adapter else None
-    if storefront is None:
+    found = db.session.execute(
+        select(Program, Storefront)
+        .join(Storefront, Storefront.program_id == Program.id)
+        .where(Program.slug == program_slug, Storefront.type == storefront_type)
+    ).first() if adapter else None
+    if found is None:
         db.session.rollback()
         return _error(404, "not_found", f"no storefront {storefront_type!r} connected to program {program_slug!r}")
+    program, storefront = found
     webhook = WebhookRequest(dict(request.headers), body, current_clock().now())
     if adapter.is_ping(webhook):
         db.session.rollback()
         return _answer(200, "ping")
     try:
         adapter.verify(webhook, storefront.secret)
-        webhook.json()  # refuse a malformed body before storing it
         delivery_id = adapter.delivery_id(webhook)
         if not delivery_id:
             raise errors.MalformedWebhook(f"the {adapter.title} delivery has no delivery id")
+        events = adapter.parse(webhook)  # a payload that cannot be read is refused before it is stored
     except errors.SignatureInvalid as exc:
         db.session.rollback()
         log.info("webhook refused for %s/%s: %s", program_slug, storefront_type, exc.message)
@@ -87,7 +92,8 @@ def receive(program_slug: str, storefront_type: str):
     # A repeat of a delivery still waiting (stored before a crash, or
     # deferred) is processed again; any other repeat is a duplicate.
     delivery, acted = inbox.process_delivery(
-        db.session, row_id, registry=current_registry(), max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+        db.session, row_id, registry=current_registry(), max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"],
+        parsed=events,
     )
     status = delivery.status if acted or fresh else "duplicate"
     extra = {"delivery": delivery.id}

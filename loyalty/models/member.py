@@ -36,8 +36,7 @@ class Member(db.Model):
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     tier_id: Mapped[int | None] = mapped_column(BigId)
 
-    program = relationship("Program", lazy="joined")
-    tier = relationship("Tier", lazy="joined", foreign_keys=[tier_id], primaryjoin="Member.tier_id == Tier.id")
+    tier = relationship("Tier", foreign_keys=[tier_id], primaryjoin="Member.tier_id == Tier.id")
 
     def __repr__(self) -> str:
         return f"<Member {self.external_id} of program {self.program_id}>"

@@ -81,10 +81,22 @@ def register_reward_types(register):
 def register_storefronts(register):
     """Contribute storefront adapters (Shopify, WooCommerce, …).
 
-    Called once at start. Call ``register(adapter)`` for each: a unique
-    ``name``, a ``title``. Used by the webhook issue, which adds
-    ``verify(request, secret)`` and ``parse(request)`` returning normalized
-    events (:mod:`loyalty.events`).
+    Called once at start. Call ``register(adapter)`` for each: a
+    :class:`loyalty.storefronts.StorefrontAdapter` with a unique ``name``
+    (the last part of ``POST /webhooks/<program>/<name>``), a ``title``,
+    ``stored_headers`` (the lower-case headers ``topic`` and ``parse`` need
+    when the inbox replays a delivery), and, each taking a
+    :class:`loyalty.storefronts.WebhookRequest`:
+
+    * ``verify(request, secret)``: raise
+      :class:`loyalty.errors.SignatureInvalid` unless signed with ``secret``
+      (compare in constant time);
+    * ``is_ping(request)``: true for an unsigned test request to answer 200;
+    * ``delivery_id(request)``: the store's unique id for the delivery;
+    * ``topic(request)``: what the delivery is about;
+    * ``parse(request)``: the normalized events (:mod:`loyalty.events`), or
+      ``[]`` for a topic the platform does not use; raise
+      :class:`loyalty.errors.MalformedWebhook` for a payload it cannot read.
 
     :param register: callable taking one storefront adapter.
     """

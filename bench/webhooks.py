@@ -5,7 +5,9 @@ program with a base-rate rule and a Shopify storefront, then starts
 
 * the platform: ``loyalty serve --workers 2`` (the full path: verify, store
   in the inbox, commit, enrol or find the member, record the order, run
-  the rules, post to the ledger, commit), and
+  the rules, post to the ledger, commit), twice: processing in the request,
+  and queued (``WEBHOOK_PROCESSING=queued``) with ``loyalty worker``
+  processes posting in batches, timed until every delivery is processed;
 * the baseline (``bench/baseline_app.py``) under gunicorn with 2 workers:
   verify the same HMAC, insert the raw body, one transfer, one balance
   update, commit.
@@ -15,6 +17,7 @@ new order, 200 customers) at a fixed concurrency over keep-alive HTTP and
 reports deliveries per second and p50/p99 latency. Usage::
 
     .venv/bin/python bench/webhooks.py [--requests 2000] [--concurrency 8] [--skip-postgres]
+    .venv/bin/python bench/webhooks.py --in-process [N]     # per-delivery cost in one process
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def load(port: int, path: str, start: int, requests: int, concurrency: int) -> d
             elapsed = time.perf_counter() - began
             with lock:
                 latencies.append(elapsed)
-                if response.status != 200:
+                if response.status not in (200, 202):
                     errors.append(str(response.status))
         conn.close()
 
@@ -179,31 +182,54 @@ def prepare(url: str, env: dict) -> None:
     engine.dispose()
 
 
-def measure(label: str, url: str, requests: int, concurrency: int) -> list[tuple]:
+def processed_count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'processed'")).scalar()
+    engine.dispose()
+    return count
+
+
+def measure(label: str, url: str, requests: int, concurrency: int, workers: int) -> list[tuple]:
+    """Baseline, the platform processing inline, and queued with ``workers`` batch workers."""
     env = {**os.environ, "DATABASE_URL": url, "LOYALTY_INSTANCE_PATH": tempfile.mkdtemp(),
            "BENCH_DATABASE_URL": url, "BENCH_SECRET": SECRET}
     prepare(url, env)
-    platform_port, baseline_port = free_port(), free_port()
-    platform = serve([str(BIN / "loyalty"), "serve", "--bind", f"127.0.0.1:{platform_port}", "--workers", "2"],
-                     env, platform_port, "/healthz")
-    baseline = serve([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{baseline_port}",
-                      "--pythonpath", str(ROOT / "bench"), "baseline_app:app"], env, baseline_port, "/")
+    ports = {name: free_port() for name in ("inline", "queued", "baseline")}
+    serve_args = lambda port: [str(BIN / "loyalty"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]  # noqa: E731
+    servers = [
+        serve(serve_args(ports["inline"]), env, ports["inline"], "/healthz"),
+        serve(serve_args(ports["queued"]), {**env, "LOYALTY_WEBHOOK_PROCESSING": '"queued"'}, ports["queued"], "/healthz"),
+        serve([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{ports['baseline']}",
+               "--pythonpath", str(ROOT / "bench"), "baseline_app:app"], env, ports["baseline"], "/"),
+    ]
+    servers += [subprocess.Popen([str(BIN / "loyalty"), "worker", "--idle", "0.02"], env=env, cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    path = "/webhooks/bench/shopify"
     try:
-        run_load(platform_port, "/webhooks/bench/shopify", 0, 200, concurrency)  # warm up, enrols customers
-        run_load(baseline_port, "/", 0, 200, concurrency)
-        rows = {"baseline": [], "platform": []}
+        run_load(ports["inline"], path, 0, 200, concurrency)  # warm up; enrols the customers
+        run_load(ports["baseline"], "/", 0, 200, concurrency)
+        rows = {"baseline": [], "inline": [], "queued": []}
         for round_ in range(3):  # interleaved, so drift hits both alike
-            start = 1000 + round_ * requests
-            rows["baseline"].append(run_load(baseline_port, "/", start, requests, concurrency))
-            rows["platform"].append(run_load(platform_port, "/webhooks/bench/shopify", start, requests, concurrency))
+            start = 1000 + round_ * 3 * requests
+            rows["baseline"].append(run_load(ports["baseline"], "/", start, requests, concurrency))
+            rows["inline"].append(run_load(ports["inline"], path, start, requests, concurrency))
+            # Queued: the rate counts until the workers have processed every delivery.
+            target = processed_count(url) + requests
+            began = time.perf_counter()
+            sent = run_load(ports["queued"], path, start + requests, requests, concurrency)
+            while processed_count(url) < target:
+                time.sleep(0.01)
+            sent["rate"] = requests / (time.perf_counter() - began)
+            rows["queued"].append(sent)
     finally:
-        for process in (platform, baseline):
+        for process in servers:
             process.terminate()
             process.wait(30)
     verify = subprocess.run([str(BIN / "loyalty"), "verify"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert verify.returncode == 0, verify.stderr
     result = []
-    for name in ("baseline", "platform"):
+    for name in ("baseline", "inline", "queued"):
         runs = rows[name]
         errors = [e for run in runs for e in run["errors"]]
         assert not errors, f"{name} answered {errors}"
@@ -214,7 +240,60 @@ def measure(label: str, url: str, requests: int, concurrency: int) -> list[tuple
     return result
 
 
+def in_process(count: int) -> None:
+    """Per-delivery cost without HTTP or contention: Flask's test client on SQLite, one process."""
+    from flask_migrate import upgrade
+
+    from loyalty.app import create_app
+    from loyalty.db import db
+    from loyalty.programs import create_program
+    from loyalty.registry import current_registry
+    from loyalty.rules import add_rule
+    from loyalty.storefronts import add_storefront
+    from loyalty.webhooks import inbox
+
+    figures = {}
+    for mode in ("inline", "queued"):
+        with tempfile.TemporaryDirectory() as tmp:
+            app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/p.db", "WEBHOOK_PROCESSING": mode})
+            with app.app_context():
+                upgrade()
+                program = create_program(db.session, slug="bench", name="Bench", currency="USD")
+                add_rule(db.session, program, current_registry(), type="points_per_currency", name="Base",
+                         config={"points_per_unit": "1"})
+                add_storefront(db.session, program, current_registry(), type="shopify", secret=SECRET)
+                db.session.commit()
+            client = app.test_client()
+
+            def send(first, last):
+                for n in range(first, last):
+                    body, headers = signed(n)
+                    assert client.post("/webhooks/bench/shopify", data=body, headers=headers).status_code < 300
+
+            def drain():
+                with app.app_context():
+                    while inbox.process_batch(db.session, registry=current_registry(), limit=100):
+                        pass
+
+            send(0, 200)  # warm up: enrols the customers
+            drain()
+            began = time.perf_counter()
+            send(200, 200 + count)
+            figures[f"{mode}: request"] = (time.perf_counter() - began) / count * 1000
+            if mode == "queued":
+                began = time.perf_counter()
+                drain()
+                figures["queued: worker, batches of 100"] = (time.perf_counter() - began) / count * 1000
+    print("| in one process (SQLite) | ms per delivery |")
+    print("|---|---:|")
+    for name, value in figures.items():
+        print(f"| {name} | {value:.2f} |")
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--in-process":
+        in_process(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
         port, path, start, requests, concurrency = sys.argv[2:7]
         print(json.dumps(load(int(port), path, int(start), int(requests), int(concurrency))))
@@ -231,18 +310,22 @@ def main() -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows += measure("SQLite", f"sqlite:///{tmp}/bench.db", args.requests, args.concurrency)
+        # SQLite has one writer: a second worker would only queue behind the first.
+        rows += measure("SQLite", f"sqlite:///{tmp}/bench.db", args.requests, args.concurrency, workers=1)
     if not args.skip_postgres:
         ensure_database(args.pg_url)
         reset(args.pg_url)
-        rows += measure("PostgreSQL", args.pg_url, args.requests, args.concurrency)
+        rows += measure("PostgreSQL", args.pg_url, args.requests, args.concurrency, workers=2)
         reset(args.pg_url)
-    print(f"| backend | server | deliveries/s | p50 (ms) | p99 (ms) | platform / baseline |")
+    names = {"baseline": "bare baseline", "inline": "platform, processing in the request",
+             "queued": "platform, queued + batch workers (until all processed)"}
+    print("| backend | server | deliveries/s | p50 (ms) | p99 (ms) | platform / baseline |")
     print("|---|---|---:|---:|---:|---:|")
-    for index in range(0, len(rows), 2):
-        base, full = rows[index], rows[index + 1]
-        print(f"| {base[0]} | bare baseline | {base[2]:,.0f} | {base[3]:.1f} | {base[4]:.1f} | |")
-        print(f"| {full[0]} | platform | {full[2]:,.0f} | {full[3]:.1f} | {full[4]:.1f} | {full[2] / base[2]:.2f} |")
+    for index in range(0, len(rows), 3):
+        base = rows[index]
+        for row in rows[index:index + 3]:
+            ratio = "" if row is base else f"{row[2] / base[2]:.2f}"
+            print(f"| {row[0]} | {names[row[1]]} | {row[2]:,.0f} | {row[3]:.1f} | {row[4]:.1f} | {ratio} |")
     return 0
 
 

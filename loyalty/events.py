@@ -163,10 +163,16 @@ class Outcome:
 
 
 def process(
-    session: Session, program: Program, event: Event, *, registry=None, clock: Clock | None = None
+    session: Session, program: Program, event: Event, *, registry=None, clock: Clock | None = None,
+    cache: dict | None = None,
 ) -> Outcome:
-    """Apply one normalized event to a program. See the module docstring."""
-    pipeline = _Pipeline(session, program, registry, clock)
+    """Apply one normalized event to a program. See the module docstring.
+
+    ``cache``: a dict shared by calls within one transaction (a worker's
+    batch), so the program's rules and the ledger's system accounts are
+    read once per batch rather than once per event.
+    """
+    pipeline = _Pipeline(session, program, registry, clock, cache)
     handler = {
         "order_paid": pipeline.order_paid,
         "order_refunded": pipeline.order_refunded,
@@ -240,14 +246,15 @@ class _RuleSpec:
 
 
 class _Pipeline:
-    def __init__(self, session: Session, program: Program, registry, clock: Clock | None):
+    def __init__(self, session: Session, program: Program, registry, clock: Clock | None, cache: dict | None = None):
         from loyalty.registry import current_registry
 
         self.session = session
         self.program = program
         self.registry = registry or current_registry()
         self.clock = clock or current_clock()
-        self.ledger = Ledger(session, self.clock)
+        self.cache = cache if cache is not None else {}
+        self.ledger = self.cache.get("ledger") or self.cache.setdefault("ledger", Ledger(session, self.clock))
 
     # --- handlers ----------------------------------------------------------
 
@@ -401,6 +408,12 @@ class _Pipeline:
     # --- rules -------------------------------------------------------------
 
     def active_rules(self, kind: str) -> list[_RuleSpec]:
+        key = ("rules", self.program.id, kind)
+        if key not in self.cache:
+            self.cache[key] = self._load_rules(kind)
+        return list(self.cache[key])
+
+    def _load_rules(self, kind: str) -> list[_RuleSpec]:
         rules = []
         for rule in self.session.scalars(
             select(EarningRule)

@@ -269,3 +269,80 @@ def test_the_same_delivery_from_20_threads_posts_once(app, shop, session):
     assert deliveries(session) == 1
     assert session.scalar(select(func.count()).select_from(Entry)) == 1
     assert available(session, shop, SHOPIFY_MEMBER) > 0
+
+
+class TestQueued:
+    """WEBHOOK_PROCESSING = "queued": answer once stored; ``loyalty worker`` processes in batches."""
+
+    def test_queued_deliveries_are_processed_by_the_worker(self, app, client, shop, session, runner):
+        app.config["WEBHOOK_PROCESSING"] = "queued"
+        first = shopify_order(client, webhook_id="q-1")
+        assert first.status_code == 202 and first.json["status"] == "queued"
+        assert shopify_order(client, webhook_id="q-1").json["status"] == "duplicate"
+        body = fixture_bytes("shopify/customer.json")
+        post(client, "shopify", body, shopify_headers(body, "customers/create"))
+        assert session.scalar(select(func.count()).select_from(Entry)) == 0  # nothing processed yet
+        result = runner.invoke(args=["worker", "--once"])
+        assert result.exit_code == 0 and "Processed 2 deliveries." in result.output
+        statuses = session.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id)).all()
+        assert statuses == ["processed", "processed"]
+        assert available(session, shop, SHOPIFY_MEMBER) > 0
+
+    def test_one_bad_delivery_does_not_hold_up_the_batch(self, app, client, shop, session, registry, clock):
+        from loyalty.webhooks import inbox
+
+        app.config["WEBHOOK_PROCESSING"] = "queued"
+        cancel = json.dumps({"id": 424242}).encode()
+        post(client, "shopify", cancel, shopify_headers(cancel, "orders/cancelled"))
+        shopify_order(client)
+        done = inbox.process_batch(session, registry=registry, clock=clock)
+        assert [d.status for d in done] == ["deferred", "processed"]
+
+    def test_a_crash_in_a_batch_falls_back_to_one_by_one(self, app, client, shop, session, registry, clock, monkeypatch):
+        from loyalty.webhooks import inbox
+
+        app.config["WEBHOOK_PROCESSING"] = "queued"
+        shopify_order(client, webhook_id="a")
+        body = fixture_bytes("shopify/customer.json")
+        post(client, "shopify", body, shopify_headers(body, "customers/create"))
+        real = inbox.process
+
+        def crash_on_customers(session_, program, event, **kwargs):
+            if type(event).__name__ == "CustomerCreated":
+                raise RuntimeError("bug in a plugin")
+            return real(session_, program, event, **kwargs)
+
+        monkeypatch.setattr(inbox, "process", crash_on_customers)
+        done = inbox.process_batch(session, registry=registry, clock=clock)
+        assert [d.status for d in done] == ["processed"]
+        assert session.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id)).all() == [
+            "processed", "received"]
+
+    def test_two_workers_share_the_queue_without_double_processing(self, app, shop, session, registry, clock):
+        from sqlalchemy.orm import Session
+
+        from loyalty.db import db
+        from loyalty.webhooks import inbox
+
+        app.config["WEBHOOK_PROCESSING"] = "queued"
+        client = app.test_client()
+        for n in range(30):
+            order = {**SHOPIFY_ORDER, "id": 8_000_000 + n}
+            body = json.dumps(order).encode()
+            assert post(client, "shopify", body, shopify_headers(body, "orders/paid")).status_code == 202
+        engine, handled = db.engine, []
+        barrier = threading.Barrier(2)
+
+        def work():
+            with Session(engine) as own:
+                barrier.wait()
+                while batch := inbox.process_batch(own, registry=registry, clock=clock, limit=7):
+                    handled.extend(d.id for d in batch)
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert sorted(handled) == sorted(set(handled)) and len(handled) == 30
+        assert session.scalar(select(func.count()).select_from(Entry)) == 30

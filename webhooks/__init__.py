@@ -11,4 +11,7 @@ def init_app(app) -> None:
 
     app.config.setdefault("WEBHOOK_MAX_BYTES", 1024 * 1024)
     app.config.setdefault("WEBHOOK_MAX_ATTEMPTS", 8)
+    #: "inline": process each delivery in its request; "queued": answer once
+    #: it is stored and leave it to ``loyalty worker`` (batches).
+    app.config.setdefault("WEBHOOK_PROCESSING", "inline")
     app.register_blueprint(bp)

@@ -82,7 +82,6 @@ def process_delivery(
     Returns the delivery and whether this call processed it. ``parsed``:
     the events, when the caller (the intake) has just parsed the body.
     """
-    clock = clock or current_clock()
     delivery = session.scalar(
         select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
         .execution_options(populate_existing=True)
@@ -93,7 +92,70 @@ def process_delivery(
         result = Processed.of(delivery)
         session.commit()
         return result, False
-    storefront_type = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
+    result = _apply(session, delivery, registry=registry, clock=clock or current_clock(),
+                    max_attempts=max_attempts, parsed=parsed, cache={})
+    session.commit()
+    return result, True
+
+
+def process_batch(
+    session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8, limit: int = 100
+) -> list["Processed"]:
+    """Claim up to ``limit`` due deliveries and process them in one transaction.
+
+    What a ``loyalty worker`` does when intake runs queued: the commit, the
+    rules and the system accounts are paid once per batch instead of once
+    per delivery. On PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``, so
+    several workers share the queue without waiting on each other. Each
+    delivery runs in a savepoint: one that fails is marked and the others
+    go on. An unexpected error rolls the batch back and reprocesses its
+    deliveries one by one, so one bad delivery cannot hold up the queue.
+    """
+    clock = clock or current_clock()
+    claim = (
+        select(WebhookDelivery)
+        .where(_due(clock))
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    batch = session.scalars(claim).all()
+    if not batch:
+        session.rollback()
+        return []
+    ids = [delivery.id for delivery in batch]
+    cache: dict = {}
+    try:
+        results = [
+            _apply(session, delivery, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache)
+            for delivery in batch
+        ]
+        session.commit()
+        return results
+    except Exception:
+        session.rollback()
+        log.exception("webhook batch %s..%s failed; processing its deliveries one by one", ids[0], ids[-1])
+    results = []
+    for delivery_id in ids:
+        try:
+            result, acted = process_delivery(session, delivery_id, registry=registry, clock=clock,
+                                             max_attempts=max_attempts)
+        except Exception:  # left "received": retried later, and shown in the log
+            session.rollback()
+            log.exception("webhook delivery %s could not be processed", delivery_id)
+            continue
+        if acted:
+            results.append(result)
+    return results
+
+
+def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=None) -> "Processed":
+    """Process a locked delivery's events and set its status; the caller commits."""
+    storefront_type = cache.get(("storefront", delivery.storefront_id))
+    if storefront_type is None:
+        storefront_type = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
+        cache[("storefront", delivery.storefront_id)] = storefront_type
     program = session.get(Program, delivery.program_id)
     adapter = registry.storefronts.get(storefront_type)
     attempts = delivery.attempts + 1
@@ -107,7 +169,7 @@ def process_delivery(
             events = adapter.parse(WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
         with session.begin_nested():
             for event in events:
-                process(session, program, event, registry=registry, clock=clock)
+                process(session, program, event, registry=registry, clock=clock, cache=cache)
         status, error, next_attempt = ("processed" if events else "ignored"), None, None
     except errors.LoyaltyError as exc:
         if getattr(exc, "retryable", False) and attempts < max_attempts:
@@ -119,9 +181,14 @@ def process_delivery(
     delivery.status, delivery.attempts, delivery.last_error = status, attempts, error
     delivery.next_attempt_at = next_attempt
     delivery.processed_at = now if status in ("processed", "ignored") else delivery.processed_at
-    result = Processed.of(delivery)
-    session.commit()
-    return result, True
+    return Processed.of(delivery)
+
+
+def _due(clock: Clock):
+    now = clock.now()
+    return (WebhookDelivery.status == "received") | (
+        (WebhookDelivery.status == "deferred") & (WebhookDelivery.next_attempt_at <= now)
+    )
 
 
 @dataclass(frozen=True)
@@ -142,13 +209,9 @@ def retry_due(session: Session, *, registry, clock: Clock | None = None, max_att
               limit: int = 500) -> list["Processed"]:
     """Process deliveries left ``received`` (a crash) or ``deferred`` whose time has come."""
     clock = clock or current_clock()
-    now = clock.now()
     due = session.scalars(
         select(WebhookDelivery.id)
-        .where(
-            (WebhookDelivery.status == "received")
-            | ((WebhookDelivery.status == "deferred") & (WebhookDelivery.next_attempt_at <= now))
-        )
+        .where(_due(clock))
         .order_by(WebhookDelivery.id)
         .limit(limit)
     ).all()

@@ -4,7 +4,9 @@ Answers (all JSON):
 
 * 200 ``processed`` / ``ignored`` / ``duplicate`` / ``failed`` (stored and
   shown in the inbox; the store need not retry), 202 ``deferred`` (stored;
-  the platform retries it), 200 ``ping``;
+  the platform retries it), 200 ``ping``; with ``WEBHOOK_PROCESSING =
+  "queued"``, 202 ``queued`` as soon as the delivery is stored (``loyalty
+  worker`` processes it);
 * 401 missing or bad signature: nothing is stored;
 * 400 malformed (not JSON, no delivery id, a payload the adapter cannot
   read): nothing is stored;
@@ -89,6 +91,8 @@ def receive(program_slug: str, storefront_type: str):
 
     row_id, fresh = inbox.store(db.session, storefront, adapter, webhook, str(delivery_id)[:255])
     db.session.commit()  # durable before any processing
+    if current_app.config["WEBHOOK_PROCESSING"] == "queued":
+        return _answer(202, "queued", delivery=row_id) if fresh else _answer(200, "duplicate", delivery=row_id)
     # A repeat of a delivery still waiting (stored before a crash, or
     # deferred) is processed again; any other repeat is a duplicate.
     delivery, acted = inbox.process_delivery(

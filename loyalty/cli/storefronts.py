@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from loyalty import errors
@@ -121,6 +123,31 @@ def retry():
     click.echo(f"Retried {len(done)} deliveries" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "."))
 
 
+@click.command("worker")
+@click.option("--batch", default=100, show_default=True, help="Deliveries per transaction.")
+@click.option("--idle", default=0.2, show_default=True, help="Seconds to wait when the queue is empty.")
+@click.option("--once", is_flag=True, help="Process what is due now, then stop.")
+@with_appcontext
+def worker(batch, idle, once):
+    """Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several)."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    registry, attempts = current_registry(), current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+    total = 0
+    try:
+        while not stop:
+            done = inbox.process_batch(db.session, registry=registry, max_attempts=attempts, limit=batch)
+            total += len(done)
+            if not done:
+                if once:
+                    break
+                time.sleep(idle)
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"Processed {total} deliveries.")
+
+
 def register(main) -> None:
     main.add_command(storefronts_group)
     main.add_command(inbox_group)
+    main.add_command(worker)

@@ -12,6 +12,8 @@ multiplier, and the rule's rounding, so rule types only compute exact
 
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -48,6 +50,16 @@ class RuleConfigSchema(Schema):
     apply_tier_multiplier = fields.Boolean(
         load_default=True,
         metadata={"description": "Multiply the award by the member's tier earn multiplier."},
+    )
+
+
+def base_rate_field():
+    """``points_per_unit`` for multiplier rules: the base rate their multiplier multiplies."""
+    return fields.Decimal(
+        load_default="1",
+        as_string=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The base rate the multiplier multiplies (match your base rule)."},
     )
 
 
@@ -187,9 +199,6 @@ def load_config(rule_type, stored: dict) -> dict:
     a program's rules change rarely, so loaded configs are kept (a changed
     config is a new key). Rules get a copy: what they do to it stays theirs.
     """
-    import copy
-    import json
-
     key = (type(rule_type), rule_type.name, json.dumps(stored, sort_keys=True))
     if key not in _loaded:
         if len(_loaded) > 1000:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 from sqlalchemy import select
 
 from loyalty import errors
@@ -53,6 +54,16 @@ def _read_body(limit: int) -> bytes | None:
         return None
     body = request.stream.read(limit + 1)
     return None if len(body) > limit else body
+
+
+@bp.errorhandler(Exception)
+def _crashed(exc):
+    """An unexpected error: JSON 500 (no stack trace) so the store retries; a stored delivery stays ``received``."""
+    if isinstance(exc, HTTPException):
+        return exc
+    db.session.rollback()
+    log.exception("webhook intake failed unexpectedly")
+    return _error(500, "internal_error", "the delivery could not be processed now; please retry")
 
 
 @bp.post("/<program_slug>/<storefront_type>")

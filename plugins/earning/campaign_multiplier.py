@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning import Award, EarningRuleType, RuleConfigSchema, base_rate_field
 
 
 class CampaignMultiplierConfig(RuleConfigSchema):
@@ -17,12 +17,7 @@ class CampaignMultiplierConfig(RuleConfigSchema):
     )
     starts_at = fields.AwareDateTime(required=True, metadata={"description": "Start (inclusive), ISO 8601 with zone."})
     ends_at = fields.AwareDateTime(required=True, metadata={"description": "End (exclusive), ISO 8601 with zone."})
-    points_per_unit = fields.Decimal(
-        load_default="1",
-        as_string=True,
-        validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "The base rate the multiplier multiplies (match your base rule)."},
-    )
+    points_per_unit = base_rate_field()
 
     @validates_schema
     def _window(self, data, **kwargs):

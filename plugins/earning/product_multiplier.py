@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning import Award, EarningRuleType, RuleConfigSchema, base_rate_field
 
 
 class ProductMultiplierConfig(RuleConfigSchema):
@@ -18,12 +18,7 @@ class ProductMultiplierConfig(RuleConfigSchema):
         validate=validate.Range(min=1, min_inclusive=False),
         metadata={"description": "Total rate on matching lines, e.g. 3 for triple points."},
     )
-    points_per_unit = fields.Decimal(
-        load_default="1",
-        as_string=True,
-        validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "The base rate the multiplier multiplies (match your base rule)."},
-    )
+    points_per_unit = base_rate_field()
 
     @validates_schema
     def _something_to_match(self, data, **kwargs):

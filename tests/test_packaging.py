@@ -37,7 +37,10 @@ def test_wheel_installs_only_under_the_loyalty_namespace(wheel):
         "loyalty/migrations/script.py.mako",
         "loyalty/migrations/versions/0001_ledger.py",
         "loyalty/migrations/versions/0002_earning.py",
+        "loyalty/migrations/versions/0003_webhooks.py",
         "loyalty/plugins/earning/points_per_currency.py",
+        "loyalty/plugins/storefronts/shopify.py",
+        "loyalty/webhooks/intake.py",
     ):
         assert needed in names
 

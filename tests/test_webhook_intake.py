@@ -315,9 +315,9 @@ class TestQueued:
 
         monkeypatch.setattr(inbox, "process", crash_on_customers)
         done = inbox.process_batch(session, registry=registry, clock=clock)
-        assert [d.status for d in done] == ["processed"]
-        assert session.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id)).all() == [
-            "processed", "received"]
+        assert [d.status for d in done] == ["processed", "deferred"]
+        assert "internal_error: RuntimeError: bug in a plugin" in done[1].last_error
+        assert inbox.process_batch(session, registry=registry, clock=clock) == []  # backs off: no hot loop
 
     def test_two_workers_share_the_queue_without_double_processing(self, app, shop, session, registry, clock):
         from sqlalchemy.orm import Session

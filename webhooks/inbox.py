@@ -109,7 +109,8 @@ def process_batch(
     several workers share the queue without waiting on each other. Each
     delivery runs in a savepoint: one that fails is marked and the others
     go on. An unexpected error rolls the batch back and reprocesses its
-    deliveries one by one, so one bad delivery cannot hold up the queue.
+    deliveries one by one, so one bad delivery cannot hold up the queue;
+    the one that crashes is deferred with its error (see :func:`_crashed`).
     """
     clock = clock or current_clock()
     claim = (
@@ -136,18 +137,43 @@ def process_batch(
     except Exception:
         session.rollback()
         log.exception("webhook batch %s..%s failed; processing its deliveries one by one", ids[0], ids[-1])
+    return _one_by_one(session, ids, registry=registry, clock=clock, max_attempts=max_attempts)
+
+
+def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Processed"]:
+    """Process deliveries one per transaction; one that crashes is recorded, not retried at once."""
     results = []
     for delivery_id in ids:
         try:
             result, acted = process_delivery(session, delivery_id, registry=registry, clock=clock,
                                              max_attempts=max_attempts)
-        except Exception:  # left "received": retried later, and shown in the log
+        except Exception as exc:
             session.rollback()
             log.exception("webhook delivery %s could not be processed", delivery_id)
-            continue
+            result, acted = _crashed(session, delivery_id, exc, clock=clock, max_attempts=max_attempts), True
         if acted:
             results.append(result)
     return results
+
+
+def _crashed(session, delivery_id, exc, *, clock, max_attempts) -> "Processed":
+    """Record an unexpected error on a delivery a worker could not process.
+
+    No store will retry it (the worker answered 202 long ago), so it is
+    deferred with backoff like a retryable error, and failed after the
+    last attempt, rather than left ``received`` for the worker to pick up
+    again at once, forever.
+    """
+    delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
+    delivery.attempts += 1
+    delivery.last_error = f"internal_error: {type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts < max_attempts:
+        delivery.status, delivery.next_attempt_at = "deferred", clock.now() + backoff(delivery.attempts)
+    else:
+        delivery.status, delivery.next_attempt_at = "failed", None
+    result = Processed.of(delivery)
+    session.commit()
+    return result
 
 
 def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=None) -> "Processed":
@@ -216,8 +242,7 @@ def retry_due(session: Session, *, registry, clock: Clock | None = None, max_att
         .limit(limit)
     ).all()
     session.rollback()
-    done = (process_delivery(session, i, registry=registry, clock=clock, max_attempts=max_attempts) for i in due)
-    return [delivery for delivery, acted in done if acted]
+    return _one_by_one(session, due, registry=registry, clock=clock, max_attempts=max_attempts)
 
 
 def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> "Processed":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.types import TypeDecorator
@@ -62,13 +63,9 @@ class DecimalText(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        from decimal import Decimal
-
         return str(Decimal(value))
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        from decimal import Decimal
-
         return Decimal(value)

@@ -13,7 +13,6 @@ own assertions passed.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timezone
 
 import pytest

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from loyalty import errors
-from loyalty.ledger import Ledger
-from loyalty.models import Entry, Lot, LotConsumption, Program
+from loyalty.models import Entry, Lot, LotConsumption
 from tests.conftest import START, snapshot
 
 DAY = timedelta(days=1)

@@ -89,7 +89,8 @@ def update(program_slug, rule_id, name, config):
 def _set_active(program_slug, rule_id, active):
     program = get_program(db.session, program_slug)
     rule = get_rule(db.session, program, rule_id)
-    rule_type(current_registry(), rule.type) if active else None
+    if active:
+        rule_type(current_registry(), rule.type)  # refuse to resume a rule whose type is not installed
     update_rule(db.session, rule, current_registry(), active=active)
     click.echo(f"Rule {rule.id} is {'active' if active else 'paused'}.")
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 import stripe
 
 from loyalty import errors, hookimpl
-from loyalty.events import Customer, CustomerCreated, Line, OrderPaid, OrderRefunded
+from loyalty.events import Customer, CustomerCreated, OrderPaid, OrderRefunded
 from loyalty.storefronts import StorefrontAdapter
 
 TOLERANCE_SECONDS = 300

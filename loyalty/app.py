@@ -7,12 +7,30 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 
 from loyalty import config as config_module
 from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
 
+
+#: Paths machines call (stores' webhooks; later the API with its bearer keys).
+MACHINE_PATHS = ("/webhooks/",)
+
+
+class PeopleOnlyCookieSessions(SecureCookieSessionInterface):
+    """Cookie sessions for the people who sign in, none for machines.
+
+    A store posting a webhook never sends a session cookie, yet Flask would
+    build the cookie signer for every request anyway: a tenth of what the
+    webhook intake costs. Its requests get Flask's null session instead.
+    """
+
+    def open_session(self, app, request):
+        if request.path.startswith(MACHINE_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _migrations_dir() -> str:
@@ -33,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(config_module.from_environment(app.instance_path))
     app.config.from_prefixed_env("LOYALTY")
+    app.session_interface = PeopleOnlyCookieSessions()
     app.config.setdefault("CLOCK", SystemClock())
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     if config:

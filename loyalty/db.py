@@ -69,3 +69,28 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_many(conn, table, rows: list[dict]) -> list[int]:
+    """Insert ``rows`` into ``table`` in one executemany; their new ids, in the order given.
+
+    The ids are taken first, so the insert needs no RETURNING: with
+    RETURNING, SQLAlchemy rewrites a batch into one long multi-row INSERT
+    whose text psycopg must parse afresh every time (it caches only short
+    statements), which cost more than the insert itself. PostgreSQL hands
+    out the ids from the column's sequence; SQLite continues after the
+    largest id, which is safe because every transaction there holds the
+    write lock from its start (``BEGIN IMMEDIATE``, above).
+    """
+    if not rows:
+        return []
+    name = table.name
+    if conn.dialect.name == "postgresql":
+        ids = list(conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, {len(rows):d})"
+        ).scalars())
+    else:
+        last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar()
+        ids = list(range(last + 1, last + 1 + len(rows)))
+    conn.execute(table.insert(), [{**row, "id": id_} for row, id_ in zip(rows, ids)])
+    return ids

@@ -40,7 +40,7 @@ from loyalty.earning import (
     evaluate_rule,
     validate_config,
 )
-from loyalty.ledger import Ledger, Posting
+from loyalty.ledger import Ledger, NewEarning, Posting
 from loyalty.members import enrol as enrol_member
 from loyalty.members import find_member
 from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
@@ -271,23 +271,31 @@ class _Pipeline:
             status = "ignored" if order.status == "cancelled" else "duplicate"
             return Outcome(status, f"order {order.external_id} is already {order.status}", member, order)
         context = self.context("order_paid", self.member_view(member, exclude_order_id=order.id), occurred, order=view)
-        window = self.program.return_window_days
         outcome = Outcome("processed", member=member, order=order)
         for rule in self.active_rules("order_paid"):
             for award in self.evaluate(rule, context, member):
+                earning = self.order_earning(member, order.id, order.external_id, occurred, rule, award)
                 posting = self.ledger.earn(
-                    member,
-                    award.points,
-                    key=f"order:{order.id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
-                    pending=window > 0,
-                    release_at=occurred + timedelta(days=window) if window > 0 else None,
-                    reason=_reason(rule, award),
-                    actor="pipeline",
-                    source=("order", order.external_id),
+                    earning.member, earning.amount, key=earning.key, pending=earning.pending,
+                    release_at=earning.release_at, reason=earning.reason, actor=earning.actor, source=earning.source,
                 )
-                self._posted(member, award, posting, {"type": "order", "order_id": order.external_id, "rule": rule.name})
+                self.order_posted(member, order.external_id, rule, award, posting)
                 outcome.awards.append((award, posting))
         return outcome
+
+    def order_earning(self, member, order_id: int, external_id: str, occurred: datetime, rule, award) -> NewEarning:
+        """What an order's award posts: keyed by (order, rule, part), pending for the return window."""
+        window = self.program.return_window_days
+        return NewEarning(
+            member, award.points,
+            key=f"order:{order_id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
+            pending=window > 0,
+            release_at=occurred + timedelta(days=window) if window > 0 else None,
+            reason=_reason(rule, award), actor="pipeline", source=("order", external_id),
+        )
+
+    def order_posted(self, member, external_id: str, rule, award, posting: Posting) -> None:
+        self._posted(member, award, posting, {"type": "order", "order_id": external_id, "rule": rule.name})
 
     def order_refunded(self, event: OrderRefunded) -> Outcome:
         order, member = self._order_and_member(event.order_id)
@@ -392,17 +400,22 @@ class _Pipeline:
             self._award_simple(member, context, f"enrolled:{member.id}", {"type": "enrolment"})
         return member, created
 
-    def member_view(self, member: Member, *, exclude_order_id: int | None = None) -> MemberView:
+    def member_view(
+        self, member: Member, *, exclude_order_id: int | None = None, previous_paid_orders: int | None = None
+    ) -> MemberView:
+        """The member as rules see them; ``previous_paid_orders`` when the caller has counted already."""
         tier = self.session.get(Tier, member.tier_id) if member.tier_id else None
-        previous = select(func.count()).select_from(Order).where(
-            Order.member_id == member.id, Order.paid_at.is_not(None)
-        )
-        if exclude_order_id is not None:
-            previous = previous.where(Order.id != exclude_order_id)
+        if previous_paid_orders is None:
+            previous = select(func.count()).select_from(Order).where(
+                Order.member_id == member.id, Order.paid_at.is_not(None)
+            )
+            if exclude_order_id is not None:
+                previous = previous.where(Order.id != exclude_order_id)
+            previous_paid_orders = self.session.scalar(previous)
         return MemberView(
             member.id, member.external_id, member.email, member.birthday,
             tier.name if tier else None, tier.earn_multiplier if tier else Decimal(1),
-            self.session.scalar(previous),
+            previous_paid_orders,
         )
 
     # --- rules -------------------------------------------------------------
@@ -503,11 +516,27 @@ class _Pipeline:
         order = self.session.scalar(
             select(Order).where(Order.program_id == self.program.id, Order.external_id == view.external_id)
         )
-        now = self.clock.now()
         if order is not None and order.status != "open":
             return order, False
+        values = self.paid_order_values(event, view, member, occurred)
+        if order is None:
+            order = Order(**values)
+            self.session.add(order)
+        else:
+            for name in ("program_id", "external_id", "refunded_minor", "placed_at", "created_at"):
+                del values[name]  # an open order keeps what it was created with
+            for name, value in values.items():
+                setattr(order, name, value)
+        self.session.flush()
+        return order, True
+
+    def paid_order_values(self, event: OrderPaid, view: OrderView, member: Member | None, occurred: datetime) -> dict:
+        """The columns of a new paid order (also what paying a known open order sets)."""
+        now = self.clock.now()
         minor = lambda value: money.to_minor(value, view.currency)  # noqa: E731
-        values = dict(
+        return dict(
+            program_id=self.program.id, external_id=view.external_id, refunded_minor=0,
+            placed_at=occurred, created_at=now,
             member_id=member.id if member else None, origin=event.origin, currency=view.currency,
             subtotal_minor=minor(view.subtotal), discount_minor=minor(view.discount), tax_minor=minor(view.tax),
             shipping_minor=minor(view.shipping), total_minor=minor(view.total),
@@ -519,15 +548,6 @@ class _Pipeline:
             discount_codes=list(view.discount_codes), attributes=view.attributes,
             status="paid", paid_at=occurred, updated_at=now,
         )
-        if order is None:
-            order = Order(program_id=self.program.id, external_id=view.external_id, refunded_minor=0,
-                          placed_at=occurred, created_at=now, **values)
-            self.session.add(order)
-        else:
-            for name, value in values.items():
-                setattr(order, name, value)
-        self.session.flush()
-        return order, True
 
     def _order_and_member(self, external_id: str) -> tuple[Order, Member | None]:
         """The order and its member, locked in the pipeline's order: member first, then order.

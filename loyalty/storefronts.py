@@ -31,12 +31,12 @@ class WebhookRequest:
     body: bytes
     received_at: datetime
 
+    def __post_init__(self):
+        # Lower-cased once: adapters look several headers up per delivery.
+        object.__setattr__(self, "_by_name", {key.lower(): value for key, value in self.headers.items()})
+
     def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == wanted:
-                return value
-        return None
+        return self._by_name.get(name.lower())
 
     def json(self):
         """The body as JSON, numbers with a fraction as ``Decimal`` (never float)."""

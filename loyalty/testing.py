@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+from flask.testing import FlaskClient
 
 from loyalty.clock import FrozenClock
 from loyalty.events import Customer, Line, OrderPaid
@@ -68,6 +69,22 @@ def order_paid(
     )
 
 
+class StoreClient(FlaskClient):
+    """Flask's test client, for a caller that is another process (a store, a headless shop).
+
+    Such a caller only sees what is committed, and the webhook intake
+    checks and stores a delivery on its own connection: so the test's
+    session commits before each request, as the test's setup would be
+    committed before a real store could post.
+    """
+
+    def open(self, *args, **kwargs):
+        from loyalty.db import db
+
+        db.session.commit()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def loyalty_plugins():
     """Extra plugins to register (modules or objects). Override it to add yours."""
@@ -96,6 +113,7 @@ def loyalty_app(tmp_path, loyalty_plugins, loyalty_clock):
         "CLOCK": loyalty_clock,
         "PLUGINS": list(loyalty_plugins),
     })
+    app.test_client_class = StoreClient
     with app.app_context():
         upgrade()
         yield app

@@ -25,6 +25,7 @@ from loyalty.ledger import Ledger, verify
 from loyalty.members import enrol
 from loyalty.models import Account, Entry, Lot, LotConsumption, Transfer
 from loyalty.programs import create_program
+from loyalty.testing import StoreClient
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -96,6 +97,7 @@ def app(_schema, clock, is_postgres, tmp_path, request):
             "SECRET_KEY": "test",
         }
     )
+    app.test_client_class = StoreClient
     with app.app_context():
         _clean(is_postgres)
         yield app

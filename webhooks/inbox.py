@@ -19,12 +19,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
-from loyalty.events import process
+from loyalty.events import OrderPaid, process
 from loyalty.models import Program, Storefront, WebhookDelivery
+from loyalty.paid_orders import process_paid_orders
 from loyalty.storefronts import WebhookRequest
 
 log = logging.getLogger(__name__)
@@ -42,24 +44,32 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def store(
-    session: Session, storefront: Storefront, adapter, request: WebhookRequest, delivery_id: str
-) -> tuple[int, bool]:
-    """Insert the delivery unless its id was seen: ``(row id, is_new)``. The caller commits."""
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(deliveries)
+#: Insert a delivery unless its id was seen; built once (this runs on every request).
+STORE = {
+    name: dialect.insert(deliveries)
+    .on_conflict_do_nothing(index_elements=["program_id", "storefront_id", "delivery_id"])
+    .returning(deliveries.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def store(conn: Connection, storefront, adapter, request: WebhookRequest, delivery_id: str) -> tuple[int, bool]:
+    """Insert the delivery unless its id was seen: ``(row id, is_new)``. The caller commits.
+
+    ``storefront``: anything with the storefront's ``id`` and ``program_id``.
+    """
     kept = {name: request.header(name) for name in adapter.stored_headers if request.header(name) is not None}
-    row_id = session.execute(
-        insert.values(
-            program_id=storefront.program_id, storefront_id=storefront.id, delivery_id=delivery_id,
-            topic=adapter.topic(request)[:100], headers=kept, body=request.body, status="received",
-            attempts=0, received_at=request.received_at,
-        )
-        .on_conflict_do_nothing(index_elements=["program_id", "storefront_id", "delivery_id"])
-        .returning(deliveries.c.id)
+    row_id = conn.execute(
+        STORE[conn.dialect.name],
+        {
+            "program_id": storefront.program_id, "storefront_id": storefront.id, "delivery_id": delivery_id,
+            "topic": adapter.topic(request)[:100], "headers": kept, "body": request.body, "status": "received",
+            "attempts": 0, "received_at": request.received_at,
+        },
     ).scalar()
     if row_id is not None:
         return row_id, True
-    existing = session.scalar(
+    existing = conn.scalar(
         select(deliveries.c.id).where(
             deliveries.c.program_id == storefront.program_id,
             deliveries.c.storefront_id == storefront.id,
@@ -105,10 +115,11 @@ def process_batch(
 
     What a ``loyalty worker`` does when intake runs queued: the commit, the
     rules and the system accounts are paid once per batch instead of once
-    per delivery. On PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``, so
-    several workers share the queue without waiting on each other. Each
-    delivery runs in a savepoint: one that fails is marked and the others
-    go on. An unexpected error rolls the batch back and reprocesses its
+    per delivery, and paid orders of known members are posted together
+    (:func:`_apply_batch`). On PostgreSQL the claim is ``FOR UPDATE SKIP
+    LOCKED``, so several workers share the queue without waiting on each
+    other. A delivery processed one by one runs in a savepoint: one that
+    fails is marked and the others go on. An unexpected error rolls the batch back and reprocesses its
     deliveries one by one, so one bad delivery cannot hold up the queue;
     the one that crashes is deferred with its error (see :func:`_crashed`).
     """
@@ -128,10 +139,7 @@ def process_batch(
     ids = [delivery.id for delivery in batch]
     cache: dict = {}
     try:
-        results = [
-            _apply(session, delivery, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache)
-            for delivery in batch
-        ]
+        results = _apply_batch(session, batch, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache)
         session.commit()
         return results
     except Exception:
@@ -178,35 +186,83 @@ def _crashed(session, delivery_id, exc, *, clock, max_attempts) -> "Processed":
 
 def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=None) -> "Processed":
     """Process a locked delivery's events and set its status; the caller commits."""
-    storefront_type = cache.get(("storefront", delivery.storefront_id))
-    if storefront_type is None:
-        storefront_type = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
-        cache[("storefront", delivery.storefront_id)] = storefront_type
     program = session.get(Program, delivery.program_id)
-    adapter = registry.storefronts.get(storefront_type)
-    attempts = delivery.attempts + 1
-    now = clock.now()
     try:
-        if adapter is None:
-            raise errors.LoyaltyError(f"the {storefront_type} adapter is not installed")
-        if parsed is not None:
-            events = parsed
-        else:
-            events = adapter.parse(WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
+        events = parsed if parsed is not None else _events(session, delivery, registry, cache)
         with session.begin_nested():
             for event in events:
                 process(session, program, event, registry=registry, clock=clock, cache=cache)
-        status, error, next_attempt = ("processed" if events else "ignored"), None, None
     except errors.LoyaltyError as exc:
-        if getattr(exc, "retryable", False) and attempts < max_attempts:
-            status, next_attempt = "deferred", now + backoff(attempts)
+        attempts = delivery.attempts + 1
+        status = "deferred" if getattr(exc, "retryable", False) and attempts < max_attempts else "failed"
+        log.info("webhook delivery %s %s: %s", delivery.id, status, f"{exc.code}: {exc.message}")
+        return _settle(delivery, status, clock, error=f"{exc.code}: {exc.message}")
+    return _settle(delivery, "processed" if events else "ignored", clock)
+
+
+def _apply_batch(session, batch, *, registry, clock, max_attempts, cache) -> list["Processed"]:
+    """Process claimed deliveries in order, consecutive paid orders together.
+
+    A run of ``orders/paid``-like deliveries goes to
+    :func:`loyalty.paid_orders.process_paid_orders`, which posts the
+    independent ones set-based and hands the rest back; those, and every
+    other delivery, are processed one by one with :func:`_apply`, in the
+    order they arrived.
+    """
+    results: dict[int, Processed] = {}
+    run: list[tuple[WebhookDelivery, OrderPaid]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        program = session.get(Program, run[0][0].program_id)
+        outcomes = process_paid_orders(
+            session, program, [event for _, event in run], registry=registry, clock=clock, cache=cache
+        )
+        for (delivery, event), outcome in zip(run, outcomes):
+            results[delivery.id] = (
+                _settle(delivery, "processed", clock) if outcome is not None
+                else _apply(session, delivery, registry=registry, clock=clock, max_attempts=max_attempts,
+                            cache=cache, parsed=[event])
+            )
+        run.clear()
+
+    for delivery in batch:
+        try:
+            events = _events(session, delivery, registry, cache)
+        except errors.LoyaltyError:
+            events = None  # _apply parses again and records why it cannot
+        paid_order = events is not None and len(events) == 1 and isinstance(events[0], OrderPaid)
+        if run and not (paid_order and delivery.program_id == run[0][0].program_id):
+            flush()
+        if paid_order:
+            run.append((delivery, events[0]))
         else:
-            status, next_attempt = "failed", None
-        error = f"{exc.code}: {exc.message}"
-        log.info("webhook delivery %s %s: %s", delivery.id, status, error)
-    delivery.status, delivery.attempts, delivery.last_error = status, attempts, error
-    delivery.next_attempt_at = next_attempt
-    delivery.processed_at = now if status in ("processed", "ignored") else delivery.processed_at
+            results[delivery.id] = _apply(session, delivery, registry=registry, clock=clock,
+                                          max_attempts=max_attempts, cache=cache, parsed=events)
+    flush()
+    return [results[delivery.id] for delivery in batch]
+
+
+def _events(session, delivery, registry, cache) -> list:
+    """The normalized events of a stored delivery, read again by its storefront's adapter."""
+    key = ("storefront", delivery.storefront_id)
+    if key not in cache:
+        cache[key] = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
+    adapter = registry.storefronts.get(cache[key])
+    if adapter is None:
+        raise errors.LoyaltyError(f"the {cache[key]} adapter is not installed")
+    return adapter.parse(WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
+
+
+def _settle(delivery, status: str, clock: Clock, *, error: str | None = None) -> "Processed":
+    """Record a processing attempt's outcome on the delivery (retried later if deferred)."""
+    now = clock.now()
+    delivery.attempts += 1
+    delivery.status, delivery.last_error = status, error
+    delivery.next_attempt_at = now + backoff(delivery.attempts) if status == "deferred" else None
+    if status in ("processed", "ignored"):
+        delivery.processed_at = now
     return Processed.of(delivery)
 
 

@@ -89,7 +89,11 @@ class _Store:
         return self._post("standard_webhooks", body, headers)
 
     def _post(self, storefront, body, headers):
-        response = self.client.post(f"/webhooks/{self.program.slug}/{storefront}", data=body, headers=headers)
+        url = f"/webhooks/{self.program.slug}/{storefront}"
+        # The store is another party: it sees what is committed, and the
+        # intake stores on its own connection, which this session must not block.
+        db.session.commit()
+        response = self.client.post(url, data=body, headers=headers)
         if response.status_code >= 300:
             raise click.ClickException(f"the demo's {storefront} webhook was refused: {response.get_json()}")
         return response.get_json()["status"]

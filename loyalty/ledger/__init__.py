@@ -1,6 +1,6 @@
 """The points ledger: double-entry, append-only, idempotent (see docs/architecture.md)."""
 
-from loyalty.ledger.posting import Ledger, Posting, TransferLine
+from loyalty.ledger.posting import Ledger, NewEarning, Posting, TransferLine
 from loyalty.ledger.verify import Violation, verify
 
-__all__ = ["Ledger", "Posting", "TransferLine", "Violation", "verify"]
+__all__ = ["Ledger", "NewEarning", "Posting", "TransferLine", "Violation", "verify"]

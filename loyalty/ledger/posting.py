@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
+from loyalty.db import insert_many
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.models import Member
@@ -110,6 +111,33 @@ def _iso(moment: datetime | None) -> str | None:
     return utc(moment).isoformat() if moment is not None else None
 
 
+def _earn_request(member_id, amount, pending, release_at, expires_at, source) -> dict:
+    return {
+        "op": "earn",
+        "member": member_id,
+        "amount": amount,
+        "pending": pending,
+        "release_at": _iso(release_at),
+        "expires_at": _iso(expires_at),
+        "source": list(source) if source else None,
+    }
+
+
+@dataclass(frozen=True)
+class NewEarning:
+    """One earning for :meth:`Ledger.earn_new`: the arguments :meth:`Ledger.earn` takes."""
+
+    member: Member
+    amount: int
+    key: str
+    pending: bool = False
+    release_at: datetime | None = None
+    expires_at: datetime | None = None
+    reason: str | None = None
+    actor: str | None = None
+    source: tuple[str, str] | None = None
+
+
 def request_hash(request: dict) -> str:
     """A stable fingerprint of what an operation was asked to do.
 
@@ -159,15 +187,7 @@ class Ledger:
         _check_key(key)
         if release_at is not None and not pending:
             raise errors.InvalidInput("release_at only applies to pending points")
-        request = {
-            "op": "earn",
-            "member": member.id,
-            "amount": amount,
-            "pending": pending,
-            "release_at": _iso(release_at),
-            "expires_at": _iso(expires_at),
-            "source": list(source) if source else None,
-        }
+        request = _earn_request(member.id, amount, pending, release_at, expires_at, source)
         if member.status != "active":
             held = self._lock(member.id, key, request)
             return self._refuse(held, errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
@@ -218,6 +238,81 @@ class Ledger:
             return self._taken(held)
         line = TransferLine(row.transfer_id, issued, held.ids[target], amount)
         return Posting(row.entry_id, "earn", amount, 0, (line,))
+
+    def earn_new(self, earnings: list[NewEarning]) -> list[Posting]:
+        """Post many earnings at once, each to the effect :meth:`earn` would have.
+
+        For a worker's batch of new orders: the keys name rows this
+        transaction has just created (``order:<new id>:rule:…``), so none
+        can have been used, and the whole batch is a handful of multi-row
+        statements instead of two or four per earning. A key that is taken
+        anyway is a unique-constraint error that rolls the caller's batch
+        back (its deliveries are then processed one by one, where a taken
+        key is a replay). Members must be active; their accounts are
+        locked here if the caller has not already (:meth:`hold_many`).
+        """
+        if not earnings:
+            return []
+        for earning in earnings:
+            _check_amount(earning.amount)
+            _check_key(earning.key)
+            if earning.release_at is not None and not earning.pending:
+                raise errors.InvalidInput("release_at only applies to pending points")
+            if earning.member.status != "active":
+                raise errors.MemberNotActive(f"member {earning.member.external_id} is {earning.member.status}")
+        if len({earning.key for earning in earnings}) < len(earnings):
+            raise errors.InvalidInput("the same idempotency key twice in one batch of earnings")
+        held = self.hold_many({earning.member.id for earning in earnings})
+        now = self.clock.now()
+        entry_rows, transfer_rows, lot_rows, settled, credits = [], [], [], [], {}
+        for earning in earnings:
+            account = held[earning.member.id]
+            target = "pending" if earning.pending else "available"
+            account_id = account.ids[target]
+            balance_before = account.balances[target]
+            account.balances[target] += earning.amount
+            credits[account_id] = credits.get(account_id, 0) + earning.amount
+            source = earning.source
+            entry_rows.append({
+                "program_id": account.program_id, "member_id": earning.member.id, "kind": "earn",
+                "amount": earning.amount, "shortfall": 0, "idempotency_key": earning.key,
+                "request_hash": request_hash(_earn_request(
+                    earning.member.id, earning.amount, earning.pending, earning.release_at,
+                    earning.expires_at, source)),
+                "reason": earning.reason, "actor": earning.actor,
+                "source_type": source[0] if source else None, "source_id": source[1] if source else None,
+                "reverses_id": None, "created_at": now,
+            })
+            transfer_rows.append({
+                "program_id": account.program_id, "from_account_id": self._system_account(account.program_id, "issued"),
+                "to_account_id": account_id, "amount": earning.amount, "created_at": now,
+            })
+            settled.append(lot_book.settled_debt(balance_before, earning.amount))
+            lot_rows.append({
+                "program_id": account.program_id, "account_id": account_id, "amount": earning.amount,
+                "remaining": earning.amount - settled[-1], "created_at": now,
+                "expires_at": utc(earning.expires_at) if earning.expires_at else None,
+                "release_at": utc(earning.release_at) if earning.release_at else None,
+            })
+        conn = self.session.connection()
+        entry_ids = insert_many(conn, sql.entries, entry_rows)
+        for rows in (transfer_rows, lot_rows):
+            for row, entry_id in zip(rows, entry_ids):
+                row["entry_id"] = entry_id
+        transfer_ids = insert_many(conn, sql.transfers, transfer_rows)
+        lot_ids = insert_many(conn, sql.lots, lot_rows)
+        debts = [
+            {"lot_id": lot_id, "transfer_id": transfer_id, "amount": amount}
+            for lot_id, transfer_id, amount in zip(lot_ids, transfer_ids, settled) if amount
+        ]
+        if debts:
+            conn.execute(sql.INSERT_CONSUMPTION, debts)
+        conn.execute(sql.BUMP_BALANCE, [{"b_account": a, "b_delta": d} for a, d in sorted(credits.items())])
+        return [
+            Posting(entry_id, "earn", row["amount"], 0,
+                    (TransferLine(transfer_id, row["from_account_id"], row["to_account_id"], row["amount"]),))
+            for entry_id, transfer_id, row in zip(entry_ids, transfer_ids, transfer_rows)
+        ]
 
     # --------------------------------------------------------------- release
 
@@ -470,6 +565,27 @@ class Ledger:
         events for one member cannot both see "first order".
         """
         self._lock(member_id, "", {})
+
+    def hold_many(self, member_ids) -> dict[int, "_Held"]:
+        """Lock many members' accounts at once, in account id order: their accounts by member id.
+
+        A worker's batch holds all its members before it reads their
+        history, as :meth:`hold` does for one.
+        """
+        ids = sorted(set(member_ids))
+        if not ids:
+            return {}
+        statement = sql.LOCK_MANY_MEMBERS_ACCOUNTS if self._dialect == "postgresql" else sql.MANY_MEMBERS_ACCOUNTS
+        conn = self.session.connection()
+        held: dict[int, _Held] = {}
+        for row in conn.execute(statement, {"member_ids": ids}):
+            account = held.setdefault(row.member_id, _Held(row.member_id, row.program_id, {}, {}, conn=conn))
+            account.ids[row.kind] = row.id
+            account.balances[row.kind] = row.balance
+        missing = [member_id for member_id in ids if member_id not in held]
+        if missing:
+            raise errors.UnknownMember(f"no member with id {missing[0]}")
+        return held
 
     # ----------------------------------------------------------------- reads
 

@@ -27,6 +27,14 @@ MEMBER_ACCOUNTS = (
 )
 LOCK_MEMBER_ACCOUNTS = MEMBER_ACCOUNTS.with_for_update()
 
+#: Many members' accounts at once (a worker's batch), locked in id order too.
+MANY_MEMBERS_ACCOUNTS = (
+    select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance, accounts.c.program_id)
+    .where(accounts.c.member_id.in_(bindparam("member_ids", expanding=True)))
+    .order_by(accounts.c.id)
+)
+LOCK_MANY_MEMBERS_ACCOUNTS = MANY_MEMBERS_ACCOUNTS.with_for_update()
+
 SYSTEM_ACCOUNTS = select(accounts.c.kind, accounts.c.id).where(
     accounts.c.program_id == bindparam("program_id"), accounts.c.member_id.is_(None)
 )

@@ -15,8 +15,8 @@ from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
 
 
-#: Paths machines call (stores' webhooks; later the API with its bearer keys).
-MACHINE_PATHS = ("/webhooks/",)
+#: Paths machines call: stores' webhooks, and the API with its bearer keys.
+MACHINE_PATHS = ("/webhooks/", "/api/")
 
 
 class PeopleOnlyCookieSessions(SecureCookieSessionInterface):
@@ -64,11 +64,12 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from loyalty import cli, registry, webhooks
+    from loyalty import api, cli, registry, webhooks
     from loyalty.web import health
 
     registry.init_app(app)
     health.init_app(app)
     webhooks.init_app(app)
+    api.init_app(app)
     cli.init_app(app)
     return app

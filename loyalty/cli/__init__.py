@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup
 
 def init_app(app) -> None:
     from loyalty.cli import (
+        api_keys,
         demo,
         events,
         members,
@@ -30,7 +31,8 @@ def init_app(app) -> None:
         verify,
     )
 
-    for module in (programs, members, points, rules, tiers, events, storefronts, plugins, verify, demo, serve):
+    for module in (programs, members, points, rules, tiers, events, storefronts, api_keys, plugins, verify, demo,
+                   serve):
         module.register(app.cli)
 
 

@@ -18,6 +18,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from loyalty import errors
+from loyalty.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
 from loyalty.clock import current_clock
 from loyalty.plugins.storefronts.standard_webhooks import sign
@@ -32,6 +33,7 @@ from loyalty.rules import add_rule, list_rules
 from loyalty.tiers import add_tier, list_tiers, set_member_tier
 
 SLUG = "demo"
+API_KEY_NAME = "demo headless shop"
 
 CUSTOMERS = {
     "cust-ann": Customer("cust-ann", "ann@example.com", "Ann Archer", date(1990, 4, 12)),
@@ -87,6 +89,15 @@ class _Store:
                    "webhook-signature": sign(self.secrets["standard_webhooks"], msg_id, timestamp, body),
                    "Content-Type": "application/json"}
         return self._post("standard_webhooks", body, headers)
+
+    def api(self, method, path, key, body=None, **headers):
+        """A headless shop calling the REST API with the program's key."""
+        db.session.commit()  # as for webhooks: the caller is another party
+        response = self.client.open(f"/api/v1{path}", method=method, json=body,
+                                    headers={"Authorization": f"Bearer {key}", **headers})
+        if response.status_code >= 300:
+            raise click.ClickException(f"the demo's API call {method} {path} was refused: {response.get_json()}")
+        return response.get_json()
 
     def _post(self, storefront, body, headers):
         url = f"/webhooks/{self.program.slug}/{storefront}"
@@ -154,14 +165,28 @@ def build_demo(session) -> dict:
     ]
     session.expire_all()
 
+    # A headless shop on the REST API: a fresh key each run (the previous demo keys are revoked).
+    for old_key in list_keys(session, program):
+        if old_key.name == API_KEY_NAME:
+            revoke_key(session, program, old_key.prefix)
+    api_key = create_key(session, program, name=API_KEY_NAME).secret
+    store.api("POST", "/members", api_key, {"external_id": "cust-eve", "email": "eve@example.com", "name": "Eve Evans"})
+    store.api("POST", "/events", api_key, {"event_id": "demo-review-eve", "name": "review_written",
+                                            "member": {"external_id": "cust-eve"}})
+    store.api("POST", "/members/cust-eve/adjustments", api_key, {"points": 15, "reason": "Photo in the review"},
+              **{"Idempotency-Key": "demo-adjust-eve"})
+    eve = store.api("GET", "/members/cust-eve", api_key)
+    session.expire_all()
+
     ledger = Ledger(session)
     ledger.release_due(program.id)  # the return window of last month's orders has passed
     ann = get_member(session, program, "cust-ann")
     ledger.redeem(ann, 100, key="demo:reward-ann-1", reason="$1 off coupon")
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
-    return {"program": program, "deliveries": deliveries, "balances": {
-        external_id: ledger.balances(get_member(session, program, external_id).id) for external_id in CUSTOMERS
+    return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "balances": {
+        external_id: ledger.balances(get_member(session, program, external_id).id)
+        for external_id in (*CUSTOMERS, "cust-eve")
     }}
 
 
@@ -177,11 +202,17 @@ def demo():
         raise click.ClickException("the demo broke an invariant: " + "; ".join(map(str, violations)))
     program = result["program"]
     click.echo(f"Demo program '{program.slug}' ({program.name}) is ready: "
-               f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(CUSTOMERS)} members.")
+               f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(result['balances'])} members.")
     click.echo(f"{len(result['deliveries'])} signed Shopify and Standard Webhooks deliveries went through "
                f"POST /webhooks/{program.slug}/…: {', '.join(result['deliveries'])}. Balances:")
     for external_id, balances in result["balances"].items():
         click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}")
+    eve = result["api_member"]
+    click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
+               f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")
+    click.echo(f"API key for program {program.slug} (shown once; a new one each run):\n  {result['api_key']}")
+    click.echo("  curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:8000/api/v1/members/cust-ann\n"
+               "  API reference: http://127.0.0.1:8000/api/v1/docs (OpenAPI: /api/v1/openapi.json)")
     click.echo(
         "\nThere is no admin sign-in yet (it arrives with the admin); explore with the CLI\n"
         "(in .venv/bin; or run: source .venv/bin/activate):\n"

@@ -71,3 +71,22 @@ def member_history(session: Session, member_id: int, *, limit: int = 20, before_
     if before_id is not None:
         query = query.where(entries.c.id < before_id)
     return [HistoryLine(*row) for row in session.execute(query).all()]
+
+
+def lifetime_earned(session: Session, member_id: int) -> int:
+    """Points the member ever earned, less what refunds and cancellations took back of them.
+
+    Spending, expiry and manual adjustments leave it alone: it measures
+    what the member earned, which is what tier schemes and the API show.
+    """
+    earned = session.scalar(
+        select(func.coalesce(func.sum(entries.c.amount), 0))
+        .where(entries.c.member_id == member_id, entries.c.kind == "earn")
+    )
+    original = entries.alias("original")
+    clawed_back = session.scalar(
+        select(func.coalesce(func.sum(entries.c.amount), 0))
+        .select_from(entries.join(original, original.c.id == entries.c.reverses_id))
+        .where(entries.c.member_id == member_id, entries.c.kind == "reverse", original.c.kind == "earn")
+    )
+    return int(earned) - int(clawed_back)  # int(): SUM is NUMERIC on PostgreSQL

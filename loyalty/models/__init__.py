@@ -4,6 +4,7 @@ from loyalty.models.program import Program
 from loyalty.models.member import Member
 from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier
 from loyalty.models.webhooks import Storefront, WebhookDelivery
+from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SYSTEM_ACCOUNT_KINDS,
@@ -22,6 +23,9 @@ __all__ = [
     "OrderRefund",
     "Storefront",
     "WebhookDelivery",
+    "ApiKey",
+    "ApiIdempotentRequest",
+    "API_SCOPES",
     "Member",
     "Account",
     "Entry",

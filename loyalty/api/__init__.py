@@ -1,0 +1,67 @@
+"""The REST API for storefronts and headless shops: ``/api/v1``.
+
+flask-smorest builds it: each resource is a flask-smorest blueprint in
+``v1/`` whose request and response bodies are marshmallow schemas in
+``schemas/``, and the same decorators that validate and serialize also
+write the OpenAPI document (``/api/v1/openapi.json``, browsable at
+``/api/v1/docs``), so the document cannot drift from the code.
+
+Every request carries a program's API key (``Authorization: Bearer lk_…``,
+see :mod:`loyalty.api.auth`); errors are JSON with a stable ``code``
+(:mod:`loyalty.api.errors`); writes that move points replay on an
+``Idempotency-Key`` (:mod:`loyalty.api.idempotency`).
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from loyalty.errors import LoyaltyError
+from loyalty.api.auth import require_api_key
+from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
+
+PREFIX = "/api/v1"
+
+OPENAPI = {
+    "API_TITLE": "Loyalty platform API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": PREFIX,
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+}
+
+DESCRIPTION = """\
+Members, balances, history, adjustments and custom events of one loyalty
+program. Authenticate with the program's API key: `Authorization: Bearer
+lk_…` (create one with `loyalty api-keys create`). Errors are JSON:
+`{"code": "...", "message": "...", "errors": {...}}`, where `code` is
+stable and `errors` lists field errors of a validation failure. Writes that
+move points accept an `Idempotency-Key` header: the same key with the same
+body answers the first response again; with another body, 409.
+"""
+
+
+def resource(name: str, import_name: str, description: str) -> Blueprint:
+    """A resource's blueprint: every request needs a key; every error answers JSON."""
+    blp = Blueprint(name, import_name, description=description)
+    blp.before_request(require_api_key)
+    blp.register_error_handler(LoyaltyError, handle_domain_error)
+    blp.register_error_handler(Exception, handle_unexpected)
+    return blp
+
+
+def init_app(app) -> None:
+    for name, value in OPENAPI.items():
+        app.config.setdefault(name, value)
+    api = LoyaltyApi(app, spec_kwargs={
+        "info": {"description": DESCRIPTION},
+        "security": [{"bearerAuth": []}],
+    })
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    from loyalty.api.v1 import events, members
+
+    for module in (members, events):
+        api.register_blueprint(module.blp, url_prefix=PREFIX)
+    app.extensions["loyalty_api"] = api

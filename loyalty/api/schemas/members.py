@@ -1,0 +1,68 @@
+"""Members: enrolment, the member as the API shows them, adjustments."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate, validates
+
+from loyalty.api.schemas import text
+from loyalty.ledger.posting import MAX_AMOUNT
+
+
+class EnrolSchema(Schema):
+    external_id = text(
+        max_length=255, required=True,
+        metadata={"description": "The store's customer id: members are found by it, enrolment is idempotent on it."},
+    )
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
+    name = text(max_length=255, blank=True, load_default=None, allow_none=True)
+    birthday = fields.Date(load_default=None, allow_none=True)
+
+
+class TierSchema(Schema):
+    name = fields.String(required=True)
+    rank = fields.Integer(required=True)
+    earn_multiplier = fields.Decimal(required=True, as_string=True)
+
+
+class BalancesSchema(Schema):
+    available = fields.Integer(required=True, metadata={"description": "Points the member can spend now."})
+    pending = fields.Integer(required=True, metadata={"description": "Points earned, held until the return window ends."})
+    lifetime_earned = fields.Integer(
+        required=True, metadata={"description": "Points ever earned, less what refunds took back; spending never lowers it."}
+    )
+
+
+class MemberSchema(Schema):
+    external_id = fields.String(required=True)
+    email = fields.String(allow_none=True, required=True)
+    name = fields.String(allow_none=True, required=True)
+    birthday = fields.Date(allow_none=True, required=True)
+    status = fields.String(required=True, metadata={"description": "active, suspended or closed."})
+    enrolled_at = fields.AwareDateTime(required=True)
+    tier = fields.Nested(TierSchema, allow_none=True, required=True)
+    balances = fields.Nested(BalancesSchema, required=True)
+
+
+class AdjustmentSchema(Schema):
+    points = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT),
+        metadata={"description": "Points to credit (positive) or debit (negative); never zero.",
+                  "not": {"enum": [0]}},
+    )
+    reason = text(max_length=500, required=True,
+                  metadata={"description": "Why: kept on the ledger entry for auditors."})
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True,
+                                      metadata={"description": "When credited points expire (credits only)."})
+
+    @validates("points")
+    def _not_zero(self, value, **_):
+        if value == 0:
+            raise validate.ValidationError("must not be zero")
+
+
+class PostingSchema(Schema):
+    entry_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    points = fields.Integer(required=True, metadata={"description": "Points moved (debits negative)."})
+    shortfall = fields.Integer(required=True)
+    balances = fields.Nested(BalancesSchema, required=True)

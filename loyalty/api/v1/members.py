@@ -1,0 +1,145 @@
+"""``/members``: enrol, read a member with balances and tier, history, adjustments."""
+
+from __future__ import annotations
+
+from flask import g
+
+from loyalty import errors
+from loyalty.api import resource
+from loyalty.api.auth import actor
+from loyalty.api.errors import ErrorSchema
+from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from loyalty.api.idempotency import idempotent
+from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSchema, PostingSchema
+from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
+from loyalty.clock import current_clock
+from loyalty.db import db
+from loyalty.events import Customer, enrol
+from loyalty.ledger import Ledger
+from loyalty.ledger.history import lifetime_earned, member_history
+from loyalty.members import find_member
+from loyalty.models import Member, Tier
+
+blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
+
+
+def member_or_404(external_id: str) -> Member:
+    """The program's member with this external id; another program's is as unknown as no member."""
+    member = find_member(db.session, g.program, external_id) if "\x00" not in external_id else None
+    if member is None:
+        raise errors.UnknownMember(f"no member {external_id!r}")
+    return member
+
+
+def member_view(member: Member) -> dict:
+    balances = Ledger(db.session).balances(member.id)
+    tier = db.session.get(Tier, member.tier_id) if member.tier_id else None
+    return {
+        "external_id": member.external_id, "email": member.email, "name": member.name,
+        "birthday": member.birthday, "status": member.status, "enrolled_at": member.enrolled_at,
+        "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier} if tier else None,
+        "balances": _balances(member, balances),
+    }
+
+
+def _balances(member: Member, balances: dict) -> dict:
+    return {"available": balances["available"], "pending": balances["pending"],
+            "lifetime_earned": lifetime_earned(db.session, member.id)}
+
+
+@blp.route("/members", methods=["POST"])
+@idempotent(required=False)
+@blp.arguments(EnrolSchema)
+@blp.response(201, MemberSchema, description="Enrolled now.")
+@blp.alt_response(200, schema=MemberSchema, description="Already a member: the member as they are.")
+def enrol_member(data):
+    """Enrol a customer (idempotent on external_id).
+
+    A new member gets the program's sign-up rules (e.g. welcome points);
+    enrolling an external id again returns the member, unchanged, with 200.
+    """
+    member, created = enrol(
+        db.session, g.program,
+        Customer(data["external_id"].strip(), data["email"], data["name"], data["birthday"]),
+        clock=current_clock(),
+    )
+    return member_view(member), 201 if created else 200
+
+
+@blp.route("/members/<external_id>", methods=["GET"])
+@blp.response(200, MemberSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
+def get_member(external_id):
+    """A member: profile, tier, and balances (available, pending, lifetime earned)."""
+    view = member_view(member_or_404(external_id))
+    db.session.commit()  # the key's last-used time
+    return view
+
+
+@blp.route("/members/<external_id>/transactions", methods=["GET"])
+@blp.arguments(TransactionPageArgs, location="query")
+@blp.response(200, TransactionPageSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
+def list_transactions(args, external_id):
+    """The member's ledger entries, newest first, a page at a time.
+
+    Pages follow entry ids (``next_cursor``), so entries posted while a
+    client pages through never shift or repeat what it has not read yet.
+    """
+    member = member_or_404(external_id)
+    limit = args["limit"]
+    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args["cursor"]))
+    page = lines[:limit]
+    db.session.commit()
+    return {
+        "data": [
+            {"id": line.entry_id, "created_at": line.created_at, "kind": line.kind, "available": line.available,
+             "pending": line.pending, "shortfall": line.shortfall, "reason": line.reason, "actor": line.actor,
+             "reverses_id": line.reverses_id}
+            for line in page
+        ],
+        "next_cursor": _encode(page[-1].entry_id) if len(lines) > limit else None,
+    }
+
+
+@blp.route("/members/<external_id>/adjustments", methods=["POST"])
+@idempotent(required=True)
+@blp.arguments(AdjustmentSchema)
+@blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])
+@blp.response(201, PostingSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
+@blp.alt_response(409, schema=ErrorSchema, description="Not enough points, the member is not active, or the key was used for another request.")
+def adjust(data, external_id):
+    """Credit or debit points by hand, with a reason (recorded with the API key's name)."""
+    from flask import request
+
+    member = member_or_404(external_id)
+    ledger = Ledger(db.session, current_clock())
+    posting = ledger.adjust(
+        member, data["points"], key=f"api:{request.headers['Idempotency-Key'].strip()}",
+        reason=data["reason"].strip(), actor=actor(), expires_at=data["expires_at"],
+    )
+    return {
+        "entry_id": posting.entry_id, "kind": posting.kind,
+        "points": posting.amount if data["points"] > 0 else -posting.amount,
+        "shortfall": posting.shortfall, "balances": _balances(member, ledger.balances(member.id)),
+    }, 201
+
+
+def _encode(entry_id: int) -> str:
+    """The cursor: the last entry's id in base 36 (opaque to clients; any well-formed one is valid: 12 digits stay within a 64-bit id)."""
+    return _base36(entry_id)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if number == 0:
+            return text
+
+
+def _decode(cursor: str | None) -> int | None:
+    return int(cursor, 36) if cursor is not None else None

@@ -44,7 +44,9 @@ from loyalty.ledger import Ledger, NewEarning, Posting
 from loyalty.members import enrol as enrol_member
 from loyalty.members import find_member
 from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
+from loyalty.expiry import lot_expiry
 from loyalty.rules import rule_type
+from loyalty.tiers import upgrade_on_event
 
 # --- the events ------------------------------------------------------------
 
@@ -277,10 +279,12 @@ class _Pipeline:
                 earning = self.order_earning(member, order.id, order.external_id, occurred, rule, award)
                 posting = self.ledger.earn(
                     earning.member, earning.amount, key=earning.key, pending=earning.pending,
-                    release_at=earning.release_at, reason=earning.reason, actor=earning.actor, source=earning.source,
+                    release_at=earning.release_at, expires_at=earning.expires_at, reason=earning.reason,
+                    actor=earning.actor, source=earning.source,
                 )
                 self.order_posted(member, order.external_id, rule, award, posting)
                 outcome.awards.append((award, posting))
+        self.tier_check([member.id])
         return outcome
 
     def order_earning(self, member, order_id: int, external_id: str, occurred: datetime, rule, award) -> NewEarning:
@@ -291,6 +295,7 @@ class _Pipeline:
             key=f"order:{order_id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
             pending=window > 0,
             release_at=occurred + timedelta(days=window) if window > 0 else None,
+            expires_at=lot_expiry(self.program, occurred),
             reason=_reason(rule, award), actor="pipeline", source=("order", external_id),
         )
 
@@ -459,20 +464,39 @@ class _Pipeline:
         return evaluate_rule(rule.type, rule.id, rule.name, rule.config, replace(context, count_awards=count_awards))
 
     def _award_simple(self, member: Member, context: EarningContext, key_prefix: str, cause: dict) -> Outcome:
-        """Post the awards of non-order events (enrolment, birthday, custom events)."""
+        """Post the awards of non-order events (enrolment, birthday, custom events).
+
+        An event already awarded is a duplicate without evaluating again: a
+        repeat days later must not earn under rules added since, nor be
+        refused because its points would now expire on another date.
+        """
         outcome = Outcome("processed", member=member)
-        for rule in self.active_rules(context.kind):
+        rules = self.active_rules(context.kind)
+        if rules and self.session.scalar(select(Entry.id).where(
+            Entry.program_id == self.program.id,
+            Entry.idempotency_key.in_([f"{key_prefix}:rule:{rule.id}" for rule in rules]),
+        ).limit(1)) is not None:
+            outcome.status = "duplicate"
+            return outcome
+        for rule in rules:
             for award in self.evaluate(rule, context, member):
                 posting = self.ledger.earn(
                     member, award.points,
                     key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
+                    expires_at=lot_expiry(self.program, context.occurred_at),
                     reason=_reason(rule, award), actor="pipeline", source=("rule", str(rule.id)),
                 )
                 self._posted(member, award, posting, {**cause, "rule": rule.name})
                 outcome.awards.append((award, posting))
         if outcome.awards and all(p.replayed for _, p in outcome.awards):
             outcome.status = "duplicate"
+        elif outcome.awards:
+            self.tier_check([member.id])
         return outcome
+
+    def tier_check(self, member_ids) -> None:
+        """An order or points can qualify members for a higher tier: move them up now, not tonight."""
+        upgrade_on_event(self.session, self.program, member_ids, registry=self.registry, clock=self.clock)
 
     def _posted(self, member, award, posting: Posting, cause: dict) -> None:
         if not posting.replayed:

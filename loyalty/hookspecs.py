@@ -55,10 +55,15 @@ def register_earning_rule_types(register):
 def register_tier_schemes(register):
     """Contribute tier schemes (how members qualify for tiers).
 
-    Called once at start. Call ``register(scheme)`` for each scheme: a
-    unique ``name``, a ``title``, a marshmallow ``schema`` for its
-    settings. Used by the tiers issue, which adds the set-based
-    ``qualifying_values`` query the scheme must provide.
+    Called once at start. Call ``register(scheme)`` for each scheme, a
+    :class:`loyalty.tier_schemes.TierScheme`: a unique ``name``, a
+    ``title``, the ``metric`` it counts (``points``, ``amount``,
+    ``orders``), a marshmallow ``schema`` for its settings (a
+    :class:`~loyalty.tier_schemes.TierSchemeSchema`, which brings the
+    downgrade policy), and ``qualifying_values(program, settings, now)``:
+    one SQLAlchemy Core select of ``(member_id, value)`` for every member
+    of the program. Thresholds, downgrades and manual floors are applied
+    by the platform, the same for every scheme.
 
     :param register: callable taking one tier scheme.
     """

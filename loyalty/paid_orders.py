@@ -107,6 +107,7 @@ def process_paid_orders(
     for (i, external_id, rule, award), posting in zip(owners, postings):
         pipeline.order_posted(results[i].member, external_id, rule, award, posting)
         results[i].awards.append((award, posting))
+    pipeline.tier_check([member.id for _, _, _, member, _, _ in evaluated])
     return results
 
 

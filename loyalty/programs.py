@@ -7,7 +7,7 @@ import re
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from loyalty import errors
+from loyalty import errors, expiry
 from loyalty.clock import Clock, current_clock
 from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES
@@ -76,8 +76,14 @@ def update_program(
     name: str | None = None,
     clawback_policy: str | None = None,
     return_window_days: int | None = None,
+    expiry_policy: str | None = None,
+    expiry_after: int | None = None,
 ) -> Program:
-    """Change a program's settings (the slug and currency are fixed once points exist)."""
+    """Change a program's settings (the slug and currency are fixed once points exist).
+
+    A new expiry policy applies to points earned from now on (lots keep the
+    date they were given), and ``inactivity`` to every member's balance.
+    """
     if name is not None:
         if not name.strip():
             raise errors.InvalidInput("a program needs a name")
@@ -91,6 +97,8 @@ def update_program(
     if return_window_days is not None:
         _check_window(return_window_days)
         program.return_window_days = return_window_days
+    if expiry_policy is not None:
+        program.expiry_policy, program.expiry_after = expiry.check(expiry_policy, expiry_after)
     session.flush()
     return program
 

@@ -34,6 +34,8 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.earning.birthday_bonus",
     "loyalty.plugins.earning.campaign_multiplier",
     "loyalty.plugins.earning.custom_event",
+    "loyalty.plugins.tiers.points_earned",
+    "loyalty.plugins.tiers.orders",
     "loyalty.plugins.storefronts.shopify",
     "loyalty.plugins.storefronts.woocommerce",
     "loyalty.plugins.storefronts.stripe_payments",
@@ -43,7 +45,7 @@ BUILTIN_PLUGINS = (
 #: What a registered type must have, per registration hook.
 REQUIRED = {
     "earning_rule_types": ("name", "title", "schema", "events", "evaluate"),
-    "tier_schemes": ("name", "title", "schema"),
+    "tier_schemes": ("name", "title", "schema", "metric", "qualifying_values"),
     "reward_types": ("name", "title", "schema"),
     "storefronts": ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
     "referral_checks": ("name", "title", "schema"),

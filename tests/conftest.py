@@ -13,10 +13,11 @@ own assertions passed.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, select, func, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from loyalty.app import create_app
 from loyalty.clock import FrozenClock
@@ -210,3 +211,19 @@ def pending(session, program, external_id) -> int:
 
     member = get_member(session, program, external_id)
     return Ledger(session).balances(member.id)["pending"]
+
+
+@contextmanager
+def statements_issued(session):
+    """The SQL statements the block sends (one per execute or executemany): ``with statements_issued(s) as sql:``."""
+    issued: list[str] = []
+    engine = session.get_bind()
+
+    def listener(conn, cursor, statement, *args):
+        issued.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield issued
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

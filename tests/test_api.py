@@ -115,7 +115,8 @@ class TestMembers:
         session.commit()
         body = client.get(f"{API}/members/c-1", headers=auth).json
         assert body["external_id"] == "c-1" and body["email"] == "ann@example.com" and body["status"] == "active"
-        assert body["tier"] == {"name": "Gold", "rank": 2, "earn_multiplier": "1.5"}
+        assert body["tier"] == {"name": "Gold", "rank": 2, "earn_multiplier": "1.5", "perks": None}
+        assert body["tier_progress"] is None  # tiers given by hand
         assert body["balances"] == {"available": 90, "pending": 30, "lifetime_earned": 140}
 
     def test_unknown_member_is_404(self, client, auth):

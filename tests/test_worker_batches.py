@@ -28,6 +28,7 @@ from loyalty.rules import add_rule
 from loyalty.storefronts import add_storefront
 from loyalty.tiers import add_tier, set_member_tier
 from loyalty.webhooks import inbox
+from tests.conftest import statements_issued
 from tests.webhook_helpers import SECRETS, shopify_headers
 
 CUSTOMERS = 5  # c0 in debt, c1 in a double-points tier, c2 suspended, c3 and c4 not enrolled yet
@@ -167,8 +168,6 @@ def test_a_batch_matches_one_delivery_at_a_time(app, session, registry, clock, w
 
 def test_the_batch_posts_set_based(app, session, registry, clock):
     """The fast path is taken: a batch of paid orders costs a fixed number of statements."""
-    from sqlalchemy import event
-
     program = setup_program(session, registry, clock, "counted", 0)
     client = app.test_client()
     app.config["WEBHOOK_PROCESSING"] = "queued"
@@ -180,14 +179,8 @@ def test_the_batch_posts_set_based(app, session, registry, clock):
         for n in range(orders):
             enrol(session, program, external_id=str(600 + n), existing="return", clock=clock)
         session.commit()
-        statements = []
-        engine = session.get_bind()
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_issued(session) as statements:
             done = inbox.process_batch(session, registry=registry, clock=clock)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert [d.status for d in done] == ["processed"] * orders
         return len(statements)
 

@@ -20,6 +20,7 @@ def init_app(app) -> None:
         api_keys,
         demo,
         events,
+        jobs,
         members,
         plugins,
         points,
@@ -31,8 +32,8 @@ def init_app(app) -> None:
         verify,
     )
 
-    for module in (programs, members, points, rules, tiers, events, storefronts, api_keys, plugins, verify, demo,
-                   serve):
+    for module in (programs, members, points, rules, tiers, events, storefronts, api_keys, jobs, plugins, verify,
+                   demo, serve):
         module.register(app.cli)
 
 

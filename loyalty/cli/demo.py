@@ -30,7 +30,9 @@ from loyalty.members import get_member
 from loyalty.programs import create_program, get_program
 from loyalty.registry import current_registry
 from loyalty.rules import add_rule, list_rules
-from loyalty.tiers import add_tier, list_tiers, set_member_tier
+from loyalty.jobs import run_job
+from loyalty.programs import update_program
+from loyalty.tiers import add_tier, list_tiers, set_member_tier, set_scheme
 
 SLUG = "demo"
 API_KEY_NAME = "demo headless shop"
@@ -50,7 +52,13 @@ RULES = [
     ("custom_event", "Product review", {"event_name": "review_written", "points": 25, "limit": 3, "per": "month"}),
 ]
 
-TIERS = [("Bronze", 1, "1"), ("Silver", 2, "1.25"), ("Gold", 3, "1.5")]
+#: name, rank, earn multiplier, points earned in a year to reach it, to keep it, perks
+TIERS = [
+    ("Bronze", 1, "1", "0", None, None),
+    ("Silver", 2, "1.25", "200", "150", "Free shipping over $50"),
+    ("Gold", 3, "1.5", "500", "400", "Free shipping, early access to sales"),
+]
+TIER_SCHEME = ("points_earned", {"window": "rolling", "window_days": 365, "downgrade": "after_grace", "grace_days": 30})
 
 
 def _shopify_order(order_id, customer, when, lines):
@@ -110,6 +118,10 @@ class _Store:
         return response.get_json()["status"]
 
 
+class Nobody:
+    name = "-"
+
+
 def build_demo(session) -> dict:
     """Create (or find) the demo program and play its story through signed webhooks."""
     registry = current_registry()
@@ -117,9 +129,12 @@ def build_demo(session) -> dict:
         program = get_program(session, SLUG)
     except errors.UnknownProgram:
         program = create_program(session, slug=SLUG, name="Demo Outfitters", currency="USD", return_window_days=7)
+        update_program(session, program, expiry_policy="end_of_year", expiry_after=1)
     if not list_tiers(session, program):
-        for name, rank, multiplier in TIERS:
-            add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier)
+        for name, rank, multiplier, threshold, keep, perks in TIERS:
+            add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier, threshold=threshold,
+                     keep_threshold=keep, perks=perks)
+        set_scheme(session, program, registry, *TIER_SCHEME)
     if not list_rules(session, program):
         for type_, name, config in RULES:
             add_rule(session, program, registry, type=type_, name=name, config=config)
@@ -131,8 +146,10 @@ def build_demo(session) -> dict:
         secrets[kind] = storefront.secret
     for external_id in ("cust-ann", "cust-ben", "cust-cara"):
         enrol(session, program, CUSTOMERS[external_id], registry=registry)
-    gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
-    set_member_tier(session, get_member(session, program, "cust-ann"), gold)
+    ann = get_member(session, program, "cust-ann")
+    if ann.tier_floor_id is None:  # a VIP given Gold by hand for her first 90 days: a floor no recalculation breaks
+        gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
+        set_member_tier(session, ann, gold, until=program.created_at + timedelta(days=90))
     session.commit()  # the webhooks below are separate requests, with their own transactions
 
     # Dates hang off the program's creation, not the wall clock, so that a
@@ -178,13 +195,17 @@ def build_demo(session) -> dict:
     eve = store.api("GET", "/members/cust-eve", api_key)
     session.expire_all()
 
+    # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated.
+    job_runs = [run_job(session, name) for name in ("release", f"tiers:{SLUG}", "expire", "birthdays")]
     ledger = Ledger(session)
-    ledger.release_due(program.id)  # the return window of last month's orders has passed
     ann = get_member(session, program, "cust-ann")
     ledger.redeem(ann, 100, key="demo:reward-ann-1", reason="$1 off coupon")
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
-    return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "balances": {
+    return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,
+            "tiers": {external_id: (get_member(session, program, external_id).tier or Nobody).name
+                      for external_id in (*CUSTOMERS, "cust-eve")},
+            "balances": {
         external_id: ledger.balances(get_member(session, program, external_id).id)
         for external_id in (*CUSTOMERS, "cust-eve")
     }}
@@ -206,7 +227,13 @@ def demo():
     click.echo(f"{len(result['deliveries'])} signed Shopify and Standard Webhooks deliveries went through "
                f"POST /webhooks/{program.slug}/…: {', '.join(result['deliveries'])}. Balances:")
     for external_id, balances in result["balances"].items():
-        click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}")
+        click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}"
+                   f"   tier {result['tiers'][external_id]}")
+    click.echo("Tiers by points earned in the last 365 days (Silver from 200, Gold from 500; Ann's Gold is a "
+               "manual floor); points expire at the end of the next calendar year.")
+    click.echo("Scheduled jobs run now: " + "; ".join(
+        f"{run.job} {run.status} ({', '.join(f'{k} {v}' for k, v in (run.counts or {}).items())})"
+        for run in result["jobs"]) + " — loyalty jobs list; loyalty scheduler runs them on their timetable.")
     eve = result["api_member"]
     click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
                f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from loyalty.cli.common import transactional
+from loyalty.cli.common import MOMENT, transactional
 from loyalty.db import db
 from loyalty.ledger import Ledger
 from loyalty.ledger.history import member_history
@@ -93,14 +93,16 @@ def show(program_slug, external_id, limit):
 @click.option("--program", "program_slug", required=True)
 @click.argument("external_id")
 @click.option("--tier", "tier_name", help="The tier's name; leave out to remove the member's tier.")
+@click.option("--until", type=MOMENT, default=None, help="The manual tier holds (as a floor) until this date.")
 @transactional
-def set_tier(program_slug, external_id, tier_name):
-    """Give a member a tier by hand."""
+def set_tier(program_slug, external_id, tier_name, until):
+    """Give a member a tier by hand: a floor no recalculation goes below (until --until, if given)."""
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, external_id)
     tier = get_tier(db.session, program, tier_name) if tier_name else None
-    set_member_tier(db.session, member, tier)
-    click.echo(f"{member.external_id} is now {'in ' + tier.name if tier else 'without a tier'}.")
+    set_member_tier(db.session, member, tier, until=until)
+    held = f" (held until {until.isoformat(timespec='seconds')})" if tier and until else ""
+    click.echo(f"{member.external_id} is now {'in ' + tier.name if tier else 'without a tier'}{held}.")
 
 
 def register(main) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from loyalty.expiry import POLICIES
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
@@ -41,12 +42,18 @@ def create(slug, name, currency, clawback_policy, return_window_days):
 @click.option("--name")
 @click.option("--clawback-policy", type=click.Choice(CLAWBACK_POLICIES))
 @click.option("--return-window-days", type=int)
+@click.option("--expiry", "expiry_policy", type=click.Choice(POLICIES),
+              help="When points expire: per lot (after_days, end_of_month, end_of_year) or after inactivity.")
+@click.option("--expiry-after", type=int, help="Days (after_days, inactivity), months or years.")
 @transactional
-def update(slug, name, clawback_policy, return_window_days):
+def update(slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after):
     """Change a program's settings."""
     program = update_program(db.session, get_program(db.session, slug), name=name,
-                             clawback_policy=clawback_policy, return_window_days=return_window_days)
-    click.echo(f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days.")
+                             clawback_policy=clawback_policy, return_window_days=return_window_days,
+                             expiry_policy=expiry_policy, expiry_after=expiry_after)
+    expires = program.expiry_policy + (f" {program.expiry_after}" if program.expiry_after is not None else "")
+    click.echo(f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days,"
+               f" expiry {expires}.")
 
 
 @group.command("list")

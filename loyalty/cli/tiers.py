@@ -1,38 +1,109 @@
-"""``loyalty tiers …``: define tiers (their schemes arrive with the tiers issue)."""
+"""``loyalty tiers …``: tiers, the scheme that moves members between them, recalculation, history."""
 
 from __future__ import annotations
+
+import json
 
 import click
 from flask.cli import AppGroup
 
+from loyalty import errors
 from loyalty.cli.common import transactional
 from loyalty.db import db
+from loyalty.members import get_member
+from loyalty.models import Tier
 from loyalty.programs import get_program
-from loyalty.tiers import add_tier, list_tiers
+from loyalty.registry import current_registry
+from loyalty.tiers import add_tier, history, list_tiers, recalculate, set_scheme
 
-group = AppGroup("tiers", help="Program tiers and their perks.")
+group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and history.")
 
 
 @group.command("add")
 @click.option("--program", "program_slug", required=True)
 @click.option("--name", required=True)
 @click.option("--rank", type=int, required=True, help="Higher is better.")
+@click.option("--threshold", default="0", show_default=True, help="The scheme's value that reaches the tier.")
+@click.option("--keep-threshold", default=None, help="A lower value that keeps the tier once reached.")
 @click.option("--earn-multiplier", default="1", show_default=True, help="e.g. 1.5 for +50% points.")
+@click.option("--perks", default=None, help="Free text shown to members.")
 @transactional
-def add(program_slug, name, rank, earn_multiplier):
+def add(program_slug, name, rank, threshold, keep_threshold, earn_multiplier, perks):
     """Add a tier."""
-    tier = add_tier(db.session, get_program(db.session, program_slug), name=name, rank=rank,
-                    earn_multiplier=earn_multiplier)
-    click.echo(f"Added tier {tier.name} (rank {tier.rank}, earn x{tier.earn_multiplier}).")
+    tier = add_tier(db.session, get_program(db.session, program_slug), name=name, rank=rank, threshold=threshold,
+                    keep_threshold=keep_threshold, earn_multiplier=earn_multiplier, perks=perks)
+    click.echo(f"Added tier {tier.name} (rank {tier.rank}, from {tier.threshold}, earn x{tier.earn_multiplier}).")
 
 
 @group.command("list")
 @click.option("--program", "program_slug", required=True)
 @transactional
 def list_(program_slug):
-    """The program's tiers, lowest first."""
-    for tier in list_tiers(db.session, get_program(db.session, program_slug)):
-        click.echo(f"{tier.rank:>3}  {tier.name:20} earn x{tier.earn_multiplier}")
+    """The program's tiers, lowest first, and its scheme."""
+    program = get_program(db.session, program_slug)
+    scheme = f"{program.tier_scheme} {json.dumps(program.tier_settings)}" if program.tier_scheme else "none (by hand)"
+    click.echo(f"Scheme: {scheme}; recalculated on cron {program.tier_cron!r}")
+    for tier in list_tiers(db.session, program):
+        keep = f" keep {tier.keep_threshold}" if tier.keep_threshold is not None else ""
+        click.echo(f"{tier.rank:>3}  {tier.name:16} from {tier.threshold}{keep}  earn x{tier.earn_multiplier}"
+                   + (f"  {tier.perks}" if tier.perks else ""))
+
+
+@group.command("schemes")
+def schemes():
+    """The tier schemes installed, with their settings."""
+    for name, scheme in sorted(current_registry().tier_schemes.items()):
+        click.echo(f"{name:18} {scheme.title} (counts {scheme.metric})")
+        click.echo(f"{'':18} {scheme.description}")
+        for field_name, field in scheme.schema().fields.items():
+            default = field.load_default if field.load_default is not None else "required"
+            click.echo(f"{'':20} {field_name} (default {default}): {field.metadata.get('description', '')}")
+
+
+@group.command("scheme")
+@click.option("--program", "program_slug", required=True)
+@click.option("--scheme", "name", required=True, help="An installed scheme (loyalty tiers schemes), or 'none'.")
+@click.option("--settings", default="{}", help="JSON, e.g. '{\"window\": \"rolling\", \"window_days\": 365}'.")
+@click.option("--cron", default=None, help="When to recalculate (crontab: minute hour day month weekday).")
+@transactional
+def scheme(program_slug, name, settings, cron):
+    """Choose how the program's members qualify for tiers."""
+    program = get_program(db.session, program_slug)
+    try:
+        parsed = json.loads(settings)
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidInput(f"--settings is not JSON: {exc}") from None
+    set_scheme(db.session, program, current_registry(), None if name == "none" else name, parsed)
+    if cron is not None:
+        from loyalty.jobs import check_cron
+
+        program.tier_cron = check_cron(cron)
+    click.echo(f"Program {program.slug}: tier scheme {program.tier_scheme or 'none'} "
+               f"{json.dumps(program.tier_settings) if program.tier_settings else ''}".rstrip())
+
+
+@group.command("recalc")
+@click.option("--program", "program_slug", required=True)
+@transactional
+def recalc(program_slug):
+    """Recalculate every member's tier now (what the nightly job does)."""
+    result = recalculate(db.session, get_program(db.session, program_slug))
+    click.echo(f"{result.members} members: {result.upgraded} up, {result.downgraded} down, "
+               f"{result.floors_ended} manual tiers ended.")
+
+
+@group.command("history")
+@click.option("--program", "program_slug", required=True)
+@click.argument("external_id")
+@transactional
+def history_(program_slug, external_id):
+    """A member's tier changes, newest first."""
+    member = get_member(db.session, get_program(db.session, program_slug), external_id)
+    name = lambda tier_id: db.session.get(Tier, tier_id).name if tier_id else "no tier"  # noqa: E731
+    for change in history(db.session, member):
+        value = f" (value {change.qualifying_value.normalize():f})" if change.qualifying_value is not None else ""
+        click.echo(f"{change.created_at.isoformat(timespec='seconds')}  {name(change.from_tier_id)} -> "
+                   f"{name(change.to_tier_id)}  {change.reason}{value}")
 
 
 def register(main) -> None:

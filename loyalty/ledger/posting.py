@@ -338,10 +338,11 @@ class Ledger:
         self._open_lot(held, entry_id, line, "available", expires_at=lot.expires_at)
         return Posting(entry_id, "release", amount, 0, (line,))
 
-    def release_due(self, program_id: int) -> list[Posting]:
-        """Release every pending lot of the program whose release date has come."""
-        due = self._due_lots(program_id, "pending", sql.lots.c.release_at)
-        return [p for p in (self.release_lot(lot_id) for lot_id in due) if p is not None]
+    def release_due(self, program_id: int, *, limit: int | None = None) -> list[Posting]:
+        """Release the program's pending lots whose release date has come (all, or ``limit``), set-based."""
+        from loyalty.ledger import sweeps
+
+        return self._sweep(sweeps.release_due, program_id, limit)
 
     # ---------------------------------------------------------------- redeem
 
@@ -398,10 +399,19 @@ class Ledger:
         lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
         return Posting(entry_id, "expire", amount, 0, (line,))
 
-    def expire_due(self, program_id: int) -> list[Posting]:
-        """Expire every available lot of the program whose expiry date has passed."""
-        due = self._due_lots(program_id, "available", sql.lots.c.expires_at)
-        return [p for p in (self.expire_lot(lot_id) for lot_id in due) if p is not None]
+    def expire_due(self, program_id: int, *, limit: int | None = None) -> list[Posting]:
+        """Expire the program's available lots past their expiry date (all, or ``limit``), set-based."""
+        from loyalty.ledger import sweeps
+
+        return self._sweep(sweeps.expire_due, program_id, limit)
+
+    def _sweep(self, sweep, program_id: int, limit: int | None) -> list[Posting]:
+        if limit is not None:
+            return sweep(self, program_id, limit=limit)
+        postings = []
+        while batch := sweep(self, program_id):
+            postings += batch
+        return postings
 
     # ---------------------------------------------------------------- adjust
 
@@ -745,19 +755,6 @@ class Ledger:
         if owner is None or owner.kind != kind:
             raise errors.InvalidInput(f"lot {lot_id} is not {'a' if kind == 'pending' else 'an'} {kind} lot")
         return owner.member_id
-
-    def _due_lots(self, program_id: int, kind: str, date_column) -> list[int]:
-        return self._conn.execute(
-            select(sql.lots.c.id)
-            .join(sql.accounts, sql.accounts.c.id == sql.lots.c.account_id)
-            .where(
-                sql.lots.c.program_id == program_id,
-                sql.accounts.c.kind == kind,
-                sql.lots.c.remaining > 0,
-                date_column <= self.clock.now(),
-            )
-            .order_by(sql.lots.c.id)
-        ).scalars().all()
 
     def _system_account(self, program_id: int, kind: str) -> int:
         if program_id not in self._system:

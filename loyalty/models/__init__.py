@@ -2,8 +2,9 @@
 
 from loyalty.models.program import Program
 from loyalty.models.member import Member
-from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier
+from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier, TierChange
 from loyalty.models.webhooks import Storefront, WebhookDelivery
+from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
@@ -18,12 +19,15 @@ from loyalty.models.ledger import (
 __all__ = [
     "Program",
     "Tier",
+    "TierChange",
     "EarningRule",
     "Order",
     "OrderRefund",
     "Storefront",
     "WebhookDelivery",
     "ApiKey",
+    "JobRun",
+    "JobLock",
     "ApiIdempotentRequest",
     "API_SCOPES",
     "Member",

@@ -35,6 +35,11 @@ class Member(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     tier_id: Mapped[int | None] = mapped_column(BigId)
+    #: A tier given by hand: the member is never below it until ``tier_floor_until`` (none: for good).
+    tier_floor_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id"))
+    tier_floor_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Since when the member's value no longer keeps their tier (the grace period runs from here).
+    tier_at_risk_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tier = relationship("Tier", foreign_keys=[tier_id], primaryjoin="Member.tier_id == Tier.id")
 

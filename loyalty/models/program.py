@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.db import db
@@ -35,6 +35,17 @@ class Program(db.Model):
     #: Days points from an order stay pending (the store's return window);
     #: 0 makes them available at once.
     return_window_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: When earned points expire: none, after_days, end_of_month, end_of_year (per lot, set when
+    #: earned) or inactivity (everything, after ``expiry_after`` days without earning or spending).
+    expiry_policy: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    #: Days (after_days, inactivity), months (end_of_month) or years (end_of_year).
+    expiry_after: Mapped[int | None] = mapped_column()
+    #: The tier scheme plugin that moves members between tiers (none: tiers are given by hand).
+    tier_scheme: Mapped[str | None] = mapped_column(String(64))
+    #: Its settings, as the scheme's schema accepted them (window, downgrade policy…).
+    tier_settings: Mapped[dict | None] = mapped_column(JSON)
+    #: When the scheduler recalculates this program's tiers (cron; nightly by default).
+    tier_cron: Mapped[str] = mapped_column(String(100), default="0 3 * * *", server_default="0 3 * * *")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:

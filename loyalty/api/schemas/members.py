@@ -22,6 +22,7 @@ class TierSchema(Schema):
     name = fields.String(required=True)
     rank = fields.Integer(required=True)
     earn_multiplier = fields.Decimal(required=True, as_string=True)
+    perks = fields.String(allow_none=True, required=True)
 
 
 class BalancesSchema(Schema):
@@ -32,6 +33,29 @@ class BalancesSchema(Schema):
     )
 
 
+class NextTierSchema(Schema):
+    name = fields.String(required=True)
+    threshold = fields.Decimal(required=True, as_string=True)
+    remaining = fields.Decimal(required=True, as_string=True, metadata={"description": "What is left to reach it."})
+
+
+class KeepTierSchema(Schema):
+    threshold = fields.Decimal(required=True, as_string=True,
+                               metadata={"description": "The value that keeps the current tier."})
+    by = fields.AwareDateTime(allow_none=True, required=True,
+                              metadata={"description": "When the window resets (calendar year); null for a rolling window."})
+    held_by_manual_tier_until = fields.AwareDateTime(allow_none=True, required=True)
+
+
+class TierProgressSchema(Schema):
+    scheme = fields.String(required=True)
+    metric = fields.String(required=True, metadata={"description": "points, amount or orders."})
+    value = fields.Decimal(required=True, as_string=True, metadata={"description": "The member's value now."})
+    next_tier = fields.Nested(NextTierSchema, allow_none=True, required=True)
+    keep = fields.Nested(KeepTierSchema, allow_none=True, required=True,
+                         metadata={"description": "What keeps the current tier; null if nothing can take it away."})
+
+
 class MemberSchema(Schema):
     external_id = fields.String(required=True)
     email = fields.String(allow_none=True, required=True)
@@ -40,6 +64,8 @@ class MemberSchema(Schema):
     status = fields.String(required=True, metadata={"description": "active, suspended or closed."})
     enrolled_at = fields.AwareDateTime(required=True)
     tier = fields.Nested(TierSchema, allow_none=True, required=True)
+    tier_progress = fields.Nested(TierProgressSchema, allow_none=True, required=True,
+                                  metadata={"description": "null when the program gives tiers by hand."})
     balances = fields.Nested(BalancesSchema, required=True)
 
 

@@ -19,6 +19,7 @@ from loyalty.ledger import Ledger
 from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.members import find_member
 from loyalty.models import Member, Tier
+from loyalty.tiers import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
 
@@ -37,7 +38,9 @@ def member_view(member: Member) -> dict:
     return {
         "external_id": member.external_id, "email": member.email, "name": member.name,
         "birthday": member.birthday, "status": member.status, "enrolled_at": member.enrolled_at,
-        "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier} if tier else None,
+        "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier,
+                 "perks": tier.perks} if tier else None,
+        "tier_progress": progress(db.session, g.program, member, clock=current_clock()),
         "balances": _balances(member, balances),
     }
 

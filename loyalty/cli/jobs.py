@@ -1,0 +1,95 @@
+"""``loyalty scheduler`` and ``loyalty jobs …``: the scheduled jobs, on a timetable or now."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from loyalty.cli.common import transactional
+from loyalty.db import db
+from loyalty.jobs import JOBS, recent_runs, run_job
+from loyalty.models import Program
+
+group = AppGroup("jobs", help="Scheduled jobs: their recent runs, or run one now.")
+
+#: How often the scheduler looks for new programs or changed tier crons.
+RESYNC_MINUTES = 5
+
+
+@group.command("list")
+@click.option("--job", default=None, help="Only this job.")
+@click.option("--limit", default=30, show_default=True)
+@transactional
+def list_(job, limit):
+    """Recent runs, newest first: job, status, start, duration, counts or error."""
+    click.echo("Jobs: " + ", ".join(f"{name} ({cron})" for name, (_, cron) in JOBS.items())
+               + "; tiers:<program> on the program's own cron")
+    for run in recent_runs(db.session, job=job, limit=limit):
+        took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "running"
+        detail = run.error if run.error else ", ".join(f"{k} {v}" for k, v in (run.counts or {}).items())
+        click.echo(f"{run.id:>6}  {run.job:16} {run.status:9} {run.started_at.isoformat(timespec='seconds')}"
+                   f"  {took:>8}  {run.trigger:8} {detail}")
+
+
+@group.command("run")
+@click.argument("name")
+@transactional
+def run(name):
+    """Run a job now (tiers, release, expire, birthdays, inbox_retry, or tiers:<program>)."""
+    result = run_job(db.session, name)
+    detail = result.error or ", ".join(f"{k} {v}" for k, v in (result.counts or {}).items())
+    click.echo(f"Job {result.job} {result.status}: {detail}")
+    if result.status == "failed":
+        raise SystemExit(1)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler():
+    """Run the scheduled jobs until stopped (one process; a second one skips what the first runs)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = current_app._get_current_object()
+    timetable = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+
+    def call(name: str) -> None:
+        with app.app_context():
+            result = run_job(db.session, name, trigger="schedule")
+            db.session.remove()
+            logging.getLogger("loyalty.scheduler").info("%s %s %s", result.job, result.status,
+                                                        result.error or result.counts)
+
+    for name, (_, cron) in JOBS.items():
+        if name != "tiers":
+            timetable.add_job(call, CronTrigger.from_crontab(cron, timezone="UTC"), args=[name], id=name)
+
+    def sync_programs() -> None:
+        """One tier job per program with a scheme, on its cron (programs come and change)."""
+        with app.app_context():
+            wanted = {f"tiers:{slug}": cron for slug, cron in db.session.execute(
+                db.select(Program.slug, Program.tier_cron).where(Program.tier_scheme.is_not(None))).all()}
+            db.session.remove()
+        for job in timetable.get_jobs():
+            if job.id.startswith("tiers:") and job.id not in wanted:
+                job.remove()
+        for job_id, cron in wanted.items():
+            timetable.add_job(call, CronTrigger.from_crontab(cron, timezone="UTC"), args=[job_id], id=job_id,
+                              replace_existing=True)
+
+    sync_programs()
+    timetable.add_job(sync_programs, "interval", minutes=RESYNC_MINUTES, id="sync_programs")
+    click.echo(f"Scheduler running {len(timetable.get_jobs()) - 1} jobs (Ctrl-C stops it).")
+    try:
+        timetable.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def register(main) -> None:
+    main.add_command(group)
+    main.add_command(scheduler)

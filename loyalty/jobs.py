@@ -1,0 +1,244 @@
+"""Scheduled jobs: what they do, the lock that keeps each to one runner, and their recorded runs.
+
+``loyalty scheduler`` (APScheduler, :mod:`loyalty.cli.jobs`) calls
+:func:`run_job` on a timetable; ``loyalty jobs run NAME`` calls it now.
+Every run is recorded in ``job_runs`` (start, end, counts, error); a job
+that fails is recorded as failed and the scheduler carries on.
+
+Two schedulers started by mistake never run one job at once: a run first
+takes the job's lock, a PostgreSQL advisory lock (``pg_try_advisory_lock``,
+held on its own connection for the run) or, on SQLite, a lease row in
+``job_locks`` that expires if its holder died. A run that cannot take the
+lock is recorded as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import zlib
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, extract, or_, select, text
+from sqlalchemy.orm import Session
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.models import JobLock, JobRun, Member, Program
+
+log = logging.getLogger(__name__)
+
+#: A SQLite lease outlives any sane run; a holder that died frees the job after it.
+LEASE = timedelta(hours=6)
+
+
+# --- the jobs ----------------------------------------------------------------
+
+
+def _programs(session: Session, slug: str | None = None) -> list[Program]:
+    query = select(Program).order_by(Program.id)
+    return list(session.scalars(query.where(Program.slug == slug) if slug else query))
+
+
+def tiers_job(session, clock, registry, program_slug=None) -> dict:
+    """Recalculate tiers (upgrades, downgrades by policy, manual tiers that ended)."""
+    from loyalty.tiers import recalculate
+
+    counts = {"programs": 0, "members": 0, "upgraded": 0, "downgraded": 0}
+    for program in _programs(session, program_slug):
+        if program.tier_scheme is None:
+            continue
+        result = recalculate(session, program, registry=registry, clock=clock)
+        counts["programs"] += 1
+        for name in ("members", "upgraded", "downgraded"):
+            counts[name] += getattr(result, name)
+    return counts
+
+
+def _in_batches(session, sweep) -> int:
+    """Run a ledger sweep batch after batch, committing each: a long backlog holds no lock for long."""
+    done = 0
+    while batch := sweep():
+        done += len(batch)
+        session.commit()
+    return done
+
+
+def release_job(session, clock, registry, program_slug=None) -> dict:
+    """Move pending points whose return window has passed to available."""
+    from loyalty.ledger import Ledger, sweeps
+
+    ledger = Ledger(session, clock)
+    return {"released": sum(_in_batches(session, lambda: sweeps.release_due(ledger, program.id))
+                            for program in _programs(session, program_slug))}
+
+
+def expire_job(session, clock, registry, program_slug=None) -> dict:
+    """Expire lots past their date, and the points of inactive members under an inactivity policy."""
+    from loyalty.ledger import Ledger, sweeps
+
+    ledger = Ledger(session, clock)
+    counts = {"expired_lots": 0, "expired_inactive": 0}
+    for program in _programs(session, program_slug):
+        counts["expired_lots"] += _in_batches(session, lambda: sweeps.expire_due(ledger, program.id))
+        if program.expiry_policy == "inactivity":
+            days = program.expiry_after
+            counts["expired_inactive"] += _in_batches(
+                session, lambda: sweeps.expire_inactive(ledger, program.id, days))
+    return counts
+
+
+def birthdays_job(session, clock, registry, program_slug=None) -> dict:
+    """Today's birthdays (29 February on 28 February in other years) go through the birthday rules."""
+    from loyalty.events import Birthday, Customer, process
+
+    today = clock.now().date()
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and not _leap(today.year):
+        days.append((2, 29))
+    counts = {"members": 0, "points": 0}
+    for program in _programs(session, program_slug):
+        born_today = or_(*(
+            (extract("month", Member.birthday) == month) & (extract("day", Member.birthday) == day)
+            for month, day in days
+        ))
+        for external_id in session.scalars(
+            select(Member.external_id)
+            .where(Member.program_id == program.id, Member.status == "active", born_today)
+            .order_by(Member.id)
+        ).all():
+            outcome = process(session, program, Birthday(Customer(external_id), today.year),
+                              registry=registry, clock=clock)
+            counts["members"] += 1
+            counts["points"] += outcome.points
+    return counts
+
+
+def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
+    """Webhook deliveries left received (a crash) or deferred whose retry time has come."""
+    from flask import current_app
+
+    from loyalty.webhooks import inbox
+
+    done = inbox.retry_due(session, registry=registry, clock=clock,
+                           max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
+    return {"retried": len(done), "processed": sum(1 for d in done if d.status == "processed")}
+
+
+def _leap(year: int) -> bool:
+    try:
+        date(year, 2, 29)
+        return True
+    except ValueError:
+        return False
+
+
+#: name -> (function, default crontab). ``tiers`` also runs per program on the program's own cron.
+JOBS = {
+    "tiers": (tiers_job, "0 3 * * *"),
+    "release": (release_job, "*/15 * * * *"),
+    "expire": (expire_job, "30 2 * * *"),
+    "birthdays": (birthdays_job, "0 6 * * *"),
+    "inbox_retry": (inbox_retry_job, "* * * * *"),
+}
+
+
+def check_cron(expression: str) -> str:
+    """A crontab line APScheduler accepts (minute hour day month weekday), or InvalidInput."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise errors.InvalidInput(f"invalid cron {expression!r}: {exc}") from None
+    return expression
+
+
+# --- running -----------------------------------------------------------------
+
+
+def run_job(session: Session, name: str, *, trigger: str = "manual", registry=None,
+            clock: Clock | None = None) -> JobRun:
+    """Run a job now, under its lock, and record the run. Never raises for the job's own errors.
+
+    ``name`` is a job of :data:`JOBS`, or ``tiers:<program>`` for one program's tiers.
+    """
+    from loyalty.registry import current_registry
+
+    base, _, program_slug = name.partition(":")
+    if base not in JOBS or (program_slug and base != "tiers"):
+        raise errors.InvalidInput(f"no job {name!r} (jobs: {', '.join(JOBS)}, or tiers:<program>)")
+    registry = registry or current_registry()
+    clock = clock or current_clock()
+    function = JOBS[base][0]
+    with job_lock(session, name, clock) as held:
+        run = JobRun(job=name, trigger=trigger, started_at=clock.now(), status="running" if held else "skipped")
+        if not held:
+            run.finished_at, run.error = run.started_at, "another scheduler is running this job"
+        session.add(run)
+        session.flush()
+        run_id = run.id  # read now: a read after the commit would open a transaction (on SQLite, the write lock)
+        session.commit()
+        if not held:
+            return run
+        try:
+            counts = function(session, clock, registry, program_slug or None)
+            session.commit()
+            status, error = "succeeded", None
+        except Exception as exc:  # recorded, not raised: one failing job must not stop the scheduler
+            session.rollback()
+            log.exception("job %s failed", name)
+            counts, status, error = None, "failed", f"{type(exc).__name__}: {exc}"[:4000]
+        run = session.get(JobRun, run_id)
+        run.status, run.counts, run.error, run.finished_at = status, counts, error, clock.now()
+        session.commit()
+        return run
+
+
+@contextmanager
+def job_lock(session: Session, name: str, clock: Clock):
+    """Hold the job's lock for the block: yields whether it was taken."""
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"loyalty-job:{name}".encode())
+        with engine.connect() as conn:
+            taken = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+            try:
+                yield taken
+            finally:
+                if taken:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        return
+    holder = f"{socket.gethostname()}:{os.getpid()}:{id(session)}"[:100]
+    taken = _take_lease(session, name, holder, clock.now())
+    try:
+        yield taken
+    finally:
+        if taken:
+            session.rollback()
+            session.execute(delete(JobLock).where(JobLock.job == name, JobLock.holder == holder))
+            session.commit()
+
+
+def _take_lease(session: Session, name: str, holder: str, now: datetime) -> bool:
+    """SQLite: the write lock (``BEGIN IMMEDIATE``) makes this check-and-take atomic."""
+    session.rollback()
+    lease = session.get(JobLock, name)
+    if lease is not None and lease.expires_at > now:
+        session.rollback()
+        return False
+    if lease is None:
+        session.add(JobLock(job=name, holder=holder, expires_at=now + LEASE))
+    else:
+        lease.holder, lease.expires_at = holder, now + LEASE
+    session.commit()
+    return True
+
+
+def recent_runs(session: Session, *, job: str | None = None, limit: int = 30) -> list[JobRun]:
+    query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+    return list(session.scalars(query.where(JobRun.job == job) if job else query))

@@ -1,0 +1,123 @@
+"""Tier schemes: how members qualify for tiers. Plugins contribute them.
+
+A scheme (registered through ``register_tier_schemes``) names a metric and
+gives, in **one set-based query**, every member's qualifying value:
+:meth:`TierScheme.qualifying_values` returns a SQLAlchemy Core select of
+``(member_id, value)`` over the program's members. What to do with the
+values (thresholds, keep thresholds, downgrade policy, manual floors) is
+the same for every scheme and lives in :mod:`loyalty.tiers`.
+
+A program stores its scheme's name and settings; the settings are what
+the scheme's marshmallow ``schema`` (a :class:`TierSchemeSchema`) loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import Select, func, select
+
+from loyalty import errors
+
+DOWNGRADE_POLICIES = ("never", "at_recalculation", "after_grace")
+
+
+class TierSchemeSchema(Schema):
+    """The settings every scheme has: when members go down."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    downgrade = fields.String(
+        load_default="at_recalculation", validate=validate.OneOf(DOWNGRADE_POLICIES),
+        metadata={"description": "never; at_recalculation (nightly); after_grace (below for grace_days first)."},
+    )
+    grace_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(min=1, max=3650),
+                                metadata={"description": "With after_grace: days below the keep threshold before going down."})
+    one_step_down = fields.Boolean(load_default=False,
+                                   metadata={"description": "Go down at most one tier per recalculation."})
+
+
+class WindowedSchema(TierSchemeSchema):
+    """Settings of a scheme that counts over a window of time."""
+
+    window = fields.String(load_default="rolling", validate=validate.OneOf(("rolling", "calendar_year")),
+                           metadata={"description": "rolling: the last window_days days; calendar_year: since 1 January."})
+    window_days = fields.Integer(load_default=365, strict=True, validate=validate.Range(min=1, max=3650),
+                                 metadata={"description": "The rolling window's length in days."})
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime | None  # None: since the beginning
+    #: When values counted now start dropping out: the end of a calendar
+    #: year; None for a rolling window (they drop out day by day).
+    resets_at: datetime | None
+
+
+def window_of(settings: dict, now: datetime) -> Window:
+    if settings.get("window") == "calendar_year":
+        start = datetime(now.year, 1, 1, tzinfo=timezone.utc)
+        return Window(start, datetime(now.year + 1, 1, 1, tzinfo=timezone.utc))
+    if "window_days" in settings:
+        return Window(now - timedelta(days=settings["window_days"]), None)
+    return Window(None, None)
+
+
+class TierScheme:
+    """Base class for tier schemes; subclass it, or provide the same attributes.
+
+    ``name`` (lower_snake_case, unique), ``title``, ``description``,
+    ``metric`` (what the value counts: ``points``, ``amount``, ``orders``),
+    ``schema`` (a :class:`TierSchemeSchema` subclass), and
+    :meth:`qualifying_values`.
+    """
+
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    metric: str = "points"
+    schema: type[Schema] = TierSchemeSchema
+
+    def qualifying_values(self, program, settings: dict, now: datetime) -> Select:
+        """Every member of ``program`` with their value now: a Core select of ``(member_id, value)``.
+
+        Members with nothing to count may be left out (their value is 0).
+        One query for the whole program: recalculation runs it once.
+        """
+        raise NotImplementedError
+
+
+def per_member(program, rows, onclause, value) -> Select:
+    """Every member of ``program`` with ``value`` aggregated over their ``rows`` (0 for a member with none).
+
+    The usual shape of :meth:`TierScheme.qualifying_values`: members outer-joined
+    to what is counted, grouped by member.
+    """
+    from loyalty.models import Member
+
+    return (
+        select(Member.id.label("member_id"), func.coalesce(value, 0).label("value"))
+        .select_from(Member.__table__.outerjoin(rows, onclause))
+        .where(Member.program_id == program.id)
+        .group_by(Member.id)
+    )
+
+
+def scheme_of(registry, name: str) -> TierScheme:
+    scheme = registry.tier_schemes.get(name)
+    if scheme is None:
+        known = ", ".join(sorted(registry.tier_schemes)) or "none"
+        raise errors.InvalidInput(f"no tier scheme {name!r} is installed (installed: {known})")
+    return scheme
+
+
+def load_settings(scheme: TierScheme, settings) -> dict:
+    """Validate settings with the scheme's schema: the settings to store, or InvalidInput with the messages."""
+    try:
+        return scheme.schema().dump(scheme.schema().load(settings or {}))
+    except ValidationError as exc:
+        raise errors.InvalidInput(f"invalid settings for tier scheme {scheme.name}: {exc.messages}") from None

@@ -1,0 +1,1 @@
+"""The built-in tier schemes: points earned, amount spent, orders, lifetime points."""

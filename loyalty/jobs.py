@@ -160,10 +160,13 @@ def check_cron(expression: str) -> str:
 
 
 def run_job(session: Session, name: str, *, trigger: str = "manual", registry=None,
-            clock: Clock | None = None) -> JobRun:
+            clock: Clock | None = None, once_since: datetime | None = None) -> JobRun:
     """Run a job now, under its lock, and record the run. Never raises for the job's own errors.
 
     ``name`` is a job of :data:`JOBS`, or ``tiers:<program>`` for one program's tiers.
+    ``once_since``: skip if the job already started at or after this time
+    (the scheduler passes its tick, so a second scheduler that gets the
+    lock after the first one finished does not run the same tick again).
     """
     from loyalty.registry import current_registry
 
@@ -174,14 +177,22 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry=No
     clock = clock or current_clock()
     function = JOBS[base][0]
     with job_lock(session, name, clock) as held:
-        run = JobRun(job=name, trigger=trigger, started_at=clock.now(), status="running" if held else "skipped")
-        if not held:
-            run.finished_at, run.error = run.started_at, "another scheduler is running this job"
+        done_already = held and once_since is not None and session.scalar(
+            select(JobRun.id).where(JobRun.job == name, JobRun.status != "skipped", JobRun.started_at >= once_since)
+        ) is not None
+        run = JobRun(job=name, trigger=trigger, started_at=clock.now(),
+                     status="running" if held and not done_already else "skipped")
+        if run.status == "skipped":
+            run.finished_at = run.started_at
+            run.error = ("another scheduler ran this job for this time already" if done_already
+                         else "another scheduler is running this job")
         session.add(run)
         session.flush()
-        run_id = run.id  # read now: a read after the commit would open a transaction (on SQLite, the write lock)
+        # Read now: reading an attribute after the commit would open a
+        # transaction, which on SQLite holds the write lock for the whole run.
+        run_id, skipped = run.id, run.status == "skipped"
         session.commit()
-        if not held:
+        if skipped:
             return run
         try:
             counts = function(session, clock, registry, program_slug or None)

@@ -296,7 +296,12 @@ def _record(session: Session, program_id: int, changes: list[tuple], now: dateti
          "reason": reason, "qualifying_value": value, "created_at": now}
         for member_id, old, new, reason, value in changes
     ])
+    if not registry.pm.hook.tier_changed.get_hookimpls():
+        return  # nobody listens: no need to load the members
     program = session.get(Program, program_id)
+    ids = [member_id for member_id, *_ in changes]
+    for start in range(0, len(ids), BATCH):  # into the identity map, a batch per query
+        session.scalars(select(Member).where(Member.id.in_(ids[start:start + BATCH]))).all()
     for member_id, old, new, reason, _ in changes:
         registry.tier_changed(
             program=program, member=session.get(Member, member_id),

@@ -42,7 +42,7 @@ def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, 
     started = threading.Barrier(2)
 
     def slow(*args):
-        time.sleep(0.5)
+        time.sleep(1.5)  # long enough that the other scheduler surely tries while this one runs
         return {"slept": 1}
 
     monkeypatch.setitem(jobs.JOBS, "birthdays", (slow, "* * * * *"))
@@ -103,3 +103,13 @@ def test_tiers_job_per_program_and_cli(runner, session, program, member, registr
     assert session.scalar(select(JobRun.status).where(JobRun.job == "tiers:acme")) == "succeeded"
     result = runner.invoke(args=["jobs", "run", "release:acme"])
     assert result.exit_code != 0 and "invalid_input" in result.output
+
+
+def test_a_second_scheduler_does_not_rerun_a_tick(session, program, clock):
+    tick = clock.now()
+    assert jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick).status == "succeeded"
+    again = jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick)
+    assert again.status == "skipped" and "already" in again.error
+    clock.advance(timedelta(minutes=15))
+    assert jobs.run_job(session, "release", trigger="schedule", clock=clock,
+                        once_since=clock.now()).status == "succeeded"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 import click
 from flask import current_app
@@ -59,10 +60,12 @@ def scheduler():
 
     def call(name: str) -> None:
         with app.app_context():
-            result = run_job(db.session, name, trigger="schedule")
-            db.session.remove()
+            # Cron ticks are whole minutes: another scheduler's run of this tick counts as done.
+            tick = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+            result = run_job(db.session, name, trigger="schedule", once_since=tick)
             logging.getLogger("loyalty.scheduler").info("%s %s %s", result.job, result.status,
                                                         result.error or result.counts)
+            db.session.remove()
 
     for name, (_, cron) in JOBS.items():
         if name != "tiers":

@@ -60,9 +60,9 @@ def register_tier_schemes(register):
     ``title``, the ``metric`` it counts (``points``, ``amount``,
     ``orders``), a marshmallow ``schema`` for its settings (a
     :class:`~loyalty.tier_schemes.TierSchemeSchema`, which brings the
-    downgrade policy), and ``qualifying_values(program, settings, now)``:
-    one SQLAlchemy Core select of ``(member_id, value)`` for every member
-    of the program. Thresholds, downgrades and manual floors are applied
+    downgrade policy), and ``qualifying_values(program, settings, now,
+    member_ids=None)``: one SQLAlchemy Core select of ``(member_id,
+    value)`` for every member of the program, or only ``member_ids``. Thresholds, downgrades and manual floors are applied
     by the platform, the same for every scheme.
 
     :param register: callable taking one tier scheme.

@@ -82,29 +82,33 @@ class TierScheme:
     metric: str = "points"
     schema: type[Schema] = TierSchemeSchema
 
-    def qualifying_values(self, program, settings: dict, now: datetime) -> Select:
+    def qualifying_values(self, program, settings: dict, now: datetime, member_ids=None) -> Select:
         """Every member of ``program`` with their value now: a Core select of ``(member_id, value)``.
 
         Members with nothing to count may be left out (their value is 0).
-        One query for the whole program: recalculation runs it once.
+        One query for the whole program: the nightly recalculation runs it
+        once. ``member_ids``: only these members (an event's, checked for an
+        upgrade at once); filter as early as you can, so that an order does
+        not pay for aggregating the whole program.
         """
         raise NotImplementedError
 
 
-def per_member(program, rows, onclause, value) -> Select:
-    """Every member of ``program`` with ``value`` aggregated over their ``rows`` (0 for a member with none).
+def per_member(program, rows, onclause, value, member_ids=None) -> Select:
+    """Every member of ``program`` (or ``member_ids``) with ``value`` aggregated over their ``rows`` (0 for none).
 
     The usual shape of :meth:`TierScheme.qualifying_values`: members outer-joined
     to what is counted, grouped by member.
     """
     from loyalty.models import Member
 
-    return (
+    query = (
         select(Member.id.label("member_id"), func.coalesce(value, 0).label("value"))
         .select_from(Member.__table__.outerjoin(rows, onclause))
         .where(Member.program_id == program.id)
         .group_by(Member.id)
     )
+    return query.where(Member.id.in_(list(member_ids))) if member_ids is not None else query
 
 
 def scheme_of(registry, name: str) -> TierScheme:

@@ -153,7 +153,8 @@ def recalculate(
     if not tiers:
         return Recalculation(0, 0, 0, 0)
     settings = program.tier_settings or {}
-    values = scheme_of(registry, program.tier_scheme).qualifying_values(program, settings, now).subquery()
+    values = scheme_of(registry, program.tier_scheme).qualifying_values(
+        program, settings, now, member_ids=member_ids).subquery()
     query = (
         select(Member.id, Member.tier_id, Member.tier_floor_id, Member.tier_floor_until, Member.tier_at_risk_since,
                values.c.value)
@@ -326,7 +327,7 @@ def progress(session: Session, program: Program, member: Member, *, registry=Non
     now = (clock or current_clock()).now()
     scheme = scheme_of(registry, program.tier_scheme)
     settings = program.tier_settings or {}
-    values = scheme.qualifying_values(program, settings, now).subquery()
+    values = scheme.qualifying_values(program, settings, now, member_ids=[member.id]).subquery()
     value = Decimal(session.scalar(select(values.c.value).where(values.c.member_id == member.id)) or 0)
     tiers = list_tiers(session, program)
     current = next((tier for tier in tiers if tier.id == member.tier_id), None)

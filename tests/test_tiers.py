@@ -307,3 +307,18 @@ def test_the_plugin_guides_tier_scheme_example_works(session, tiered, registry, 
         assert tier_of(session, tiered) == "Bargain hunter"
     finally:
         del registry.types["tier_schemes"]["discounted_orders"]
+
+
+@pytest.mark.parametrize("name", ["points_earned", "lifetime_points", "amount_spent", "orders_count"])
+def test_a_scheme_asked_for_some_members_gives_their_values_only(session, program, registry, push, clock, name,
+                                                                  add_rule):
+    """What an event asks (its members only) agrees with the whole program's values."""
+    add_rule("points_per_currency", {"points_per_unit": "1"})
+    for n, total in enumerate(("10.00", "25.00", "40.00")):
+        push(order_paid(total, customer=f"c-{n}", order_id=f"o-{n}"))
+    scheme_ = registry.tier_schemes[name]
+    settings = scheme_.schema().load({})
+    every = dict(session.execute(scheme_.qualifying_values(program, settings, clock.now())).all())
+    some_ids = [member_id for member_id in every][:2]
+    some = dict(session.execute(scheme_.qualifying_values(program, settings, clock.now(), member_ids=some_ids)).all())
+    assert some == {member_id: every[member_id] for member_id in some_ids}

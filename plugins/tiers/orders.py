@@ -13,12 +13,12 @@ from loyalty.models import Member, Order
 from loyalty.tier_schemes import TierScheme, WindowedSchema, per_member, window_of
 
 
-def _per_member(program, value, start):
+def _per_member(program, value, start, member_ids):
     orders = Order.__table__
     counted = orders.c.paid_at.is_not(None) & (orders.c.status != "cancelled")
     if start is not None:
         counted = counted & (orders.c.paid_at >= start)
-    return per_member(program, orders, (orders.c.member_id == Member.id) & counted, value(orders))
+    return per_member(program, orders, (orders.c.member_id == Member.id) & counted, value(orders), member_ids)
 
 
 class AmountSpent(TierScheme):
@@ -28,12 +28,12 @@ class AmountSpent(TierScheme):
     metric = "amount"
     schema = WindowedSchema
 
-    def qualifying_values(self, program, settings, now):
+    def qualifying_values(self, program, settings, now, member_ids=None):
         unit = 10 ** money.exponent(program.currency)
         return _per_member(
             program,
             lambda orders: cast(func.sum(orders.c.total_minor - orders.c.refunded_minor), Numeric(20, 4)) / unit,
-            window_of(settings, now).start,
+            window_of(settings, now).start, member_ids,
         )
 
 
@@ -44,8 +44,9 @@ class OrdersCount(TierScheme):
     metric = "orders"
     schema = WindowedSchema
 
-    def qualifying_values(self, program, settings, now):
-        return _per_member(program, lambda orders: func.count(orders.c.id), window_of(settings, now).start)
+    def qualifying_values(self, program, settings, now, member_ids=None):
+        return _per_member(program, lambda orders: func.count(orders.c.id), window_of(settings, now).start,
+                           member_ids)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from loyalty.models import Entry, Member
 from loyalty.tier_schemes import TierScheme, TierSchemeSchema, WindowedSchema, per_member, window_of
 
 
-def earned_points(program, start):
+def earned_points(program, start, member_ids=None):
     """``(member_id, points)``: earnings since ``start`` (None: ever), less their claw-backs."""
     original = Entry.__table__.alias("original")
     entries = Entry.__table__
@@ -29,8 +29,11 @@ def earned_points(program, start):
         # A claw-back counts in the window its earning counted in.
         earned = earned.where(entries.c.created_at >= start)
         clawed = clawed.where(original.c.created_at >= start)
+    if member_ids is not None:
+        earned = earned.where(entries.c.member_id.in_(list(member_ids)))
+        clawed = clawed.where(entries.c.member_id.in_(list(member_ids)))
     moves = earned.union_all(clawed).subquery()
-    return per_member(program, moves, moves.c.member_id == Member.id, func.sum(moves.c.points))
+    return per_member(program, moves, moves.c.member_id == Member.id, func.sum(moves.c.points), member_ids)
 
 
 class PointsEarned(TierScheme):
@@ -40,8 +43,8 @@ class PointsEarned(TierScheme):
     metric = "points"
     schema = WindowedSchema
 
-    def qualifying_values(self, program, settings, now):
-        return earned_points(program, window_of(settings, now).start)
+    def qualifying_values(self, program, settings, now, member_ids=None):
+        return earned_points(program, window_of(settings, now).start, member_ids)
 
 
 class LifetimePoints(TierScheme):
@@ -51,8 +54,8 @@ class LifetimePoints(TierScheme):
     metric = "points"
     schema = TierSchemeSchema
 
-    def qualifying_values(self, program, settings, now):
-        return earned_points(program, None)
+    def qualifying_values(self, program, settings, now, member_ids=None):
+        return earned_points(program, None, member_ids)
 
 
 @hookimpl

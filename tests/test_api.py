@@ -311,3 +311,29 @@ class TestDocument:
     def test_unknown_api_path_is_json_404(self, client, auth):
         answer = client.get(f"{API}/nothing-here", headers=auth)
         assert answer.status_code == 404 and answer.json["code"] == "not_found"
+
+
+def test_concurrent_enrolments_and_events_are_one(app, session, program, auth, is_postgres, add_rule):
+    """The same customer enrolled, and the same event sent, from 8 threads at once: one each, no 500."""
+    if not is_postgres:
+        pytest.skip("concurrent writers: PostgreSQL (SQLite has one writer)")
+    add_rule("custom_event", {"event_name": "review", "points": 5}, name="Reviews")
+    for path, body in (("/members", {"external_id": "c-race"}),
+                       ("/events", {"event_id": "e-race", "name": "review", "member": {"external_id": "c-race2"}})):
+        answers, barrier = [], threading.Barrier(8)
+
+        def call():
+            with app.app_context():
+                barrier.wait()
+                answers.append(app.test_client().post(f"{API}{path}", json=body, headers=auth))
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        codes = sorted(answer.status_code for answer in answers)
+        assert codes == [200] * 7 + [201], [answer.json for answer in answers]
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Member).where(Member.external_id.like("c-race%"))) == 2
+    assert available(session, program, "c-race2") == 5

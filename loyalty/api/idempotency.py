@@ -52,32 +52,34 @@ def _fingerprint() -> str:
 
 def idempotent(*, required: bool):
     """Wrap a write view, right under ``@blp.route`` (outside flask-smorest's other
-    decorators, so it sees the serialized response): replay on the key, commit the write."""
+    decorators, so it sees the serialized response): replay on the key, commit the write,
+    and retry once when a concurrent request committed the same thing first."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             key = key_from_request(required=required)
-            if key is not None:
-                replay = _replay(key)
+            for attempt in (1, 2):
+                replay = _replay(key) if key is not None else None
                 if replay is not None:
                     return replay
-            response = view(*args, **kwargs)
-            if key is not None:
-                db.session.add(ApiIdempotentRequest(
-                    program_id=g.program.id, idempotency_key=key, request_hash=_fingerprint(),
-                    status_code=response.status_code, response=response.get_json(),
-                    created_at=current_clock().now(),
-                ))
-            try:
-                db.session.commit()
-            except IntegrityError:  # the same key, committed by a concurrent request meanwhile
-                db.session.rollback()
-                replay = _replay(key) if key is not None else None
-                if replay is None:
-                    raise
-                return replay
-            return response
+                try:
+                    response = view(*args, **kwargs)
+                    if key is not None:
+                        db.session.add(ApiIdempotentRequest(
+                            program_id=g.program.id, idempotency_key=key, request_hash=_fingerprint(),
+                            status_code=response.status_code, response=response.get_json(),
+                            created_at=current_clock().now(),
+                        ))
+                    db.session.commit()
+                    return response
+                except IntegrityError:
+                    # A concurrent request committed the same thing first (this key, this
+                    # member, this event): once more, now seeing its result (a replay, an
+                    # existing member, a duplicate event) instead of answering 500.
+                    db.session.rollback()
+                    if attempt == 2:
+                        raise
 
         return wrapper
 

@@ -9,7 +9,7 @@ from loyalty.api import resource
 from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
-from loyalty.api.idempotency import idempotent
+from loyalty.api.idempotency import idempotent, key_from_request
 from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSchema, PostingSchema
 from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
 from loyalty.clock import current_clock
@@ -114,12 +114,10 @@ def list_transactions(args, external_id):
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough points, the member is not active, or the key was used for another request.")
 def adjust(data, external_id):
     """Credit or debit points by hand, with a reason (recorded with the API key's name)."""
-    from flask import request
-
     member = member_or_404(external_id)
     ledger = Ledger(db.session, current_clock())
     posting = ledger.adjust(
-        member, data["points"], key=f"api:{request.headers['Idempotency-Key'].strip()}",
+        member, data["points"], key=f"api:{key_from_request(required=True)}",
         reason=data["reason"].strip(), actor=actor(), expires_at=data["expires_at"],
     )
     return {

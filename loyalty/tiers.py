@@ -338,16 +338,23 @@ def progress(session: Session, program: Program, member: Member, *, registry=Non
         needed = current.keep_threshold if current.keep_threshold is not None else current.threshold
         floor_holds = member.tier_floor_id == current.id and (
             member.tier_floor_until is None or member.tier_floor_until > now)
-        keep = {"threshold": needed, "by": window_of(settings, now).resets_at,
+        keep = {"threshold": plain(needed), "by": window_of(settings, now).resets_at,
                 "held_by_manual_tier_until": member.tier_floor_until if floor_holds else None}
     return {
-        "scheme": scheme.name, "metric": scheme.metric, "value": value,
+        "scheme": scheme.name, "metric": scheme.metric, "value": plain(value),
         "next_tier": None if following is None else {
-            "name": following.name, "threshold": following.threshold,
-            "remaining": max(following.threshold - value, Decimal(0)),
+            "name": following.name, "threshold": plain(following.threshold),
+            "remaining": plain(max(following.threshold - value, Decimal(0))),
         },
         "keep": keep,
     }
+
+
+def plain(number: Decimal | None) -> Decimal | None:
+    """``500.0000`` as ``500`` and ``12.5000`` as ``12.5`` (never ``5E+2``): thresholds as people write them."""
+    if number is None:
+        return None
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 def history(session: Session, member: Member, *, limit: int = 50) -> list[TierChange]:

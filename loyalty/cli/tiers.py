@@ -14,7 +14,7 @@ from loyalty.members import get_member
 from loyalty.models import Tier
 from loyalty.programs import get_program
 from loyalty.registry import current_registry
-from loyalty.tiers import add_tier, history, list_tiers, recalculate, set_scheme
+from loyalty.tiers import add_tier, history, list_tiers, plain, recalculate, set_scheme
 
 group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and history.")
 
@@ -32,7 +32,7 @@ def add(program_slug, name, rank, threshold, keep_threshold, earn_multiplier, pe
     """Add a tier."""
     tier = add_tier(db.session, get_program(db.session, program_slug), name=name, rank=rank, threshold=threshold,
                     keep_threshold=keep_threshold, earn_multiplier=earn_multiplier, perks=perks)
-    click.echo(f"Added tier {tier.name} (rank {tier.rank}, from {tier.threshold}, earn x{tier.earn_multiplier}).")
+    click.echo(f"Added tier {tier.name} (rank {tier.rank}, from {plain(tier.threshold)}, earn x{tier.earn_multiplier}).")
 
 
 @group.command("list")
@@ -44,8 +44,8 @@ def list_(program_slug):
     scheme = f"{program.tier_scheme} {json.dumps(program.tier_settings)}" if program.tier_scheme else "none (by hand)"
     click.echo(f"Scheme: {scheme}; recalculated on cron {program.tier_cron!r}")
     for tier in list_tiers(db.session, program):
-        keep = f" keep {tier.keep_threshold}" if tier.keep_threshold is not None else ""
-        click.echo(f"{tier.rank:>3}  {tier.name:16} from {tier.threshold}{keep}  earn x{tier.earn_multiplier}"
+        keep = f" keep {plain(tier.keep_threshold)}" if tier.keep_threshold is not None else ""
+        click.echo(f"{tier.rank:>3}  {tier.name:16} from {plain(tier.threshold)}{keep}  earn x{tier.earn_multiplier}"
                    + (f"  {tier.perks}" if tier.perks else ""))
 
 
@@ -101,7 +101,7 @@ def history_(program_slug, external_id):
     member = get_member(db.session, get_program(db.session, program_slug), external_id)
     name = lambda tier_id: db.session.get(Tier, tier_id).name if tier_id else "no tier"  # noqa: E731
     for change in history(db.session, member):
-        value = f" (value {change.qualifying_value.normalize():f})" if change.qualifying_value is not None else ""
+        value = f" (value {plain(change.qualifying_value)})" if change.qualifying_value is not None else ""
         click.echo(f"{change.created_at.isoformat(timespec='seconds')}  {name(change.from_tier_id)} -> "
                    f"{name(change.to_tier_id)}  {change.reason}{value}")
 

@@ -149,11 +149,14 @@ def points_posted(program, member, posting, cause):
 
 @hookspec
 def tier_changed(program, member, old_tier, new_tier, reason):
-    """A member moved to another tier (fired by the tiers issue's code).
+    """A member moved to another tier: at an event, a recalculation, or by hand.
+
+    Called once per change, inside the transaction that moved the member
+    (an error rolls the change back), after the tier history row is written.
 
     :param old_tier: the previous :class:`loyalty.models.Tier`, or ``None``.
     :param new_tier: the new tier, or ``None`` when the member left all tiers.
-    :param reason: why, e.g. ``"qualified"`` or ``"recalculation"``.
+    :param reason: ``"upgrade"``, ``"downgrade"`` or ``"manual"``.
     """
 
 

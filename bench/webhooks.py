@@ -6,17 +6,19 @@ program with a base-rate rule and a Shopify storefront, then starts
 * the platform: ``loyalty serve --workers 2`` (the full path: verify, store
   in the inbox, commit, enrol or find the member, record the order, run
   the rules, post to the ledger, commit), twice: processing in the request,
-  and queued (``WEBHOOK_PROCESSING=queued``) with ``loyalty worker``
-  processes posting in batches, timed until every delivery is processed;
-* the baseline (``bench/baseline_app.py``) under gunicorn with 2 workers:
-  verify the same HMAC, insert the raw body, one transfer, one balance
-  update, commit.
+  and queued (``WEBHOOK_PROCESSING=queued``) with one ``loyalty worker``
+  (``--pg-workers`` on PostgreSQL) posting in batches, timed until every
+  delivery is processed;
+* the baseline (``bench/baseline_app.py``) under gunicorn with 2 workers
+  and an access log, as ``loyalty serve`` runs: verify the same HMAC,
+  insert the raw body, one transfer, one balance update, commit.
 
 A separate process sends signed Shopify ``orders/paid`` deliveries (each a
 new order, 200 customers) at a fixed concurrency over keep-alive HTTP and
 reports deliveries per second and p50/p99 latency. Usage::
 
-    .venv/bin/python bench/webhooks.py [--requests 2000] [--concurrency 8] [--skip-postgres]
+    .venv/bin/python bench/webhooks.py [--requests 2000] [--concurrency 8] [--skip-postgres | --skip-sqlite]
+                                       [--pg-workers 1] [--worker-idle 0.05]
     .venv/bin/python bench/webhooks.py --in-process [N]     # per-delivery cost in one process
 """
 

@@ -111,3 +111,31 @@ class MalformedWebhook(InvalidInput):
 
 class UnknownStorefront(NotFound):
     code = "unknown_storefront"
+
+
+class ReferralsDisabled(Conflict):
+    """The program has no referral terms (or they are switched off)."""
+
+    code = "referrals_disabled"
+
+
+class UnknownReferralCode(NotFound):
+    """A code no member of the program has."""
+
+    code = "unknown_referral_code"
+
+
+class UnknownReferral(NotFound):
+    code = "unknown_referral"
+
+
+class AlreadyReferred(Conflict):
+    """The friend was referred before (by another code): the first attribution stands."""
+
+    code = "already_referred"
+
+
+class ReferralNotOpen(Conflict):
+    """Approving or rejecting a referral that is already decided."""
+
+    code = "referral_not_open"

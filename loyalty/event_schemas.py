@@ -43,6 +43,18 @@ class LineSchema(_Strict):
         return events.Line(**{**data, "categories": tuple(data["categories"])})
 
 
+class AddressSchema(_Strict):
+    line1 = fields.String(load_default=None, allow_none=True)
+    line2 = fields.String(load_default=None, allow_none=True)
+    city = fields.String(load_default=None, allow_none=True)
+    postcode = fields.String(load_default=None, allow_none=True)
+    country = fields.String(load_default=None, allow_none=True)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return events.Address(**data)
+
+
 class OrderPaidSchema(_Strict):
     type = fields.Constant("order_paid")
     order_id = fields.String(required=True)
@@ -58,11 +70,17 @@ class OrderPaidSchema(_Strict):
     attributes = fields.Dict(load_default=dict)
     occurred_at = fields.AwareDateTime(load_default=None, allow_none=True)
     origin = fields.String(load_default="api")
+    referral_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    client_ip = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
 
     @post_load
     def make(self, data, **kwargs):
         data.pop("type", None)
-        return events.OrderPaid(**{**data, "lines": tuple(data["lines"]), "discount_codes": tuple(data["discount_codes"])})
+        code = data.pop("referral_code")
+        referral = events.ReferralMark(code.strip(), "referral_code") if code and code.strip() else None
+        return events.OrderPaid(**{**data, "lines": tuple(data["lines"]), "discount_codes": tuple(data["discount_codes"]),
+                                   "referral": referral})
 
 
 class OrderRefundedSchema(_Strict):

@@ -22,6 +22,7 @@ nothing (``Outcome.status == "duplicate"``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -45,6 +46,7 @@ from loyalty.members import enrol as enrol_member
 from loyalty.members import find_member
 from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
 from loyalty.expiry import lot_expiry
+from loyalty.referrals import service as referrals
 from loyalty.rules import rule_type
 from loyalty.tiers import upgrade_on_event
 
@@ -72,6 +74,57 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A shipping address, as far as the store gives it."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+    def key(self) -> str | None:
+        """A fingerprint that ignores case, spacing and punctuation (``"Chestnut St. 92"`` = ``"chestnut st 92"``).
+
+        ``None`` when there is no street line: a country alone matches too many people.
+        """
+        parts = ["".join(ch for ch in (part or "").lower() if ch.isalnum())
+                 for part in (self.line1, self.line2, self.postcode, self.country)]
+        if not parts[0]:
+            return None
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ReferralMark:
+    """A referral code an order carries outside its discount codes, and where it was found.
+
+    Adapters set it from what their storefront sends: a note attribute or
+    the ``ref`` parameter of the landing page (Shopify), order meta data
+    (WooCommerce), metadata (Stripe). Discount codes need no mark: the
+    pipeline tries each against the members' referral codes.
+    """
+
+    code: str
+    via: str
+
+
+#: Names under which stores pass a referral code in attributes, metadata or a landing URL.
+REFERRAL_KEYS = ("ref", "referral_code", "referral", "_referral_code")
+
+
+def referral_mark(values: dict | None, via: str) -> ReferralMark | None:
+    """The first referral code among ``values`` (attributes, metadata, query parameters), if any."""
+    for key in REFERRAL_KEYS:
+        value = (values or {}).get(key)
+        if isinstance(value, list):  # parse_qs gives lists
+            value = value[0] if value else None
+        if isinstance(value, str) and value.strip():
+            return ReferralMark(value.strip()[:32], via)
+    return None
+
+
+@dataclass(frozen=True)
 class OrderPaid:
     order_id: str
     customer: Customer | None
@@ -86,6 +139,10 @@ class OrderPaid:
     attributes: dict = field(default_factory=dict)
     occurred_at: datetime | None = None
     origin: str = "api"
+    #: For referrals: a code outside the discount codes, the buyer's IP, where the order ships.
+    referral: ReferralMark | None = None
+    client_ip: str | None = None
+    shipping_address: Address | None = None
     kind = "order_paid"
 
 
@@ -284,6 +341,7 @@ class _Pipeline:
                 )
                 self.order_posted(member, order.external_id, rule, award, posting)
                 outcome.awards.append((award, posting))
+        referrals.on_paid_order(self, member, order, event)
         self.tier_check([member.id])
         return outcome
 
@@ -347,6 +405,7 @@ class _Pipeline:
             earned, target - sum(reversed_ for _, _, reversed_ in earned),
             key=f"refund:{refund.id}", reason=f"Refund {event.refund_id} of order {order.external_id}",
         )
+        referrals.on_order_changed(self, order, refund.refunded_at)
         return outcome
 
     def order_cancelled(self, event: OrderCancelled) -> Outcome:
@@ -364,6 +423,7 @@ class _Pipeline:
                 earned, sum(amount - reversed_ for _, amount, reversed_ in earned),
                 key=f"cancel:{order.id}", reason=f"Order {order.external_id} cancelled",
             )
+            referrals.on_order_changed(self, order, order.cancelled_at)
         return outcome
 
     def customer_created(self, event: CustomerCreated) -> Outcome:
@@ -570,6 +630,7 @@ class _Pipeline:
                 for line in view.lines
             ],
             discount_codes=list(view.discount_codes), attributes=view.attributes,
+            shipping_key=event.shipping_address.key() if event.shipping_address else None,
             status="paid", paid_at=occurred, updated_at=now,
         )
 

@@ -111,10 +111,19 @@ def register_storefronts(register):
 def register_referral_checks(register):
     """Contribute referral fraud checks.
 
-    Called once at start. Call ``register(check)`` for each: a unique
-    ``name``, a ``title``, a marshmallow ``schema`` for its settings. Used
-    by the referrals issue, which adds ``check(referral)`` returning a
-    reason to reject or flag the referral, or ``None`` to let it pass.
+    Called once at start. Call ``register(check)`` for each, a
+    :class:`loyalty.referrals.ReferralCheck`: a unique ``name``, a
+    ``title``, a marshmallow ``schema`` for its settings (a
+    :class:`~loyalty.referrals.ReferralCheckSchema`, which brings
+    ``enabled`` and ``action``), a ``default_action`` (``"reject"`` or
+    ``"flag"``), and ``check(referral, settings)``: given a
+    :class:`loyalty.referrals.ReferralCase` (referrer, friend, the order
+    once there is one, and queries such as ``referrals_from_ip(since)``),
+    return a reason (a string) to stop the referral, or ``None``. The
+    program's ``action`` for the check decides whether the reason rejects
+    the referral or flags it for a person. Called when a referral is
+    attributed (``referral.order`` is ``None``) and when the friend's order
+    comes.
 
     :param register: callable taking one referral check.
     """
@@ -167,4 +176,13 @@ def reward_redeemed(program, member, redemption):
 
 @hookspec
 def referral_converted(program, referral):
-    """A referred friend's qualifying order converted the referral (fired by the referrals issue's code)."""
+    """A referred friend's qualifying order converted a referral; its review period starts.
+
+    Called once per referral, inside the transaction that converted it.
+    The points follow when the review period ends (at once if it is zero
+    days), as ``points_posted`` notifications with cause ``{"type":
+    "referral", ...}``.
+
+    :param referral: the :class:`loyalty.models.Referral` (``review_until``,
+        ``referrer_points``, ``friend_points``, ``order_id``).
+    """

@@ -75,6 +75,17 @@ def release_job(session, clock, registry, program_slug=None) -> dict:
                             for program in _programs(session, program_slug))}
 
 
+def referrals_job(session, clock, registry, program_slug=None) -> dict:
+    """Reward referrals whose review period has ended (both sides' points), a batch per commit."""
+    from loyalty.referrals import reward_due
+
+    rewarded = 0
+    for program in _programs(session, program_slug):
+        if program.referral_terms:
+            rewarded += _in_batches(session, lambda: reward_due(session, program, registry=registry, clock=clock))
+    return {"rewarded": rewarded}
+
+
 def expire_job(session, clock, registry, program_slug=None) -> dict:
     """Expire lots past their date, and the points of inactive members under an inactivity policy."""
     from loyalty.ledger import Ledger, sweeps
@@ -139,6 +150,7 @@ def _leap(year: int) -> bool:
 JOBS = {
     "tiers": (tiers_job, "0 3 * * *"),
     "release": (release_job, "*/15 * * * *"),
+    "referrals": (referrals_job, "5,20,35,50 * * * *"),
     "expire": (expire_job, "30 2 * * *"),
     "birthdays": (birthdays_job, "0 6 * * *"),
     "inbox_retry": (inbox_retry_job, "* * * * *"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 
 from sqlalchemy import insert, select
@@ -15,6 +16,24 @@ from loyalty.models import MEMBER_ACCOUNT_KINDS, Account, Member, Program
 #: Deliberately loose: the store already validated the address; this only
 #: catches obvious mistakes such as a name typed into the e-mail field.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+#: Referral codes: no 0/O, 1/I/L or U, so a code read aloud or typed at checkout survives.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+
+
+def new_referral_code() -> str:
+    """A random referral code: 30^8 (6.6e11) codes, so two members of a program almost never draw the same.
+
+    (If they do, the unique constraint refuses the enrolment and the
+    caller's retry draws again: the API retries once, a webhook is retried.)
+    """
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(code: str) -> str:
+    """Codes are matched without case or surrounding spaces (stores upper-case discount codes)."""
+    return (code or "").strip().upper()
 
 
 def enrol(
@@ -57,6 +76,7 @@ def enrol(
         birthday=birthday,
         status="active",
         enrolled_at=now,
+        referral_code=new_referral_code(),
     )
     session.add(member)
     session.flush()
@@ -74,6 +94,14 @@ def find_member(session: Session, program: Program, external_id: str) -> Member 
     return session.scalar(
         select(Member).where(Member.program_id == program.id, Member.external_id == external_id)
     )
+
+
+def find_by_code(session: Session, program: Program, code: str) -> Member | None:
+    """The member whose referral code this is (any case)."""
+    code = normalize_code(code)
+    if not code or len(code) > 32:
+        return None
+    return session.scalar(select(Member).where(Member.program_id == program.id, Member.referral_code == code))
 
 
 def get_member(session: Session, program: Program, external_id: str) -> Member:

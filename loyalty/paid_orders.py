@@ -15,7 +15,7 @@ it takes only events that do not depend on each other: each for a
 different, already enrolled, active member and a new order. Everything
 else (a customer to enrol, whose sign-up rules must run first; an order
 already known; a member's second order in the batch; an order the checks
-refuse) is handed back, and the caller processes those one by one with
+refuse; an order that may touch a referral) is handed back, and the caller processes those one by one with
 :func:`~loyalty.events.process` afterwards, in their original order.
 Rules still run one event at a time, with the same context; only the reads
 and writes around them are gathered.
@@ -31,6 +31,7 @@ from loyalty.clock import Clock
 from loyalty.db import insert_many
 from loyalty.events import Event, OrderPaid, Outcome, _Pipeline
 from loyalty.models import Member, Order, Program
+from loyalty.referrals import service as referrals
 
 def process_paid_orders(
     session: Session, program: Program, events: list[Event], *, registry=None, clock: Clock | None = None,
@@ -57,6 +58,8 @@ def process_paid_orders(
         if member.status == "active"
     }
     picked = {i: (e, v) for i, (e, v) in picked.items() if e.customer.external_id.strip() in members}
+    referred = referrals.needs_one_by_one(session, program, {i: e for i, (e, _) in picked.items()})
+    picked = {i: (e, v) for i, (e, v) in picked.items() if i not in referred}
     if not picked:
         return results
     member_of = {i: members[e.customer.external_id.strip()] for i, (e, _) in picked.items()}

@@ -40,6 +40,10 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.storefronts.woocommerce",
     "loyalty.plugins.storefronts.stripe_payments",
     "loyalty.plugins.storefronts.standard_webhooks",
+    "loyalty.plugins.referral_checks.self_referral",
+    "loyalty.plugins.referral_checks.existing_customer",
+    "loyalty.plugins.referral_checks.minimum_order",
+    "loyalty.plugins.referral_checks.velocity",
 )
 
 #: What a registered type must have, per registration hook.
@@ -48,7 +52,7 @@ REQUIRED = {
     "tier_schemes": ("name", "title", "schema", "metric", "qualifying_values"),
     "reward_types": ("name", "title", "schema"),
     "storefronts": ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
-    "referral_checks": ("name", "title", "schema"),
+    "referral_checks": ("name", "title", "schema", "default_action", "check"),
 }
 
 
@@ -115,6 +119,9 @@ class Registry:
     def tier_changed(self, *, program, member, old_tier, new_tier, reason) -> None:
         self.pm.hook.tier_changed(program=program, member=member, old_tier=old_tier, new_tier=new_tier, reason=reason)
 
+    def referral_converted(self, *, program, referral) -> None:
+        self.pm.hook.referral_converted(program=program, referral=referral)
+
     # --- what is installed -------------------------------------------------
 
     def plugins(self) -> list[PluginInfo]:
@@ -163,6 +170,8 @@ class Registry:
             schema = getattr(item, "schema", None)
             if schema is not None and not (isinstance(schema, type) and issubclass(schema, Schema)):
                 raise PluginError(f"plugin {plugin_name!r}: {name}.schema must be a marshmallow Schema class")
+            if kind == "referral_checks" and item.default_action not in ("reject", "flag"):
+                raise PluginError(f"plugin {plugin_name!r}: {name}.default_action must be 'reject' or 'flag'")
             if (kind, name) in self._owner:
                 raise PluginError(
                     f"{kind[:-1].replace('_', ' ')} {name!r} is registered by both "

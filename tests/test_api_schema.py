@@ -21,15 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from loyalty.api_keys import create_key
 from loyalty.ledger import Ledger
 from loyalty.members import enrol
+from loyalty.referrals import set_terms
 
 EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
 
 
 @pytest.fixture
-def api_key(session, program, clock, add_rule):
+def api_key(session, program, clock, add_rule, registry):
     add_rule("custom_event", {"event_name": "review_written", "points": 10}, name="Reviews")
     member, _ = enrol(session, program, external_id="c-1", clock=clock)
     Ledger(session, clock).earn(member, 1_000, key="seed")
+    set_terms(program, registry, referrer_points=100, friend_points=50)
     secret = create_key(session, program, name="schemathesis", clock=clock).secret
     session.commit()
     return secret
@@ -38,7 +40,7 @@ def api_key(session, program, clock, add_rule):
 def test_the_api_keeps_its_document(app, session, api_key):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 5
+    assert len(operations) == 7
     for operation in operations:
 
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

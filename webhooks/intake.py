@@ -23,6 +23,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from loyalty import errors
 from loyalty.clock import current_clock
@@ -110,10 +111,20 @@ def receive(program_slug: str, storefront_type: str):
         return _answer(202, "queued", delivery=row_id) if fresh else _answer(200, "duplicate", delivery=row_id)
     # A repeat of a delivery still waiting (stored before a crash, or
     # deferred) is processed again; any other repeat is a duplicate.
-    delivery, acted = inbox.process_delivery(
-        db.session, row_id, registry=current_registry(), max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"],
-        parsed=events,
-    )
+    for attempt in (1, 2):
+        try:
+            delivery, acted = inbox.process_delivery(
+                db.session, row_id, registry=current_registry(),
+                max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"], parsed=events,
+            )
+            break
+        except IntegrityError:
+            # Another delivery committed the same new row first (two orders of one new
+            # customer enrolling them, or attributing them to a referrer): once more,
+            # now finding that row, rather than a 500 and a retry from the store.
+            db.session.rollback()
+            if attempt == 2:
+                raise
     status = delivery.status if acted or fresh else "duplicate"
     extra = {"delivery": delivery.id}
     if delivery.last_error:

@@ -25,6 +25,7 @@ def init_app(app) -> None:
         plugins,
         points,
         programs,
+        referrals,
         rules,
         serve,
         storefronts,
@@ -32,7 +33,7 @@ def init_app(app) -> None:
         verify,
     )
 
-    for module in (programs, members, points, rules, tiers, events, storefronts, api_keys, jobs, plugins, verify,
+    for module in (programs, members, points, rules, tiers, referrals, events, storefronts, api_keys, jobs, plugins, verify,
                    demo, serve):
         module.register(app.cli)
 

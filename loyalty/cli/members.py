@@ -16,6 +16,7 @@ from loyalty.registry import current_registry
 from loyalty.tiers import get_tier, set_member_tier
 from loyalty.models import Member
 from loyalty.programs import get_program
+from loyalty.referrals import link_for, referred_by
 
 group = AppGroup("members", help="Enrol, list and inspect members.")
 
@@ -72,6 +73,10 @@ def show(program_slug, external_id, limit):
                + (f", tier {member.tier.name}" if member.tier else "")
                + (f", birthday {member.birthday:%m-%d}" if member.birthday else ""))
     click.echo(f"Available {balances['available']}   Pending {balances['pending']}")
+    link = link_for(program, member.referral_code)
+    referral = referred_by(db.session, member)
+    click.echo(f"Referral code {member.referral_code}" + (f"   link {link}" if link else "")
+               + (f"   referred with code {referral.code} ({referral.status})" if referral else ""))
     lines = member_history(db.session, member.id, limit=limit)
     if not lines:
         click.echo("No ledger entries yet.")

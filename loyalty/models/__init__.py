@@ -5,6 +5,7 @@ from loyalty.models.member import Member
 from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier, TierChange
 from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
+from loyalty.models.referral import REFERRAL_STATUSES, Referral
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
@@ -28,6 +29,8 @@ __all__ = [
     "ApiKey",
     "JobRun",
     "JobLock",
+    "Referral",
+    "REFERRAL_STATUSES",
     "ApiIdempotentRequest",
     "API_SCOPES",
     "Member",

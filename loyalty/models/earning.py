@@ -108,6 +108,8 @@ class Order(db.Model):
     lines: Mapped[list] = mapped_column(JSON, default=list)
     discount_codes: Mapped[list] = mapped_column(JSON, default=list)
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: A fingerprint of the normalized shipping address (self-referral checks compare it), not the address.
+    shipping_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ class Member(db.Model):
         # Target of composite foreign keys: whatever names a member also names
         # its program, so no row can mix two programs.
         UniqueConstraint("program_id", "id"),
+        UniqueConstraint("program_id", "referral_code"),
         Index("ix_members_program_email", "program_id", "email"),
         CheckConstraint("status IN ('active', 'suspended', 'closed')", name="status"),
         ForeignKeyConstraint(["program_id", "tier_id"], ["tiers.program_id", "tiers.id"]),
@@ -34,6 +35,8 @@ class Member(db.Model):
     birthday: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The code the member shares with friends (a discount code, a ``ref`` link parameter).
+    referral_code: Mapped[str] = mapped_column(String(32))
     tier_id: Mapped[int | None] = mapped_column(BigId)
     #: A tier given by hand: the member is never below it until ``tier_floor_until`` (none: for good).
     tier_floor_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id"))

@@ -46,6 +46,9 @@ class Program(db.Model):
     tier_settings: Mapped[dict | None] = mapped_column(JSON)
     #: When the scheduler recalculates this program's tiers (cron; nightly by default).
     tier_cron: Mapped[str] = mapped_column(String(100), default="0 3 * * *", server_default="0 3 * * *")
+    #: The referral terms (points for both sides, minimum order, cap, review period, link,
+    #: fraud-check settings) as :class:`loyalty.referrals.terms.TermsSchema` accepted them; none: no referrals.
+    referral_terms: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:

@@ -4,6 +4,11 @@ Topics used: ``orders/create`` and ``orders/paid`` (a paid order earns;
 both may arrive, the pipeline earns once), ``orders/cancelled``,
 ``refunds/create``, ``customers/create``. Amounts are the shop's money
 (``currency``), not the presentment currency.
+
+Referrals: a member's code may come as a discount code, a note attribute
+(``ref``, ``referral_code``…, set by a cart script) or the ``ref``
+parameter of ``landing_site``; ``browser_ip`` and the shipping address go
+to the fraud checks.
 """
 
 from __future__ import annotations
@@ -12,9 +17,19 @@ import base64
 import binascii
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 from loyalty import errors, hookimpl
-from loyalty.events import Customer, CustomerCreated, Line, OrderCancelled, OrderPaid, OrderRefunded
+from loyalty.events import (
+    Address,
+    Customer,
+    CustomerCreated,
+    Line,
+    OrderCancelled,
+    OrderPaid,
+    OrderRefunded,
+    referral_mark,
+)
 from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded", "partially_paid"}
@@ -33,6 +48,18 @@ def customer_of(data: dict | None) -> Customer | None:
         return None
     name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part) or None
     return Customer(external_id=str(data["id"]), email=data.get("email") or None, name=name)
+
+
+def _query(url: str | None) -> dict:
+    """The query parameters of the page the buyer landed on (``/?ref=CODE``)."""
+    return parse_qs(urlsplit(url).query) if url else {}
+
+
+def _address(data: dict | None) -> Address | None:
+    if not data:
+        return None
+    return Address(data.get("address1"), data.get("address2"), data.get("city"), data.get("zip"),
+                   data.get("country_code") or data.get("country"))
 
 
 class Shopify(StorefrontAdapter):
@@ -91,6 +118,7 @@ class Shopify(StorefrontAdapter):
             )
             for item in data.get("line_items") or []
         )
+        attributes = {a["name"]: a.get("value") for a in data.get("note_attributes") or [] if a.get("name")}
         return OrderPaid(
             order_id=str(data["id"]),
             customer=customer_of(data.get("customer")),
@@ -102,9 +130,13 @@ class Shopify(StorefrontAdapter):
             total=_money(data["total_price"]),
             lines=lines,
             discount_codes=tuple(code["code"] for code in data.get("discount_codes") or [] if code.get("code")),
-            attributes={a["name"]: a.get("value") for a in data.get("note_attributes") or [] if a.get("name")},
+            attributes=attributes,
             occurred_at=_when(data.get("processed_at") or data.get("created_at")),
             origin="shopify",
+            referral=referral_mark(attributes, "note_attribute") or referral_mark(_query(data.get("landing_site")),
+                                                                                 "landing_site"),
+            client_ip=data.get("browser_ip") or (data.get("client_details") or {}).get("browser_ip") or None,
+            shipping_address=_address(data.get("shipping_address")),
         )
 
     @staticmethod

@@ -10,6 +10,10 @@ Stripe amounts are integers in the currency's minor unit, as Stripe
 counts it (zero-decimal currencies such as JPY have none; ISK, HUF and TWD
 are sent with two decimals), converted here to ``Decimal``. A purchase with
 no Stripe customer is attributed to the customer's e-mail.
+
+Referrals: a member's code comes in the object's ``metadata`` (``ref`` or
+``referral_code``, set when the store creates the Checkout Session or
+PaymentIntent); the shipping address goes to the self-referral check.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from decimal import Decimal
 import stripe
 
 from loyalty import errors, hookimpl
-from loyalty.events import Customer, CustomerCreated, OrderPaid, OrderRefunded
+from loyalty.events import Address, Customer, CustomerCreated, OrderPaid, OrderRefunded, referral_mark
 from loyalty.storefronts import StorefrontAdapter
 
 TOLERANCE_SECONDS = 300
@@ -57,6 +61,12 @@ def _customer(customer_id, details: dict | None) -> Customer | None:
     if email:
         return Customer(email.strip().lower(), email, details.get("name"))
     return None
+
+
+def _address(data: dict | None) -> Address | None:
+    if not data:
+        return None
+    return Address(data.get("line1"), data.get("line2"), data.get("city"), data.get("postal_code"), data.get("country"))
 
 
 class Stripe(StorefrontAdapter):
@@ -104,7 +114,8 @@ class Stripe(StorefrontAdapter):
         return []
 
     @staticmethod
-    def _order(order_id, currency, customer, total, event, *, subtotal=None, discount=0, tax=0, shipping=0):
+    def _order(order_id, currency, customer, total, event, *, subtotal=None, discount=0, tax=0, shipping=0,
+               obj=None, ships_to=None):
         currency = currency.upper()
         amount = lambda value: from_stripe_amount(value, currency)  # noqa: E731
         return OrderPaid(
@@ -112,6 +123,8 @@ class Stripe(StorefrontAdapter):
             subtotal=amount(subtotal if subtotal is not None else total), discount=amount(discount),
             tax=amount(tax), shipping=amount(shipping), total=amount(total),
             lines=(), occurred_at=_when(event.get("created")), origin="stripe",
+            referral=referral_mark((obj or {}).get("metadata"), "metadata"),
+            shipping_address=_address((ships_to or {}).get("address")),
         )
 
     def from_session(self, session: dict, event: dict) -> OrderPaid:
@@ -121,20 +134,21 @@ class Stripe(StorefrontAdapter):
             _customer(session.get("customer"), session.get("customer_details")),
             session["amount_total"], event, subtotal=session.get("amount_subtotal"),
             discount=details.get("amount_discount") or 0, tax=details.get("amount_tax") or 0,
-            shipping=details.get("amount_shipping") or 0,
+            shipping=details.get("amount_shipping") or 0, obj=session,
+            ships_to=session.get("shipping_details") or (session.get("collected_information") or {}).get("shipping_details"),
         )
 
     def from_payment_intent(self, intent: dict, event: dict) -> OrderPaid:
         return self._order(
             intent["id"], intent["currency"], _customer(intent.get("customer"), {"email": intent.get("receipt_email")}),
-            intent.get("amount_received") or intent["amount"], event,
+            intent.get("amount_received") or intent["amount"], event, obj=intent, ships_to=intent.get("shipping"),
         )
 
     def from_charge(self, charge: dict, event: dict) -> OrderPaid:
         return self._order(
             charge.get("payment_intent") or charge["id"], charge["currency"],
             _customer(charge.get("customer"), charge.get("billing_details")),
-            charge.get("amount_captured") or charge["amount"], event,
+            charge.get("amount_captured") or charge["amount"], event, obj=charge, ships_to=charge.get("shipping"),
         )
 
     @staticmethod

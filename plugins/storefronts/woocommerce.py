@@ -6,6 +6,11 @@ of its ``refunds`` list is a refund, so a store that only sends
 ``order.updated`` still claws back), ``customer.created``. When a webhook
 is created WooCommerce sends an unsigned ping (``webhook_id=…``): it is
 answered 200 and not stored. Guest orders (``customer_id`` 0) earn nothing.
+
+Referrals: a member's code may come as a coupon or as order meta data
+(``ref``, ``referral_code``, ``_referral_code``, as a referral plugin or a
+checkout field saves it); ``customer_ip_address`` and the shipping address
+go to the fraud checks.
 """
 
 from __future__ import annotations
@@ -16,7 +21,16 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from loyalty import errors, hookimpl
-from loyalty.events import Customer, CustomerCreated, Line, OrderCancelled, OrderPaid, OrderRefunded
+from loyalty.events import (
+    Address,
+    Customer,
+    CustomerCreated,
+    Line,
+    OrderCancelled,
+    OrderPaid,
+    OrderRefunded,
+    referral_mark,
+)
 from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
 
 PAID = {"processing", "completed"}
@@ -96,6 +110,8 @@ class WooCommerce(StorefrontAdapter):
             name = " ".join(p for p in (billing.get("first_name"), billing.get("last_name")) if p) or None
             customer = Customer(str(data["customer_id"]), billing.get("email") or None, name)
         items = data.get("line_items") or []
+        meta = {m["key"]: m.get("value") for m in data.get("meta_data") or [] if isinstance(m, dict) and m.get("key")}
+        shipping = data.get("shipping") or {}
         return OrderPaid(
             order_id=str(data["id"]),
             customer=customer,
@@ -114,6 +130,10 @@ class WooCommerce(StorefrontAdapter):
             discount_codes=tuple(c["code"] for c in data.get("coupon_lines") or [] if c.get("code")),
             occurred_at=_when(data.get("date_paid_gmt") or data.get("date_created_gmt")),
             origin="woocommerce",
+            referral=referral_mark(meta, "meta_data"),
+            client_ip=data.get("customer_ip_address") or None,
+            shipping_address=Address(shipping.get("address_1"), shipping.get("address_2"), shipping.get("city"),
+                                     shipping.get("postcode"), shipping.get("country")) if shipping else None,
         )
 
 

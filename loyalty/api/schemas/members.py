@@ -67,6 +67,9 @@ class MemberSchema(Schema):
     tier_progress = fields.Nested(TierProgressSchema, allow_none=True, required=True,
                                   metadata={"description": "null when the program gives tiers by hand."})
     balances = fields.Nested(BalancesSchema, required=True)
+    referral_code = fields.String(required=True, metadata={"description": "The code the member shares with friends."})
+    referral_link = fields.String(allow_none=True, required=True,
+                                  metadata={"description": "The share link (null until the program sets a link pattern)."})
 
 
 class AdjustmentSchema(Schema):

@@ -19,6 +19,7 @@ from loyalty.ledger import Ledger
 from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.members import find_member
 from loyalty.models import Member, Tier
+from loyalty.referrals import link_for
 from loyalty.tiers import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
@@ -42,6 +43,8 @@ def member_view(member: Member) -> dict:
                  "perks": tier.perks} if tier else None,
         "tier_progress": progress(db.session, g.program, member, clock=current_clock()),
         "balances": _balances(member, balances),
+        "referral_code": member.referral_code,
+        "referral_link": link_for(g.program, member.referral_code),
     }
 
 

@@ -1,0 +1,1 @@
+"""Built-in referral fraud checks, one plugin module each."""

@@ -163,3 +163,49 @@ class TestStripe:
     def test_customer_created(self):
         (created,) = self.parse("customer.created", fixture("stripe/customer.json"))
         assert created.customer.external_id == "cus_QXg1o8vcGmoR32"
+
+
+class TestReferralFields:
+    """What each adapter hands the referral checks: a code outside the discount codes, the IP, the address."""
+
+    def test_shopify(self):
+        data = fixture("shopify/order.json")
+        (event,) = Shopify().parse(WebhookRequest({"X-Shopify-Topic": "orders/paid"}, json.dumps(data).encode(), NOW))
+        assert event.referral is None  # its note attributes are an engraving and a colour
+        assert event.client_ip == "0.0.0.0"
+        assert event.shipping_address.line1 == "Chestnut Street 92" and event.shipping_address.key()
+        data["note_attributes"].append({"name": "ref", "value": " ann2k9 "})
+        (event,) = Shopify().parse(WebhookRequest({"X-Shopify-Topic": "orders/paid"}, json.dumps(data).encode(), NOW))
+        assert (event.referral.code, event.referral.via) == ("ann2k9", "note_attribute")
+        data["note_attributes"].pop()
+        data["landing_site"] = "http://www.example.com/?source=abc&ref=BEN7"
+        (event,) = Shopify().parse(WebhookRequest({"X-Shopify-Topic": "orders/paid"}, json.dumps(data).encode(), NOW))
+        assert (event.referral.code, event.referral.via) == ("BEN7", "landing_site")
+
+    def test_woocommerce(self):
+        data = fixture("woocommerce/order.json")
+        (event,) = woo(data, "order.updated")
+        assert event.referral is None and event.client_ip is None  # "" in the fixture
+        assert event.shipping_address.line1 == "969 Market" and event.shipping_address.postcode == "94103"
+        data["meta_data"].append({"id": 1, "key": "_referral_code", "value": "ANN2K9"})
+        (event,) = woo(data, "order.updated")
+        assert (event.referral.code, event.referral.via) == ("ANN2K9", "meta_data")
+
+    def test_stripe(self):
+        session = fixture("stripe/checkout_session.json")
+        session.update({"payment_status": "paid", "currency": "usd", "amount_total": 1000, "amount_subtotal": 1000,
+                        "metadata": {"referral_code": "ANN2K9"}})
+        request = WebhookRequest({}, stripe_event("checkout.session.completed", session), NOW)
+        (event,) = Stripe().parse(request)
+        assert (event.referral.code, event.referral.via) == ("ANN2K9", "metadata")
+        # collected_information.shipping_details is read, but its address is all nulls: no fingerprint.
+        assert event.shipping_address.key() is None
+
+    def test_addresses_match_however_they_are_written(self):
+        from loyalty.events import Address
+
+        assert Address("12 Rose Lane, Apt. 3", None, "Leeds", "LS1 4AB", "GB").key() == \
+            Address("12 rose lane apt 3", "", "LEEDS", "ls14ab", "gb").key()
+        assert Address("12 Rose Lane", None, None, "LS1 4AB", "GB").key() != \
+            Address("14 Rose Lane", None, None, "LS1 4AB", "GB").key()
+        assert Address(None, None, "Leeds", None, "GB").key() is None

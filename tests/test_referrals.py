@@ -540,3 +540,34 @@ class TestConcurrency:
 
         assert sorted(_together(app, 8, post)) == [200] * 7 + [201]
         assert session.scalar(select(func.count()).select_from(Referral)) == 1
+
+
+def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann, registry):
+    """docs/plugins.md's fraud check, run as written: a friend at a throwaway domain is flagged."""
+    import re
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+    section = guide.read_text().split("### register_referral_checks")[1].split("### ")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
+    registry.types["referral_checks"]["disposable_email"] = namespace["DisposableEmail"]()
+    try:
+        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9401",
+                                friend_email="pal@Mailinator.com")
+        assert referral.status == "flagged" and "mailinator.com, a disposable-mail provider" in referral.reason
+        set_terms(shop, registry, checks={"disposable_email": {"domains": ["yopmail.com"], "action": "reject"}})
+        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9402",
+                                friend_email="pal@yopmail.com")
+        assert referral.status == "rejected"
+        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9403",
+                                friend_email="pal@mailinator.com")
+        assert referral.status == "pending"  # the program's own list replaced the defaults
+        session.commit()
+    finally:
+        del registry.types["referral_checks"]["disposable_email"]
+    # Uninstalled, its settings stay (it may come back) and the rest of the terms can still change.
+    set_terms(shop, registry, referrer_points=600)
+    assert shop.referral_terms["checks"]["disposable_email"]["domains"] == ["yopmail.com"]
+    session.commit()

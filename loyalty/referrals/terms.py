@@ -94,10 +94,12 @@ def review_days(program: Program, terms: Terms) -> int:
 def set_terms(program: Program, registry, **changes) -> Terms:
     """Change some of the terms (the rest stay); invalid terms raise and change nothing."""
     current = dict(program.referral_terms or {})
+    changed_checks = set()
     if "checks" in changes:  # check settings merge per check: setting one leaves the others
         checks = dict(current.get("checks") or {})
         for name, settings in (changes.pop("checks") or {}).items():
             checks[name] = {**checks.get(name, {}), **(settings or {})}
+            changed_checks.add(name)
         current["checks"] = checks
     current.update(changes)
     try:
@@ -105,16 +107,23 @@ def set_terms(program: Program, registry, **changes) -> Terms:
     except ValidationError as exc:
         raise errors.InvalidInput(f"invalid referral terms: {exc.messages}", fields=exc.messages) from None
     money.to_decimal(loaded["min_order"], program.currency, field="min_order")  # no fractions of a cent
-    loaded["checks"] = check_settings(registry, loaded["checks"])
+    loaded["checks"] = check_settings(registry, loaded["checks"], changed_checks)
     program.referral_terms = TermsSchema().dump(loaded)
     return Terms(**loaded)
 
 
-def check_settings(registry, checks: dict) -> dict:
-    """Each check's settings as its schema accepted them; an unknown check or a bad setting raises."""
+def check_settings(registry, checks: dict, changed: set) -> dict:
+    """Each check's settings as its schema accepted them; a bad setting, or a change to an unknown check, raises.
+
+    Settings of a check whose plugin is no longer installed are kept as
+    they were (it may come back) unless this change names it.
+    """
     accepted = {}
     for name, settings in checks.items():
         check = registry.referral_checks.get(name)
+        if check is None and name not in changed:
+            accepted[name] = settings
+            continue
         if check is None:
             known = ", ".join(sorted(registry.referral_checks)) or "none"
             raise errors.InvalidInput(f"no referral check {name!r}; installed: {known}")

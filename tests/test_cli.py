@@ -105,11 +105,11 @@ def test_lists(runner, acme):
 def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     first = ok(runner, "demo")
     assert "Demo program 'demo'" in first
-    assert "8 signed Shopify and Standard Webhooks deliveries" in first and "duplicate" not in first
+    assert "11 signed Shopify and Standard Webhooks deliveries" in first and "duplicate" not in first
     counts = snapshot(session)
     session.rollback()
     again = ok(runner, "demo")
-    assert again.count("duplicate") == 8
+    assert again.count("duplicate") == 11
     # The balances and tiers; not the jobs' counts (a re-run finds nothing left to release) nor the new API key.
     balances = lambda output: output.split("Balances:")[1].split("Scheduled jobs")[0]  # noqa: E731
     assert balances(again) == balances(first)
@@ -120,3 +120,11 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     # Ann's newest order is still in the 7-day return window.
     assert "Pending 54" in ok(runner, "members", "show", "--program", "demo", "cust-ann")
     assert "Triple points on coffee" in ok(runner, "rules", "list", "--program", "demo")
+    # Referrals: Fay (Ann's code at checkout, a month ago) rewarded; Cara's own link rejected; Gus in review;
+    # the third friend from one IP flagged. Fay: 85 base + 100 first order + 50 welcome + 250 as a friend.
+    assert "cust-ann  -> cust-fay  via discount_code rewarded  +500 referrer, +250 friend" in first
+    assert "cust-cara -> cust-cara via landing_site  rejected" in first and "in review until" in first
+    assert "flagged   3 or more referrals from IP 198.51.100.7" in first
+    referrals = lambda output: output.split("\nReferrals:")[1].split("The REST API")[0]  # noqa: E731
+    assert referrals(again) == referrals(first)
+    assert "Available 485" in ok(runner, "members", "show", "--program", "demo", "cust-fay")

@@ -33,6 +33,9 @@ from loyalty.rules import add_rule, list_rules
 from loyalty.jobs import run_job
 from loyalty.programs import update_program
 from loyalty.tiers import add_tier, list_tiers, set_member_tier, set_scheme
+from loyalty.referrals import link_for, list_referrals, set_terms
+from loyalty.models import Member
+from sqlalchemy import select
 
 SLUG = "demo"
 API_KEY_NAME = "demo headless shop"
@@ -42,7 +45,13 @@ CUSTOMERS = {
     "cust-ben": Customer("cust-ben", "ben@example.com", "Ben Baker"),
     "cust-cara": Customer("cust-cara", "cara@example.com", "Cara Cruz", date(1985, 11, 30)),
     "cust-dan": Customer("cust-dan", "dan@example.com", "Dan Diaz"),
+    "cust-fay": Customer("cust-fay", "fay@example.com", "Fay Fox"),
+    "cust-gus": Customer("cust-gus", "gus@example.com", "Gus Gray"),
 }
+
+#: Referral terms: 500 points for the referrer, 250 for the friend, once the 7-day return window has passed.
+REFERRAL_TERMS = {"referrer_points": 500, "friend_points": 250, "min_order": "25.00", "monthly_cap": 10,
+                  "link": "https://demo-outfitters.example/?ref={code}"}
 
 RULES = [
     ("points_per_currency", "Base rate", {"points_per_unit": "1"}),
@@ -61,15 +70,18 @@ TIERS = [
 TIER_SCHEME = ("points_earned", {"window": "rolling", "window_days": 365, "downgrade": "after_grace", "grace_days": 30})
 
 
-def _shopify_order(order_id, customer, when, lines):
-    """A Shopify ``orders/paid`` payload (the fields the adapter reads)."""
-    total = sum((Decimal(price) for _, _, price in lines), Decimal(0))
+def _shopify_order(order_id, customer, when, lines, *, discount_code=None, landing_site=None):
+    """A Shopify ``orders/paid`` payload (the fields the adapter reads); a discount code takes 5.00 off."""
+    subtotal = sum((Decimal(price) for _, _, price in lines), Decimal(0))
+    discount = Decimal("5.00") if discount_code else Decimal("0.00")
     person = CUSTOMERS[customer]
     first, _, last = (person.name or "").partition(" ")
     return {
         "id": order_id, "currency": "USD", "financial_status": "paid", "processed_at": when.isoformat(),
-        "total_line_items_price": str(total), "total_discounts": "0.00", "total_tax": "0.00",
-        "total_price": str(total), "shipping_lines": [], "discount_codes": [],
+        "total_line_items_price": str(subtotal), "total_discounts": str(discount), "total_tax": "0.00",
+        "total_price": str(subtotal - discount), "shipping_lines": [], "landing_site": landing_site,
+        "discount_codes": [{"code": discount_code, "amount": str(discount), "type": "fixed_amount"}]
+        if discount_code else [],
         "customer": {"id": customer, "email": person.email, "first_name": first, "last_name": last},
         "line_items": [{"id": i, "title": title, "sku": sku, "quantity": 1, "price": price, "product_id": None}
                        for i, (title, sku, price) in enumerate(lines, start=1)],
@@ -135,6 +147,8 @@ def build_demo(session) -> dict:
             add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier, threshold=threshold,
                      keep_threshold=keep, perks=perks)
         set_scheme(session, program, registry, *TIER_SCHEME)
+    if program.referral_terms is None:
+        set_terms(program, registry, **REFERRAL_TERMS)
     if not list_rules(session, program):
         for type_, name, config in RULES:
             add_rule(session, program, registry, type=type_, name=name, config=config)
@@ -146,7 +160,7 @@ def build_demo(session) -> dict:
         secrets[kind] = storefront.secret
     for external_id in ("cust-ann", "cust-ben", "cust-cara"):
         enrol(session, program, CUSTOMERS[external_id], registry=registry)
-    ann = get_member(session, program, "cust-ann")
+    ann, cara = get_member(session, program, "cust-ann"), get_member(session, program, "cust-cara")
     if ann.tier_floor_id is None:  # a VIP given Gold by hand for her first 90 days: a floor no recalculation breaks
         gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
         set_member_tier(session, ann, gold, until=program.created_at + timedelta(days=90))
@@ -179,6 +193,12 @@ def build_demo(session) -> dict:
         # Dan: signed up in the store, no order yet.
         store.shopify("customers/create", {"id": "cust-dan", "email": "dan@example.com", "first_name": "Dan",
                                            "last_name": "Diaz"}, "demo-cust-dan"),
+        # Referrals. Fay, Ann's friend, used Ann's code at checkout a month ago: past the review period, rewarded.
+        store.shopify("orders/paid", _shopify_order(6001, "cust-fay", month_ago, [
+            ("Trail shoes", "SHOES", "90.00")], discount_code=ann.referral_code), "demo-6001"),
+        # Cara came in through her own share link: a self-referral, rejected.
+        store.shopify("orders/paid", _shopify_order(3002, "cust-cara", start, [
+            ("Socks", "SOCKS", "30.00")], landing_site=f"/?ref={cara.referral_code}"), "demo-3002"),
     ]
     session.expire_all()
 
@@ -193,16 +213,28 @@ def build_demo(session) -> dict:
     store.api("POST", "/members/cust-eve/adjustments", api_key, {"points": 15, "reason": "Photo in the review"},
               **{"Idempotency-Key": "demo-adjust-eve"})
     eve = store.api("GET", "/members/cust-eve", api_key)
+    # Ben's share link brought Gus (the shop tells the API when he lands), who then ordered: converted, in review.
+    ben = get_member(session, program, "cust-ben")
+    store.api("POST", "/referrals", api_key, {"code": ben.referral_code, "friend": {"external_id": "cust-gus"},
+                                               "ip": "198.51.100.7"})
+    deliveries.append(store.shopify("orders/paid", _shopify_order(7001, "cust-gus", start, [
+        ("Wool hat", "HAT", "35.00")]), "demo-7001"))
+    # Then three more "friends" from Gus's IP address within minutes: the third is flagged for a person.
+    for friend in ("cust-hal", "cust-ian", "cust-jo"):
+        store.api("POST", "/referrals", api_key, {"code": ben.referral_code, "friend": {"external_id": friend},
+                                                   "ip": "198.51.100.7"})
     session.expire_all()
 
     # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated.
-    job_runs = [run_job(session, name) for name in ("release", f"tiers:{SLUG}", "expire", "birthdays")]
+    job_runs = [run_job(session, name) for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays")]
     ledger = Ledger(session)
     ann = get_member(session, program, "cust-ann")
     ledger.redeem(ann, 100, key="demo:reward-ann-1", reason="$1 off coupon")
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
     return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,
+            "referrals": list(reversed(list_referrals(session, program))),
+            "codes": {m.id: m.external_id for m in session.scalars(select(Member).where(Member.program_id == program.id))},
             "tiers": {external_id: (get_member(session, program, external_id).tier or Nobody).name
                       for external_id in (*CUSTOMERS, "cust-eve")},
             "balances": {
@@ -234,6 +266,21 @@ def demo():
     click.echo("Scheduled jobs run now: " + "; ".join(
         f"{run.job} {run.status} ({', '.join(f'{k} {v}' for k, v in (run.counts or {}).items())})"
         for run in result["jobs"]) + " — loyalty jobs list; loyalty scheduler runs them on their timetable.")
+    click.echo(f"\nReferrals: {REFERRAL_TERMS['referrer_points']} points for the referrer and "
+               f"{REFERRAL_TERMS['friend_points']} for the friend after the 7-day review period "
+               f"(first order, at least {REFERRAL_TERMS['min_order']} USD after discounts).")
+    ann = get_member(db.session, program, "cust-ann")
+    click.echo(f"  Ann's code {ann.referral_code}, link {link_for(program, ann.referral_code)}")
+    for referral in result["referrals"]:
+        note = referral.reason or ""
+        if referral.status == "rewarded":
+            note = f"+{referral.referrer_points} referrer, +{referral.friend_points} friend"
+        elif referral.status == "converted":
+            note = f"in review until {referral.review_until:%Y-%m-%d}"
+        click.echo(f"  {result['codes'][referral.referrer_id]:9} -> {referral.friend_external_id:9} via {referral.via:13}"
+                   f" {referral.status:9} {note}".rstrip())
+    click.echo(f"  Review flagged ones: loyalty referrals list --program {SLUG} --status flagged; "
+               f"loyalty referrals approve|reject --program {SLUG} ID")
     eve = result["api_member"]
     click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
                f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")
@@ -247,6 +294,8 @@ def demo():
         f"  loyalty rules list --program {SLUG}\n"
         f"  loyalty tiers list --program {SLUG}\n"
         f"  loyalty tiers history --program {SLUG} cust-ben\n"
+        f"  loyalty referrals terms --program {SLUG}\n"
+        f"  loyalty referrals checks --program {SLUG}\n"
         "  loyalty jobs list\n"
         f"  loyalty api-keys list --program {SLUG}\n"
         f"  loyalty inbox list --program {SLUG}\n"

@@ -276,15 +276,19 @@ class TestAttribution:
         from loyalty.webhooks.inbox import process_batch
 
         app.config["WEBHOOK_PROCESSING"] = "queued"
-        member_factory("9015")  # enrolled already, so the batch would take the order set-based
+        for enrolled in ("9015", "9017", "9018"):  # enrolled already: the batch would take their orders set-based
+            member_factory(enrolled)
         attribute(session, shop, code=ann.referral_code, friend_external_id="9015")
         session.commit()
         send_shopify(client, shopify_order(9015, 5015))  # no code: converts the pending referral
-        send_shopify(client, shopify_order(9016, 5016, code=ann.referral_code))
+        send_shopify(client, shopify_order(9016, 5016, code=ann.referral_code))  # a new customer
+        send_shopify(client, shopify_order(9017, 5017, code=ann.referral_code.lower()))  # a member's first order
+        send_shopify(client, shopify_order(9018, 5018, code="SUMMER10"))  # a store discount: set-based
         processed = process_batch(session, registry=registry, clock=clock)
-        assert [p.status for p in processed] == ["processed", "processed"]
-        assert the_referral(session, "9015").status == "converted"
-        assert the_referral(session, "9016").status == "converted"
+        assert [p.status for p in processed] == ["processed"] * 4
+        for friend in ("9015", "9016", "9017"):
+            assert the_referral(session, friend).status == "converted"
+        assert the_referral(session, "9018") is None
 
 
 # --- fraud checks -----------------------------------------------------------------

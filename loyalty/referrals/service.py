@@ -130,13 +130,17 @@ def on_paid_order(pipeline, member: Member, order: Order, event) -> Referral | N
 def needs_one_by_one(session: Session, program: Program, events: dict[int, object]) -> set[int]:
     """Which paid orders of a worker's batch may touch a referral (they are processed one by one).
 
-    Orders with a referral mark or any discount code, and orders of
-    customers with a pending referral; nothing when the program has no
-    referral terms.
+    Orders with a referral mark or a discount code that is a member's
+    referral code, and orders of customers with a pending referral (a
+    query each); nothing when the program has no referral terms.
     """
     if not program.referral_terms or not events:
         return set()
-    marked = {i for i, event in events.items() if event.referral is not None or event.discount_codes}
+    codes = {i: {normalize_code(code) for code in event.discount_codes} for i, event in events.items()}
+    wanted = {code for some in codes.values() for code in some if code and len(code) <= 32}
+    members_codes = set(session.scalars(select(Member.referral_code).where(
+        Member.program_id == program.id, Member.referral_code.in_(list(wanted))))) if wanted else set()
+    marked = {i for i, event in events.items() if event.referral is not None or codes[i] & members_codes}
     customers = {event.customer.external_id.strip(): i for i, event in events.items() if i not in marked}
     waiting = set(session.scalars(select(Referral.friend_external_id).where(
         Referral.program_id == program.id, Referral.status == "pending",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
+from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Referral, Transfer
 
 accounts = Account.__table__
 entries = Entry.__table__
@@ -21,6 +21,7 @@ transfers = Transfer.__table__
 lots = Lot.__table__
 consumptions = LotConsumption.__table__
 programs = Program.__table__
+referrals = Referral.__table__
 
 #: How many offending rows to report per invariant.
 DETAIL_LIMIT = 20
@@ -231,6 +232,27 @@ def _same_program(session: Session, program_id: int) -> list[str]:
     return found + [f"lot {r.id} belongs to an entry of program {r.program_id}" for r in session.execute(query)]
 
 
+def _referral_rewards(session: Session, program_id: int) -> list[str]:
+    """A referral pays only once rewarded, each side once, the points it shows, to the right member."""
+    posted = (
+        select(entries.c.source_id, entries.c.member_id, func.count().label("n"), func.sum(entries.c.amount).label("points"))
+        .where(entries.c.program_id == program_id, entries.c.source_type == "referral", entries.c.kind == "earn")
+        .group_by(entries.c.source_id, entries.c.member_id)
+        .subquery()
+    )
+    side = case((posted.c.member_id == referrals.c.referrer_id, referrals.c.referrer_points),
+                (posted.c.member_id == referrals.c.friend_member_id, referrals.c.friend_points), else_=None)
+    query = (
+        select(posted.c.source_id, posted.c.member_id, posted.c.n, posted.c.points, referrals.c.status, side.label("shown"))
+        .select_from(posted.outerjoin(referrals, func.cast(referrals.c.id, entries.c.source_id.type) == posted.c.source_id))
+        .where(or_(posted.c.n > 1, referrals.c.status.is_distinct_from("rewarded"), side.is_(None),
+                   side != posted.c.points))
+        .limit(DETAIL_LIMIT)
+    )
+    return [f"referral {r.source_id} ({r.status}) posted {r.points} points in {r.n} entries to member {r.member_id}"
+            f" (shows {r.shown})" for r in session.execute(query).all()]
+
+
 CHECKS = {
     "zero_sum": _zero_sum,
     "cached_balance": _cached_balances,
@@ -242,6 +264,7 @@ CHECKS = {
     "idempotency_key_unique": _keys_unique,
     "positive_transfer": _positive_transfers,
     "same_program": _same_program,
+    "referral_rewards": _referral_rewards,
 }
 
 def verify(session: Session, program_slug: str | None = None) -> list[Violation]:

@@ -350,6 +350,7 @@ def _decide(session, program, terms: Terms, referral: Referral, order: Order | N
             referral.reason = f"order {order.external_id} did not qualify: {reason}"  # the next order may
         else:
             referral.status, referral.reason = "rejected", reason
+            referral.order_id = order.id if order is not None else None
     elif flags:
         referral.status = "flagged"
         referral.reason = "; ".join(f"{v.reason} ({v.check})" for v in flags)

@@ -86,7 +86,7 @@ def checks(program_slug):
         state = "on" if settings.pop("enabled") else "off"
         action = settings.pop("action") or check.default_action
         extra = " ".join(f"{key}={value}" for key, value in settings.items())
-        click.echo(f"{name:18} {state:3} {action:6} {extra}")
+        click.echo(f"{name:18} {state:3} {action:6} {extra}".rstrip())
         click.echo(f"{'':18} {check.description or check.title}")
 
 

@@ -38,7 +38,7 @@ class Referral(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     referrer_id: Mapped[int] = mapped_column(BigId)
-    #: The referrer's code as the friend gave it, and how it reached us:
+    #: The referrer's code (upper-case, as members have it), and how it reached us:
     #: discount_code, note_attribute, landing_site, meta_data, metadata, attribute or api.
     code: Mapped[str] = mapped_column(String(32))
     via: Mapped[str] = mapped_column(String(32))

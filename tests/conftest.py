@@ -213,6 +213,19 @@ def pending(session, program, external_id) -> int:
     return Ledger(session).balances(member.id)["pending"]
 
 
+def guide_example(hook: str) -> dict:
+    """Run the Python example under ``### <hook>`` in docs/plugins.md, as written: its names."""
+    import re
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
+    section = guide.read_text().split(f"### {hook}")[1].split("### ")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
+    return namespace
+
+
 @contextmanager
 def statements_issued(session):
     """The SQL statements the block sends (one per execute or executemany): ``with statements_issued(s) as sql:``."""

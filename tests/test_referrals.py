@@ -23,7 +23,7 @@ from loyalty.members import get_member
 from loyalty.models import Entry, Member, Referral
 from loyalty.referrals import approve, attribute, reject, set_terms
 from loyalty.storefronts import add_storefront
-from tests.conftest import START, available, snapshot
+from tests.conftest import START, guide_example, snapshot
 from tests.webhook_helpers import (
     SECRETS,
     fixture,
@@ -548,14 +548,7 @@ class TestConcurrency:
 
 def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann, registry):
     """docs/plugins.md's fraud check, run as written: a friend at a throwaway domain is flagged."""
-    import re
-    from pathlib import Path
-
-    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-    section = guide.read_text().split("### register_referral_checks")[1].split("### ")[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
+    namespace = guide_example("register_referral_checks")
     registry.types["referral_checks"]["disposable_email"] = namespace["DisposableEmail"]()
     try:
         referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9401",

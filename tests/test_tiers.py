@@ -17,7 +17,7 @@ from loyalty.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
 from loyalty.testing import order_paid
 from loyalty.tiers import add_tier, get_tier, recalculate, set_member_tier, set_scheme
-from tests.conftest import statements_issued
+from tests.conftest import guide_example, statements_issued
 
 DAY = timedelta(days=1)
 
@@ -288,14 +288,7 @@ def test_tier_cli(runner, session, tiered, member, clock):
 
 def test_the_plugin_guides_tier_scheme_example_works(session, tiered, registry, push, clock):
     """docs/plugins.md's tier scheme, run as written."""
-    import re
-    from pathlib import Path
-
-    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-    section = guide.read_text().split("### register_tier_schemes")[1].split("### ")[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
+    namespace = guide_example("register_tier_schemes")
     registry.types["tier_schemes"]["discounted_orders"] = namespace["DiscountedOrders"]()
     try:
         scheme(session, tiered, registry, "discounted_orders", window="rolling", window_days=30)

@@ -94,3 +94,8 @@ def insert_many(conn, table, rows: list[dict]) -> list[int]:
         ids = list(range(last + 1, last + 1 + len(rows)))
     conn.execute(table.insert(), [{**row, "id": id_} for row, id_ in zip(rows, ids)])
     return ids
+
+
+def is_id(value) -> bool:
+    """Whether ``value`` can be a row id (a positive 64-bit integer): larger numbers are no row, not an error."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63

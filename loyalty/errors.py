@@ -139,3 +139,27 @@ class ReferralNotOpen(Conflict):
     """Approving or rejecting a referral that is already decided."""
 
     code = "referral_not_open"
+
+
+class UnknownReward(NotFound):
+    code = "unknown_reward"
+
+
+class UnknownRedemption(NotFound):
+    code = "unknown_redemption"
+
+
+class DuplicateReward(Conflict):
+    code = "duplicate_reward"
+
+
+class RewardUnavailable(Conflict):
+    """Paused, not started or ended, above the member's tier, out of stock, or the member's limit reached."""
+
+    code = "reward_unavailable"
+
+
+class RedemptionNotCancellable(Conflict):
+    """Only an issued, unused redemption can be cancelled."""
+
+    code = "redemption_not_cancellable"

@@ -47,6 +47,7 @@ from loyalty.members import find_member
 from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
 from loyalty.expiry import lot_expiry
 from loyalty.referrals import service as referrals
+from loyalty.rewards.redeem import mark_used
 from loyalty.rules import rule_type
 from loyalty.tiers import upgrade_on_event
 
@@ -322,6 +323,8 @@ class _Pipeline:
         occurred = self._when(event)
         if event.customer is None:
             order, fresh = self._record_order(event, view, None, occurred)
+            if fresh and view.discount_codes:  # a member's reward code used at a guest checkout
+                mark_used(self.session, self.program, order.id, view.discount_codes, occurred)
             return Outcome("processed" if fresh else "duplicate", "guest order: no member to credit", order=order)
         member, _ = self.member_for(event.customer)
         self.ledger.hold(member.id)
@@ -342,6 +345,8 @@ class _Pipeline:
                 self.order_posted(member, order.external_id, rule, award, posting)
                 outcome.awards.append((award, posting))
         referrals.on_paid_order(self, member, order, event)
+        if view.discount_codes:
+            mark_used(self.session, self.program, order.id, view.discount_codes, occurred)
         self.tier_check([member.id])
         return outcome
 

@@ -73,10 +73,21 @@ def register_tier_schemes(register):
 def register_reward_types(register):
     """Contribute reward types for the catalog.
 
-    Called once at start. Call ``register(reward_type)`` for each type: a
-    unique ``name``, a ``title``, a marshmallow ``schema`` for its config.
-    Used by the rewards issue, which adds ``issue(redemption)`` and
-    ``cancel(redemption)``.
+    Called once at start. Call ``register(reward_type)`` for each, a
+    :class:`loyalty.rewards.RewardType`: a unique ``name``, a ``title``, a
+    marshmallow ``schema`` for its config (a
+    :class:`~loyalty.rewards.RewardConfigSchema`, which brings
+    ``expires_days``, ``prefix`` and ``use_pool``), ``variable`` (whether it
+    may be priced in steps of money), and:
+
+    * ``issue(redemption, config)``: given a
+      :class:`loyalty.rewards.RedemptionRequest` (member, points, value,
+      ``new_code()``, ``credentials(store)``, a stable ``key`` for the
+      provider), return an :class:`loyalty.rewards.Issued` (the code, details
+      to keep, an expiry) or raise :class:`loyalty.rewards.RewardNotIssued`
+      with a reason: then no points are spent and the redemption is failed;
+    * ``cancel(redemption, config)``: withdraw what ``issue`` gave (raise
+      ``RewardNotIssued`` if it cannot: the redemption stays issued).
 
     :param register: callable taking one reward type.
     """
@@ -171,7 +182,14 @@ def tier_changed(program, member, old_tier, new_tier, reason):
 
 @hookspec
 def reward_redeemed(program, member, redemption):
-    """A member redeemed a reward (fired by the rewards issue's code)."""
+    """A member redeemed a reward (or was given one): it is issued, its points spent.
+
+    Called once per redemption, inside its transaction, after the reward
+    type issued it; not for a failed one, nor for a repeated request.
+
+    :param redemption: the :class:`loyalty.models.Redemption` (``code``,
+        ``points``, ``value``, ``details``, ``expires_at``).
+    """
 
 
 @hookspec

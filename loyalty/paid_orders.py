@@ -32,6 +32,7 @@ from loyalty.db import insert_many
 from loyalty.events import Event, OrderPaid, Outcome, _Pipeline
 from loyalty.models import Member, Order, Program
 from loyalty.referrals import service as referrals
+from loyalty.rewards.redeem import mark_used
 
 def process_paid_orders(
     session: Session, program: Program, events: list[Event], *, registry=None, clock: Clock | None = None,
@@ -103,6 +104,8 @@ def process_paid_orders(
     earnings, owners = [], []
     for (i, _, view, member, occurred, awards), order_id in zip(evaluated, order_ids):
         results[i] = Outcome("processed", member=member)
+        if view.discount_codes:  # a reward's code: the redemption is used
+            mark_used(session, program, order_id, view.discount_codes, occurred)
         for rule, award in awards:
             earnings.append(pipeline.order_earning(member, order_id, view.external_id, occurred, rule, award))
             owners.append((i, view.external_id, rule, award))

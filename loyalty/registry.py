@@ -44,13 +44,15 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.referral_checks.existing_customer",
     "loyalty.plugins.referral_checks.minimum_order",
     "loyalty.plugins.referral_checks.velocity",
+    "loyalty.plugins.rewards.codes",
+    "loyalty.plugins.rewards.stripe_promotion",
 )
 
 #: What a registered type must have, per registration hook.
 REQUIRED = {
     "earning_rule_types": ("name", "title", "schema", "events", "evaluate"),
     "tier_schemes": ("name", "title", "schema", "metric", "qualifying_values"),
-    "reward_types": ("name", "title", "schema"),
+    "reward_types": ("name", "title", "schema", "variable", "issue", "cancel"),
     "storefronts": ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
     "referral_checks": ("name", "title", "schema", "default_action", "check"),
 }
@@ -118,6 +120,9 @@ class Registry:
 
     def tier_changed(self, *, program, member, old_tier, new_tier, reason) -> None:
         self.pm.hook.tier_changed(program=program, member=member, old_tier=old_tier, new_tier=new_tier, reason=reason)
+
+    def reward_redeemed(self, *, program, member, redemption) -> None:
+        self.pm.hook.reward_redeemed(program=program, member=member, redemption=redemption)
 
     def referral_converted(self, *, program, referral) -> None:
         self.pm.hook.referral_converted(program=program, referral=referral)

@@ -90,22 +90,34 @@ def same(expected: bytes, given: bytes) -> bool:
 
 
 def add_storefront(
-    session: Session, program: Program, registry, *, type: str, secret: str, clock: Clock | None = None
+    session: Session, program: Program, registry, *, type: str, secret: str, api_key: str | None = None,
+    clock: Clock | None = None,
 ) -> Storefront:
-    """Connect a store; a second connection of the same type replaces the secret (rotation)."""
+    """Connect a store; a second connection of the same type replaces the secret (rotation).
+
+    ``api_key``: the store's API key, for rewards that call the store (Stripe
+    promotion codes); left out, a reconnection keeps the one it had.
+    """
     if type not in registry.storefronts:
         known = ", ".join(sorted(registry.storefronts)) or "none"
         raise errors.InvalidInput(f"no storefront adapter {type!r}; installed: {known}")
     secret = (secret or "").strip()
     if len(secret) < 8:
         raise errors.InvalidInput("the webhook secret must be at least 8 characters")
+    if api_key is not None:
+        api_key = api_key.strip()
+        if len(api_key) < 8:
+            raise errors.InvalidInput("the API key must be at least 8 characters")
     now = (clock or current_clock()).now()
     storefront = find_storefront(session, program, type)
     if storefront is None:
-        storefront = Storefront(program_id=program.id, type=type, secret=secret, created_at=now, updated_at=now)
+        storefront = Storefront(program_id=program.id, type=type, secret=secret, api_key=api_key,
+                                created_at=now, updated_at=now)
         session.add(storefront)
     else:
         storefront.secret, storefront.updated_at = secret, now
+        if api_key is not None:
+            storefront.api_key = api_key
     session.flush()
     return storefront
 

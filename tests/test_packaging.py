@@ -44,6 +44,7 @@ def test_wheel_installs_only_under_the_loyalty_namespace(wheel):
         "loyalty/migrations/versions/0004_api.py",
         "loyalty/migrations/versions/0005_tiers.py",
         "loyalty/migrations/versions/0006_referrals.py",
+        "loyalty/migrations/versions/0007_rewards.py",
         "loyalty/plugins/tiers/points_earned.py",
         "loyalty/api/v1/members.py",
         "loyalty/api/schemas/members.py",

@@ -33,8 +33,8 @@ OPENAPI = {
 }
 
 DESCRIPTION = """\
-Members, balances, history, adjustments, custom events and referrals of
-one loyalty program. Authenticate with the program's API key: `Authorization: Bearer
+Members, balances, history, adjustments, custom events, referrals, the
+reward catalog and redemptions of one loyalty program. Authenticate with the program's API key: `Authorization: Bearer
 lk_…` (create one with `loyalty api-keys create`). Errors are JSON:
 `{"code": "...", "message": "...", "errors": {...}}`, where `code` is
 stable and `errors` lists field errors of a validation failure. Writes that
@@ -60,8 +60,8 @@ def init_app(app) -> None:
         "security": [{"bearerAuth": []}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from loyalty.api.v1 import events, members, referrals
+    from loyalty.api.v1 import events, members, referrals, rewards
 
-    for module in (members, events, referrals):
+    for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.extensions["loyalty_api"] = api

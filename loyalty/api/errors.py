@@ -42,6 +42,8 @@ class ErrorSchema(ma.Schema):
 
 
 def status_for(error: errors.LoyaltyError) -> int:
+    if getattr(error, "http_status", None):
+        return error.http_status
     if isinstance(error, errors.NotFound):
         return 404
     if isinstance(error, (errors.Conflict, errors.InsufficientPoints, errors.MemberNotActive)):

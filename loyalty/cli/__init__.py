@@ -26,6 +26,7 @@ def init_app(app) -> None:
         points,
         programs,
         referrals,
+        rewards,
         rules,
         serve,
         storefronts,
@@ -33,8 +34,8 @@ def init_app(app) -> None:
         verify,
     )
 
-    for module in (programs, members, points, rules, tiers, referrals, events, storefronts, api_keys, jobs, plugins, verify,
-                   demo, serve):
+    for module in (programs, members, points, rules, tiers, referrals, rewards, events, storefronts, api_keys,
+                   jobs, plugins, verify, demo, serve):
         module.register(app.cli)
 
 

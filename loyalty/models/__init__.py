@@ -6,6 +6,7 @@ from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier, TierCh
 from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
+from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
@@ -30,6 +31,10 @@ __all__ = [
     "JobRun",
     "JobLock",
     "Referral",
+    "Reward",
+    "Redemption",
+    "RewardCode",
+    "REDEMPTION_STATUSES",
     "REFERRAL_STATUSES",
     "ApiIdempotentRequest",
     "API_SCOPES",

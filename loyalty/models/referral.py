@@ -60,6 +60,9 @@ class Referral(db.Model):
     friend_points: Mapped[int] = mapped_column(default=0)
     referrer_entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
     friend_entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    #: A catalog reward for the friend (the terms at conversion), and the redemption that gave it.
+    friend_reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"))
+    friend_redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"))
     #: Who approved or rejected it by hand (``cli:ann``), if someone did.
     decided_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

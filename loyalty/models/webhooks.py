@@ -28,12 +28,18 @@ class Storefront(db.Model):
     #: The adapter's name: ``shopify``, ``woocommerce``, ``stripe``, ``standard_webhooks``…
     type: Mapped[str] = mapped_column(String(64))
     secret: Mapped[str] = mapped_column(String(500))
+    #: The store's API key, for rewards that call the store (Stripe's secret key ``sk_…`` for promotion codes).
+    api_key: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
     def masked_secret(self) -> str:
         return mask(self.secret)
+
+    @property
+    def masked_api_key(self) -> str | None:
+        return mask(self.api_key) if self.api_key else None
 
 
 def mask(secret: str) -> str:

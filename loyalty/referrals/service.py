@@ -16,7 +16,8 @@ The life of a referral (statuses in :data:`loyalty.models.REFERRAL_STATUSES`):
   it (``cancelled``); after the period the ``referrals`` job **rewards**
   it (``rewarded``): the referrer's and the friend's points are posted,
   keyed ``referral:<id>:referrer`` / ``:friend`` so they post once, and
-  the referrer's points only while under the monthly cap.
+  the referrer's points only while under the monthly cap; a catalog reward
+  for the friend is given as a redemption for no points.
 
 Locks: the friend's accounts first (the earning pipeline already holds
 them when an order arrives), then the referral row, then the referrer's
@@ -32,12 +33,14 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors, money
 from loyalty.clock import Clock, current_clock
+from loyalty.db import is_id
 from loyalty.expiry import lot_expiry
 from loyalty.ledger import Ledger
 from loyalty.members import find_member, normalize_code
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.referrals.checks import Person, ReferralCase, run_checks
 from loyalty.referrals.terms import Terms, review_days, stored_terms, terms_of
+from loyalty.rewards.redeem import give
 
 #: Statuses in which something can still happen to a referral.
 OPEN = ("pending", "flagged", "converted")
@@ -261,7 +264,7 @@ def reject(session: Session, program: Program, referral_id: int, *, reason: str,
 
 
 def get_referral(session: Session, program: Program, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
+    referral = session.get(Referral, referral_id) if is_id(referral_id) else None
     if referral is None or referral.program_id != program.id:
         raise errors.UnknownReferral(f"no referral {referral_id} in program {program.slug}")
     return referral
@@ -366,6 +369,7 @@ def _convert(session, program, terms: Terms, referral: Referral, order: Order, *
     referral.status, referral.order_id = "converted", order.id
     referral.converted_at, referral.review_until = paid_at, paid_at + timedelta(days=review_days(program, terms))
     referral.referrer_points, referral.friend_points = terms.referrer_points, terms.friend_points
+    referral.friend_reward_id = terms.friend_reward
     referral.updated_at = clock.now()
     session.flush()
     registry.referral_converted(program=program, referral=referral)
@@ -402,6 +406,16 @@ def _reward(session, program, referral: Referral, *, ledger: Ledger, registry, c
             referral.friend_entry_id = _post(ledger, program, registry, referral, friend, "friend",
                                              referral.friend_points, f"Welcome: referred by {referrer.external_id}", now)
             credited.append(friend.id)
+    if referral.friend_reward_id is not None:
+        if friend is None or friend.status != "active":
+            notes.append("the friend is not an active member: no welcome reward")
+        else:
+            gift = give(session, program, friend, referral.friend_reward_id, key=f"referral:{referral.id}:friend",
+                        source=f"referral:{referral.id}", actor="referrals", registry=registry, clock=clock)
+            if gift.status == "failed":
+                notes.append(f"the friend's welcome reward could not be issued: {gift.reason}")
+            else:
+                referral.friend_redemption_id = gift.id
     referral.status, referral.rewarded_at, referral.updated_at = "rewarded", now, now
     if notes:
         referral.reason = "; ".join(notes)

@@ -30,6 +30,9 @@ class TermsSchema(Schema):
     friend_points = fields.Integer(
         strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_AMOUNT),
         metadata={"description": "Points for the referred friend, at the same moment."})
+    friend_reward = fields.Integer(
+        strict=True, load_default=None, allow_none=True,
+        metadata={"description": "A catalog reward (its id) given to the friend for no points, at the same moment."})
     min_order = fields.Decimal(
         as_string=True, allow_nan=False, load_default=Decimal(0), validate=validate.Range(min=0),
         metadata={"description": "The smallest qualifying order, after discounts, before tax and shipping."})
@@ -66,6 +69,7 @@ class Terms:
     enabled: bool
     referrer_points: int
     friend_points: int
+    friend_reward: int | None
     min_order: Decimal
     first_order_only: bool
     monthly_cap: int | None
@@ -107,6 +111,12 @@ def set_terms(program: Program, registry, **changes) -> Terms:
     except ValidationError as exc:
         raise errors.InvalidInput(f"invalid referral terms: {exc.messages}", fields=exc.messages) from None
     money.to_decimal(loaded["min_order"], program.currency, field="min_order")  # no fractions of a cent
+    if loaded["friend_reward"] is not None:
+        from sqlalchemy.orm import object_session
+
+        from loyalty.rewards import get_reward
+
+        get_reward(object_session(program), program, loaded["friend_reward"])  # this program's, or UnknownReward
     loaded["checks"] = check_settings(registry, loaded["checks"], changed_checks)
     program.referral_terms = TermsSchema().dump(loaded)
     return Terms(**loaded)

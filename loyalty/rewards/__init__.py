@@ -1,0 +1,31 @@
+"""The reward catalog and redemptions.
+
+* :mod:`loyalty.rewards.types`: the reward-type contract plugins implement;
+* :mod:`loyalty.rewards.catalog`: rewards, prices, availability, code pools;
+* :mod:`loyalty.rewards.redeem`: spending points on a reward as one step, cancelling, codes used by orders.
+"""
+
+from loyalty.rewards.catalog import add_reward, get_reward, import_codes, list_rewards, price, unavailable, update_reward
+from loyalty.rewards.redeem import cancel, find_code, give, mark_used, redeem, redemptions_of
+from loyalty.rewards.types import Issued, RedemptionRequest, RewardConfigSchema, RewardNotIssued, RewardType
+
+__all__ = [
+    "Issued",
+    "RedemptionRequest",
+    "RewardConfigSchema",
+    "RewardNotIssued",
+    "RewardType",
+    "add_reward",
+    "cancel",
+    "find_code",
+    "get_reward",
+    "give",
+    "import_codes",
+    "list_rewards",
+    "mark_used",
+    "price",
+    "redeem",
+    "redemptions_of",
+    "unavailable",
+    "update_reward",
+]

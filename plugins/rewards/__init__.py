@@ -1,0 +1,1 @@
+"""Built-in reward types, one plugin module each."""

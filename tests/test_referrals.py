@@ -568,3 +568,32 @@ def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann,
     set_terms(shop, registry, referrer_points=600)
     assert shop.referral_terms["checks"]["disposable_email"]["domains"] == ["yopmail.com"]
     session.commit()
+
+
+def test_the_friend_can_get_a_catalog_reward(client, session, shop, ann, registry, clock):
+    from loyalty.models import Redemption
+    from loyalty.rewards import add_reward
+
+    welcome = add_reward(session, shop, registry, type="percentage_code", name="Welcome 15%", points=1_000,
+                         config={"percent": "15", "expires_days": 30}, clock=clock)
+    empty_pool = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=1,
+                            config={"use_pool": True}, clock=clock)
+    session.commit()
+    with pytest.raises(errors.UnknownReward):
+        set_terms(shop, registry, friend_reward=424242)
+    session.rollback()
+    set_terms(shop, registry, friend_reward=welcome.id, friend_points=0, review_days=0)
+    session.commit()
+    send_shopify(client, shopify_order(9501, 5501, code=ann.referral_code))
+    referral = the_referral(session, "9501")
+    gift = session.get(Redemption, referral.friend_redemption_id)
+    assert referral.status == "rewarded" and gift.status == "issued" and gift.points == 0
+    assert gift.details == {"kind": "percent_off", "percent": "15"} and gift.source == f"referral:{referral.id}"
+    assert earned(session, shop, "c-ann") == REFERRER_POINTS and earned(session, shop, "9501") == 0
+
+    set_terms(shop, registry, friend_reward=empty_pool.id)  # a reward that cannot be issued
+    session.commit()
+    send_shopify(client, shopify_order(9502, 5502, code=ann.referral_code))
+    referral = the_referral(session, "9502")
+    assert referral.status == "rewarded" and referral.friend_redemption_id is None
+    assert "welcome reward could not be issued" in referral.reason and "pool" in referral.reason

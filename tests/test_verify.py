@@ -101,3 +101,25 @@ def test_referral_points_that_do_not_match_the_referral(session, program, member
     session.execute(update(Referral).values(referrer_points=250))  # shows more than was posted
     session.commit()
     assert invariants(session) == {"referral_rewards"}
+
+
+def test_redemptions_that_do_not_match_the_ledger_or_the_stock(session, program, member, registry, ledger):
+    from loyalty.models import Redemption, Reward
+    from loyalty.rewards import add_reward, redeem
+
+    ledger.earn(member, 1_000, key="seed")
+    reward = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5)
+    redemption = redeem(session, program, member, reward.id, key="r-1")
+    session.commit()
+    assert invariants(session) == set()
+    session.execute(update(Reward).values(issued_count=2))  # stock that no redemption took
+    session.commit()
+    assert invariants(session) == {"redemptions"}
+    session.execute(update(Reward).values(issued_count=1))
+    session.execute(update(Redemption).values(points=200))  # shows less than it spent
+    session.commit()
+    assert invariants(session) == {"redemptions"}
+    session.execute(update(Redemption).values(points=300, entry_id=None))  # points spent on a reward, no redemption
+    session.commit()
+    details = [v.detail for v in verify(session)]
+    assert any("without a redemption" in d for d in details) and redemption.id

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Referral, Transfer
+from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Redemption, Referral, Reward, Transfer
 
 accounts = Account.__table__
 entries = Entry.__table__
@@ -22,6 +22,8 @@ lots = Lot.__table__
 consumptions = LotConsumption.__table__
 programs = Program.__table__
 referrals = Referral.__table__
+redemptions = Redemption.__table__
+rewards = Reward.__table__
 
 #: How many offending rows to report per invariant.
 DETAIL_LIMIT = 20
@@ -253,6 +255,50 @@ def _referral_rewards(session: Session, program_id: int) -> list[str]:
             f" (shows {r.shown})" for r in session.execute(query).all()]
 
 
+def _redemptions(session: Session, program_id: int) -> list[str]:
+    """Points spent on rewards match redemptions: each spends what it shows, once; stock counts what is out."""
+    spent = entries.alias("spent")
+    returned = entries.alias("returned")
+    wrong = (
+        select(redemptions.c.id, redemptions.c.status, redemptions.c.points,
+               spent.c.amount.label("spent"), returned.c.amount.label("returned"))
+        .select_from(redemptions.outerjoin(spent, spent.c.id == redemptions.c.entry_id)
+                     .outerjoin(returned, returned.c.id == redemptions.c.reversal_entry_id))
+        .where(redemptions.c.program_id == program_id, or_(
+            and_(redemptions.c.status == "failed", or_(redemptions.c.points != 0, redemptions.c.entry_id.is_not(None))),
+            and_(redemptions.c.points > 0, or_(
+                spent.c.kind.is_distinct_from("redeem"), spent.c.amount.is_distinct_from(redemptions.c.points),
+                spent.c.member_id.is_distinct_from(redemptions.c.member_id))),
+            and_(redemptions.c.status == "cancelled", redemptions.c.points > 0,
+                 returned.c.amount.is_distinct_from(redemptions.c.points)),
+        ))
+        .limit(DETAIL_LIMIT)
+    )
+    found = [f"redemption {r.id} ({r.status}, {r.points} points) has spent {r.spent} and returned {r.returned}"
+             for r in session.execute(wrong)]
+    orphans = (
+        select(entries.c.id).where(
+            entries.c.program_id == program_id, entries.c.kind == "redeem", entries.c.source_type == "reward",
+            ~select(redemptions.c.id).where(redemptions.c.entry_id == entries.c.id).exists())
+        .limit(DETAIL_LIMIT)
+    )
+    found += [f"entry {r.id} spent points on a reward without a redemption" for r in session.execute(orphans)]
+    out = (
+        select(redemptions.c.reward_id, func.count().label("n"))
+        .where(redemptions.c.status.in_(("issued", "used")))
+        .group_by(redemptions.c.reward_id)
+        .subquery()
+    )
+    stock = (
+        select(rewards.c.id, rewards.c.issued_count, func.coalesce(out.c.n, 0).label("n"))
+        .select_from(rewards.outerjoin(out, out.c.reward_id == rewards.c.id))
+        .where(rewards.c.program_id == program_id, rewards.c.issued_count != func.coalesce(out.c.n, 0))
+        .limit(DETAIL_LIMIT)
+    )
+    return found + [f"reward {r.id} counts {r.issued_count} issued, but {r.n} redemptions are out"
+                    for r in session.execute(stock)]
+
+
 CHECKS = {
     "zero_sum": _zero_sum,
     "cached_balance": _cached_balances,
@@ -265,6 +311,7 @@ CHECKS = {
     "positive_transfer": _positive_transfers,
     "same_program": _same_program,
     "referral_rewards": _referral_rewards,
+    "redemptions": _redemptions,
 }
 
 def verify(session: Session, program_slug: str | None = None) -> list[Violation]:

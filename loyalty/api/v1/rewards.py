@@ -26,7 +26,7 @@ from loyalty.members import find_member
 from loyalty.models import Member, Redemption, Reward, Tier
 from loyalty.registry import current_registry
 from loyalty.rewards import cancel, find_code, list_rewards, redeem, redemptions_of, unavailable
-from loyalty import errors
+from loyalty import errors, money
 
 blp = resource("rewards", __name__, "The reward catalog, members' redemptions, and reward codes.")
 
@@ -122,7 +122,8 @@ def reward_view(reward: Reward, reason: str | None) -> dict:
     return {
         "id": reward.id, "name": reward.name, "description": reward.description, "type": reward.type,
         "summary": kind.describe(reward.config, g.program.currency) if kind else reward.type,
-        "pricing": reward.pricing, "points": reward.points, "step_value": reward.step_value,
+        "pricing": reward.pricing, "points": reward.points,
+        "step_value": _money(reward.step_value, g.program.currency),
         "min_points": reward.min_points, "max_points": reward.max_points,
         "starts_at": reward.starts_at, "ends_at": reward.ends_at, "min_tier": tier.name if tier else None,
         "stock_left": reward.stock - reward.issued_count if reward.stock is not None else None,
@@ -134,8 +135,14 @@ def redemption_view(redemption: Redemption) -> dict:
     name = db.session.scalar(select(Reward.name).where(Reward.id == redemption.reward_id))
     return {
         "id": redemption.id, "reward_id": redemption.reward_id, "reward": name, "status": redemption.status,
-        "points": redemption.points, "value": redemption.value, "currency": redemption.currency,
+        "points": redemption.points, "value": _money(redemption.value, redemption.currency),
+        "currency": redemption.currency,
         "code": redemption.code, "details": redemption.details or {}, "reason": redemption.reason,
         "expires_at": redemption.expires_at, "created_at": redemption.created_at, "used_at": redemption.used_at,
         "cancelled_at": redemption.cancelled_at,
     }
+
+
+def _money(value, currency: str):
+    """An amount as the currency writes it (``1.00``, not the column's ``1.0000``)."""
+    return None if value is None else money.from_minor(money.to_minor(value.normalize(), currency), currency)

@@ -436,3 +436,53 @@ class TestConcurrency:
         assert sorted(_together(app, 20, attempt)) == ["issued"] * 5 + ["refused"] * 15
         session.expire_all()
         assert get_reward(session, program, reward_id).issued_count == 5 and count(session) == 5
+
+
+def test_the_plugin_guides_reward_type_example_works(session, program, rich, registry, monkeypatch):
+    """docs/plugins.md's gift card, run as written against a local provider; a refusal spends nothing."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.conftest import guide_example
+
+    calls = []
+
+    class Provider(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.path, payload, self.headers["Authorization"], self.headers["Idempotency-Key"]))
+            status, body = (500, {}) if payload.get("amount") == "3.00" else (200, {"id": "gc_1", "code": "GIFT-1234"})
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    monkeypatch.setenv("GIFTCARD_API_KEY", "gk_test")
+    registry.types["reward_types"]["gift_card"] = guide_example("register_reward_types")["GiftCard"]()
+    try:
+        made = add_reward(session, program, registry, type="gift_card", name="Gift card", points=100, step_value="1.00",
+                          max_points=2_000, config={"api_url": f"http://127.0.0.1:{server.server_address[1]}"})
+        with pytest.raises(errors.InvalidInput):
+            add_reward(session, program, registry, type="gift_card", name="Fixed card", points=100,
+                       config={"api_url": "http://127.0.0.1"})
+        session.commit()
+        card = spend(session, program, rich, made.id, points=1_000)
+        assert (card.status, card.code, card.details) == ("issued", "GIFT-1234", {"card_id": "gc_1"})
+        assert calls[0][1] == {"amount": "10.00", "currency": "USD", "email": "ann@example.com"}
+        assert calls[0][2] == "Bearer gk_test" and calls[0][3]
+        refused = spend(session, program, rich, made.id, key="k-2", points=300)
+        assert refused.status == "failed" and "refused (500)" in refused.reason
+        cancel(session, program, rich, card.id)
+        session.commit()
+        assert calls[-1][0] == "/cards/gc_1/void" and available(session, program, "c-1") == 2_000
+    finally:
+        del registry.types["reward_types"]["gift_card"]
+        server.shutdown()
+        server.server_close()

@@ -26,6 +26,10 @@ def test_terms_shown_then_set(runner, acme, session):
     out = ok(runner, "referrals", "terms", "--program", "acme", "--monthly-cap", "none", "--review-days", "30",
              "--any-order")
     assert "monthly cap per referrer: none" in out and "review period: 30 days" in out and "any order" in out
+    ok(runner, "rewards", "add", "--program", "acme", "--type", "free_shipping_code", "--name", "Ship", "--points", "1")
+    assert "and reward 1 (Ship)" in ok(runner, "referrals", "terms", "--program", "acme", "--friend-reward", "1")
+    assert "unknown_reward" in fails(runner, "referrals", "terms", "--program", "acme", "--friend-reward", "99")
+    assert "and reward" not in ok(runner, "referrals", "terms", "--program", "acme", "--friend-reward", "none")
     code = get_member(session, get_program(session, "acme"), "c-ann").referral_code
     assert f"https://shop.example.com/?ref={code}" in ok(runner, "members", "show", "--program", "acme", "c-ann")
 

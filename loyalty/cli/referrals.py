@@ -11,7 +11,7 @@ from loyalty import errors
 from loyalty.cli.common import actor, transactional
 from loyalty.db import db
 from loyalty.members import get_member
-from loyalty.models import REFERRAL_STATUSES, Member
+from loyalty.models import REFERRAL_STATUSES, Member, Reward
 from loyalty.programs import get_program
 from loyalty.referrals import approve, list_referrals, reject, set_terms, stored_terms
 from loyalty.registry import current_registry
@@ -37,6 +37,7 @@ def _optional_int(value):
 @click.option("--program", "program_slug", required=True)
 @click.option("--referrer-points", type=int, help="Points for the member who referred.")
 @click.option("--friend-points", type=int, help="Points for the friend.")
+@click.option("--friend-reward", help="A catalog reward (its id) for the friend, given for no points; or 'none'.")
 @click.option("--min-order", help="Smallest qualifying order after discounts, e.g. 25.00.")
 @click.option("--first-order-only/--any-order", default=None,
               help="Only the friend's first order decides (default), or each order until one qualifies.")
@@ -45,12 +46,13 @@ def _optional_int(value):
 @click.option("--link", help="Share link with {code}, e.g. 'https://shop.example.com/?ref={code}', or 'none'.")
 @click.option("--on/--off", "enabled", default=None, help="Switch referrals on or off.")
 @transactional
-def terms(program_slug, referrer_points, friend_points, min_order, first_order_only, monthly_cap, review_days,
-          link, enabled):
+def terms(program_slug, referrer_points, friend_points, friend_reward, min_order, first_order_only, monthly_cap,
+          review_days, link, enabled):
     """Show the program's referral terms; options change them."""
     program = get_program(db.session, program_slug)
     changes = {name: value for name, value in {
-        "referrer_points": referrer_points, "friend_points": friend_points, "min_order": min_order,
+        "referrer_points": referrer_points, "friend_points": friend_points,
+        "friend_reward": _optional_int(friend_reward), "min_order": min_order,
         "first_order_only": first_order_only, "monthly_cap": _optional_int(monthly_cap),
         "review_days": _optional_int(review_days), "link": link, "enabled": enabled,
     }.items() if value is not None}
@@ -67,7 +69,11 @@ def _show_terms(program) -> None:
     on = program.referral_terms is not None and current.enabled
     click.echo(f"Referrals in {program.slug}: {'on' if on else 'off'}"
                + ("" if program.referral_terms else " (no terms yet: set them with the options)"))
-    click.echo(f"  referrer gets {current.referrer_points} points, friend gets {current.friend_points} points")
+    gift = ""
+    if current.friend_reward is not None:
+        reward = db.session.get(Reward, current.friend_reward)
+        gift = f" and reward {current.friend_reward} ({reward.name if reward else 'removed'})"
+    click.echo(f"  referrer gets {current.referrer_points} points, friend gets {current.friend_points} points{gift}")
     click.echo(f"  qualifying order: {'the first' if current.first_order_only else 'any'} order of at least "
                f"{current.min_order} {program.currency} after discounts")
     click.echo(f"  review period: {window}; monthly cap per referrer: {current.monthly_cap or 'none'}")

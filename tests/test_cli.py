@@ -125,6 +125,12 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     assert "cust-ann  -> cust-fay  via discount_code rewarded  +500 referrer, +250 friend" in first
     assert "cust-cara -> cust-cara via landing_site  rejected" in first and "in review until" in first
     assert "flagged   3 or more referrals from IP 198.51.100.7" in first
-    referrals = lambda output: output.split("\nReferrals:")[1].split("The REST API")[0]  # noqa: E731
+    referrals = lambda output: output.split("\nReferrals:")[1].split("\nRewards")[0]  # noqa: E731
     assert referrals(again) == referrals(first)
-    assert "Available 485" in ok(runner, "members", "show", "--program", "demo", "cust-fay")
+    # Fay then spent 300 of her 485 on store credit; she also got the welcome reward, and Ann a tote code.
+    assert "Available 185" in ok(runner, "members", "show", "--program", "demo", "cust-fay")
+    assert "cust-fay  redeemed 'Welcome 10% off' for 0 points" in first
+    assert "cust-ann  redeemed 'Canvas tote (Gold)' for 800 points: code TOTE-FREE-1001" in first
+    # The same rewards and codes again (the tote's stock is read before or after Ann's, by run).
+    rewards = lambda output: output.split("\nRewards")[1].split("The REST API")[0].replace("49 left", "50 left")  # noqa: E731
+    assert rewards(again) == rewards(first)

@@ -34,6 +34,7 @@ from loyalty.jobs import run_job
 from loyalty.programs import update_program
 from loyalty.tiers import add_tier, list_tiers, set_member_tier, set_scheme
 from loyalty.referrals import link_for, list_referrals, set_terms
+from loyalty.rewards import add_reward, import_codes, list_rewards, update_reward
 from loyalty.models import Member
 from sqlalchemy import select
 
@@ -48,6 +49,20 @@ CUSTOMERS = {
     "cust-fay": Customer("cust-fay", "fay@example.com", "Fay Fox"),
     "cust-gus": Customer("cust-gus", "gus@example.com", "Gus Gray"),
 }
+
+#: The reward catalog: type, name, points (per step for store credit), options. The last one is paused: it is
+#: not for sale, only the referred friend's welcome gift.
+REWARDS = [
+    ("fixed_amount_code", "5 off", 500, {"config": {"amount": "5.00", "prefix": "DEMO", "expires_days": 90},
+                                          "limit_per_member": 3}),
+    ("store_credit", "Store credit", 100, {"config": {}, "step_value": "1.00", "min_points": 200, "max_points": 5000}),
+    ("free_shipping_code", "Free shipping", 300, {"config": {"prefix": "SHIP"}}),
+    ("free_product", "Canvas tote (Gold)", 800, {"config": {"title": "Canvas tote", "sku": "TOTE", "use_pool": True},
+                                                  "min_tier": "Gold", "stock": 50}),
+    ("percentage_code", "Welcome 10% off", 1, {"config": {"percent": "10", "expires_days": 30}}),
+]
+#: Codes for the tote made in the store's own admin, imported as a pool.
+TOTE_CODES = ["TOTE-FREE-1001", "TOTE-FREE-1002", "TOTE-FREE-1003"]
 
 #: Referral terms: 500 points for the referrer, 250 for the friend, once the 7-day return window has passed.
 REFERRAL_TERMS = {"referrer_points": 500, "friend_points": 250, "min_order": "25.00", "monthly_cap": 10,
@@ -147,8 +162,14 @@ def build_demo(session) -> dict:
             add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier, threshold=threshold,
                      keep_threshold=keep, perks=perks)
         set_scheme(session, program, registry, *TIER_SCHEME)
+    if not list_rewards(session, program):
+        made = {name: add_reward(session, program, registry, type=type_, name=name, points=points, **options)
+                for type_, name, points, options in REWARDS}
+        import_codes(session, program, made["Canvas tote (Gold)"], TOTE_CODES)
+        update_reward(session, program, made["Welcome 10% off"], active=False)
     if program.referral_terms is None:
-        set_terms(program, registry, **REFERRAL_TERMS)
+        welcome = next(r for r in list_rewards(session, program) if r.name == "Welcome 10% off")
+        set_terms(program, registry, **REFERRAL_TERMS, friend_reward=welcome.id)
     if not list_rules(session, program):
         for type_, name, config in RULES:
             add_rule(session, program, registry, type=type_, name=name, config=config)
@@ -227,12 +248,23 @@ def build_demo(session) -> dict:
 
     # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated.
     job_runs = [run_job(session, name) for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays")]
+    # Redemptions through the API: Ann (Gold) takes a tote code from the pool, Fay spends 300 points on credit.
+    catalog = {r["name"]: r for r in store.api("GET", "/rewards?member=cust-ann", api_key)}
+    redeemed = [
+        ("cust-ann", store.api("POST", "/members/cust-ann/redemptions", api_key,
+                               {"reward_id": catalog["Canvas tote (Gold)"]["id"]}, **{"Idempotency-Key": "demo-tote-ann"})),
+        ("cust-fay", store.api("POST", "/members/cust-fay/redemptions", api_key,
+                               {"reward_id": catalog["Store credit"]["id"], "points": 300},
+                               **{"Idempotency-Key": "demo-credit-fay"})),
+    ]
+    redeemed += [("cust-fay", gift) for gift in store.api("GET", "/members/cust-fay/redemptions?status=issued",
+                                                         api_key)["data"] if gift["points"] == 0]
+    session.expire_all()
     ledger = Ledger(session)
-    ann = get_member(session, program, "cust-ann")
-    ledger.redeem(ann, 100, key="demo:reward-ann-1", reason="$1 off coupon")
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
     return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,
+            "catalog": list(catalog.values()), "redeemed": redeemed,
             "referrals": list(reversed(list_referrals(session, program))),
             "codes": {m.id: m.external_id for m in session.scalars(select(Member).where(Member.program_id == program.id))},
             "tiers": {external_id: (get_member(session, program, external_id).tier or Nobody).name
@@ -281,6 +313,18 @@ def demo():
                    f" {referral.status:9} {note}".rstrip())
     click.echo(f"  Review flagged ones: loyalty referrals list --program {SLUG} --status flagged; "
                f"loyalty referrals approve|reject --program {SLUG} ID")
+    click.echo("\nRewards (GET /api/v1/rewards; 'for Ann' says what she can have now):")
+    for reward in result["catalog"]:
+        price = (f"{reward['points']} points" if reward["pricing"] == "fixed" else
+                 f"{reward['points']} points = {reward['step_value']} USD, {reward['min_points']}-{reward['max_points']}")
+        left = f", {reward['stock_left']} left" if reward["stock_left"] is not None else ""
+        click.echo(f"  {reward['name']:20} {price:32} {reward['summary']}{left}"
+                   + ("" if reward["available"] else f"  (not for Ann: {reward['unavailable_reason']})"))
+    click.echo("  Welcome 10% off is paused: it is the referred friend's welcome reward, not for sale.")
+    for external_id, redemption in result["redeemed"]:
+        worth = f", worth {redemption['value']} USD" if redemption["value"] else ""
+        click.echo(f"  {external_id:9} redeemed {redemption['reward']!r} for {redemption['points']} points{worth}: "
+                   f"code {redemption['code']}")
     eve = result["api_member"]
     click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
                f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")
@@ -296,6 +340,8 @@ def demo():
         f"  loyalty tiers history --program {SLUG} cust-ben\n"
         f"  loyalty referrals terms --program {SLUG}\n"
         f"  loyalty referrals checks --program {SLUG}\n"
+        f"  loyalty rewards list --program {SLUG}\n"
+        f"  loyalty rewards redemptions --program {SLUG} --member cust-ann\n"
         "  loyalty jobs list\n"
         f"  loyalty api-keys list --program {SLUG}\n"
         f"  loyalty inbox list --program {SLUG}\n"

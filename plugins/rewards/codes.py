@@ -56,7 +56,7 @@ class AmountOff(CodeReward):
             raise errors.InvalidInput(f"a variable {self.name} reward's amount is its steps: leave amount out")
 
     def describe(self, config, currency):
-        return f"{config['amount']} {currency} {self.noun}" if config.get("amount") else f"an amount {self.noun}"
+        return f"{config['amount']} {currency} {self.noun}" if config.get("amount") else f"{currency} {self.noun}, in steps"
 
 
 class FixedAmountCode(AmountOff):

@@ -62,7 +62,7 @@ class StripePromotionCode(RewardType):
     def describe(self, config, currency):
         if config.get("percent_off") is not None:
             return f"{config['percent_off']}% off at checkout"
-        return f"{config['amount_off']} {currency} off at checkout" if config.get("amount_off") else "an amount off at checkout"
+        return f"{config['amount_off']} {currency} off at checkout" if config.get("amount_off") else f"{currency} off at checkout, in steps"
 
     def issue(self, redemption, config):
         client = _client(redemption)

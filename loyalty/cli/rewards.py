@@ -91,9 +91,10 @@ def list_(program_slug):
             notes.append(f"{reward.limit_per_member} per member")
         if reward.min_tier_id:
             notes.append(f"{db.session.get(Tier, reward.min_tier_id).name}+")
-        if reward.starts_at or reward.ends_at:
-            notes.append(f"{reward.starts_at:%Y-%m-%d}" if reward.starts_at else "")
-            notes[-1] += f"..{reward.ends_at:%Y-%m-%d}" if reward.ends_at else ".."
+        if reward.starts_at:
+            notes.append(f"from {reward.starts_at:%Y-%m-%d}")
+        if reward.ends_at:
+            notes.append(f"until {reward.ends_at:%Y-%m-%d}")
         if reward.config.get("use_pool"):
             notes.append(f"pool {pool_left(db.session, reward)} codes left")
         summary = kind.describe(reward.config, program.currency) if kind else reward.type

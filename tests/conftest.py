@@ -213,6 +213,30 @@ def pending(session, program, external_id) -> int:
     return Ledger(session).balances(member.id)["pending"]
 
 
+def run_together(app, count: int, work) -> list:
+    """``work(n)`` in ``count`` threads released at once, each in its own app context; their results."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results, failures = [], []
+
+    def run(n):
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(work(n))
+        except Exception as exc:  # reported below, with the test's failure
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    return results
+
+
 def guide_example(hook: str) -> dict:
     """Run the Python example under ``### <hook>`` in docs/plugins.md, as written: its names."""
     import re

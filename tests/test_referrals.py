@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import uuid
 from datetime import timedelta
 
@@ -20,10 +19,10 @@ from sqlalchemy import func, select
 from loyalty import errors
 from loyalty.jobs import run_job
 from loyalty.members import get_member
-from loyalty.models import Entry, Member, Referral
+from loyalty.models import Entry, Referral
 from loyalty.referrals import approve, attribute, reject, set_terms
 from loyalty.storefronts import add_storefront
-from tests.conftest import START, guide_example, snapshot
+from tests.conftest import START, guide_example, run_together, snapshot
 from tests.webhook_helpers import (
     SECRETS,
     fixture,
@@ -486,27 +485,6 @@ class TestReview:
 # --- concurrency (PostgreSQL) ---------------------------------------------------
 
 
-def _together(app, threads_count, work):
-    barrier = threading.Barrier(threads_count)
-    results, failures = [], []
-
-    def run(n):
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(work(n))
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
-
-
 class TestConcurrency:
     @pytest.fixture(autouse=True)
     def postgres_only(self, is_postgres):
@@ -525,7 +503,7 @@ class TestConcurrency:
                 return client.post("/webhooks/acme/shopify", data=body,
                                    headers=shopify_headers(body, "orders/paid")).status_code
 
-        assert set(_together(app, 8, deliver)) <= {200, 202}
+        assert set(run_together(app, 8, deliver)) <= {200, 202}
         session.expire_all()
         referral = the_referral(session, "9301")
         assert referral.status == "rewarded"
@@ -542,7 +520,7 @@ class TestConcurrency:
                 return client.post("/api/v1/referrals", json={"code": code, "friend": {"external_id": "9302"}},
                                    headers={"Authorization": f"Bearer {key}"}).status_code
 
-        assert sorted(_together(app, 8, post)) == [200] * 7 + [201]
+        assert sorted(run_together(app, 8, post)) == [200] * 7 + [201]
         assert session.scalar(select(func.count()).select_from(Referral)) == 1
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from loyalty import errors
 from loyalty.events import Customer, OrderPaid
 from loyalty.ledger import Ledger
-from loyalty.members import enrol, get_member
+from loyalty.members import enrol
 from loyalty.models import Redemption, Reward
 from loyalty.rewards import add_reward, cancel, get_reward, import_codes, redeem, update_reward
 from loyalty.storefronts import add_storefront
 from loyalty.tiers import add_tier, set_member_tier
-from tests.conftest import START, available, snapshot
+from tests.conftest import START, available, run_together, snapshot
 from tests.fake_stripe import FakeStripe
 
 
@@ -359,27 +359,6 @@ class TestStripe:
 # --- concurrency (PostgreSQL) -----------------------------------------------------------
 
 
-def _together(app, threads_count, work):
-    barrier = threading.Barrier(threads_count)
-    results, failures = [], []
-
-    def run(n):
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(work(n))
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
-
-
 class TestConcurrency:
     @pytest.fixture(autouse=True)
     def postgres_only(self, is_postgres):
@@ -404,7 +383,7 @@ class TestConcurrency:
                 db.session.rollback()
                 return "refused"
 
-        assert sorted(_together(app, 10, attempt)) == ["issued"] * 3 + ["refused"] * 7
+        assert sorted(run_together(app, 10, attempt)) == ["issued"] * 3 + ["refused"] * 7
         session.expire_all()
         assert available(session, program, "c-1") == 200
 
@@ -433,7 +412,7 @@ class TestConcurrency:
                 db.session.rollback()
                 return "refused"
 
-        assert sorted(_together(app, 20, attempt)) == ["issued"] * 5 + ["refused"] * 15
+        assert sorted(run_together(app, 20, attempt)) == ["issued"] * 5 + ["refused"] * 15
         session.expire_all()
         assert get_reward(session, program, reward_id).issued_count == 5 and count(session) == 5
 

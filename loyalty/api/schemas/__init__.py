@@ -7,7 +7,7 @@ what is refused).
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 #: What Python's ``str.strip()`` removes, spelled out: ``\s`` differs
 #: between Python and the ECMA regexes OpenAPI tools use.
@@ -22,3 +22,11 @@ def text(*, max_length: int, blank: bool = False, **kwargs) -> fields.String:
         pattern, error = f"^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$", "must not be blank or contain NUL characters"
     rules = [validate.Length(min=0 if blank else 1, max=max_length), validate.Regexp(pattern, error=error)]
     return fields.String(validate=rules, **kwargs)
+
+
+class PageArgs(Schema):
+    """``limit`` and the opaque ``cursor`` every list takes (pages follow row ids, newest first)."""
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
+                           metadata={"description": "The `next_cursor` of the previous page (opaque)."})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from loyalty.api.schemas import text
+from loyalty.api.schemas import PageArgs, text
 from loyalty.models import REFERRAL_STATUSES
 
 
@@ -45,10 +45,7 @@ class ReferralSchema(Schema):
     rewarded_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
-class ReferralPageArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
-                           metadata={"description": "The `next_cursor` of the previous page (opaque)."})
+class ReferralPageArgs(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(REFERRAL_STATUSES))
 
 

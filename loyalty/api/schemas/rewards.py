@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from loyalty.api.schemas import PageArgs
 from loyalty.ledger.posting import MAX_AMOUNT
 from loyalty.models import REDEMPTION_STATUSES
 
@@ -60,10 +61,7 @@ class RedemptionSchema(Schema):
     cancelled_at = fields.AwareDateTime(allow_none=True, required=True)
 
 
-class RedemptionPageArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
-                           metadata={"description": "The `next_cursor` of the previous page (opaque)."})
+class RedemptionPageArgs(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(REDEMPTION_STATUSES))
 
 

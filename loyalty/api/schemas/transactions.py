@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from loyalty.api.schemas import PageArgs
 
 
-class TransactionPageArgs(Schema):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
-                           metadata={"description": "The `next_cursor` of the previous page (opaque)."})
+class TransactionPageArgs(PageArgs):
+    pass
 
 
 class TransactionSchema(Schema):

@@ -64,12 +64,13 @@ def create_app(config: dict | None = None) -> Flask:
         configure_engine(db.engine)
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
-    from loyalty import api, cli, registry, webhooks
+    from loyalty import admin, api, cli, registry, webhooks
     from loyalty.web import health
 
     registry.init_app(app)
     health.init_app(app)
     webhooks.init_app(app)
     api.init_app(app)
+    admin.init_app(app)  # after the others: it exempts their blueprints from CSRF (machines have no session)
     cli.init_app(app)
     return app

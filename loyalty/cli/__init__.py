@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup
 
 def init_app(app) -> None:
     from loyalty.cli import (
+        admins,
         api_keys,
         demo,
         events,
@@ -35,7 +36,7 @@ def init_app(app) -> None:
     )
 
     for module in (programs, members, points, rules, tiers, referrals, rewards, events, storefronts, api_keys,
-                   jobs, plugins, verify, demo, serve):
+                   jobs, plugins, verify, admins, demo, serve):
         module.register(app.cli)
 
 

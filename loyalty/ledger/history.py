@@ -27,6 +27,9 @@ class HistoryLine:
     actor: str | None
     idempotency_key: str
     reverses_id: int | None
+    #: What caused it (``order``/``1001``, ``reward``/``3``, ``referral``/``7``), when known.
+    source_type: str | None = None
+    source_id: str | None = None
 
 
 def member_history(session: Session, member_id: int, *, limit: int = 20, before_id: int | None = None) -> list[HistoryLine]:
@@ -61,6 +64,8 @@ def member_history(session: Session, member_id: int, *, limit: int = 20, before_
             entries.c.actor,
             entries.c.idempotency_key,
             entries.c.reverses_id,
+            entries.c.source_type,
+            entries.c.source_id,
         )
         .select_from(entries.outerjoin(transfers, transfers.c.entry_id == entries.c.id))
         .where(entries.c.member_id == member_id)

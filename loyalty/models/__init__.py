@@ -7,6 +7,7 @@ from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
 from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
+from loyalty.models.admin import ADMIN_ROLES, AdminUser, AuditEntry
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
@@ -32,6 +33,9 @@ __all__ = [
     "JobLock",
     "Referral",
     "Reward",
+    "AdminUser",
+    "AuditEntry",
+    "ADMIN_ROLES",
     "Redemption",
     "RewardCode",
     "REDEMPTION_STATUSES",

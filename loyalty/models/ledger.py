@@ -99,6 +99,8 @@ class Entry(db.Model):
         CheckConstraint("shortfall >= 0 AND shortfall <= amount", name="shortfall_range"),
         CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),
         Index("ix_entries_member_id", "member_id", "id"),
+        # The admin's figures for a period read only that period's entries.
+        Index("ix_entries_program_created", "program_id", "created_at"),
         # Partial: only reversals carry it, so other inserts skip this index.
         Index(
             "ix_entries_reverses_id",

@@ -1,0 +1,57 @@
+"""The program manager's admin at ``/admin``: one blueprint, its views in modules that attach routes.
+
+People sign in (Flask-Login; passwords hashed, see :mod:`loyalty.admin_users`),
+every form carries a CSRF token (Flask-WTF's ``CSRFProtect``, on every admin
+POST), sign-in attempts are rate limited per address (Flask-Limiter), the
+session cookie is ``Secure``, ``HttpOnly`` and ``SameSite=Lax``. Every view
+is behind :func:`loyalty.admin.access.admin_view`, which also checks the
+role (a viewer changes nothing) and the programs an account may see. The
+templates are Jinja's, autoescaped: what stores send (names, e-mails,
+notes) is shown as text.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def init_app(app) -> None:
+    # Flask's own defaults exist already, so these are set, not defaulted. Browsers keep Secure cookies on
+    # https and on http://127.0.0.1 / localhost; LOYALTY_ADMIN_COOKIE_SECURE=false for anything else over http.
+    secure = bool(app.config.get("ADMIN_COOKIE_SECURE", True))
+    app.config.update(SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      REMEMBER_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True)
+    app.config.setdefault("ADMIN_LOGIN_LIMIT", "10 per minute")
+    # One process keeps its own counts; several (gunicorn workers, machines) share them through e.g. Redis:
+    # LOYALTY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379"'.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = "Please sign in."
+    csrf.init_app(app)
+    for name, blueprint in app.blueprints.items():  # machines (webhooks, the API) carry no cookie session
+        if name != "admin":
+            csrf.exempt(blueprint)
+    limiter.init_app(app)
+    from loyalty.admin import auth, dashboard, members  # noqa: F401  (attach their routes)
+
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from loyalty.db import db
+    from loyalty.models import AdminUser
+
+    user = db.session.get(AdminUser, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None

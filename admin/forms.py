@@ -1,0 +1,31 @@
+"""The admin's forms (Flask-WTF: each carries its CSRF token and validates its fields)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+
+from loyalty.ledger.posting import MAX_AMOUNT
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=500)])
+
+
+class AdjustForm(FlaskForm):
+    points = IntegerField("Points (negative to debit)",
+                          validators=[DataRequired(message="give a number of points, not zero"),
+                                      NumberRange(min=-MAX_AMOUNT, max=MAX_AMOUNT)])
+    reason = StringField("Reason", validators=[DataRequired(message="a reason is required"), Length(max=500)])
+    #: Made when the form is shown: submitting it twice posts once.
+    key = HiddenField(validators=[DataRequired(), Length(max=100)])
+
+    def validate_points(self, field):
+        if field.data == 0:
+            raise ValidationError("give a number of points, not zero")
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only its CSRF token: sign out."""

@@ -1,0 +1,75 @@
+"""Admin accounts and the audit log: who may sign in, and what each person changed.
+
+Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt,
+salted); checking one takes the same time whether or not the e-mail exists,
+so the sign-in page does not reveal which accounts do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from loyalty import errors
+from loyalty.clock import Clock, current_clock
+from loyalty.members import EMAIL
+from loyalty.models import ADMIN_ROLES, AdminUser, AuditEntry, Program
+
+MIN_PASSWORD = 10
+
+#: Checked against when the e-mail is unknown, so both paths cost one hash check.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+def create_admin(session: Session, *, email: str, password: str, role: str, programs: list[Program] = (),
+                 clock: Clock | None = None) -> AdminUser:
+    """A new admin account; ``programs`` limits it to those (none: every program)."""
+    email = (email or "").strip().lower()
+    if not EMAIL.match(email) or len(email) > 320:
+        raise errors.InvalidInput(f"invalid e-mail address {email!r}")
+    if role not in ADMIN_ROLES:
+        raise errors.InvalidInput(f"invalid role {role!r}: choose one of {', '.join(ADMIN_ROLES)}")
+    if len(password or "") < MIN_PASSWORD:
+        raise errors.InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+    if session.scalar(select(AdminUser.id).where(AdminUser.email == email)) is not None:
+        raise errors.Conflict(f"an admin account {email!r} already exists")
+    user = AdminUser(email=email, password_hash=generate_password_hash(password), role=role, active=True,
+                     created_at=(clock or current_clock()).now())
+    user.programs = list(programs)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, *, clock: Clock | None = None) -> AdminUser | None:
+    """The active account with this e-mail and password, or ``None`` (never saying which was wrong)."""
+    user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    user.last_login_at = (clock or current_clock()).now()
+    return user
+
+
+def audit(session: Session, user: AdminUser, action: str, *, program: Program | None = None, target: str | None = None,
+          before: dict | None = None, after: dict | None = None, note: str | None = None,
+          clock: Clock | None = None) -> AuditEntry:
+    """Record a change a person made, in the transaction that made it."""
+    entry = AuditEntry(admin_user_id=user.id, actor=user.email, program_id=program.id if program else None,
+                       action=action, target=target, before=_plain(before), after=_plain(after), note=note,
+                       created_at=(clock or current_clock()).now())
+    session.add(entry)
+    return entry
+
+
+def _plain(values: dict | None) -> dict | None:
+    """JSON-safe copies (dates and amounts as text)."""
+    if values is None:
+        return None
+    return {key: value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else
+            (value.isoformat() if isinstance(value, datetime) else str(value)) for key, value in values.items()}

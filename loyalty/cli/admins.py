@@ -1,0 +1,33 @@
+"""``loyalty create-admin``: an account for the web admin at /admin."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from loyalty.admin_users import create_admin as create
+from loyalty.cli.common import transactional
+from loyalty.db import db
+from loyalty.models import ADMIN_ROLES
+from loyalty.programs import get_program
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="Signs in with it.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters (asked, hidden, if left out).")
+@click.option("--role", type=click.Choice(ADMIN_ROLES), default="manager", show_default=True,
+              help="owner: everything; manager: the programs' settings and members; viewer: reads only.")
+@click.option("--program", "programs", multiple=True, help="Only this program (repeat for several; none: all).")
+@with_appcontext
+@transactional
+def create_admin(email, password, role, programs):
+    """Create an admin account."""
+    user = create(db.session, email=email, password=password, role=role,
+                  programs=[get_program(db.session, slug) for slug in programs])
+    scope = ", ".join(p.slug for p in user.programs) or "every program"
+    click.echo(f"Admin {user.email} ({user.role}) can sign in at /admin/login; sees {scope}.")
+
+
+def register(main) -> None:
+    main.add_command(create_admin)

@@ -1,0 +1,238 @@
+"""The admin's server side with Flask's test client: sign-in, roles, programs, CSRF, escaping, the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from loyalty.admin_users import create_admin
+from loyalty.events import Customer, enrol
+from loyalty.ledger import Ledger
+from loyalty.models import AuditEntry
+from loyalty.programs import create_program
+from tests.conftest import available, snapshot
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def shop(session, program, clock, registry):
+    """The program with members, one of them named like an attack."""
+    ann, _ = enrol(session, program, Customer("c-ann", "ann@example.com", "Ann Archer"), registry=registry, clock=clock)
+    enrol(session, program, Customer("c-evil", "evil@example.com", "<script>alert(1)</script>"), registry=registry,
+          clock=clock)
+    Ledger(session, clock).earn(ann, 300, key="seed")
+    session.commit()
+    return program
+
+
+@pytest.fixture
+def users(session, shop, clock):
+    other = create_program(session, slug="other", name="Other shop", currency="EUR", clock=clock)
+    made = {role: create_admin(session, email=f"{role}@example.com", password=PASSWORD, role=role, clock=clock)
+            for role in ("owner", "manager", "viewer")}
+    made["limited"] = create_admin(session, email="limited@example.com", password=PASSWORD, role="manager",
+                                   programs=[other], clock=clock)
+    session.commit()
+    return made
+
+
+class Browser:
+    """A person in front of the admin: the test client over https (the session cookie is Secure).
+
+    Each request runs in an app context of its own, as in production (the
+    test's long-lived one would share ``g``, where Flask-Login and Flask-WTF
+    keep the signed-in user and the CSRF token, between two people), after
+    the test's own session is committed (a browser sees committed data).
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self.base = "https://localhost"
+
+    def _open(self, method, path, **kw):
+        from loyalty.db import db
+
+        db.session.commit()
+        with self.app.app_context():
+            return self.client.open(self.base + path, method=method, **kw)
+
+    def get(self, path, **kw):
+        return self._open("GET", path, **kw)
+
+    def post(self, path, data=None, *, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.token(path)
+        headers = {"Referer": self.base + path, **kw.pop("headers", {})}  # browsers send it; CSRF checks it on https
+        return self._open("POST", path, data=data, headers=headers, **kw)
+
+    def token(self, path) -> str:
+        page = self.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def sign_in(self, email, password=PASSWORD):
+        return self.post("/admin/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app)
+
+
+def signed_in(app, email):
+    person = Browser(app)
+    assert person.sign_in(email).status_code == 302
+    return person
+
+
+class TestSignIn:
+    def test_pages_need_a_signed_in_person(self, browser, users):
+        for path in ("/admin/", "/admin/acme/", "/admin/acme/members", "/admin/acme/members/c-ann"):
+            answer = browser.get(path)
+            assert answer.status_code == 302 and "/admin/login" in answer.headers["Location"]
+
+    def test_sign_in_and_out(self, browser, users):
+        assert "E-mail or the password is wrong" not in browser.get("/admin/login").get_data(as_text=True)
+        wrong = browser.sign_in("owner@example.com", "not the password")
+        assert wrong.status_code == 200 and "The e-mail or the password is wrong." in wrong.get_data(as_text=True)
+        assert browser.sign_in("nobody@example.com").status_code == 200
+        answer = browser.sign_in("OWNER@example.com")
+        assert answer.status_code == 302
+        cookie = answer.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert browser.get("/admin/").status_code == 200  # two programs: the list
+        assert browser.post("/admin/logout", csrf=True, data={"csrf_token": browser.token("/admin/")}).status_code == 302
+        assert browser.get("/admin/").status_code == 302
+
+    def test_no_open_redirect_after_sign_in(self, browser, users):
+        answer = browser.post("/admin/login?next=//evil.example/x", {
+            "email": "owner@example.com", "password": PASSWORD, "csrf_token": browser.token("/admin/login")})
+        assert answer.headers["Location"] == "/admin/"
+
+    def test_sign_in_is_rate_limited(self, app, browser, users):
+        app.config["ADMIN_LOGIN_LIMIT"] = "3 per minute"
+        for _ in range(3):
+            assert browser.sign_in("owner@example.com", "guess").status_code == 200
+        assert browser.sign_in("owner@example.com").status_code == 429  # even the right password, for a while
+
+    def test_a_deactivated_account_cannot_sign_in(self, session, browser, users):
+        users["manager"].active = False
+        session.commit()
+        assert browser.sign_in("manager@example.com").status_code == 200
+
+
+class TestRoles:
+    def test_programs_an_account_may_see(self, app, users):
+        limited = signed_in(app, "limited@example.com")
+        assert limited.get("/admin/").headers["Location"] == "/admin/other/"  # only one: straight to it
+        assert limited.get("/admin/acme/").status_code == 404
+        assert limited.get("/admin/acme/members/c-ann").status_code == 404
+        assert signed_in(app, "viewer@example.com").get("/admin/acme/").status_code == 200
+
+    def test_a_viewer_reads_but_changes_nothing(self, app, session, shop, users):
+        viewer = signed_in(app, "viewer@example.com")
+        page = viewer.get("/admin/acme/members/c-ann").get_data(as_text=True)
+        assert "Ann Archer" in page and 'id="adjust"' not in page
+        token = viewer.token("/admin/acme/members/c-ann")
+        before = snapshot(session)
+        answer = viewer.post("/admin/acme/members/c-ann", {"csrf_token": token, "points": 50, "reason": "x",
+                                                           "key": "k1"})
+        assert answer.status_code == 403 and snapshot(session) == before
+
+    def test_a_manager_adjusts_with_a_reason_and_it_is_audited(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        page = manager.get("/admin/acme/members/c-ann").get_data(as_text=True)
+        key = re.search(r'id="key" name="key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+        form = {"points": "-40", "reason": "Duplicate order", "key": key}
+        answer = manager.post("/admin/acme/members/c-ann", form)
+        assert answer.status_code == 302
+        assert "Adjusted by -40 points" in manager.get("/admin/acme/members/c-ann").get_data(as_text=True)
+        manager.post("/admin/acme/members/c-ann", form)  # the same form sent twice posts once
+        session.expire_all()
+        assert available(session, shop, "c-ann") == 260
+        (entry,) = session.scalars(select(AuditEntry)).all()
+        assert (entry.actor, entry.action, entry.target, entry.note) == (
+            "manager@example.com", "member.adjust", "member:c-ann", "Duplicate order")
+        assert entry.before == {"available": 300} and entry.after["available"] == 260
+
+    @pytest.mark.parametrize("form, message", [
+        ({"points": "0", "reason": "x"}, "not zero"),
+        ({"points": "10", "reason": ""}, "a reason is required"),
+        ({"points": "ten", "reason": "x"}, "give a number of points"),
+        ({"points": "-400", "reason": "too much"}, "Not adjusted"),
+    ])
+    def test_a_bad_adjustment_changes_nothing(self, app, session, shop, users, form, message):
+        manager = signed_in(app, "manager@example.com")
+        before = snapshot(session)
+        page = manager.post("/admin/acme/members/c-ann", {**form, "key": "k-bad"}, follow_redirects=True)
+        assert message in page.get_data(as_text=True)
+        assert snapshot(session) == before
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+class TestSafety:
+    def test_every_form_needs_its_csrf_token(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        before = snapshot(session)
+        for token in (None, "forged"):
+            data = {"points": "50", "reason": "x", "key": "k"} | ({"csrf_token": token} if token else {})
+            answer = manager.post("/admin/acme/members/c-ann", data, csrf=False)
+            assert answer.status_code == 400
+        assert snapshot(session) == before
+        fresh = Browser(app)
+        assert fresh.post("/admin/login", {"email": "owner@example.com", "password": PASSWORD},
+                          csrf=False).status_code == 400
+
+    def test_what_stores_send_is_shown_as_text(self, app, shop, users):
+        owner = signed_in(app, "owner@example.com")
+        for path in ("/admin/acme/members", "/admin/acme/members/c-evil"):
+            page = owner.get(path).get_data(as_text=True)
+            assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        search = owner.get("/admin/acme/members?q=<b>bold</b>").get_data(as_text=True)
+        assert "<b>bold</b>" not in search and "&lt;b&gt;bold&lt;/b&gt;" in search
+
+    def test_the_api_and_webhooks_need_no_csrf_token(self, app, session, shop, users):
+        from loyalty.api_keys import create_key
+
+        key = create_key(session, shop, name="t").secret
+        session.commit()
+        answer = app.test_client().post("/api/v1/members", json={"external_id": "c-api"},
+                                        headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 201
+
+
+class TestPages:
+    def test_find_a_member_by_external_id_email_or_code(self, app, session, shop, users):
+        owner = signed_in(app, "owner@example.com")
+        from loyalty.members import get_member
+
+        code = get_member(session, shop, "c-ann").referral_code
+        for q in ("c-ann", "ann@example.com", "ANN@EXAMPLE.COM", code.lower()):
+            answer = owner.get(f"/admin/acme/members?q={q}")
+            assert answer.status_code == 302 and answer.headers["Location"].endswith("/admin/acme/members/c-ann")
+        assert "No member with" in owner.get("/admin/acme/members?q=nobody").get_data(as_text=True)
+        listing = owner.get("/admin/acme/members").get_data(as_text=True)
+        assert "c-ann" in listing and "c-evil" in listing
+        assert owner.get("/admin/acme/members/ghost").status_code == 404
+
+    def test_the_member_page_shows_everything_about_them(self, app, session, shop, users, push):
+        from decimal import Decimal
+
+        from loyalty.events import OrderPaid
+
+        push(OrderPaid(order_id="o-77", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("20.00"),
+                       total=Decimal("20.00")))
+        page = signed_in(app, "viewer@example.com").get("/admin/acme/members/c-ann").get_data(as_text=True)
+        for text in ("Ann Archer", "300", "o-77", "Points by expiry", "Ledger", "Tier history", "Referrals",
+                     "Redemptions", "referral code"):
+            assert text in page
+
+    def test_the_dashboard(self, app, session, shop, users, clock):
+        page = signed_in(app, "owner@example.com").get("/admin/acme/?days=7").get_data(as_text=True)
+        assert "2</b> members" in page and "300</b> points issued" in page and "300</b> points outstanding" in page
+        assert "<svg" in page and "Points issued and redeemed per day" in page
+        assert "no tier" in page

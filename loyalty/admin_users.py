@@ -32,16 +32,20 @@ def create_admin(session: Session, *, email: str, password: str, role: str, prog
         raise errors.InvalidInput(f"invalid e-mail address {email!r}")
     if role not in ADMIN_ROLES:
         raise errors.InvalidInput(f"invalid role {role!r}: choose one of {', '.join(ADMIN_ROLES)}")
-    if len(password or "") < MIN_PASSWORD:
-        raise errors.InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
     if session.scalar(select(AdminUser.id).where(AdminUser.email == email)) is not None:
         raise errors.Conflict(f"an admin account {email!r} already exists")
-    user = AdminUser(email=email, password_hash=generate_password_hash(password), role=role, active=True,
-                     created_at=(clock or current_clock()).now())
+    user = AdminUser(email=email, role=role, active=True, created_at=(clock or current_clock()).now())
+    set_password(user, password)
     user.programs = list(programs)
     session.add(user)
     session.flush()
     return user
+
+
+def set_password(user: AdminUser, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise errors.InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
+    user.password_hash = generate_password_hash(password)
 
 
 def authenticate(session: Session, email: str, password: str, *, clock: Clock | None = None) -> AdminUser | None:

@@ -158,6 +158,8 @@ class TestRoles:
         assert (entry.actor, entry.action, entry.target, entry.note) == (
             "manager@example.com", "member.adjust", "member:c-ann", "Duplicate order")
         assert entry.before == {"available": 300} and entry.after["available"] == 260
+        log = signed_in(app, "viewer@example.com").get("/admin/acme/audit").get_data(as_text=True)
+        assert "manager@example.com" in log and "member.adjust" in log and "Duplicate order" in log
 
     @pytest.mark.parametrize("form, message", [
         ({"points": "0", "reason": "x"}, "not zero"),

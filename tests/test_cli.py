@@ -129,6 +129,10 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     assert referrals(again) == referrals(first)
     # Fay then spent 300 of her 485 on store credit; she also got the welcome reward, and Ann a tote code.
     assert "Available 185" in ok(runner, "members", "show", "--program", "demo", "cust-fay")
+    from loyalty.admin_users import authenticate
+
+    password = again.split("e-mail owner@demo.example  password ")[1].split()[0]
+    assert authenticate(session, "owner@demo.example", password) is not None  # the latest run's password works
     assert "cust-fay  redeemed 'Welcome 10% off' for 0 points" in first
     assert "cust-ann  redeemed 'Canvas tote (Gold)' for 800 points: code TOTE-FREE-1001" in first
     # The same rewards and codes again (the tote's stock is read before or after Ann's, by run).

@@ -35,10 +35,12 @@ from loyalty.programs import update_program
 from loyalty.tiers import add_tier, list_tiers, set_member_tier, set_scheme
 from loyalty.referrals import link_for, list_referrals, set_terms
 from loyalty.rewards import add_reward, import_codes, list_rewards, update_reward
-from loyalty.models import Member
+from loyalty.models import AdminUser, Member
+from loyalty.admin_users import create_admin, set_password
 from sqlalchemy import select
 
 SLUG = "demo"
+ADMIN_EMAIL = "owner@demo.example"
 API_KEY_NAME = "demo headless shop"
 
 CUSTOMERS = {
@@ -260,10 +262,18 @@ def build_demo(session) -> dict:
     redeemed += [("cust-fay", gift) for gift in store.api("GET", "/members/cust-fay/redemptions?status=issued",
                                                          api_key)["data"] if gift["points"] == 0]
     session.expire_all()
+    # A program manager's account for the admin: a new password each run, printed once.
+    password = token_urlsafe(12)
+    owner = session.scalar(select(AdminUser).where(AdminUser.email == ADMIN_EMAIL))
+    if owner is None:
+        create_admin(session, email=ADMIN_EMAIL, password=password, role="owner")
+    else:
+        set_password(owner, password)
     ledger = Ledger(session)
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
     return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,
+            "admin_password": password,
             "catalog": list(catalog.values()), "redeemed": redeemed,
             "referrals": list(reversed(list_referrals(session, program))),
             "codes": {m.id: m.external_id for m in session.scalars(select(Member).where(Member.program_id == program.id))},
@@ -331,9 +341,10 @@ def demo():
     click.echo(f"API key for program {program.slug} (shown once; a new one each run):\n  {result['api_key']}")
     click.echo("  curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:8000/api/v1/members/cust-ann\n"
                "  API reference: http://127.0.0.1:8000/api/v1/docs (OpenAPI: /api/v1/openapi.json)")
+    click.echo(f"\nAdmin: http://127.0.0.1:8000/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
+               "\n  (owner; a new password each run; more accounts: loyalty create-admin)")
     click.echo(
-        "\nThere is no admin sign-in yet (it arrives with the admin); explore with the CLI\n"
-        "(in .venv/bin; or run: source .venv/bin/activate):\n"
+        "\nOr explore with the CLI (in .venv/bin; or run: source .venv/bin/activate):\n"
         f"  loyalty members show --program {SLUG} cust-ann\n"
         f"  loyalty rules list --program {SLUG}\n"
         f"  loyalty tiers list --program {SLUG}\n"

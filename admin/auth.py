@@ -10,6 +10,7 @@ from loyalty.admin.access import admin_view, visible_programs
 from loyalty.admin.forms import ConfirmForm, LoginForm
 from loyalty.admin_users import authenticate
 from loyalty.db import db
+from loyalty.money import from_minor
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,6 +50,12 @@ def _safe_next(target: str | None) -> str | None:
     if target and target.startswith("/admin") and not target.startswith("//"):
         return target
     return None
+
+
+@bp.app_template_filter("money")
+def _money(minor: int, currency: str) -> str:
+    """Minor units as the currency writes them: ``12000, "USD"`` -> ``120.00 USD``."""
+    return f"{from_minor(minor, currency)} {currency}"
 
 
 @bp.app_context_processor

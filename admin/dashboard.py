@@ -25,15 +25,17 @@ def dashboard(program):
     report = figures(db.session, program, since, until)
     chart = daily_points(db.session, program, since, until)
     return render_template("admin/dashboard.html", program=program, report=report, days=days, periods=PERIODS,
-                           chart=_bars(chart))
+                           chart=_bars(chart, since.date(), days))
 
 
-def _bars(rows, width: int = 720, height: int = 160) -> dict:
-    """Bar geometry for the SVG chart (drawn by the template; no JavaScript)."""
+def _bars(rows, first_day, days: int, width: int = 720, height: int = 160) -> dict:
+    """Bar geometry for the SVG chart, one slot per day of the period (drawn by the template; no JavaScript)."""
     top = max([max(issued, redeemed) for _, issued, redeemed in rows] or [0]) or 1
-    step = width / max(len(rows), 1)
+    step = width / (days + 1)
     bars = []
-    for i, (day, issued, redeemed) in enumerate(rows):
-        bars.append({"day": day, "issued": issued, "redeemed": redeemed, "x": i * step,
+    for day, issued, redeemed in rows:
+        slot = (day - first_day).days
+        bars.append({"day": day, "issued": issued, "redeemed": redeemed, "x": slot * step,
                      "w": max(step / 2 - 1, 1), "hi": issued / top * height, "hr": redeemed / top * height})
-    return {"bars": bars, "width": width, "height": height, "top": top}
+    return {"bars": bars, "width": width, "height": height, "top": top, "first": first_day,
+            "last": first_day + timedelta(days=days)}

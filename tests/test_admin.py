@@ -229,7 +229,7 @@ class TestPages:
         push(OrderPaid(order_id="o-77", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("20.00"),
                        total=Decimal("20.00")))
         page = signed_in(app, "viewer@example.com").get("/admin/acme/members/c-ann").get_data(as_text=True)
-        for text in ("Ann Archer", "300", "o-77", "Points by expiry", "Ledger", "Tier history", "Referrals",
+        for text in ("Ann Archer", "300", "o-77", "20.00 USD", "Points by expiry", "Ledger", "Tier history", "Referrals",
                      "Redemptions", "referral code"):
             assert text in page
 

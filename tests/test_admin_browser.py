@@ -1,0 +1,128 @@
+"""The admin end to end in headless Chromium (Debian's, driven by Playwright), against a real HTTP server.
+
+Each step is checked in the page and in the database (ending the test's
+read transaction before the browser goes on: on SQLite it holds the lock). Set
+``ADMIN_SCREENSHOTS=docs/screenshots`` to save the main pages for the
+README. Skipped where Chromium is not installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from loyalty.admin_users import create_admin
+from loyalty.events import Customer, OrderPaid, enrol
+from loyalty.models import AuditEntry
+from tests.conftest import available
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct-horse-battery"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def server(app):
+    """The test's app served over HTTP on localhost (a browser keeps Secure cookies there)."""
+    http = make_server("localhost", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.fixture
+def shop(session, program, registry, clock, add_rule, push):
+    add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base rate")
+    enrol(session, program, Customer("c-ann", "ann@example.com", "Ann Archer"), registry=registry, clock=clock)
+    enrol(session, program, Customer("c-evil", "evil@example.com", "<img src=x onerror=alert(1)>"), registry=registry,
+          clock=clock)
+    push(OrderPaid(order_id="1001", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("120.00"),
+                   total=Decimal("120.00")))
+    create_admin(session, email="pm@example.com", password=PASSWORD, role="manager", clock=clock)
+    session.commit()
+    return program
+
+
+def shot(page, name):
+    folder = os.environ.get("ADMIN_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, email="pm@example.com", password=PASSWORD):
+    page.goto("/admin/login")
+    shot(page, "sign-in")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_sign_in_find_a_member_and_adjust_their_points(page, session, shop):
+    sign_in(page, password="wrong password!")
+    assert "The e-mail or the password is wrong." in page.inner_text("main")
+    sign_in(page)
+    page.wait_for_url("**/admin/acme/")
+    assert "120" in page.inner_text(".figures") and page.locator("svg.chart").count() == 1
+    shot(page, "dashboard")
+
+    page.click("text=Members")
+    page.fill("input[name=q]", "ann@example.com")
+    page.click("text=Find")
+    page.wait_for_url("**/admin/acme/members/c-ann")
+    assert "Ann Archer" in page.inner_text("h1") and "1001" in page.inner_text("main")
+
+    page.fill("#points", "-20")
+    page.fill("#reason", "Damaged parcel, points returned by mistake")
+    page.click("#adjust button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "Adjusted by -20 points" in page.inner_text(".flash.ok")
+    assert "100" in page.inner_text(".figures")
+    shot(page, "member")
+    session.expire_all()
+    assert available(session, shop, "c-ann") == 100  # 120 earned, 20 taken back
+    assert session.query(AuditEntry).filter_by(action="member.adjust", actor="pm@example.com").count() == 1
+    session.rollback()  # end the read: SQLite's transactions take its one write lock, the server needs it
+
+    page.click("text=Audit log")
+    assert "Damaged parcel" in page.inner_text("main")
+    shot(page, "audit-log")
+
+
+def test_a_name_from_a_store_is_shown_as_text_and_never_runs(page, session, shop):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page)
+    page.wait_for_url("**/admin/acme/")
+    page.goto("/admin/acme/members")
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("main")
+    page.goto("/admin/acme/members/c-evil")
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("h1")
+    assert dialogs == []
+
+
+def test_a_viewer_sees_no_adjustment_form(page, session, shop, clock):
+    create_admin(session, email="viewer@example.com", password=PASSWORD, role="viewer", clock=clock)
+    session.commit()
+    sign_in(page, "viewer@example.com")
+    page.wait_for_url("**/admin/acme/")
+    page.goto("/admin/acme/members/c-ann")
+    assert page.locator("#adjust").count() == 0 and "Ann Archer" in page.inner_text("h1")

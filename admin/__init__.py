@@ -43,7 +43,7 @@ def init_app(app) -> None:
         if name != "admin":
             csrf.exempt(blueprint)
     limiter.init_app(app)
-    from loyalty.admin import audit, auth, dashboard, members  # noqa: F401  (attach their routes)
+    from loyalty.admin import audit, auth, dashboard, members, operations, rules, tiers  # noqa: F401  (their routes)
 
     app.register_blueprint(bp)
 

@@ -238,3 +238,109 @@ class TestPages:
         assert "2</b> members" in page and "300</b> points issued" in page and "300</b> points outstanding" in page
         assert "<svg" in page and "Points issued and redeemed per day" in page
         assert "no tier" in page
+
+
+class TestRules:
+    def test_add_a_rule_through_its_generated_form_try_it_and_pause_it(self, app, session, shop, users):
+        from loyalty.models import EarningRule
+
+        manager = signed_in(app, "manager@example.com")
+        page = manager.get("/admin/acme/rules/new?type=points_per_currency").get_data(as_text=True)
+        for field in ("config.points_per_unit", "config.include_tax", "config.rounding", "config.min_order_amount"):
+            assert f'name="{field}"' in page  # generated from the plugin's schema
+        form = {"name": "Base rate", "config.points_per_unit": "2", "config.rounding": "down",
+                "order.subtotal": "30.00", "order.tax": "3.00"}
+        tried = manager.post("/admin/acme/rules/new?type=points_per_currency", {**form, "action": "try"})
+        assert "This order would earn 60 points" in tried.get_data(as_text=True)
+        assert session.scalar(select(func.count()).select_from(EarningRule)) == 0  # a try saves nothing
+        saved = manager.post("/admin/acme/rules/new?type=points_per_currency", {**form, "action": "save"})
+        assert saved.status_code == 302
+        rule = session.scalar(select(EarningRule))
+        assert rule.name == "Base rate" and rule.config["points_per_unit"] == "2" and rule.active
+        manager.post(f"/admin/acme/rules/{rule.id}/pause", {"csrf_token": manager.token("/admin/acme/rules")})
+        session.expire_all()
+        assert session.get(EarningRule, rule.id).active is False
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions == ["rule.add", "rule.pause"]
+
+    def test_an_invalid_config_is_refused_with_the_schemas_message_and_saves_nothing(self, app, session, shop, users):
+        from loyalty.models import EarningRule
+
+        manager = signed_in(app, "manager@example.com")
+        page = manager.post("/admin/acme/rules/new?type=points_per_currency",
+                            {"name": "Bad", "config.points_per_unit": "-1", "action": "save"}).get_data(as_text=True)
+        assert "Not saved" in page and "points_per_unit" in page
+        assert session.scalar(select(func.count()).select_from(EarningRule)) == 0
+        assert manager.get("/admin/acme/rules/new?type=nope").status_code == 404
+        viewer = signed_in(app, "viewer@example.com")
+        assert viewer.post("/admin/acme/rules/new?type=points_per_currency",
+                           {"name": "X", "config.points_per_unit": "1", "action": "save",
+                            "csrf_token": viewer.token("/admin/acme/rules")}, csrf=False).status_code == 403
+
+
+class TestTiersAndOperations:
+    def test_add_a_tier_and_choose_a_scheme(self, app, session, shop, users):
+        from loyalty.models import Tier
+
+        manager = signed_in(app, "manager@example.com")
+        token = manager.token("/admin/acme/tiers")
+        answer = manager.post("/admin/acme/tiers", {"csrf_token": token, "action": "tier", "name": "Gold", "rank": "3",
+                                                    "threshold": "500", "keep_threshold": "400", "earn_multiplier": "1.5"})
+        assert answer.status_code == 302
+        tier = session.scalar(select(Tier))
+        assert (tier.name, tier.rank, tier.threshold, tier.keep_threshold) == ("Gold", 3, 500, 400)
+        bad = manager.post("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "4"}).get_data(as_text=True)
+        assert "Not saved" in bad and session.scalar(select(func.count()).select_from(Tier)) == 1
+        page = manager.get("/admin/acme/tiers?scheme=points_earned").get_data(as_text=True)
+        assert 'name="settings.window_days"' in page and 'name="settings.downgrade"' in page
+        manager.post("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned",
+                                           "settings.window": "rolling", "settings.window_days": "365"})
+        session.expire_all()
+        assert shop.tier_scheme == "points_earned" and shop.tier_settings["window_days"] == 365
+        refused = manager.post("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned",
+                                                     "settings.window_days": "-3"}).get_data(as_text=True)
+        assert "Not saved" in refused
+        session.expire_all()
+        assert shop.tier_settings["window_days"] == 365
+        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["tier.add", "tier.scheme"]
+
+    def test_the_inbox_shows_a_failed_delivery_and_replays_it(self, app, session, shop, users, registry, clock):
+        import json
+
+        from loyalty.storefronts import add_storefront
+        from tests.webhook_helpers import SECRETS, standard_headers
+
+        add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"],
+                       clock=clock)
+        session.commit()
+        body = json.dumps({"type": "custom_event", "event_id": "e-1", "name": "review_written",
+                           "customer": {"external_id": "c-ann"}}).encode()
+        app.test_client().post("/webhooks/acme/standard_webhooks", data=body,
+                               headers=standard_headers(body, int(clock.now().timestamp())))
+        from loyalty.models import WebhookDelivery
+
+        delivery = session.scalar(select(WebhookDelivery))
+        delivery.status, delivery.last_error = "failed", "unknown_rule_type: simulated"
+        session.commit()
+        owner = signed_in(app, "owner@example.com")
+        listing = owner.get("/admin/acme/inbox?status=failed&storefront=standard_webhooks").get_data(as_text=True)
+        assert f">{delivery.id}<" in listing and "simulated" in listing
+        assert "review_written" in owner.get(f"/admin/acme/inbox/{delivery.id}").get_data(as_text=True)
+        owner.post(f"/admin/acme/inbox/{delivery.id}", {})
+        session.expire_all()
+        assert session.get(WebhookDelivery, delivery.id).status == "processed"
+        assert session.scalar(select(AuditEntry.action)) == "delivery.replay"
+        viewer = signed_in(app, "viewer@example.com")
+        assert viewer.post(f"/admin/acme/inbox/{delivery.id}", {}).status_code == 403
+
+    def test_jobs_and_plugins(self, app, session, shop, users):
+        owner = signed_in(app, "owner@example.com")
+        owner.post("/admin/acme/jobs", {"job": "release"})
+        page = owner.get("/admin/acme/jobs").get_data(as_text=True)
+        assert "release" in page and "succeeded" in page and "admin" in page
+        manager = signed_in(app, "manager@example.com")
+        assert manager.post("/admin/acme/jobs", {"job": "expire"}).status_code == 403  # every program's: owners
+        assert manager.post("/admin/acme/jobs", {"job": "tiers:acme"}).status_code == 302
+        assert manager.post("/admin/acme/jobs", {"job": "nope"}).status_code == 400
+        plugins = owner.get("/admin/acme/plugins").get_data(as_text=True)
+        assert "loyalty.plugins.rewards.stripe_promotion" in plugins and "reward types: stripe_promotion_code" in plugins

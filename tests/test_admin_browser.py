@@ -126,3 +126,75 @@ def test_a_viewer_sees_no_adjustment_form(page, session, shop, clock):
     page.wait_for_url("**/admin/acme/")
     page.goto("/admin/acme/members/c-ann")
     assert page.locator("#adjust").count() == 0 and "Ann Archer" in page.inner_text("h1")
+
+
+def test_create_a_tier_and_add_an_earning_rule_through_its_generated_form(page, session, shop):
+    from sqlalchemy import select
+
+    from loyalty.models import EarningRule, Tier
+
+    sign_in(page)
+    page.wait_for_url("**/admin/acme/")
+    page.click("header >> text=Tiers")
+    page.fill("#tier-name", "Gold")
+    page.fill("#tier-rank", "3")
+    page.fill("#tier-threshold", "500")
+    page.fill("#tier-multiplier", "1.5")
+    page.click("#add-tier button[type=submit]")
+    page.wait_for_selector(".flash.ok")
+    assert "Gold" in page.inner_text("table")
+    session.expire_all()
+    assert session.scalar(select(Tier.name)) == "Gold"
+    session.rollback()
+
+    page.click("header >> text=Rules")
+    page.click("text=Product, SKU or category multiplier")
+    page.fill("#name", "Double on coffee")
+    page.fill("[id='config.skus']", "BEANS, FILTER")
+    page.fill("[id='config.multiplier']", "2")
+    page.fill("[id='order.subtotal']", "25.00")
+    page.fill("[id='order.sku']", "BEANS")
+    page.click("button[value=try]")
+    page.wait_for_selector("#trial")
+    assert "would earn" in page.inner_text("#trial")
+    shot(page, "rule-form")
+    page.click("button[value=save]")
+    page.wait_for_selector(".flash.ok")
+    assert "Double on coffee" in page.inner_text("table")
+    session.expire_all()
+    rule = session.scalar(select(EarningRule).where(EarningRule.name == "Double on coffee"))
+    assert rule.config["skus"] == ["BEANS", "FILTER"] and rule.type == "product_multiplier"
+    session.rollback()
+
+
+def test_replay_a_failed_delivery(page, session, shop, registry, clock, app):
+    import json
+
+    from loyalty.models import WebhookDelivery
+    from loyalty.storefronts import add_storefront
+    from tests.webhook_helpers import SECRETS, standard_headers
+
+    add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock)
+    session.commit()
+    body = json.dumps({"type": "customer_created", "customer": {"external_id": "c-new", "email": "new@example.com"}})
+    app.test_client().post("/webhooks/acme/standard_webhooks", data=body.encode(),
+                           headers=standard_headers(body.encode(), int(clock.now().timestamp())))
+    delivery = session.query(WebhookDelivery).one()
+    delivery.status, delivery.last_error = "failed", "internal_error: the database was down"
+    delivery_id = delivery.id  # read before the commit: reading after it would open a transaction (SQLite's lock)
+    session.commit()
+
+    sign_in(page)
+    page.wait_for_url("**/admin/acme/")
+    page.click("header >> text=Inbox")
+    page.select_option("#status", "failed")
+    page.click("text=Filter")
+    page.click(f"table >> text={delivery_id}")
+    assert "the database was down" in page.inner_text("main")
+    page.click("#replay button")
+    page.wait_for_selector(".flash")
+    assert page.inner_text("#status") == "processed"
+    shot(page, "delivery")
+    session.expire_all()
+    assert session.get(WebhookDelivery, delivery_id).status == "processed"
+    session.rollback()

@@ -1,0 +1,59 @@
+"""Tiers and the tier scheme: add a tier, choose the scheme and its settings (a form from the scheme's schema)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from loyalty import errors
+from loyalty.admin import bp
+from loyalty.admin.access import admin_view
+from loyalty.admin.schema_forms import fields_of, values_from
+from loyalty.admin_users import audit
+from loyalty.db import db
+from loyalty.registry import current_registry
+from loyalty.tiers import add_tier, list_tiers, plain, set_scheme
+
+TIER_FIELDS = ("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks")
+
+
+@bp.route("/<program_slug>/tiers", methods=["GET", "POST"])
+@admin_view(change=True)
+def tiers(program):
+    schemes = current_registry().tier_schemes
+    chosen = request.values.get("scheme", program.tier_scheme or "")
+    scheme = schemes.get(chosen)
+    specs = fields_of(scheme.schema) if scheme else []
+    tier_form = {key: request.form.get(key, "") for key in TIER_FIELDS}
+    settings = values_from(request.form, specs, "settings.") if request.form.get("action") == "scheme" else \
+        dict(program.tier_settings or {}) if scheme and chosen == program.tier_scheme else {}
+    problems = {}
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "tier":
+                rank = tier_form["rank"]
+                if not rank.lstrip("-").isdigit():
+                    raise errors.InvalidInput("the rank must be a whole number")
+                tier = add_tier(db.session, program, name=tier_form["name"], rank=int(rank),
+                                threshold=tier_form["threshold"] or "0", keep_threshold=tier_form["keep_threshold"] or None,
+                                earn_multiplier=tier_form["earn_multiplier"] or "1", perks=tier_form["perks"])
+                audit(db.session, current_user, "tier.add", program=program, target=f"tier:{tier.id}",
+                      after={"name": tier.name, "rank": tier.rank, "threshold": plain(tier.threshold),
+                             "keep_threshold": plain(tier.keep_threshold), "earn_multiplier": tier.earn_multiplier})
+                message = f"Tier {tier.name} added."
+            else:
+                before = {"scheme": program.tier_scheme, "settings": program.tier_settings}
+                set_scheme(db.session, program, current_registry(), chosen or None, settings)
+                audit(db.session, current_user, "tier.scheme", program=program, target="tier scheme", before=before,
+                      after={"scheme": program.tier_scheme, "settings": program.tier_settings})
+                message = f"Tier scheme: {program.tier_scheme or 'none (tiers by hand)'}."
+            db.session.commit()
+            flash(message, "ok")
+            return redirect(url_for("admin.tiers", program_slug=program.slug))
+        except errors.LoyaltyError as exc:
+            db.session.rollback()
+            problems = exc.details.get("fields") or {}
+            flash(f"Not saved: {exc.message}", "error")
+    return render_template("admin/tiers.html", program=program, tiers=list_tiers(db.session, program), plain=plain,
+                           schemes=sorted(schemes.values(), key=lambda s: s.name), chosen=chosen, specs=specs,
+                           values=settings, errors=problems, tier_form=tier_form)

@@ -43,7 +43,9 @@ def init_app(app) -> None:
         if name != "admin":
             csrf.exempt(blueprint)
     limiter.init_app(app)
-    from loyalty.admin import audit, auth, dashboard, members, operations, rules, tiers  # noqa: F401  (their routes)
+    from loyalty.admin import (  # noqa: F401  (their routes)
+        audit, auth, catalog, dashboard, members, operations, rules, settings, tiers,
+    )
 
     app.register_blueprint(bp)
 

@@ -12,9 +12,10 @@ from loyalty.models import Program
 from sqlalchemy import select
 
 
-def admin_view(*, change: bool = False):
+def admin_view(*, change: bool = False, owner: bool = False):
     """Signed in; the program in the URL (``program_slug``) one the account may see (404 otherwise);
-    ``change``: a POST that changes something needs an owner or a manager (403 for a viewer)."""
+    ``change``: a POST that changes something needs an owner or a manager (403 for a viewer);
+    ``owner``: a POST needs an owner (secrets and keys)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -26,7 +27,8 @@ def admin_view(*, change: bool = False):
                 if program is None or not current_user.may_see(program):
                     abort(404)
                 kwargs["program"] = program
-            if change and request.method == "POST" and not current_user.may_change():
+            if request.method == "POST" and ((change and not current_user.may_change())
+                                             or (owner and current_user.role != "owner")):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from loyalty.admin_users import create_admin
 from loyalty.events import Customer, enrol
 from loyalty.ledger import Ledger
-from loyalty.models import AuditEntry
+from loyalty.models import AuditEntry, Referral
 from loyalty.programs import create_program
 from tests.conftest import available, snapshot
 
@@ -344,3 +344,86 @@ class TestTiersAndOperations:
         assert manager.post("/admin/acme/jobs", {"job": "nope"}).status_code == 400
         plugins = owner.get("/admin/acme/plugins").get_data(as_text=True)
         assert "loyalty.plugins.rewards.stripe_promotion" in plugins and "reward types: stripe_promotion_code" in plugins
+
+
+class TestCatalogAndSettings:
+    def test_add_a_reward_through_its_generated_form_and_pause_it(self, app, session, shop, users):
+        from loyalty.models import Reward
+
+        manager = signed_in(app, "manager@example.com")
+        page = manager.get("/admin/acme/rewards/new?type=fixed_amount_code").get_data(as_text=True)
+        assert 'name="config.amount"' in page and 'name="config.use_pool"' in page and 'name="step_value"' in page
+        bad = manager.post("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": "500"})
+        assert "needs an amount" in bad.get_data(as_text=True)
+        assert session.scalar(select(func.count()).select_from(Reward)) == 0
+        manager.post("/admin/acme/rewards/new?type=fixed_amount_code",
+                     {"name": "5 off", "points": "500", "stock": "10", "config.amount": "5.00", "config.prefix": "LOYAL"})
+        reward = session.scalar(select(Reward))
+        assert (reward.name, reward.points, reward.stock, reward.config["prefix"]) == ("5 off", 500, 10, "LOYAL")
+        listing = manager.get("/admin/acme/rewards").get_data(as_text=True)
+        assert "5.00 USD off" in listing and "10 of 10 left" in listing
+        manager.post("/admin/acme/rewards", {"reward": reward.id, "action": "pause"})
+        session.expire_all()
+        assert session.get(Reward, reward.id).active is False
+        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["reward.add", "reward.pause"]
+
+    def test_review_flagged_referrals(self, app, session, shop, users, registry):
+        from loyalty.members import get_member
+        from loyalty.referrals import attribute, set_terms
+
+        set_terms(shop, registry, referrer_points=100, checks={"velocity": {"max_per_referrer": 1}})
+        code = get_member(session, shop, "c-ann").referral_code
+        for friend in ("f-1", "f-2", "f-3"):
+            attribute(session, shop, code=code, friend_external_id=friend, registry=registry)
+        session.commit()
+        manager = signed_in(app, "manager@example.com")
+        page = manager.get("/admin/acme/referrals").get_data(as_text=True)
+        assert "f-2" in page and "f-3" in page and "f-1" not in page  # flagged ones by default
+        ids = {r: session.scalar(select(Referral.id).where(Referral.friend_external_id == r)) for r in ("f-2", "f-3")}
+        manager.post("/admin/acme/referrals", {"referral": ids["f-2"], "action": "approve"})
+        manager.post("/admin/acme/referrals", {"referral": ids["f-3"], "action": "reject", "reason": "coupon site"})
+        session.expire_all()
+        assert session.get(Referral, ids["f-2"]).status == "pending"
+        rejected = session.get(Referral, ids["f-3"])
+        assert rejected.status == "rejected" and rejected.reason == "coupon site"
+        again = manager.post("/admin/acme/referrals", {"referral": ids["f-3"], "action": "approve"}, follow_redirects=True)
+        assert "Not changed" in again.get_data(as_text=True)
+
+    def test_settings_and_their_audit(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        form = {"name": "Acme Rewards", "return_window_days": "14", "clawback_policy": "cap_at_zero",
+                "expiry_policy": "after_days", "expiry_after": "365"}
+        assert manager.post("/admin/acme/settings", form).status_code == 302
+        session.expire_all()
+        assert (shop.name, shop.return_window_days, shop.clawback_policy, shop.expiry_policy, shop.expiry_after) == (
+            "Acme Rewards", 14, "cap_at_zero", "after_days", 365)
+        refused = manager.post("/admin/acme/settings", {**form, "return_window_days": "900"}).get_data(as_text=True)
+        assert "Not saved" in refused
+        session.expire_all()
+        assert shop.return_window_days == 14
+        entry = session.scalar(select(AuditEntry))
+        assert entry.before["return_window_days"] == 0 and entry.after["return_window_days"] == 14
+
+    def test_stores_and_api_keys_are_the_owners_and_secrets_are_masked(self, app, session, shop, users):
+        from loyalty.models import ApiKey
+
+        owner = signed_in(app, "owner@example.com")
+        owner.post("/admin/acme/connections", {"action": "storefront", "type": "shopify",
+                                                "secret": "shpss_supersecret_value_1234"})
+        page = owner.get("/admin/acme/connections").get_data(as_text=True)
+        assert "supersecret" not in page and "shopify" in page
+        created = owner.post("/admin/acme/connections", {"action": "create_key", "name": "Headless shop"})
+        secret = re.search(r'<code id="new-key">(lk_[^<]+)</code>', created.get_data(as_text=True)).group(1)
+        assert secret not in owner.get("/admin/acme/connections").get_data(as_text=True)  # shown once
+        from loyalty.api_keys import authenticate as key_auth
+
+        assert key_auth(session, secret) is not None
+        prefix = session.scalar(select(ApiKey.prefix))
+        owner.post("/admin/acme/connections", {"action": "revoke_key", "prefix": prefix})
+        session.expire_all()
+        assert session.scalar(select(ApiKey.revoked_at)) is not None
+        manager = signed_in(app, "manager@example.com")
+        assert manager.post("/admin/acme/connections", {"action": "create_key", "name": "x"}).status_code == 403
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions == ["storefront.connect", "api_key.create", "api_key.revoke"]
+        assert "supersecret" not in str([e.after for e in session.scalars(select(AuditEntry))])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
@@ -11,8 +11,9 @@ from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.admin_users import audit
 from loyalty.db import db
+from loyalty.models import Tier
 from loyalty.registry import current_registry
-from loyalty.tiers import add_tier, list_tiers, plain, set_scheme
+from loyalty.tiers import add_tier, list_tiers, plain, set_scheme, update_tier
 
 TIER_FIELDS = ("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks")
 
@@ -57,3 +58,35 @@ def tiers(program):
     return render_template("admin/tiers.html", program=program, tiers=list_tiers(db.session, program), plain=plain,
                            schemes=sorted(schemes.values(), key=lambda s: s.name), chosen=chosen, specs=specs,
                            values=settings, errors=problems, tier_form=tier_form)
+
+
+@bp.route("/<program_slug>/tiers/<int:tier_id>", methods=["GET", "POST"])
+@admin_view(change=True)
+def tier_form(program, tier_id):
+    tier = db.session.get(Tier, tier_id)
+    if tier is None or tier.program_id != program.id:
+        abort(404)
+    form = {"name": tier.name, "threshold": plain(tier.threshold),
+            "keep_threshold": plain(tier.keep_threshold) if tier.keep_threshold is not None else "",
+            "earn_multiplier": tier.earn_multiplier, "perks": tier.perks or ""}
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in form}
+        before = _tier_view(tier)
+        try:
+            update_tier(db.session, program, tier, name=form["name"], threshold=form["threshold"] or "0",
+                        keep_threshold=form["keep_threshold"] or None, earn_multiplier=form["earn_multiplier"] or "1",
+                        perks=form["perks"])
+            audit(db.session, current_user, "tier.update", program=program, target=f"tier:{tier.id}", before=before,
+                  after=_tier_view(tier))
+            db.session.commit()
+            flash(f"Tier {tier.name} saved; members move at the next recalculation.", "ok")
+            return redirect(url_for("admin.tiers", program_slug=program.slug))
+        except errors.LoyaltyError as exc:
+            db.session.rollback()
+            flash(f"Not saved: {exc.message}", "error")
+    return render_template("admin/tier_form.html", program=program, tier=tier, form=form)
+
+
+def _tier_view(tier) -> dict:
+    return {"name": tier.name, "threshold": plain(tier.threshold), "keep_threshold": plain(tier.keep_threshold),
+            "earn_multiplier": tier.earn_multiplier, "perks": tier.perks}

@@ -57,16 +57,7 @@ def add_tier(
 ) -> Tier:
     if not name or not name.strip():
         raise errors.InvalidInput("a tier needs a name")
-    try:
-        multiplier = Decimal(str(earn_multiplier))
-    except InvalidOperation:
-        raise errors.InvalidInput(f"earn multiplier {earn_multiplier!r} is not a number") from None
-    if not multiplier.is_finite() or multiplier <= 0 or multiplier > 100:
-        raise errors.InvalidInput("the earn multiplier must be above 0 and at most 100")
-    entry = _decimal(threshold, "threshold")
-    keep = _decimal(keep_threshold, "keep threshold", allow_none=True)
-    if keep is not None and keep > entry:
-        raise errors.InvalidInput("the keep threshold must not be above the threshold that reaches the tier")
+    multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
     taken = session.scalar(
         select(Tier.id).where(Tier.program_id == program.id, (Tier.name == name.strip()) | (Tier.rank == rank))
     )
@@ -77,6 +68,35 @@ def add_tier(
         keep_threshold=keep, perks=(perks or "").strip() or None, created_at=(clock or current_clock()).now(),
     )
     session.add(tier)
+    session.flush()
+    return tier
+
+
+def _tier_values(earn_multiplier, threshold, keep_threshold) -> tuple[Decimal, Decimal, Decimal | None]:
+    try:
+        multiplier = Decimal(str(earn_multiplier))
+    except InvalidOperation:
+        raise errors.InvalidInput(f"earn multiplier {earn_multiplier!r} is not a number") from None
+    if not multiplier.is_finite() or multiplier <= 0 or multiplier > 100:
+        raise errors.InvalidInput("the earn multiplier must be above 0 and at most 100")
+    entry = _decimal(threshold, "threshold")
+    keep = _decimal(keep_threshold, "keep threshold", allow_none=True)
+    if keep is not None and keep > entry:
+        raise errors.InvalidInput("the keep threshold must not be above the threshold that reaches the tier")
+    return multiplier, entry, keep
+
+
+def update_tier(session: Session, program: Program, tier: Tier, *, name: str, earn_multiplier, threshold,
+                keep_threshold=None, perks: str | None = None) -> Tier:
+    """Change a tier's name, thresholds, multiplier or perks (its rank stays); members move at the next recalculation."""
+    if not name or not name.strip():
+        raise errors.InvalidInput("a tier needs a name")
+    multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
+    if session.scalar(select(Tier.id).where(Tier.program_id == program.id, Tier.name == name.strip(),
+                                            Tier.id != tier.id)) is not None:
+        raise errors.Conflict(f"program {program.slug} already has a tier named {name!r}")
+    tier.name, tier.earn_multiplier, tier.threshold, tier.keep_threshold = name.strip(), multiplier, entry, keep
+    tier.perks = (perks or "").strip() or None
     session.flush()
     return tier
 

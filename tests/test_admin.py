@@ -427,3 +427,25 @@ class TestCatalogAndSettings:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions == ["storefront.connect", "api_key.create", "api_key.revoke"]
         assert "supersecret" not in str([e.after for e in session.scalars(select(AuditEntry))])
+
+
+def test_edit_a_tier(app, session, shop, users):
+    from loyalty.models import Tier
+    from loyalty.tiers import add_tier
+
+    gold = add_tier(session, shop, name="Gold", rank=3, threshold="500")
+    add_tier(session, shop, name="Silver", rank=2, threshold="200")
+    session.commit()
+    manager = signed_in(app, "manager@example.com")
+    form = {"name": "Gold", "threshold": "600", "keep_threshold": "450", "earn_multiplier": "1.5", "perks": "Early access"}
+    assert manager.post(f"/admin/acme/tiers/{gold.id}", form).status_code == 302
+    session.expire_all()
+    tier = session.get(Tier, gold.id)
+    assert (tier.threshold, tier.keep_threshold, tier.earn_multiplier, tier.perks) == (600, 450, 1.5, "Early access")
+    for bad in ({**form, "keep_threshold": "700"}, {**form, "name": "Silver"}, {**form, "earn_multiplier": "0"}):
+        assert "Not saved" in manager.post(f"/admin/acme/tiers/{gold.id}", bad).get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Tier, gold.id).threshold == 600
+    entry = session.scalar(select(AuditEntry))
+    assert entry.action == "tier.update" and entry.before["threshold"] == "500" and entry.after["threshold"] == "600"
+    assert manager.get("/admin/acme/tiers/424242").status_code == 404

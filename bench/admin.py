@@ -1,0 +1,136 @@
+"""The admin's pages with a million members, against a page that reads nothing, in one run.
+
+Builds a fresh database with the migrations and a program with N members
+(default 1,000,000), their two accounts with balances, three tiers, and
+one earning entry per member spread over the last year, inserted in bulk
+(executemany, not through the ledger: this measures reading). Then a
+signed-in owner asks each page through Flask's test client, five times,
+and the median is reported, with the sign-in page (no queries) as the
+baseline.
+
+Usage::
+
+    .venv/bin/python bench/admin.py [--members 1000000] [--database-url postgresql+psycopg://…/db]
+
+The database given is emptied (its public schema dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+BATCH = 20_000
+
+
+def seed(session, program, members: int, now) -> None:
+    from loyalty.models import Account, Entry, Member
+    from loyalty.tiers import add_tier
+
+    tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200))
+             for rank, name in enumerate(("Bronze", "Silver", "Gold"), start=1)]
+    session.flush()
+    conn = session.connection()
+    for start in range(0, members, BATCH):
+        ids = range(start + 1, min(start + BATCH, members) + 1)
+        conn.execute(insert(Member), [
+            {"id": n, "program_id": program.id, "external_id": f"cust-{n}", "email": f"c{n}@example.com",
+             "name": f"Customer {n}", "status": "active", "enrolled_at": now - timedelta(days=n % 730),
+             "referral_code": f"R{n:09d}", "tier_id": tiers[n % 3].id} for n in ids])
+        conn.execute(insert(Account), [
+            {"program_id": program.id, "member_id": n, "kind": kind, "balance": n % 500 if kind == "available" else 0,
+             "created_at": now} for n in ids for kind in ("available", "pending")])
+        conn.execute(insert(Entry), [
+            {"program_id": program.id, "member_id": n, "kind": "earn", "amount": n % 500 + 1,
+             "idempotency_key": f"seed-{n}", "request_hash": "0" * 64, "created_at": now - timedelta(hours=n % 8760)}
+            for n in ids])
+        session.commit()
+        conn = session.connection()
+
+
+def measure(url: str, members: int) -> list[tuple[str, float]]:
+    from flask_migrate import upgrade
+
+    from loyalty.admin_users import create_admin
+    from loyalty.app import create_app
+    from loyalty.clock import current_clock
+    from loyalty.db import db
+    from loyalty.programs import create_program
+
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ADMIN_LOGIN_LIMIT": "1000 per minute"})
+    with app.app_context():
+        upgrade()
+        program = create_program(db.session, slug="big", name="Big shop", currency="USD")
+        create_admin(db.session, email="pm@example.com", password="bench-password-1", role="owner")
+        db.session.commit()
+        began = time.perf_counter()
+        seed(db.session, program, members, current_clock().now())
+        db.session.execute(text("ANALYZE"))  # fresh statistics, as a live database has
+        db.session.commit()
+        print(f"seeded {members:,} members in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        db.session.remove()
+
+    client = app.test_client()
+    base = "https://localhost"
+    page = client.get(f"{base}/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(f"{base}/admin/login", data={"email": "pm@example.com", "password": "bench-password-1",
+                                                    "csrf_token": token},
+                       headers={"Referer": f"{base}/admin/login"}).status_code == 302
+    middle = members // 2
+    pages = [
+        ("baseline: the sign-in page (no queries)", "/admin/login"),
+        ("dashboard, 30 days", "/admin/big/?days=30"),
+        ("dashboard, 365 days", "/admin/big/?days=365"),
+        ("members, newest page", "/admin/big/members"),
+        ("members, search by e-mail (answers a redirect to the member)", f"/admin/big/members?q=c{middle}@example.com"),
+        ("members, search by referral code (the same)", f"/admin/big/members?q=R{middle:09d}"),
+        ("a member's page", f"/admin/big/members/cust-{middle}"),
+        ("audit log", "/admin/big/audit"),
+    ]
+    rows = []
+    for name, path in pages:
+        times = []
+        for _ in range(5):
+            began = time.perf_counter()
+            answer = client.get(base + path)
+            times.append(time.perf_counter() - began)
+            assert answer.status_code in (200, 302), (path, answer.status_code)
+        rows.append((name, statistics.median(times) * 1000))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL to use (emptied); default a temporary SQLite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = measure(args.database_url or f"sqlite:///{tmp}/admin.db", args.members)
+    label = "PostgreSQL" if args.database_url else "SQLite"
+    base = rows[0][1]
+    print(f"| {label}, {args.members:,} members | ms (median of 5) | vs baseline |")
+    print("|---|---:|---:|")
+    for name, ms in rows:
+        print(f"| {name} | {ms:.1f} | {ms / base:.1f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

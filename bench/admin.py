@@ -27,8 +27,10 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from fresh import reset  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 BATCH = 20_000
 
@@ -67,12 +69,7 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
     from loyalty.db import db
     from loyalty.programs import create_program
 
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ADMIN_LOGIN_LIMIT": "1000 per minute"})
     with app.app_context():
         upgrade()

@@ -41,6 +41,9 @@ from loyalty.members import enrol
 from loyalty.models import Member
 from loyalty.programs import create_program
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fresh import reset  # noqa: E402
+
 MEMBERS_PER_THREAD = 20
 ROUNDS = 3
 
@@ -170,20 +173,6 @@ def measure(label: str, url: str, transfers: int, thread_counts: list[int]) -> l
               file=sys.stderr)
         reset(url)
     return rows
-
-
-def reset(url: str) -> None:
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    else:
-        path = url.removeprefix("sqlite:///")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
 
 
 def breakdown(transfers: int) -> None:

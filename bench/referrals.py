@@ -36,8 +36,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from fresh import reset  # noqa: E402
 
 SECRET = "bench-shopify-secret-0123456789"
 CUSTOMERS = 200
@@ -71,12 +72,7 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
     from loyalty.storefronts import add_storefront
     from loyalty.webhooks import inbox
 
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WEBHOOK_PROCESSING": "queued"})
     with app.app_context():
         upgrade()

@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from fresh import reset  # noqa: E402
 
 
 def run(url: str, count: int) -> list[tuple[str, float]]:
@@ -41,12 +42,7 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
     from loyalty.registry import current_registry
     from loyalty.rewards import add_reward, import_codes, redeem
 
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     rows = []
     with app.app_context():

@@ -83,7 +83,9 @@ def member_redemptions(args, external_id):
     rows = redemptions_of(db.session, member, limit=limit + 1, status=args["status"],
                           before_id=int(args["cursor"], 36) if args["cursor"] else None)
     page = rows[:limit]
-    views = [redemption_view(r) for r in page]
+    names = dict(db.session.execute(select(Reward.id, Reward.name)
+                                    .where(Reward.id.in_({r.reward_id for r in page}))).all()) if page else {}
+    views = [redemption_view(r, reward=names.get(r.reward_id)) for r in page]
     db.session.commit()
     return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
 
@@ -131,8 +133,8 @@ def reward_view(reward: Reward, reason: str | None) -> dict:
     }
 
 
-def redemption_view(redemption: Redemption) -> dict:
-    name = db.session.scalar(select(Reward.name).where(Reward.id == redemption.reward_id))
+def redemption_view(redemption: Redemption, *, reward: str | None = None) -> dict:
+    name = reward or db.session.scalar(select(Reward.name).where(Reward.id == redemption.reward_id))
     return {
         "id": redemption.id, "reward_id": redemption.reward_id, "reward": name, "status": redemption.status,
         "points": redemption.points, "value": _money(redemption.value, redemption.currency),

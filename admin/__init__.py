@@ -44,7 +44,7 @@ def init_app(app) -> None:
             csrf.exempt(blueprint)
     limiter.init_app(app)
     from loyalty.admin import (  # noqa: F401  (their routes)
-        audit, auth, catalog, dashboard, members, operations, rules, settings, tiers,
+        audit, auth, catalog, dashboard, finance, members, operations, rules, settings, tiers,
     )
 
     app.register_blueprint(bp)

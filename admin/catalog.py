@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timezone
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,10 +13,10 @@ from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.admin_users import audit
 from loyalty.db import db
-from loyalty.models import Member
+from loyalty.models import Member, Tier
 from loyalty.referrals import approve, list_referrals, reject
 from loyalty.registry import current_registry
-from loyalty.rewards import add_reward, get_reward, list_rewards, update_reward
+from loyalty.rewards import add_reward, get_reward, import_codes, list_rewards, update_reward
 from loyalty.rewards.catalog import pool_left, reward_type
 
 PRICE_FIELDS = ("name", "description", "points", "step_value", "min_points", "max_points", "stock", "limit_per_member",
@@ -113,3 +115,52 @@ def _whole(value: str, name: str) -> int | None:
     if not value.lstrip("-").isdigit():
         raise errors.InvalidInput(f"{name.replace('_', ' ')} must be a whole number")
     return int(value)
+
+
+@bp.route("/<program_slug>/rewards/<int:reward_id>", methods=["GET", "POST"])
+@admin_view(change=True)
+def reward_edit(program, reward_id):
+    """A reward's availability (stock, limit per member, dates, minimum tier) and its code pool."""
+    reward = _reward_or_404(program, reward_id)
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "codes":
+                added = import_codes(db.session, program, reward, request.form.get("codes", "").splitlines())
+                audit(db.session, current_user, "reward.import_codes", program=program, target=f"reward:{reward.id}",
+                      after={"imported": added})
+                message = f"{added} new codes imported."
+            else:
+                before = _availability(reward)
+                update_reward(db.session, program, reward, stock=_whole(request.form.get("stock", ""), "stock"),
+                              limit_per_member=_whole(request.form.get("limit_per_member", ""), "limit_per_member"),
+                              starts_at=_day(request.form.get("starts")), ends_at=_day(request.form.get("ends")),
+                              min_tier=request.form.get("min_tier") or None,
+                              description=request.form.get("description", ""))
+                audit(db.session, current_user, "reward.update", program=program, target=f"reward:{reward.id}",
+                      before=before, after=_availability(reward))
+                message = f"Reward {reward.name!r} saved."
+            db.session.commit()
+            flash(message, "ok")
+            return redirect(url_for("admin.reward_edit", program_slug=program.slug, reward_id=reward.id))
+        except errors.LoyaltyError as exc:
+            db.session.rollback()
+            flash(f"Not saved: {exc.message}", "error")
+    tier = db.session.get(Tier, reward.min_tier_id) if reward.min_tier_id else None
+    return render_template("admin/reward_edit.html", program=program, reward=reward, tier=tier,
+                           pool=pool_left(db.session, reward) if reward.config.get("use_pool") else None)
+
+
+def _availability(reward) -> dict:
+    return {"stock": reward.stock, "limit_per_member": reward.limit_per_member, "starts_at": reward.starts_at,
+            "ends_at": reward.ends_at, "min_tier_id": reward.min_tier_id, "description": reward.description}
+
+
+def _day(value: str | None):
+    """A date from the form as midnight UTC, or ``None``; anything else is refused."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+    except ValueError:
+        raise errors.InvalidInput(f"{value!r} is not a date (2026-12-31)") from None

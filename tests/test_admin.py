@@ -449,3 +449,32 @@ def test_edit_a_tier(app, session, shop, users):
     entry = session.scalar(select(AuditEntry))
     assert entry.action == "tier.update" and entry.before["threshold"] == "500" and entry.after["threshold"] == "600"
     assert manager.get("/admin/acme/tiers/424242").status_code == 404
+
+
+def test_a_rewards_availability_and_its_code_pool(app, session, shop, users, registry, clock):
+    from loyalty.models import Reward
+    from loyalty.rewards import add_reward
+    from loyalty.tiers import add_tier
+
+    add_tier(session, shop, name="Gold", rank=3)
+    reward = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=100,
+                        config={"use_pool": True}, clock=clock)
+    session.commit()
+    manager = signed_in(app, "manager@example.com")
+    manager.post(f"/admin/acme/rewards/{reward.id}", {"action": "availability", "stock": "20", "limit_per_member": "2",
+                                                      "ends": "2026-06-30", "min_tier": "Gold"})
+    session.expire_all()
+    saved = session.get(Reward, reward.id)
+    assert (saved.stock, saved.limit_per_member, saved.ends_at.date().isoformat()) == (20, 2, "2026-06-30")
+    assert saved.min_tier_id is not None
+    page = manager.post(f"/admin/acme/rewards/{reward.id}", {"action": "codes", "codes": "ship-1\nSHIP-2\nship-1\n"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "2 new codes imported" in page and "2 unused" in page
+    for bad in ({"action": "availability", "ends": "someday"}, {"action": "availability", "min_tier": "Platinum"},
+                {"action": "codes", "codes": "has spaces in it"}):
+        assert "Not saved" in manager.post(f"/admin/acme/rewards/{reward.id}", bad,
+                                           follow_redirects=True).get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Reward, reward.id).stock == 20
+    assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
+        "reward.update", "reward.import_codes"]

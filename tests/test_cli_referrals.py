@@ -79,3 +79,13 @@ def test_review_flagged_referrals(runner, acme, session, registry):
     assert "needs a reason" in fails(runner, "referrals", "reject", "--program", "acme", str(first.id), "--reason", " ")
     out = ok(runner, "referrals", "list", "--program", "acme", "--member", "c-ann")
     assert out.count("pending") == 2 and "rejected" in out
+
+
+@pytest.mark.parametrize("settings", ["[1, 2]", "not json", '"text"'])
+def test_check_settings_that_are_not_a_json_object_change_nothing(runner, acme, session, settings):
+    ok(runner, "referrals", "terms", "--program", "acme", "--referrer-points", "100")
+    before = get_program(session, "acme").referral_terms
+    out = fails(runner, "referrals", "check", "--program", "acme", "velocity", "--settings", settings)
+    assert "--settings" in out and "Traceback" not in out
+    session.expire_all()
+    assert get_program(session, "acme").referral_terms == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import json
 from datetime import date, datetime, time, timezone
 
 import click
@@ -58,3 +59,16 @@ class Moment(click.ParamType):
 
 
 MOMENT = Moment()
+
+
+def json_object(text: str | None, option: str) -> dict | None:
+    """An option's JSON object (``--config``, ``--settings``); anything else is refused with the option's name."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.InvalidInput(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidInput(f"{option} must be a JSON object")
+    return value

@@ -7,8 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from loyalty import errors
-from loyalty.cli.common import actor, transactional
+from loyalty.cli.common import actor, json_object, transactional
 from loyalty.db import db
 from loyalty.members import get_member
 from loyalty.models import REFERRAL_STATUSES, Member, Reward
@@ -107,14 +106,7 @@ def checks(program_slug):
 def check(program_slug, name, enabled, action, settings):
     """Switch a fraud check on or off, choose its action, change its settings."""
     program = get_program(db.session, program_slug)
-    change = {}
-    if settings is not None:
-        try:
-            change.update(json.loads(settings))
-        except json.JSONDecodeError as exc:
-            raise errors.InvalidInput(f"--settings is not JSON: {exc}") from None
-        if not isinstance(change, dict):
-            raise errors.InvalidInput("--settings must be a JSON object")
+    change = json_object(settings, "--settings") or {}
     if enabled is not None:
         change["enabled"] = enabled
     if action is not None:

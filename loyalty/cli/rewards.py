@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 from flask.cli import AppGroup
 
-from loyalty import errors, money
-from loyalty.cli.common import MOMENT, actor, transactional
+from loyalty import money
+from loyalty.cli.common import MOMENT, actor, json_object, transactional
 from loyalty.db import db
 from loyalty.members import get_member
 from loyalty.models import REDEMPTION_STATUSES, Tier
@@ -65,7 +64,7 @@ def add(program_slug, type_, name, points, step_value, min_points, max_points, c
     """Add a reward to the catalog."""
     program = get_program(db.session, program_slug)
     reward = add_reward(
-        db.session, program, current_registry(), type=type_, name=name, points=points, config=_json(config),
+        db.session, program, current_registry(), type=type_, name=name, points=points, config=json_object(config, '--config'),
         description=description, step_value=step_value, min_points=min_points, max_points=max_points,
         starts_at=starts, ends_at=ends, min_tier=min_tier, stock=stock, limit_per_member=limit_per_member,
     )
@@ -188,16 +187,6 @@ def cancel_(program_slug, member_id, redemption_id):
     member = get_member(db.session, program, member_id)
     redemption = cancel(db.session, program, member, redemption_id, actor=actor())
     click.echo(f"Redemption {redemption.id} cancelled: {redemption.points} points returned.")
-
-
-def _json(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise errors.InvalidInput(f"--config is not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise errors.InvalidInput("--config must be a JSON object")
-    return value
 
 
 def _price(reward, program) -> str:

@@ -7,26 +7,13 @@ import json
 import click
 from flask.cli import AppGroup
 
-from loyalty import errors
-from loyalty.cli.common import transactional
+from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
 from loyalty.programs import get_program
 from loyalty.registry import current_registry
 from loyalty.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 
 group = AppGroup("rules", help="Earning rules: add, list, change, pause.")
-
-
-def _config(text: str | None) -> dict | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise errors.InvalidInput(f"--config is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise errors.InvalidInput("--config must be a JSON object")
-    return value
 
 
 @group.command("types")
@@ -53,7 +40,7 @@ def add(program_slug, type_, name, config, paused):
     """Add an earning rule; its config is validated by the rule type's schema."""
     program = get_program(db.session, program_slug)
     rule = add_rule(
-        db.session, program, current_registry(), type=type_, name=name, config=_config(config), active=not paused
+        db.session, program, current_registry(), type=type_, name=name, config=json_object(config, '--config'), active=not paused
     )
     click.echo(f"Added rule {rule.id}: {rule.name} ({rule.type}) {json.dumps(rule.config)}")
 
@@ -82,7 +69,7 @@ def update(program_slug, rule_id, name, config):
     """Rename a rule or replace its config."""
     program = get_program(db.session, program_slug)
     rule = update_rule(db.session, get_rule(db.session, program, rule_id), current_registry(),
-                       name=name, config=_config(config))
+                       name=name, config=json_object(config, '--config'))
     click.echo(f"Rule {rule.id}: {rule.name} {json.dumps(rule.config)}")
 
 

@@ -7,8 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from loyalty import errors
-from loyalty.cli.common import transactional
+from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
 from loyalty.members import get_member
 from loyalty.models import Tier
@@ -69,11 +68,8 @@ def schemes():
 def scheme(program_slug, name, settings, cron):
     """Choose how the program's members qualify for tiers."""
     program = get_program(db.session, program_slug)
-    try:
-        parsed = json.loads(settings)
-    except json.JSONDecodeError as exc:
-        raise errors.InvalidInput(f"--settings is not JSON: {exc}") from None
-    set_scheme(db.session, program, current_registry(), None if name == "none" else name, parsed)
+    set_scheme(db.session, program, current_registry(), None if name == "none" else name,
+               json_object(settings, "--settings"))
     if cron is not None:
         from loyalty.jobs import check_cron
 

@@ -138,6 +138,14 @@ def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
     return {"retried": len(done), "processed": sum(1 for d in done if d.status == "processed")}
 
 
+def rollups_job(session, clock, registry, program_slug=None) -> dict:
+    """Sum each program's days that ended into the daily roll-ups the dashboard reads (:mod:`loyalty.rollups`)."""
+    from loyalty.rollups import roll_up
+
+    now = clock.now()
+    return {"days": sum(roll_up(session, program, now) for program in _programs(session, program_slug))}
+
+
 def _leap(year: int) -> bool:
     try:
         date(year, 2, 29)
@@ -154,6 +162,7 @@ JOBS = {
     "expire": (expire_job, "30 2 * * *"),
     "birthdays": (birthdays_job, "0 6 * * *"),
     "inbox_retry": (inbox_retry_job, "* * * * *"),
+    "rollups": (rollups_job, "10 * * * *"),
 }
 
 

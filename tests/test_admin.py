@@ -237,7 +237,22 @@ class TestPages:
         page = signed_in(app, "owner@example.com").get("/admin/acme/?days=7").get_data(as_text=True)
         assert "2</b> members" in page and "300</b> points issued" in page and "300</b> points outstanding" in page
         assert "<svg" in page and "Points issued and redeemed per day" in page
-        assert "no tier" in page
+        assert "no tier" in page and "the <code>rollups</code> job has not run" in page
+
+    def test_the_dashboard_reads_the_same_figures_from_the_daily_rollups(self, app, session, shop, users, clock):
+        from datetime import timedelta
+
+        from loyalty.jobs import run_job
+
+        clock.advance(timedelta(days=3))
+        owner = signed_in(app, "owner@example.com")
+        live = owner.get("/admin/acme/?days=7").get_data(as_text=True)
+        assert run_job(session, "rollups", clock=clock).counts["days"] == 3
+        session.commit()
+        rolled = owner.get("/admin/acme/?days=7").get_data(as_text=True)
+        assert "Days before 2026-01-04 are read from the daily roll-ups" in rolled
+        figures = lambda page: page[page.index('<section class="figures">'):]  # noqa: E731
+        assert figures(rolled) == figures(live) and "300</b> points issued" in rolled
 
 
 class TestRules:

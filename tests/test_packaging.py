@@ -46,6 +46,7 @@ def test_wheel_installs_only_under_the_loyalty_namespace(wheel):
         "loyalty/migrations/versions/0006_referrals.py",
         "loyalty/migrations/versions/0007_rewards.py",
         "loyalty/migrations/versions/0008_admin.py",
+        "loyalty/migrations/versions/0009_rollups.py",
         "loyalty/admin/templates/admin/member.html",
         "loyalty/admin/static/admin.css",
         "loyalty/plugins/tiers/points_earned.py",

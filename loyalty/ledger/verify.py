@@ -299,6 +299,39 @@ def _redemptions(session: Session, program_id: int) -> list[str]:
                     for r in session.execute(stock)]
 
 
+def _rollups(session: Session, program_id: int) -> list[str]:
+    """Every rolled-up day says what the ledger says of that day, and each member's last active day is right."""
+    from loyalty.models import DailyFigure, MemberActivity
+    from loyalty.rollups import ACTIVE_KINDS, ONE_DAY, midnight, range_totals
+
+    mark = session.scalar(select(programs.c.rolled_up_until).where(programs.c.id == program_id))
+    stored: dict = {}
+    for day, figure, value in session.execute(
+            select(DailyFigure.day, DailyFigure.figure, DailyFigure.value).where(DailyFigure.program_id == program_id)):
+        stored.setdefault(day, {})[figure] = value
+    active = dict(session.execute(
+        select(MemberActivity.member_id, MemberActivity.last_active_on).where(MemberActivity.program_id == program_id)).all())
+    if mark is None:
+        return ["rolled-up rows exist but the program has no roll-up mark"] if stored or active else []
+    found = [f"day {day} is rolled up but not before the mark {mark}" for day in sorted(stored) if day >= mark]
+    oldest = session.scalar(select(func.min(entries.c.created_at)).where(entries.c.program_id == program_id))
+    day = min(([oldest.date()] if oldest else []) + list(stored) + [mark])
+    while day < mark and len(found) < DETAIL_LIMIT:
+        expected = range_totals(session, program_id, midnight(day), midnight(day + ONE_DAY))
+        if stored.get(day, {}) != expected:
+            found.append(f"day {day} rolled up as {stored.get(day, {})}, the ledger says {expected}")
+        day += ONE_DAY
+    last_active = {member_id: when.date() for member_id, when in session.execute(
+        select(entries.c.member_id, func.max(entries.c.created_at))
+        .where(entries.c.program_id == program_id, entries.c.kind.in_(ACTIVE_KINDS), entries.c.member_id.is_not(None),
+               entries.c.created_at < midnight(mark))
+        .group_by(entries.c.member_id))}
+    wrong = sorted(m for m in set(active) | set(last_active) if active.get(m) != last_active.get(m))
+    found += [f"member {m} last active on {active.get(m)} in the roll-up, {last_active.get(m)} in the ledger"
+              for m in wrong[:DETAIL_LIMIT]]
+    return found
+
+
 CHECKS = {
     "zero_sum": _zero_sum,
     "cached_balance": _cached_balances,
@@ -312,6 +345,7 @@ CHECKS = {
     "same_program": _same_program,
     "referral_rewards": _referral_rewards,
     "redemptions": _redemptions,
+    "rollups": _rollups,
 }
 
 def verify(session: Session, program_slug: str | None = None) -> list[Violation]:

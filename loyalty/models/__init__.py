@@ -8,6 +8,7 @@ from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
 from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
 from loyalty.models.admin import ADMIN_ROLES, AdminUser, AuditEntry
+from loyalty.models.rollup import DailyFigure, MemberActivity
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
@@ -37,6 +38,8 @@ __all__ = [
     "AuditEntry",
     "ADMIN_ROLES",
     "Redemption",
+    "DailyFigure",
+    "MemberActivity",
     "RewardCode",
     "REDEMPTION_STATUSES",
     "REFERRAL_STATUSES",

@@ -22,6 +22,10 @@ class Member(db.Model):
         UniqueConstraint("program_id", "id"),
         UniqueConstraint("program_id", "referral_code"),
         Index("ix_members_program_email", "program_id", "email"),
+        # The dashboard's tier distribution and member count read only this index;
+        # its new members, a range of this one.
+        Index("ix_members_program_tier", "program_id", "tier_id"),
+        Index("ix_members_program_enrolled", "program_id", "enrolled_at"),
         CheckConstraint("status IN ('active', 'suspended', 'closed')", name="status"),
         ForeignKeyConstraint(["program_id", "tier_id"], ["tiers.program_id", "tiers.id"]),
     )

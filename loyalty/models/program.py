@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.db import db
@@ -49,6 +49,9 @@ class Program(db.Model):
     #: The referral terms (points for both sides, minimum order, cap, review period, link,
     #: fraud-check settings) as :class:`loyalty.referrals.terms.TermsSchema` accepted them; none: no referrals.
     referral_terms: Mapped[dict | None] = mapped_column(JSON)
+    #: Days before this one (UTC) are rolled up in ``daily_figures`` and ``member_activity``
+    #: by the ``rollups`` job; none: nothing is rolled up yet, the dashboard counts everything live.
+    rolled_up_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:

@@ -127,17 +127,21 @@ def period_totals(session: Session, program: Program, period: Plan) -> dict[str,
 def balances_at(session: Session, program: Program, period: Plan) -> dict[str, int]:
     """Members' balances by account kind (``balance:<kind>``) at the end of the period.
 
-    Without roll-ups, the sum of the members' cached balances, which the
-    ledger keeps equal to their transfers: it is the period's end when that
-    is now, as on the dashboard.
+    With roll-ups: the rolled-up days' changes, then the live ones. Without:
+    if nothing was posted after the period, the members' cached balances
+    (which the ledger keeps equal to their transfers); else every transfer
+    up to the period's end.
     """
-    if period.balance_day is None:
-        return {f"balance:{kind}": int(total) for kind, total in session.execute(
-            select(Account.kind, func.sum(Account.balance))
-            .where(Account.program_id == program.id, Account.member_id.is_not(None)).group_by(Account.kind))}
-    totals = Counter(rolled_totals(session, program.id, None, period.balance_day, "balance:"))
-    totals.update(balance_changes(session, program.id, midnight(period.balance_day), period.end))
-    return dict(totals)
+    if period.balance_day is not None:
+        totals = Counter(rolled_totals(session, program.id, None, period.balance_day, "balance:"))
+        totals.update(balance_changes(session, program.id, midnight(period.balance_day), period.end))
+        return dict(totals)
+    posted_since = select(Entry.id).where(Entry.program_id == program.id, Entry.created_at >= period.end).exists()
+    if session.scalar(select(posted_since)):
+        return balance_changes(session, program.id, None, period.end)
+    return {f"balance:{kind}": int(total) for kind, total in session.execute(
+        select(Account.kind, func.sum(Account.balance))
+        .where(Account.program_id == program.id, Account.member_id.is_not(None)).group_by(Account.kind))}
 
 
 def active_members(session: Session, program: Program, period: Plan) -> int:

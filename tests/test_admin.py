@@ -239,6 +239,26 @@ class TestPages:
         assert "<svg" in page and "Points issued and redeemed per day" in page
         assert "no tier" in page and "the <code>rollups</code> job has not run" in page
 
+    def test_the_dashboard_over_chosen_dates_and_a_bad_choice(self, app, session, shop, users, clock):
+        from datetime import timedelta
+
+        clock.advance(timedelta(days=40))
+        owner = signed_in(app, "owner@example.com")
+        january = owner.get("/admin/acme/?from=2026-01-01&to=2026-01-01").get_data(as_text=True)
+        assert "300</b> points issued" in january and "2026-01-01 to 2026-01-01" in january
+        december = owner.get("/admin/acme/?from=2025-12-01&to=2025-12-31").get_data(as_text=True)
+        assert "0</b> points issued" in december and "0</b> points outstanding" in december  # nothing yet then
+        assert "300</b> points outstanding" in owner.get("/admin/acme/?from=2026-01-01&to=2026-03-31").get_data(
+            as_text=True)  # a last day after today ends today
+        for query, message in (("from=2026-01-05&to=2026-01-02", "The period&#39;s first day is after its last."),
+                               ("from=yesterday&to=2026-01-02", "Give both dates of the period as YYYY-MM-DD."),
+                               ("from=2026-01-01", "Give both dates of the period as YYYY-MM-DD."),
+                               ("from=2027-01-01&to=2027-01-02", "The period starts after today."),
+                               ("from=2000-01-01&to=2026-01-02", "Choose at most 3660 days.")):
+            page = owner.get(f"/admin/acme/?{query}")
+            assert page.status_code == 200 and message in page.get_data(as_text=True), query
+            assert "2026-01-11 to 2026-02-10" in page.get_data(as_text=True)  # the last 30 days instead
+
     def test_the_dashboard_reads_the_same_figures_from_the_daily_rollups(self, app, session, shop, users, clock):
         from datetime import timedelta
 

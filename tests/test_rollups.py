@@ -14,7 +14,7 @@ from loyalty.ledger import Ledger, verify
 from loyalty.models import DailyFigure, MemberActivity
 from loyalty.reports import TICK, daily_points, figures
 from loyalty.rollups import balance_changes, days_due, midnight
-from tests.conftest import START
+from tests.conftest import START, run_together
 
 DAY = timedelta(days=1)
 JAN = {n: midnight(date(2026, 1, n)) for n in range(1, 32)}
@@ -63,10 +63,8 @@ def same_figures(session, program, now):
     for since, until in periods(now):
         rolled = dataclasses.replace(figures(session, program, since, until), rolled_up_until=None)
         live = figures(session, unrolled(program), since, until)
-        if until != now:  # live balances are the cached ones, i.e. now; the ledger's transfers say what they were then
-            at = balance_changes(session, program.id, None, until + TICK)
-            live = dataclasses.replace(live, outstanding=at.get("balance:available", 0),
-                                       pending=at.get("balance:pending", 0))
+        at = balance_changes(session, program.id, None, until + TICK)  # the ledger's transfers up to until
+        assert (live.outstanding, live.pending) == (at.get("balance:available", 0), at.get("balance:pending", 0))
         assert rolled == live, (since, until)
         assert daily_points(session, program, since, until) == daily_points(session, unrolled(program), since, until)
 
@@ -139,3 +137,36 @@ def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_
     assert any("day 2026-01-02 rolled up as" in f and "'entries:redeem': 99" in f for f in found)
     assert any("last active on 2025-12-01 in the roll-up" in f for f in found)
     assert {v.invariant for v in verify(session)} == {"rollups"}
+
+
+def test_rolling_up_while_members_earn_into_the_same_day(app, session, program, member_factory, clock):
+    """A day summed again and again while members keep earning into it: no error, and after a last run, exact."""
+    from loyalty.db import db
+    from loyalty.members import get_member
+    from loyalty.models import Program
+    from loyalty.rollups import roll_up
+
+    for n in range(6):
+        member_factory(f"c-{n}")
+    clock.set(JAN[2] - timedelta(seconds=1))  # postings read the clock late on 1 January
+    program_id = program.id
+    session.rollback()  # on SQLite a reading transaction here would hold the one write lock the threads need
+
+    def work(n):
+        target = db.session.get(Program, program_id)
+        if n == 6:  # the job, two hours into 2 January
+            return sum(roll_up(db.session, target, JAN[2] + timedelta(hours=2)) for _ in range(10))
+        ledger, member = Ledger(db.session, clock), get_member(db.session, target, f"c-{n}")
+        for k in range(10):
+            ledger.earn(member, 10 + n, key=f"e-{n}-{k}")
+            db.session.commit()
+        return 0
+
+    run_together(app, 7, work)
+    session.expire_all()
+    roll_up(session, program, JAN[2] + timedelta(hours=3))
+    assert verify(session) == []
+    rolled = figures(session, program, JAN[1] - DAY, JAN[2] + timedelta(hours=3))
+    assert rolled.issued == sum(10 * (10 + n) for n in range(6)) and rolled.active_members == 6
+    assert dataclasses.replace(rolled, rolled_up_until=None) == figures(
+        session, unrolled(program), JAN[1] - DAY, JAN[2] + timedelta(hours=3))

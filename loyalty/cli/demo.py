@@ -248,8 +248,10 @@ def build_demo(session) -> dict:
                                                    "ip": "198.51.100.7"})
     session.expire_all()
 
-    # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated.
-    job_runs = [run_job(session, name) for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays")]
+    # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated;
+    # the days of those orders rolled up for the dashboard.
+    job_runs = [run_job(session, name)
+                for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays", "rollups")]
     # Redemptions through the API: Ann (Gold) takes a tote code from the pool, Fay spends 300 points on credit.
     catalog = {r["name"]: r for r in store.api("GET", "/rewards?member=cust-ann", api_key)}
     redeemed = [

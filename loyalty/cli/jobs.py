@@ -39,7 +39,7 @@ def list_(job, limit):
 @click.argument("name")
 @transactional
 def run(name):
-    """Run a job now (tiers, release, expire, birthdays, inbox_retry, or tiers:<program>)."""
+    """Run a job now (tiers, release, referrals, expire, birthdays, inbox_retry, rollups, or tiers:<program>)."""
     result = run_job(db.session, name)
     detail = result.error or ", ".join(f"{k} {v}" for k, v in (result.counts or {}).items())
     click.echo(f"Job {result.job} {result.status}: {detail}")

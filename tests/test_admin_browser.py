@@ -83,6 +83,11 @@ def test_sign_in_find_a_member_and_adjust_their_points(page, session, shop):
     page.wait_for_url("**/admin/acme/")
     assert "120" in page.inner_text(".figures") and page.locator("svg.chart").count() == 1
     shot(page, "dashboard")
+    page.fill("input[name=from]", "2025-12-01")  # a period of chosen dates, through the date inputs
+    page.fill("input[name=to]", "2025-12-31")
+    page.click("form.periods button")
+    page.wait_for_url("**/admin/acme/?from=2025-12-01&to=2025-12-31")
+    assert "0\npoints issued" in page.inner_text(".figures")  # the points came on 1 January
 
     page.click("text=Members")
     page.fill("input[name=q]", "ann@example.com")

@@ -4,44 +4,31 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from flask import Response, render_template, request
 
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.periods import chosen_dates, whole_days
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.finance import LINES, breakage, rollforward
 
 
-def _period() -> tuple[datetime, datetime]:
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (whole UTC days, both included); the last 30 days by default."""
-    today = current_clock().now().date()
-
-    def day(name, default):
-        try:
-            return date.fromisoformat(request.args.get(name, ""))
-        except ValueError:
-            return default
-
-    first, last = day("from", today - timedelta(days=29)), day("to", today)
-    if first > last:
-        first, last = last, first
-    return (datetime.combine(first, time(), tzinfo=timezone.utc) - timedelta(microseconds=1),
-            datetime.combine(last + timedelta(days=1), time(), tzinfo=timezone.utc) - timedelta(microseconds=1))
-
-
 @bp.route("/<program_slug>/finance")
 @admin_view()
 def finance(program):
-    since, until = _period()
-    report = rollforward(db.session, program, since, until)
+    now = current_clock().now()
+    period, error = chosen_dates(request.args, now)
+    if period is None:  # no dates, or refused ones (the error says why): the last 30 days
+        period = whole_days(now.date() - timedelta(days=29), now.date(), now)
+    report = rollforward(db.session, program, period.since, period.until)
     cohorts = breakage(db.session, program)
     if request.args.get("format") == "csv":
         return _csv(program, report, cohorts, request.args.get("table", "rollforward"))
     return render_template("admin/finance.html", program=program, report=report, lines=LINES, cohorts=cohorts,
-                           first=(since + timedelta(microseconds=1)).date(), last=until.date())
+                           first=period.first_day, last=period.last_day, error=error)
 
 
 def _csv(program, report, cohorts, table: str) -> Response:

@@ -3,7 +3,7 @@
 Builds a fresh database with the migrations and a program with N members
 (default 1,000,000), their two accounts with balances, three tiers, and
 one earning entry per member spread over the last year, inserted in bulk
-and its transfer (executemany, not through the ledger: this measures
+with its transfer and lot (executemany, not through the ledger: this measures
 reading). Then a signed-in owner asks each page through Flask's test
 client, five times, and the median is reported, with the sign-in page (no
 queries) as the baseline. Then the ``rollups`` job sums the year into
@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +37,7 @@ BATCH = 20_000
 
 
 def seed(session, program, members: int, now) -> None:
-    from loyalty.models import Account, Entry, Member, Transfer
+    from loyalty.models import Account, Entry, Lot, Member, Transfer
     from loyalty.tiers import add_tier
 
     tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200))
@@ -63,6 +63,9 @@ def seed(session, program, members: int, now) -> None:
         conn.execute(insert(Transfer), [
             {"program_id": program.id, "entry_id": n, "from_account_id": issued, "to_account_id": first_account + 2 * n,
              "amount": n % 500 + 1, "created_at": now - timedelta(hours=n % 8760)} for n in ids])
+        conn.execute(insert(Lot), [
+            {"program_id": program.id, "account_id": first_account + 2 * n, "entry_id": n, "amount": n % 500 + 1,
+             "remaining": n % 500 + 1, "created_at": now - timedelta(hours=n % 8760)} for n in ids])
         session.commit()
         conn = session.connection()
 
@@ -98,6 +101,8 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
                                                     "csrf_token": token},
                        headers={"Referer": f"{base}/admin/login"}).status_code == 302
     middle = members // 2
+    today = datetime.now(timezone.utc).date()
+    year_ago = today - timedelta(days=364)
     pages = [
         ("baseline: the sign-in page (no queries)", "/admin/login"),
         ("dashboard, 30 days", "/admin/big/?days=30"),
@@ -107,6 +112,8 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
         ("members, search by referral code (the same)", f"/admin/big/members?q=R{middle:09d}"),
         ("a member's page", f"/admin/big/members/cust-{middle}"),
         ("audit log", "/admin/big/audit"),
+        ("finance, the last 30 days", "/admin/big/finance"),
+        ("finance, a year", f"/admin/big/finance?from={year_ago}&to={today}"),
     ]
     rows = [(name, median_ms(client, base + path)) for name, path in pages]
 
@@ -120,7 +127,7 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
         db.session.remove()
         settle(db.engine)
     rows += [(f"{name}, from the daily roll-ups", median_ms(client, base + path))
-             for name, path in pages if name.startswith("dashboard")]
+             for name, path in pages if name.startswith(("dashboard", "finance"))]
     return rows
 
 

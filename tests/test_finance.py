@@ -65,7 +65,8 @@ def test_the_finance_page_and_its_csv(app, session, program, member, clock):
     session.commit()
     person = signed_in(app, "fin@example.com")
     page = person.get("/admin/acme/finance?from=2025-12-01&to=2026-01-31").get_data(as_text=True)
-    assert "Opening balance (2025-12-01)" in page and "+250" in page and "Closing balance (2026-01-31)" in page
+    assert "Opening balance (2025-12-01)" in page and "+250" in page
+    assert "Closing balance (2026-01-01)" in page  # a period asked to end after today ends today
     answer = person.get("/admin/acme/finance?from=2025-12-01&to=2026-01-31&format=csv")
     assert answer.mimetype == "text/csv" and "attachment" in answer.headers["Content-Disposition"]
     assert answer.get_data(as_text=True).splitlines() == [
@@ -73,4 +74,7 @@ def test_the_finance_page_and_its_csv(app, session, program, member, clock):
         "adjusted,0", "closing_balance,250"]
     cohorts = person.get("/admin/acme/finance?format=csv&table=breakage").get_data(as_text=True).splitlines()
     assert cohorts == ["month,points_earned,points_expired_unspent,breakage", "2026-01,250,0,0.0000"]
-    assert person.get("/admin/acme/finance?from=nonsense").status_code == 200  # the default period
+    refused = person.get("/admin/acme/finance?from=nonsense&to=2026-01-31")
+    assert refused.status_code == 200 and "Give both dates of the period as YYYY-MM-DD." in refused.get_data(as_text=True)
+    swapped = person.get("/admin/acme/finance?from=2026-01-31&to=2025-12-01").get_data(as_text=True)
+    assert "The period&#39;s first day is after its last." in swapped and 'value="2026-01-31"' not in swapped

@@ -4,6 +4,13 @@ Both come from the immutable transfers, so they are exact and can be asked
 for any past period. Only transfers between a member's account and a
 system account count (a release from pending to available moves nothing
 the program owes).
+
+Both are additive by day, so the ``rollups`` job keeps them in
+``daily_figures`` and these reports read whole rolled-up days from there
+and the rest live (:mod:`loyalty.daily`): the rollforward as
+``rollforward:<line>`` per day of the transfer; breakage as
+``cohort:<month>:earned`` on the day a cohort's lot opened and
+``cohort:<month>:expired`` on the day expiry took from it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from loyalty.daily import TICK, between, plan, sum_figures, utc_month
 from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
 
 #: Rollforward lines, in order; every member-affecting entry falls in one.
@@ -32,7 +40,7 @@ class Rollforward:
         return self.opening + sum(self.lines.values())
 
 
-def _member_flows(program: Program):
+def _member_flows(program_id: int):
     """Each transfer between a member account and a system account, signed (+: to the member), with its entry."""
     to_member = aliased(Account)
     from_member = aliased(Account)
@@ -45,7 +53,7 @@ def _member_flows(program: Program):
         .outerjoin(original, original.id == Entry.reverses_id)
         .outerjoin(to_member, and_(to_member.id == Transfer.to_account_id, to_member.member_id.is_not(None)))
         .outerjoin(from_member, and_(from_member.id == Transfer.from_account_id, from_member.member_id.is_not(None)))
-        .where(Transfer.program_id == program.id, to_member.id.is_(None) != from_member.id.is_(None))
+        .where(Transfer.program_id == program_id, to_member.id.is_(None) != from_member.id.is_(None))
     )
 
 
@@ -57,43 +65,64 @@ def _line(kind: str, original_kind: str | None) -> str:
     return {"redeem": "redeemed", "expire": "expired"}.get(kind, "adjusted")
 
 
+def flows_by_line(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
+    """The member flows of ``[start, end)`` summed per rollforward line, as ``rollforward:<line>``."""
+    flows = _member_flows(program_id).where(Entry.program_id == program_id,
+                                            *between(Entry.created_at, start, end)).subquery()
+    totals: dict[str, int] = {}
+    for kind, original_kind, amount in session.execute(
+        select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount)).group_by(flows.c.kind,
+                                                                                         flows.c.original_kind)
+    ):
+        name = f"rollforward:{_line(kind, original_kind)}"
+        totals[name] = totals.get(name, 0) + int(amount)
+    return totals
+
+
 def rollforward(session: Session, program: Program, since: datetime, until: datetime) -> Rollforward:
     """Opening balance at ``since``, what moved in ``(since, until]`` by line, and the closing balance."""
-    flows = _member_flows(program).subquery()
-    opening = session.scalar(select(func.coalesce(func.sum(flows.c.amount), 0)).where(flows.c.created_at <= since))
-    report = Rollforward(since, until, int(opening), {line: 0 for line in LINES})
-    for kind, original_kind, amount in session.execute(
-        select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount))
-        .where(flows.c.created_at > since, flows.c.created_at <= until)
-        .group_by(flows.c.kind, flows.c.original_kind)
-    ):
-        report.lines[_line(kind, original_kind)] += int(amount)
-    return report
+    start, end = since + TICK, until + TICK
+
+    def live(a, b):
+        return flows_by_line(session, program.id, a, b)
+
+    opening = sum(sum_figures(session, program.id, plan(program, None, start), "rollforward:", live).values())
+    moved = sum_figures(session, program.id, plan(program, start, end), "rollforward:", live)
+    return Rollforward(since, until, opening, {line: moved.get(f"rollforward:{line}", 0) for line in LINES})
+
+
+def cohort_changes(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
+    """Breakage's figures for ``[start, end)``, per cohort month: points that became spendable, and that expired.
+
+    A cohort is what earnings, and releases of pending earnings at the end
+    of the return window, moved into members' available balances in a
+    month (UTC); each such transfer opens one lot of its amount.
+    ``expired`` is what expiry took from a cohort's lots in the range. Both
+    start from the range's entries (``ix_entries_program_created``).
+    """
+    in_range = (Entry.program_id == program_id, *between(Entry.created_at, start, end))
+    opened = utc_month(session, Entry.created_at)
+    totals = {f"cohort:{m}:earned": int(amount) for m, amount in session.execute(
+        select(opened, func.sum(Transfer.amount)).select_from(Entry)
+        .join(Transfer, Transfer.entry_id == Entry.id)
+        .join(Account, and_(Account.id == Transfer.to_account_id, Account.kind == "available"))
+        .where(*in_range, Entry.kind.in_(("earn", "release"))).group_by(opened))}
+    opened_by = aliased(Entry)
+    month = utc_month(session, Lot.created_at)
+    totals.update({f"cohort:{m}:expired": int(amount) for m, amount in session.execute(
+        select(month, func.sum(LotConsumption.amount)).select_from(Entry)
+        .join(Transfer, Transfer.entry_id == Entry.id)
+        .join(LotConsumption, LotConsumption.transfer_id == Transfer.id)
+        .join(Lot, Lot.id == LotConsumption.lot_id)
+        .join(Account, and_(Account.id == Lot.account_id, Account.kind == "available"))
+        .join(opened_by, and_(opened_by.id == Lot.entry_id, opened_by.kind.in_(("earn", "release"))))
+        .where(*in_range, Entry.kind == "expire").group_by(month))})
+    return totals
 
 
 def breakage(session: Session, program: Program) -> list[tuple[str, int, int]]:
-    """``(month, points earned, of them expired unspent)`` per month the earned points became spendable (UTC).
-
-    A cohort is the available lots opened by an earning, or by the release
-    of a pending earning at the end of the return window, in that month;
-    its breakage is what expiry took from those lots.
-    """
-    month = (func.to_char(Lot.created_at, "YYYY-MM") if session.get_bind().dialect.name == "postgresql"
-             else func.strftime("%Y-%m", Lot.created_at))
-    expired = (
-        select(LotConsumption.lot_id, func.sum(LotConsumption.amount).label("amount"))
-        .join(Transfer, Transfer.id == LotConsumption.transfer_id)
-        .join(Entry, Entry.id == Transfer.entry_id)
-        .where(Entry.kind == "expire", Transfer.program_id == program.id)
-        .group_by(LotConsumption.lot_id)
-        .subquery()
-    )
-    earned_lot = select(Entry.id).where(Entry.id == Lot.entry_id, Entry.kind.in_(("earn", "release"))).exists()
-    rows = session.execute(
-        select(month.label("month"), func.sum(Lot.amount), func.coalesce(func.sum(expired.c.amount), 0))
-        .select_from(Lot).join(Account, Account.id == Lot.account_id)
-        .outerjoin(expired, expired.c.lot_id == Lot.id)
-        .where(Lot.program_id == program.id, Account.kind == "available", earned_lot)
-        .group_by(month).order_by(month)
-    ).all()
-    return [(str(m), int(earned), int(gone)) for m, earned, gone in rows]
+    """``(month, points earned, of them expired unspent)`` per month the earned points became spendable (UTC)."""
+    cohorts = sum_figures(session, program.id, plan(program, None, None), "cohort:",
+                          lambda a, b: cohort_changes(session, program.id, a, b))
+    months = sorted({name.split(":")[1] for name in cohorts})
+    return [(m, cohorts.get(f"cohort:{m}:earned", 0), cohorts.get(f"cohort:{m}:expired", 0)) for m in months]

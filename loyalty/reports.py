@@ -1,59 +1,24 @@
 """A program's figures for the admin's dashboard, from aggregate queries that stay quick at a million members.
 
-Whole days before the program's roll-up mark come from the daily roll-ups
-(:mod:`loyalty.rollups`); the rest of the period, live from the ledger.
-The figures are the same either way: the roll-ups are sums of the same
-entries, and a test checks that every figure agrees with and without them.
-What cannot be rolled up by day is read through an index: the member count
-and tier distribution from ``ix_members_program_tier``, new members from
+Whole days before the program's roll-up mark come from the daily roll-ups,
+the rest of the period live from the ledger (:mod:`loyalty.daily`), so the
+figures are the same either way. What cannot be rolled up by day is read
+through an index: the member count and tier distribution from
+``ix_members_program_tier``, new members from
 ``ix_members_program_enrolled``. Nothing loops over members.
-
-Periods are ``(since, until]``. Timestamps are stored to the microsecond,
-so that is the half-open ``[since + 1µs, until + 1µs)`` in which days
-``[midnight, next midnight)`` fit without special cases.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from loyalty.daily import TICK, Plan, between, plan, sum_figures, utc_day
 from loyalty.models import Account, DailyFigure, Entry, Member, MemberActivity, Program, Referral, Tier
-from loyalty.rollups import ACTIVE_KINDS, ONE_DAY, balance_changes, entry_totals, midnight, rolled_totals, utc_day
-
-TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How a period ``[start, end)`` splits into rolled-up days and live ranges."""
-
-    start: datetime
-    end: datetime
-    #: Rolled-up days ``[first_day, cut_day)``; none when the period holds no whole rolled-up day.
-    first_day: date | None
-    cut_day: date | None
-    #: Whether the rolled-up days reach the mark (member activity is only known up to it).
-    to_mark: bool
-    #: The live ranges, ``[a, b)`` each.
-    live: tuple[tuple[datetime, datetime], ...]
-    #: Balances at ``end``: rolled-up days before ``balance_day``, then live from its midnight (none: all live).
-    balance_day: date | None
-
-
-def plan(program: Program, since: datetime, until: datetime) -> Plan:
-    start, end = since + TICK, until + TICK
-    mark = program.rolled_up_until
-    balance_day = min(mark, end.date()) if mark is not None else None
-    first_day = start.date() if start == midnight(start.date()) else start.date() + ONE_DAY
-    if balance_day is None or balance_day <= first_day:
-        return Plan(start, end, None, None, False, ((start, end),), balance_day)
-    return Plan(start, end, first_day, balance_day, balance_day == mark,
-                ((start, midnight(first_day)), (midnight(balance_day), end)), balance_day)
+from loyalty.rollups import ACTIVE_KINDS, balance_changes, entry_totals
 
 
 @dataclass(frozen=True)
@@ -92,9 +57,9 @@ def figures(session: Session, program: Program, since: datetime, until: datetime
     Outstanding and pending are the members' balances at ``until``; the
     member count and tiers are as they are now.
     """
-    period = plan(program, since, until)
-    moved = period_totals(session, program, period)
-    balances = balances_at(session, program, period)
+    period = plan(program, since + TICK, until + TICK)
+    moved = sum_figures(session, program.id, period, "entries:", lambda a, b: entry_totals(session, program.id, a, b))
+    balances = balances_at(session, program, period.end)
     tiers = tier_distribution(session, program)
     new_members = session.scalar(select(func.count()).select_from(Member).where(
         Member.program_id == program.id, Member.enrolled_at > since, Member.enrolled_at <= until))
@@ -113,32 +78,20 @@ def figures(session: Session, program: Program, since: datetime, until: datetime
     )
 
 
-def period_totals(session: Session, program: Program, period: Plan) -> dict[str, int]:
-    """Points moved in the period per entry kind (``entries:<kind>``): rolled-up days plus the live ranges."""
-    totals = Counter()
-    if period.first_day is not None:
-        totals.update(rolled_totals(session, program.id, period.first_day, period.cut_day, "entries:"))
-    for start, end in period.live:
-        if start < end:
-            totals.update(entry_totals(session, program.id, start, end))
-    return dict(totals)
+def balances_at(session: Session, program: Program, end: datetime) -> dict[str, int]:
+    """Members' balances by account kind (``balance:<kind>``) just before ``end``.
 
-
-def balances_at(session: Session, program: Program, period: Plan) -> dict[str, int]:
-    """Members' balances by account kind (``balance:<kind>``) at the end of the period.
-
-    With roll-ups: the rolled-up days' changes, then the live ones. Without:
-    if nothing was posted after the period, the members' cached balances
+    With roll-ups: every rolled-up day's changes, then the live ones.
+    Without: if nothing was posted since, the members' cached balances
     (which the ledger keeps equal to their transfers); else every transfer
-    up to the period's end.
+    before ``end``.
     """
-    if period.balance_day is not None:
-        totals = Counter(rolled_totals(session, program.id, None, period.balance_day, "balance:"))
-        totals.update(balance_changes(session, program.id, midnight(period.balance_day), period.end))
-        return dict(totals)
-    posted_since = select(Entry.id).where(Entry.program_id == program.id, Entry.created_at >= period.end).exists()
+    if program.rolled_up_until is not None:
+        return sum_figures(session, program.id, plan(program, None, end), "balance:",
+                           lambda a, b: balance_changes(session, program.id, a, b))
+    posted_since = select(Entry.id).where(Entry.program_id == program.id, Entry.created_at >= end).exists()
     if session.scalar(select(posted_since)):
-        return balance_changes(session, program.id, None, period.end)
+        return balance_changes(session, program.id, None, end)
     return {f"balance:{kind}": int(total) for kind, total in session.execute(
         select(Account.kind, func.sum(Account.balance))
         .where(Account.program_id == program.id, Account.member_id.is_not(None)).group_by(Account.kind))}
@@ -154,10 +107,10 @@ def active_members(session: Session, program: Program, period: Plan) -> int:
     active = (Entry.program_id == program.id, Entry.kind.in_(ACTIVE_KINDS), Entry.member_id.is_not(None))
     distinct = select(func.count(func.distinct(Entry.member_id)))
     if not period.to_mark:
-        return session.scalar(distinct.where(*active, Entry.created_at >= period.start, Entry.created_at < period.end))
+        return session.scalar(distinct.where(*active, *between(Entry.created_at, period.start, period.end)))
     rolled = session.scalar(select(func.count()).select_from(MemberActivity).where(
         MemberActivity.program_id == program.id, MemberActivity.last_active_on >= period.first_day))
-    live = [and_(Entry.created_at >= start, Entry.created_at < end) for start, end in period.live if start < end]
+    live = [and_(*between(Entry.created_at, start, end)) for start, end in period.live]
     if not live:
         return rolled
     counted = select(MemberActivity.member_id).where(
@@ -176,28 +129,27 @@ def tier_distribution(session: Session, program: Program) -> list[tuple[str, int
 
 def daily_points(session: Session, program: Program, since: datetime, until: datetime) -> list[tuple[date, int, int]]:
     """``(day, issued, redeemed)`` for each UTC day of the period that had either."""
-    period = plan(program, since, until)
+    period = plan(program, since + TICK, until + TICK)
     days: dict[date, tuple[int, int]] = {}
 
     def add(day, kind, total):
         issued, redeemed = days.get(day, (0, 0))
         days[day] = (issued + int(total), redeemed) if kind == "earn" else (issued, redeemed + int(total))
 
-    if period.first_day is not None:
+    if period.rolled:
         for day, figure, value in session.execute(
             select(DailyFigure.day, DailyFigure.figure, DailyFigure.value)
-            .where(DailyFigure.program_id == program.id, DailyFigure.day >= period.first_day,
-                   DailyFigure.day < period.cut_day, DailyFigure.figure.in_(("entries:earn", "entries:redeem")))
+            .where(DailyFigure.program_id == program.id, *between(DailyFigure.day, period.first_day, period.cut_day),
+                   DailyFigure.figure.in_(("entries:earn", "entries:redeem")))
         ):
             add(day, figure.removeprefix("entries:"), value)
     day = utc_day(session, Entry.created_at)
     for start, end in period.live:
-        if start < end:
-            for when, kind, total in session.execute(
-                select(day, Entry.kind, func.sum(Entry.amount))
-                .where(Entry.program_id == program.id, Entry.created_at >= start, Entry.created_at < end,
-                       Entry.kind.in_(("earn", "redeem")))
-                .group_by(day, Entry.kind)
-            ):
-                add(when if isinstance(when, date) else date.fromisoformat(str(when)), kind, total)
+        for when, kind, total in session.execute(
+            select(day, Entry.kind, func.sum(Entry.amount))
+            .where(Entry.program_id == program.id, *between(Entry.created_at, start, end),
+                   Entry.kind.in_(("earn", "redeem")))
+            .group_by(day, Entry.kind)
+        ):
+            add(when if isinstance(when, date) else date.fromisoformat(str(when)), kind, total)
     return [(day, issued, redeemed) for day, (issued, redeemed) in sorted(days.items())]

@@ -6,15 +6,18 @@ activity: seconds on SQLite. The ``rollups`` job instead sums each UTC
 day once, after it ended, into
 
 * ``daily_figures``: the points each entry kind moved that day
-  (``entries:earn``…) and what that day's transfers changed in members'
-  balances (``balance:available``, ``balance:pending``);
+  (``entries:earn``…), what that day's transfers changed in members'
+  balances (``balance:available``, ``balance:pending``), the day's
+  rollforward lines (``rollforward:issued``…) and breakage cohorts
+  (``cohort:2026-01:earned``, ``cohort:2026-01:expired``: see
+  :mod:`loyalty.finance`);
 * ``member_activity``: each member's last rolled-up day with an earning or
   a spending, so "active members since day D" is one index range.
 
 ``programs.rolled_up_until`` marks the first day not rolled up. Readers
-(:mod:`loyalty.reports`) take whole days before the mark from here and
-everything after it live from the ledger, so a figure is the same with or
-without roll-ups.
+(:mod:`loyalty.daily`, used by the dashboard and finance) take whole days
+before the mark from here and everything else live from the ledger, so a
+figure is the same with or without roll-ups.
 
 A day is rolled up once it ended :data:`SETTLE` ago, so a transaction that
 read the clock just before midnight has committed. Each run also sums the
@@ -25,39 +28,30 @@ ledger; ``loyalty verify`` recomputes every rolled-up day.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date
 
+from loyalty.daily import ONE_DAY, between, midnight
+from loyalty.finance import cohort_changes, flows_by_line
 from loyalty.models import Account, DailyFigure, Entry, MemberActivity, Program, Transfer
 
 #: How long after its end a day is rolled up.
 SETTLE = timedelta(hours=1)
 #: The entry kinds that make a member active: earning and spending points.
 ACTIVE_KINDS = ("earn", "redeem")
-ONE_DAY = timedelta(days=1)
 
 
-def midnight(day: date) -> datetime:
-    """The UTC instant a day begins."""
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
-
-
-def in_range(start: datetime | None, end: datetime) -> tuple:
-    """Entries of ``[start, end)``; no start: since the beginning."""
-    return (Entry.created_at < end,) if start is None else (Entry.created_at >= start, Entry.created_at < end)
-
-
-def entry_totals(session: Session, program_id: int, start: datetime | None, end: datetime) -> dict[str, int]:
+def entry_totals(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """Points moved per entry kind in ``[start, end)`` as ``entries:<kind>`` (the amount asked, shortfall included)."""
     return {f"entries:{kind}": int(amount) for kind, amount in session.execute(
         select(Entry.kind, func.sum(Entry.amount))
-        .where(Entry.program_id == program_id, *in_range(start, end)).group_by(Entry.kind))}
+        .where(Entry.program_id == program_id, *between(Entry.created_at, start, end)).group_by(Entry.kind))}
 
 
-def balance_changes(session: Session, program_id: int, start: datetime | None, end: datetime) -> dict[str, int]:
+def balance_changes(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """What the transfers of ``[start, end)`` added to members' balances per account kind, as ``balance:<kind>``.
 
     Zeros are left out: a day whose releases moved as much out of pending
@@ -68,7 +62,8 @@ def balance_changes(session: Session, program_id: int, start: datetime | None, e
         for kind, amount in session.execute(
             select(Account.kind, func.sum(Transfer.amount)).select_from(Entry)
             .join(Transfer, Transfer.entry_id == Entry.id).join(Account, Account.id == side)
-            .where(Entry.program_id == program_id, *in_range(start, end), Account.member_id.is_not(None))
+            .where(Entry.program_id == program_id, *between(Entry.created_at, start, end),
+                   Account.member_id.is_not(None))
             .group_by(Account.kind)
         ):
             name = f"balance:{kind}"
@@ -76,26 +71,10 @@ def balance_changes(session: Session, program_id: int, start: datetime | None, e
     return {name: value for name, value in totals.items() if value}
 
 
-def range_totals(session: Session, program_id: int, start: datetime | None, end: datetime) -> dict[str, int]:
+def range_totals(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """Every figure ``daily_figures`` keeps, for ``[start, end)``."""
-    return {**entry_totals(session, program_id, start, end), **balance_changes(session, program_id, start, end)}
-
-
-def utc_day(session: Session, column):
-    """The UTC date of a timestamp column, in SQL (PostgreSQL's ``date()`` would use the session's time zone)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)  # SQLite stores UTC
-
-
-def rolled_totals(session: Session, program_id: int, first: date | None, end: date, prefix: str) -> dict[str, int]:
-    """The rolled-up figures starting with ``prefix`` summed over days ``[first, end)`` (no first: all before end)."""
-    query = (select(DailyFigure.figure, func.sum(DailyFigure.value))
-             .where(DailyFigure.program_id == program_id, DailyFigure.day < end, DailyFigure.figure.startswith(prefix))
-             .group_by(DailyFigure.figure))
-    if first is not None:
-        query = query.where(DailyFigure.day >= first)
-    return {name: int(value) for name, value in session.execute(query)}
+    return {**entry_totals(session, program_id, start, end), **balance_changes(session, program_id, start, end),
+            **flows_by_line(session, program_id, start, end), **cohort_changes(session, program_id, start, end)}
 
 
 def roll_up_day(session: Session, program_id: int, day: date) -> None:
@@ -108,7 +87,7 @@ def roll_up_day(session: Session, program_id: int, day: date) -> None:
             {"program_id": program_id, "day": day, "figure": name, "value": value} for name, value in totals.items()])
     active = (
         select(Entry.member_id, literal(program_id), literal(day, Date))
-        .where(Entry.program_id == program_id, *in_range(start, end), Entry.kind.in_(ACTIVE_KINDS),
+        .where(Entry.program_id == program_id, *between(Entry.created_at, start, end), Entry.kind.in_(ACTIVE_KINDS),
                Entry.member_id.is_not(None))
         .group_by(Entry.member_id)
     )

@@ -12,8 +12,10 @@ from sqlalchemy import select, update
 from loyalty.jobs import run_job
 from loyalty.ledger import Ledger, verify
 from loyalty.models import DailyFigure, MemberActivity
-from loyalty.reports import TICK, daily_points, figures
-from loyalty.rollups import balance_changes, days_due, midnight
+from loyalty.daily import TICK, midnight
+from loyalty.finance import breakage, rollforward
+from loyalty.reports import daily_points, figures
+from loyalty.rollups import balance_changes, days_due
 from tests.conftest import START, run_together
 
 DAY = timedelta(days=1)
@@ -67,6 +69,8 @@ def same_figures(session, program, now):
         assert (live.outstanding, live.pending) == (at.get("balance:available", 0), at.get("balance:pending", 0))
         assert rolled == live, (since, until)
         assert daily_points(session, program, since, until) == daily_points(session, unrolled(program), since, until)
+        assert rollforward(session, program, since, until) == rollforward(session, unrolled(program), since, until)
+    assert breakage(session, program) == breakage(session, unrolled(program))
 
 
 def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_program, clock):

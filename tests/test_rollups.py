@@ -133,8 +133,8 @@ def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_
     clock.set(JAN[12])
     run_job(session, "rollups", clock=clock)
     assert verify(session) == []
-    session.execute(update(DailyFigure).where(DailyFigure.day == date(2026, 1, 2), DailyFigure.figure == "entries:redeem")
-                    .values(value=99))
+    session.execute(update(DailyFigure)
+                    .where(DailyFigure.day == date(2026, 1, 2), DailyFigure.figure == "entries:redeem").values(value=99))
     session.execute(update(MemberActivity).values(last_active_on=date(2025, 12, 1)))
     session.commit()
     found = [str(v) for v in verify(session)]

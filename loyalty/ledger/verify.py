@@ -310,8 +310,8 @@ def _rollups(session: Session, program_id: int) -> list[str]:
     for day, figure, value in session.execute(
             select(DailyFigure.day, DailyFigure.figure, DailyFigure.value).where(DailyFigure.program_id == program_id)):
         stored.setdefault(day, {})[figure] = value
-    active = dict(session.execute(
-        select(MemberActivity.member_id, MemberActivity.last_active_on).where(MemberActivity.program_id == program_id)).all())
+    active = dict(session.execute(select(MemberActivity.member_id, MemberActivity.last_active_on)
+                                  .where(MemberActivity.program_id == program_id)).all())
     if mark is None:
         return ["rolled-up rows exist but the program has no roll-up mark"] if stored or active else []
     found = [f"day {day} is rolled up but not before the mark {mark}" for day in sorted(stored) if day >= mark]

@@ -70,10 +70,9 @@ def flows_by_line(session: Session, program_id: int, start: datetime | None, end
     flows = _member_flows(program_id).where(Entry.program_id == program_id,
                                             *between(Entry.created_at, start, end)).subquery()
     totals: dict[str, int] = {}
-    for kind, original_kind, amount in session.execute(
-        select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount)).group_by(flows.c.kind,
-                                                                                         flows.c.original_kind)
-    ):
+    by_kind = (select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount))
+               .group_by(flows.c.kind, flows.c.original_kind))
+    for kind, original_kind, amount in session.execute(by_kind):
         name = f"rollforward:{_line(kind, original_kind)}"
         totals[name] = totals.get(name, 0) + int(amount)
     return totals

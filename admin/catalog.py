@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,6 +12,7 @@ from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.admin_users import audit
+from loyalty.daily import midnight
 from loyalty.db import db
 from loyalty.models import Member, Tier
 from loyalty.referrals import approve, list_referrals, reject
@@ -161,6 +162,6 @@ def _day(value: str | None):
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+        return midnight(date.fromisoformat(value))
     except ValueError:
         raise errors.InvalidInput(f"{value!r} is not a date (2026-12-31)") from None

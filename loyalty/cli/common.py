@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 
 import click
 
 from loyalty import errors
+from loyalty.daily import midnight
 from loyalty.db import db
 
 
@@ -51,7 +52,7 @@ class Moment(click.ParamType):
             return value
         try:
             if len(value) == 10:
-                return datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+                return midnight(date.fromisoformat(value))
             moment = datetime.fromisoformat(value)
         except ValueError:
             self.fail(f"{value!r} is not a date (2026-12-31) or ISO date-time", param, ctx)

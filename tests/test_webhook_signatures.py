@@ -56,18 +56,34 @@ def test_standard_webhooks_vectors(vector):
         adapter.verify(_standard(vector, signature=vector["signature"].replace("v1,", "v2,")), vector["secret"])
 
 
-def test_stripe_vector_with_the_stripe_library(monkeypatch):
+def _stripe(body, at):
+    return WebhookRequest({"Stripe-Signature": STRIPE_VECTOR["header"]}, body,
+                          datetime.fromtimestamp(STRIPE_VECTOR["timestamp"] + at, tz=timezone.utc))
+
+
+def test_stripe_vector_with_the_stripe_library():
     body = fixture_bytes(STRIPE_VECTOR["payload_file"])
     assert body.decode() == STRIPE_VECTOR["payload"]
-    request = WebhookRequest({"Stripe-Signature": STRIPE_VECTOR["header"]}, body, NOW)
-    # The vector's own check: "now" is 100 s after signing, tolerance 300 s.
-    monkeypatch.setattr("time.time", lambda: STRIPE_VECTOR["timestamp"] + 100)
-    Stripe().verify(request, STRIPE_VECTOR["secret"])
+    # The vector's own check: received 100 s after signing, tolerance 300 s.
+    Stripe().verify(_stripe(body, 100), STRIPE_VECTOR["secret"])
     with pytest.raises(errors.SignatureInvalid):
-        Stripe().verify(WebhookRequest(request.headers, body.replace(b"cus_123", b"cus_124"), NOW), STRIPE_VECTOR["secret"])
-    monkeypatch.setattr("time.time", lambda: STRIPE_VECTOR["timestamp"] + 301)
+        Stripe().verify(_stripe(body.replace(b"cus_123", b"cus_124"), 100), STRIPE_VECTOR["secret"])
     with pytest.raises(errors.SignatureInvalid, match="tolerance"):
-        Stripe().verify(request, STRIPE_VECTOR["secret"])
+        Stripe().verify(_stripe(body, 301), STRIPE_VECTOR["secret"])
+
+
+def test_stripe_signatures_dated_in_the_future_are_refused():
+    """The library checks only the past: a signature dated ahead is refused like a stale one (issue 15, item 6)."""
+    body = fixture_bytes(STRIPE_VECTOR["payload_file"])
+    Stripe().verify(_stripe(body, -299), STRIPE_VECTOR["secret"])
+    for ahead in (301, 600, 10**6):
+        with pytest.raises(errors.SignatureInvalid, match="tolerance"):
+            Stripe().verify(_stripe(body, -ahead), STRIPE_VECTOR["secret"])
+
+
+def test_a_stripe_body_that_is_not_utf8_is_refused():
+    with pytest.raises(errors.SignatureInvalid, match="UTF-8"):
+        Stripe().verify(_stripe(b"\xff\xfe" + fixture_bytes(STRIPE_VECTOR["payload_file"]), 100), STRIPE_VECTOR["secret"])
 
 
 def test_stripe_vector_parses_to_a_new_customer(monkeypatch):

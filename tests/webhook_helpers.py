@@ -54,19 +54,28 @@ def woocommerce_headers(body: bytes, topic: str, *, secret=SECRETS["woocommerce"
 
 
 def stripe_headers(body: bytes, *, secret=SECRETS["stripe"], timestamp=None) -> dict:
-    timestamp = int(timestamp if timestamp is not None else time.time())
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    """Signed by the stripe library's own signing code, dated ``timestamp`` (default: the tests' frozen clock)."""
+    import stripe
+
+    from tests.conftest import START
+
+    timestamp = int(timestamp if timestamp is not None else START.timestamp())
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{body.decode()}", secret)
     return {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
 
 
 def standard_headers(body: bytes, timestamp: int, *, secret=SECRETS["standard_webhooks"], msg_id=None) -> dict:
-    from loyalty.plugins.storefronts.standard_webhooks import sign
+    """Signed by the standardwebhooks library (the reference implementation's Python package)."""
+    from datetime import datetime, timezone
+
+    from standardwebhooks.webhooks import Webhook
 
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    signature = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode())
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": signature,
         "Content-Type": "application/json",
     }
 

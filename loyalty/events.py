@@ -211,6 +211,8 @@ class Outcome:
     order: Order | None = None
     awards: list[tuple[ComputedAward, Posting]] = field(default_factory=list)
     reversals: list[Posting] = field(default_factory=list)
+    #: What the store should know about an event that was processed (a refund capped at what was left).
+    note: str = ""
 
     @property
     def points(self) -> int:
@@ -386,6 +388,9 @@ class _Pipeline:
             amount_minor -= order.refunded_minor
             if amount_minor <= 0:
                 return Outcome("duplicate", f"order {order.external_id} was already refunded this much", member, order)
+        amount_minor, note = self._refundable(order, event.refund_id, amount_minor)
+        if amount_minor == 0:
+            return Outcome("processed", note, member, order, note=note)
         now = self.clock.now()
         refund = OrderRefund(
             order_id=order.id, external_id=event.refund_id, amount_minor=amount_minor,
@@ -396,7 +401,7 @@ class _Pipeline:
         order.status = "refunded" if order.refunded_minor >= order.total_minor else "partially_refunded"
         order.updated_at = now
         self.session.flush()
-        outcome = Outcome("processed", member=member, order=order)
+        outcome = Outcome("processed", member=member, order=order, note=note)
         if member is None:
             return outcome
         earned = self._earned(order)
@@ -412,6 +417,24 @@ class _Pipeline:
         )
         referrals.on_order_changed(self, order, refund.refunded_at)
         return outcome
+
+    @staticmethod
+    def _refundable(order: Order, refund_id: str, amount_minor: int) -> tuple[int, str]:
+        """What of a refund the order can take: at most what is left of it, and a note when less.
+
+        Stores do not refund more than was paid, so a refund beyond what is
+        left is a report that overlaps an earlier one. Recording it whole
+        would show an order refunded 150.00 of 100.00; what is left is
+        recorded, and the delivery says so.
+        """
+        left = max(order.total_minor - order.refunded_minor, 0)
+        if amount_minor <= left:
+            return amount_minor, ""
+        asked, kept = money.from_minor(amount_minor, order.currency), money.from_minor(left, order.currency)
+        return left, (
+            f"refund {refund_id} of {asked} {order.currency} is more than order {order.external_id} had left to "
+            f"refund ({kept} {order.currency}): {'recorded ' + str(kept) if left else 'nothing recorded'}"
+        )
 
     def order_cancelled(self, event: OrderCancelled) -> Outcome:
         order, member = self._order_and_member(event.order_id)

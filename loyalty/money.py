@@ -38,7 +38,10 @@ def to_decimal(value, currency: str, *, field: str = "amount") -> Decimal:
     if not amount.is_finite():
         raise errors.InvalidInput(f"{field}: {value!r} is not an amount of money")
     places = Decimal(1).scaleb(-exponent(currency))
-    quantized = amount.quantize(places, rounding=ROUND_HALF_EVEN)
+    try:
+        quantized = amount.quantize(places, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:  # more digits than Decimal's precision: no real amount of money
+        raise errors.InvalidInput(f"{field}: {str(value)[:40]} is too large an amount of money") from None
     if quantized != amount:
         raise errors.InvalidInput(
             f"{field}: {value} has more decimal places than {currency} allows ({exponent(currency)})"

@@ -44,6 +44,8 @@ class WebhookRequest:
             return json.loads(self.body, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError) as exc:
             raise errors.MalformedWebhook(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise errors.MalformedWebhook("the body's JSON is nested too deeply to read") from None
 
 
 class StorefrontAdapter:

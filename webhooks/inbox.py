@@ -13,6 +13,7 @@ a processed delivery changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from loyalty.events import OrderPaid, process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.paid_orders import process_paid_orders
 from loyalty.storefronts import WebhookRequest
+from loyalty.webhooks import reading
 
 log = logging.getLogger(__name__)
 
@@ -47,24 +49,31 @@ def backoff(attempts: int) -> timedelta:
 #: Insert a delivery unless its id was seen; built once (this runs on every request).
 STORE = {
     name: dialect.insert(deliveries)
-    .on_conflict_do_nothing(index_elements=["program_id", "storefront_id", "delivery_id"])
+    .on_conflict_do_nothing(index_elements=["program_id", "storefront_id", "delivery_key"])
     .returning(deliveries.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
 
-def store(conn: Connection, storefront, adapter, request: WebhookRequest, delivery_id: str) -> tuple[int, bool]:
+def delivery_key(delivery_id: str) -> str:
+    """What the inbox dedupes on: a SHA-256 of the whole id (ids of any length, told apart whole)."""
+    return hashlib.sha256(delivery_id.encode()).hexdigest()
+
+
+def store(conn: Connection, storefront, adapter, request: WebhookRequest, delivery_id: str,
+          topic: str) -> tuple[int, bool]:
     """Insert the delivery unless its id was seen: ``(row id, is_new)``. The caller commits.
 
     ``storefront``: anything with the storefront's ``id`` and ``program_id``.
     """
     kept = {name: request.header(name) for name in adapter.stored_headers if request.header(name) is not None}
+    key = delivery_key(delivery_id)
     row_id = conn.execute(
         STORE[conn.dialect.name],
         {
             "program_id": storefront.program_id, "storefront_id": storefront.id, "delivery_id": delivery_id,
-            "topic": adapter.topic(request)[:100], "headers": kept, "body": request.body, "status": "received",
-            "attempts": 0, "received_at": request.received_at,
+            "delivery_key": key, "topic": topic[:100], "headers": kept, "body": request.body,
+            "status": "received", "attempts": 0, "received_at": request.received_at,
         },
     ).scalar()
     if row_id is not None:
@@ -73,7 +82,7 @@ def store(conn: Connection, storefront, adapter, request: WebhookRequest, delive
         select(deliveries.c.id).where(
             deliveries.c.program_id == storefront.program_id,
             deliveries.c.storefront_id == storefront.id,
-            deliveries.c.delivery_id == delivery_id,
+            deliveries.c.delivery_key == key,
         )
     )
     return existing, False
@@ -121,7 +130,7 @@ def process_batch(
     other. A delivery processed one by one runs in a savepoint: one that
     fails is marked and the others go on. An unexpected error rolls the batch back and reprocesses its
     deliveries one by one, so one bad delivery cannot hold up the queue;
-    the one that crashes is deferred with its error (see :func:`_crashed`).
+    the one that crashes is deferred with its error (see :func:`record_crash`).
     """
     clock = clock or current_clock()
     claim = (
@@ -158,19 +167,20 @@ def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Process
         except Exception as exc:
             session.rollback()
             log.exception("webhook delivery %s could not be processed", delivery_id)
-            result, acted = _crashed(session, delivery_id, exc, clock=clock, max_attempts=max_attempts), True
+            result, acted = record_crash(session, delivery_id, exc, clock=clock, max_attempts=max_attempts), True
         if acted:
             results.append(result)
     return results
 
 
-def _crashed(session, delivery_id, exc, *, clock, max_attempts) -> "Processed":
-    """Record an unexpected error on a delivery a worker could not process.
+def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> "Processed":
+    """Record an unexpected error on a delivery that could not be processed, and commit.
 
-    No store will retry it (the worker answered 202 long ago), so it is
-    deferred with backoff like a retryable error, and failed after the
-    last attempt, rather than left ``received`` for the worker to pick up
-    again at once, forever.
+    The same delivery would hit the same error on a retry from the store
+    (and a worker answered 202 long ago), so it is deferred with backoff
+    like a retryable error, and failed after the last attempt, rather than
+    left ``received`` for a worker to pick up again at once, forever, or
+    for the store to retry into a 500. (Used by workers and by the intake.)
     """
     delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
     delivery.attempts += 1
@@ -190,14 +200,15 @@ def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=No
     try:
         events = parsed if parsed is not None else _events(session, delivery, registry, cache)
         with session.begin_nested():
-            for event in events:
-                process(session, program, event, registry=registry, clock=clock, cache=cache)
+            outcomes = [process(session, program, event, registry=registry, clock=clock, cache=cache)
+                        for event in events]
     except errors.LoyaltyError as exc:
         attempts = delivery.attempts + 1
         status = "deferred" if getattr(exc, "retryable", False) and attempts < max_attempts else "failed"
         log.info("webhook delivery %s %s: %s", delivery.id, status, f"{exc.code}: {exc.message}")
         return _settle(delivery, status, clock, error=f"{exc.code}: {exc.message}")
-    return _settle(delivery, "processed" if events else "ignored", clock)
+    note = "; ".join(outcome.note for outcome in outcomes if outcome.note) or None
+    return _settle(delivery, "processed" if events else "ignored", clock, note=note)
 
 
 def _apply_batch(session, batch, *, registry, clock, max_attempts, cache) -> list["Processed"]:
@@ -252,14 +263,14 @@ def _events(session, delivery, registry, cache) -> list:
     adapter = registry.storefronts.get(cache[key])
     if adapter is None:
         raise errors.LoyaltyError(f"the {cache[key]} adapter is not installed")
-    return adapter.parse(WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
+    return reading.events_of(adapter, WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
 
 
-def _settle(delivery, status: str, clock: Clock, *, error: str | None = None) -> "Processed":
+def _settle(delivery, status: str, clock: Clock, *, error: str | None = None, note: str | None = None) -> "Processed":
     """Record a processing attempt's outcome on the delivery (retried later if deferred)."""
     now = clock.now()
     delivery.attempts += 1
-    delivery.status, delivery.last_error = status, error
+    delivery.status, delivery.last_error, delivery.note = status, error, note
     delivery.next_attempt_at = now + backoff(delivery.attempts) if status == "deferred" else None
     if status in ("processed", "ignored"):
         delivery.processed_at = now
@@ -281,10 +292,11 @@ class Processed:
     status: str
     attempts: int
     last_error: str | None
+    note: str | None = None
 
     @classmethod
     def of(cls, delivery: WebhookDelivery) -> "Processed":
-        return cls(delivery.id, delivery.status, delivery.attempts, delivery.last_error)
+        return cls(delivery.id, delivery.status, delivery.attempts, delivery.last_error, delivery.note)
 
 
 def retry_due(session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8,

@@ -12,8 +12,16 @@ Answers (all JSON):
   read): nothing is stored;
 * 413 over ``WEBHOOK_MAX_BYTES`` (1 MiB by default): nothing is read further;
 * 404 unknown program, or no such storefront connected to it;
-* 500 when processing crashed unexpectedly: the delivery stays stored as
-  ``received``, and the store's retry (or ``loyalty inbox retry``) completes it.
+* 202 ``deferred`` with ``error: internal_error`` when processing crashed
+  (a bug, say in a plugin's rule): the delivery is kept with the error and
+  retried with backoff by the inbox, then ``failed`` and shown in the admin;
+* 500 only when the database cannot be reached (or rolled the work back, a
+  deadlock): the delivery stays stored as ``received`` and the store's
+  retry (or ``loyalty inbox retry``) completes it.
+
+A validly signed delivery that cannot be read (not JSON, nested thousands
+deep, a field of the wrong type, an amount or an id that does not fit) is
+answered 400 before anything is stored (:mod:`loyalty.webhooks.reading`).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from loyalty import errors
 from loyalty.clock import current_clock
@@ -31,7 +39,7 @@ from loyalty.db import db
 from loyalty.models import Program, Storefront
 from loyalty.registry import current_registry
 from loyalty.storefronts import WebhookRequest
-from loyalty.webhooks import inbox
+from loyalty.webhooks import inbox, reading
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +90,7 @@ def receive(program_slug: str, storefront_type: str):
     if body is None:
         return _error(413, "too_large", f"the body is larger than {limit} bytes")
     adapter = current_registry().storefronts.get(storefront_type)
-    if adapter is None:
+    if adapter is None or "\x00" in program_slug:  # no program's slug has a NUL (nor may the database see one)
         return _error(404, "not_found", f"no storefront {storefront_type!r} connected to program {program_slug!r}")
     # Checking and storing use a plain connection, not the ORM session:
     # they run for every delivery, and the session's bookkeeping would cost
@@ -96,26 +104,27 @@ def receive(program_slug: str, storefront_type: str):
             return _answer(200, "ping")
         try:
             adapter.verify(webhook, storefront.secret)
-            delivery_id = adapter.delivery_id(webhook)
-            if not delivery_id:
-                raise errors.MalformedWebhook(f"the {adapter.title} delivery has no delivery id")
-            events = adapter.parse(webhook)  # a payload that cannot be read is refused before it is stored
         except errors.SignatureInvalid as exc:
             log.info("webhook refused for %s/%s: %s", program_slug, storefront_type, exc.message)
             return _error(401, exc.code, exc.message)
+        try:
+            # A payload that cannot be read is refused before it is stored (see webhooks/reading.py).
+            delivery_id = reading.delivery_id_of(adapter, webhook)
+            events = reading.events_of(adapter, webhook)
+            topic = reading.topic_of(adapter, webhook)
         except errors.LoyaltyError as exc:
             return _error(400, exc.code, exc.message)
-        row_id, fresh = inbox.store(conn, storefront, adapter, webhook, str(delivery_id)[:255])
+        row_id, fresh = inbox.store(conn, storefront, adapter, webhook, delivery_id, topic)
         conn.commit()  # durable before any processing
     if current_app.config["WEBHOOK_PROCESSING"] == "queued":
         return _answer(202, "queued", delivery=row_id) if fresh else _answer(200, "duplicate", delivery=row_id)
     # A repeat of a delivery still waiting (stored before a crash, or
     # deferred) is processed again; any other repeat is a duplicate.
+    max_attempts = current_app.config["WEBHOOK_MAX_ATTEMPTS"]
     for attempt in (1, 2):
         try:
             delivery, acted = inbox.process_delivery(
-                db.session, row_id, registry=current_registry(),
-                max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"], parsed=events,
+                db.session, row_id, registry=current_registry(), max_attempts=max_attempts, parsed=events,
             )
             break
         except IntegrityError:
@@ -125,8 +134,21 @@ def receive(program_slug: str, storefront_type: str):
             db.session.rollback()
             if attempt == 2:
                 raise
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable or gave up (a deadlock): 500, and the store retries
+        except Exception as exc:
+            # A bug (in a plugin's rule, say) that the same delivery would hit on every retry: the
+            # inbox records it and retries it with backoff, rather than the store retrying into a 500.
+            db.session.rollback()
+            log.exception("webhook delivery %s could not be processed", row_id)
+            crashed = inbox.record_crash(db.session, row_id, exc, clock=current_clock(), max_attempts=max_attempts)
+            return _answer(202 if crashed.status == "deferred" else 200, crashed.status, delivery=row_id,
+                           error="internal_error: the platform could not process this delivery; it is kept "
+                                 "and retried")
     status = delivery.status if acted or fresh else "duplicate"
     extra = {"delivery": delivery.id}
     if delivery.last_error:
         extra["error"] = delivery.last_error
+    if delivery.note:
+        extra["note"] = delivery.note
     return _answer(202 if status == "deferred" else 200, status, **extra)

@@ -99,6 +99,8 @@ def show(delivery_id):
                f"{delivery.attempts} attempt(s)")
     if delivery.last_error:
         click.echo(f"Last error: {delivery.last_error}")
+    if delivery.note:
+        click.echo(f"Note: {delivery.note}")
     if delivery.next_attempt_at:
         click.echo(f"Next attempt: {delivery.next_attempt_at:%Y-%m-%d %H:%M} UTC")
     click.echo(f"Headers: {json.dumps(delivery.headers)}")

@@ -54,7 +54,7 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("program_id", "storefront_id", "delivery_id"),
+        UniqueConstraint("program_id", "storefront_id", "delivery_key"),
         CheckConstraint(
             "status IN ('received', 'processed', 'ignored', 'deferred', 'failed')", name="status"
         ),
@@ -65,8 +65,11 @@ class WebhookDelivery(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     storefront_id: Mapped[int] = mapped_column(ForeignKey("storefronts.id"))
-    #: The storefront's id for the delivery (Shopify's webhook id, Stripe's event id…).
-    delivery_id: Mapped[str] = mapped_column(String(255))
+    #: The storefront's id for the delivery (Shopify's webhook id, Stripe's event id…), whole.
+    delivery_id: Mapped[str] = mapped_column(Text)
+    #: SHA-256 (hex) of ``delivery_id``: what the inbox dedupes on. A hash of the whole id, because
+    #: ids have no length limit a store promises, and two ids that share a prefix are two deliveries.
+    delivery_key: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(100))
     #: The headers the adapter needs to parse the delivery again (never the signature).
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -75,6 +78,8 @@ class WebhookDelivery(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: What processing noticed about a delivery it did process (a refund capped at what the order had left).
+    note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

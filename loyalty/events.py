@@ -232,8 +232,12 @@ def process(
 
     ``cache``: a dict shared by calls within one transaction (a worker's
     batch), so the program's rules and the ledger's system accounts are
-    read once per batch rather than once per event.
+    read once per batch rather than once per event. Every event is first
+    checked to fit (:func:`loyalty.event_checks.checked`), whoever made it.
     """
+    from loyalty.event_checks import checked  # it imports this module's event classes
+
+    event = checked(event)
     pipeline = _Pipeline(session, program, registry, clock, cache)
     handler = {
         "order_paid": pipeline.order_paid,

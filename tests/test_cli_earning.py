@@ -90,6 +90,11 @@ def test_events_push_and_members_show(runner, acme, order_file):
         ({**ORDER, "total": "1.234"}, "decimal places"),
         ({"type": "order_refunded", "order_id": "9", "refund_id": "r", "amount": "1.00", "currency": "USD"},
          "order_not_found"),
+        # Values that would not fit the database (issue 15): refused by the pipeline's checks.
+        ({**ORDER, "order_id": "9" * 300}, "order_id is 300 characters long"),
+        ({**ORDER, "customer": {"external_id": "c-\x00"}}, "customer.external_id must not contain NUL"),
+        ({**ORDER, "total": "1e30", "subtotal": "1e30"}, "larger than any order"),
+        ({**ORDER, "occurred_at": "9999-12-31T23:59:59-14:00"}, "between the years"),
     ],
 )
 def test_bad_events_say_why_and_change_nothing(runner, acme, session, order_file, data, message):
@@ -101,6 +106,13 @@ def test_bad_events_say_why_and_change_nothing(runner, acme, session, order_file
         return
     assert result.exit_code == 1 and message in result.output, result.output
     assert snapshot(session) == before
+
+
+def test_events_nested_thousands_deep_say_why(runner, acme, session, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    result = runner.invoke(args=["events", "push", "--program", "acme", "--file", str(path)])
+    assert result.exit_code == 1 and "nested too deeply" in result.output and "Traceback" not in result.output
 
 
 def test_orders_simulate_is_a_dry_run(runner, acme, session, order_file):

@@ -26,6 +26,8 @@ def _read_json(file) -> object:
         return json.load(file, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise errors.InvalidInput(f"{file.name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.InvalidInput(f"{file.name} is nested too deeply to read") from None
 
 
 @events_group.command("push")

@@ -142,9 +142,10 @@ def receive(program_slug: str, storefront_type: str):
             db.session.rollback()
             log.exception("webhook delivery %s could not be processed", row_id)
             crashed = inbox.record_crash(db.session, row_id, exc, clock=current_clock(), max_attempts=max_attempts)
-            return _answer(202 if crashed.status == "deferred" else 200, crashed.status, delivery=row_id,
+            retried = crashed.status == "deferred"
+            return _answer(202 if retried else 200, crashed.status, delivery=row_id,
                            error="internal_error: the platform could not process this delivery; it is kept "
-                                 "and retried")
+                                 + ("and retried" if retried else "in the inbox as failed"))
     status = delivery.status if acted or fresh else "duplicate"
     extra = {"delivery": delivery.id}
     if delivery.last_error:

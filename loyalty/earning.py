@@ -126,9 +126,11 @@ class EarningContext:
 
     ``kind`` is one of :data:`EVENT_KINDS`; ``order`` is set for
     ``order_paid``; ``event_name`` and ``properties`` for ``custom_event``;
-    ``occurred_at`` is when the event happened (not when it was processed).
-    ``count_awards(since)`` says how many times this rule already awarded
-    this member since a moment (for caps).
+    ``occurred_at`` is when the event happened (not when it was processed;
+    never ``None``, dry runs included).
+    ``count_awards(since)`` says how many awards this rule already posted
+    to this member for events that happened at ``since`` or later (for
+    caps; see :meth:`loyalty.events._Pipeline.count_awards`).
     """
 
     kind: str

@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from loyalty import errors
+from loyalty.validation import invalid
 
 #: The events an earning rule can apply to.
 EVENT_KINDS = ("order_paid", "enrolled", "birthday", "custom_event")
@@ -185,9 +186,7 @@ def validate_config(rule_type, config: dict | None) -> dict:
     try:
         loaded = schema.load(config or {})
     except ValidationError as exc:
-        raise errors.InvalidInput(
-            f"invalid config for rule type {rule_type.name}: {_flatten(exc.messages)}", fields=exc.messages
-        ) from None
+        raise invalid(f"config for rule type {rule_type.name}", exc) from None
     return schema.dump(loaded)
 
 
@@ -207,14 +206,6 @@ def load_config(rule_type, stored: dict) -> dict:
             _loaded.clear()
         _loaded[key] = rule_type.schema().load(stored)
     return copy.deepcopy(_loaded[key])
-
-
-def _flatten(messages) -> str:
-    if isinstance(messages, dict):
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in messages.items())
-    if isinstance(messages, list):
-        return " ".join(_flatten(m) for m in messages)
-    return str(messages)
 
 
 def evaluate_rule(rule_type, rule_id, rule_name, stored_config, context: EarningContext) -> list[ComputedAward]:

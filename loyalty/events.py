@@ -302,7 +302,8 @@ def simulate(
     member = find_member(session, program, member_external_id) if member_external_id else None
     view = pipeline.member_view(member, exclude_order_id=None) if member else MemberView(
         0, member_external_id or (event.customer.external_id if event.customer else "guest"),
-        event.customer.email if event.customer else None, None, None, Decimal(1), 0,
+        event.customer.email if event.customer and member_external_id in (None, event.customer.external_id) else None,
+        None, None, Decimal(1), 0,
     )
     rules = [] if only_extra else pipeline.active_rules("order_paid")
     for index, spec in enumerate(extra_rules, start=1):

@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from loyalty import errors
+from loyalty.validation import invalid
 
 #: The events an earning rule can apply to.
 EVENT_KINDS = ("order_paid", "enrolled", "birthday", "custom_event")
@@ -126,9 +127,11 @@ class EarningContext:
 
     ``kind`` is one of :data:`EVENT_KINDS`; ``order`` is set for
     ``order_paid``; ``event_name`` and ``properties`` for ``custom_event``;
-    ``occurred_at`` is when the event happened (not when it was processed).
-    ``count_awards(since)`` says how many times this rule already awarded
-    this member since a moment (for caps).
+    ``occurred_at`` is when the event happened (not when it was processed;
+    never ``None``, dry runs included).
+    ``count_awards(since)`` says how many awards this rule already posted
+    to this member for events that happened at ``since`` or later (for
+    caps; see :meth:`loyalty.events._Pipeline.count_awards`).
     """
 
     kind: str
@@ -183,9 +186,7 @@ def validate_config(rule_type, config: dict | None) -> dict:
     try:
         loaded = schema.load(config or {})
     except ValidationError as exc:
-        raise errors.InvalidInput(
-            f"invalid config for rule type {rule_type.name}: {_flatten(exc.messages)}", fields=exc.messages
-        ) from None
+        raise invalid(f"config for rule type {rule_type.name}", exc) from None
     return schema.dump(loaded)
 
 
@@ -205,14 +206,6 @@ def load_config(rule_type, stored: dict) -> dict:
             _loaded.clear()
         _loaded[key] = rule_type.schema().load(stored)
     return copy.deepcopy(_loaded[key])
-
-
-def _flatten(messages) -> str:
-    if isinstance(messages, dict):
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in messages.items())
-    if isinstance(messages, list):
-        return " ".join(_flatten(m) for m in messages)
-    return str(messages)
 
 
 def evaluate_rule(rule_type, rule_id, rule_name, stored_config, context: EarningContext) -> list[ComputedAward]:

@@ -163,3 +163,15 @@ class RedemptionNotCancellable(Conflict):
     """Only an issued, unused redemption can be cancelled."""
 
     code = "redemption_not_cancellable"
+
+
+class EventIdConflict(Conflict):
+    """A custom event id already recorded for another member or another event name."""
+
+    code = "event_id_conflict"
+
+
+class RuleFailed(LoyaltyError):
+    """A rule's plugin raised while a dry run evaluated it (the message names the rule and the plugin)."""
+
+    code = "rule_failed"

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from loyalty import errors, money
@@ -44,7 +45,7 @@ from loyalty.earning import (
 from loyalty.ledger import Ledger, NewEarning, Posting
 from loyalty.members import enrol as enrol_member
 from loyalty.members import find_member
-from loyalty.models import EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
+from loyalty.models import CustomEventRecord, EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
 from loyalty.expiry import lot_expiry
 from loyalty.referrals import service as referrals
 from loyalty.rewards.redeem import mark_used
@@ -200,6 +201,18 @@ class Birthday:
 
 Event = OrderPaid | OrderRefunded | OrderCancelled | CustomerCreated | CustomEvent | Birthday
 
+#: A custom event's id and name are identities: longer ones are refused, never cut.
+MAX_EVENT_ID = 200
+MAX_EVENT_NAME = 100
+
+#: Record a custom event id unless it is recorded already: its new row id, or nothing.
+RECORD_EVENT = {
+    name: dialect.insert(CustomEventRecord.__table__)
+    .on_conflict_do_nothing(index_elements=["program_id", "event_id"])
+    .returning(CustomEventRecord.__table__.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
 
 @dataclass
 class Outcome:
@@ -283,20 +296,38 @@ def simulate(
     ``extra_rules`` (``{"type", "name", "config"}``) are tried as if they
     were active, after validation; ``only_extra`` leaves the program's own
     rules out.
+
+    Rules get the context shape of a real run: ``occurred_at`` is the
+    order's or now, and a customer who is no member yet is member ``id``
+    0 (a real run would enrol them first; a dry run enrols nobody). A rule
+    whose plugin raises is reported as :class:`~loyalty.errors.RuleFailed`,
+    naming the rule, its type and the plugin.
     """
     pipeline = _Pipeline(session, program, registry, clock)
     order = pipeline.order_view(event)
     member = find_member(session, program, member_external_id) if member_external_id else None
     view = pipeline.member_view(member, exclude_order_id=None) if member else MemberView(
-        None, member_external_id or (event.customer.external_id if event.customer else "guest"),
-        None, None, None, Decimal(1), 0,
+        0, member_external_id or (event.customer.external_id if event.customer else "guest"),
+        event.customer.email if event.customer and member_external_id in (None, event.customer.external_id) else None,
+        None, None, Decimal(1), 0,
     )
     rules = [] if only_extra else pipeline.active_rules("order_paid")
     for index, spec in enumerate(extra_rules, start=1):
         kind = rule_type(pipeline.registry, spec.get("type", ""))
         rules.append(_RuleSpec(None, spec.get("name") or f"draft {index}", kind, validate_config(kind, spec.get("config"))))
-    context = pipeline.context("order_paid", view, event.occurred_at, order=order)
-    return [award for rule in rules for award in pipeline.evaluate(rule, context, member)]
+    context = pipeline.context("order_paid", view, pipeline._when(event), order=order)
+    awards = []
+    for rule in rules:
+        try:
+            awards.extend(pipeline.evaluate(rule, context, member))
+        except errors.LoyaltyError:
+            raise
+        except Exception as exc:
+            plugin = pipeline.registry.owner("earning_rule_types", rule.type.name)
+            raise errors.RuleFailed(
+                f"rule {rule.name!r} (type {rule.type.name}, plugin {plugin}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+    return awards
 
 
 def _reason(rule, award: ComputedAward) -> str:
@@ -463,15 +494,60 @@ class _Pipeline:
         return Outcome("processed" if created else "duplicate", member=member)
 
     def custom_event(self, event: CustomEvent) -> Outcome:
+        """Record the event id once (:class:`CustomEventRecord`), then award it; a repeat is a duplicate.
+
+        The record is inserted before any rule runs, whether or not the
+        event earns, so the id counts once: a repeat after a matching rule
+        was added still earns nothing. Two deliveries of one id at once
+        meet at the record's unique key (the second waits for the first to
+        commit, then finds the record). A repeat naming another member or
+        another event name is refused (:class:`~loyalty.errors.EventIdConflict`):
+        it is a sender's mistake, and answering "duplicate" would hide it.
+        """
         if not event.event_id or not event.name:
             raise errors.InvalidInput("a custom event needs an id and a name")
+        if len(event.event_id) > MAX_EVENT_ID or len(event.name) > MAX_EVENT_NAME:
+            raise errors.InvalidInput(
+                f"a custom event's id has at most {MAX_EVENT_ID} characters, its name at most {MAX_EVENT_NAME}"
+            )
+        seen = self._recorded_event(event.event_id)
+        if seen is not None:
+            return self._repeated_event(event, seen)
         member, _ = self.member_for(event.customer)
         self.ledger.hold(member.id)
         occurred = self._when(event)
+        record_id = self.session.execute(
+            RECORD_EVENT[self.session.get_bind().dialect.name],
+            {"program_id": self.program.id, "event_id": event.event_id, "member_id": member.id,
+             "name": event.name, "occurred_at": occurred, "received_at": self.clock.now(), "points": 0},
+        ).scalar()
+        if record_id is None:  # a concurrent delivery of this id recorded it first
+            return self._repeated_event(event, self._recorded_event(event.event_id))
         context = self.context(
             "custom_event", self.member_view(member), occurred, event_name=event.name, properties=event.properties
         )
-        return self._award_simple(member, context, f"event:{event.event_id}", {"type": "event", "event_id": event.event_id})
+        outcome = self._award_simple(member, context, f"event:{event.event_id}", {"type": "event", "event_id": event.event_id})
+        if outcome.points:
+            self.session.get(CustomEventRecord, record_id).points = outcome.points
+            self.session.flush()
+        return outcome
+
+    def _recorded_event(self, event_id: str) -> CustomEventRecord | None:
+        return self.session.scalar(
+            select(CustomEventRecord).where(
+                CustomEventRecord.program_id == self.program.id, CustomEventRecord.event_id == event_id
+            ).execution_options(populate_existing=True)
+        )
+
+    def _repeated_event(self, event: CustomEvent, seen: CustomEventRecord) -> Outcome:
+        """A repeat of a recorded event id: a duplicate if it is the same event, refused if not."""
+        member = self.session.get(Member, seen.member_id)
+        if member.external_id != (event.customer.external_id or "").strip() or seen.name != event.name:
+            raise errors.EventIdConflict(
+                f"event id {event.event_id!r} was already recorded as {seen.name!r} for member "
+                f"{member.external_id!r}; an event id names one event"
+            )
+        return Outcome("duplicate", f"event {event.event_id} was already recorded", member)
 
     def birthday(self, event: Birthday) -> Outcome:
         member = find_member(self.session, self.program, event.customer.external_id)
@@ -544,16 +620,52 @@ class _Pipeline:
     def evaluate(self, rule: _RuleSpec, context: EarningContext, member: Member | None) -> list[ComputedAward]:
         def count_awards(since: datetime | None) -> int:
             if member is None or rule.id is None:
-                return 0
-            query = select(func.count()).select_from(Entry).where(
-                Entry.member_id == member.id, Entry.kind == "earn",
-                Entry.source_type == "rule", Entry.source_id == str(rule.id),
-            )
-            if since is not None:
-                query = query.where(Entry.created_at >= since)
-            return self.session.scalar(query)
+                return 0  # a dry run's new member, or a draft rule: nothing awarded yet
+            return self.count_awards(member.id, rule.id, since)
 
         return evaluate_rule(rule.type, rule.id, rule.name, rule.config, replace(context, count_awards=count_awards))
+
+    def count_awards(self, member_id: int, rule_id: int, since: datetime | None) -> int:
+        """How many awards ``rule_id`` posted to the member for events that happened at ``since`` or later.
+
+        Awards are ledger entries, and entries carry no event time, so each
+        is dated by what earned it, without a column of its own: an order's
+        award (keyed ``order:<order id>:rule:<rule id>[:part]``, sourced
+        from the order) by the order's ``paid_at``, which is when it
+        happened; a custom event's (``event:<event id>:rule:…``, sourced
+        from the rule) by its record's ``occurred_at``; an enrolment's or a
+        birthday's by its posting, which is when it happened (and custom
+        events processed before they were recorded fall back to that too).
+        Awards of a cancelled order do not count; refunds leave the count
+        as it is. One count per source, on the member's entries.
+        """
+        order_key = literal("order:") + cast(Order.id, String) + literal(f":rule:{rule_id:d}")
+        orders = (
+            select(func.count()).select_from(Entry)
+            .join(Order, (Order.program_id == Entry.program_id) & (Order.external_id == Entry.source_id))
+            .where(
+                Entry.member_id == member_id, Entry.kind == "earn", Entry.source_type == "order",
+                Order.member_id == member_id, Order.status != "cancelled",
+                # Order ids are digits: no LIKE wildcard in the pattern but the trailing part's.
+                or_(Entry.idempotency_key == order_key, Entry.idempotency_key.like(order_key + literal(":%"))),
+            )
+        )
+        event_key = literal("event:") + CustomEventRecord.event_id + literal(f":rule:{rule_id:d}")
+        events = (
+            select(func.count()).select_from(Entry)
+            .outerjoin(CustomEventRecord, (CustomEventRecord.program_id == Entry.program_id)
+                       & (CustomEventRecord.member_id == Entry.member_id)
+                       & or_(Entry.idempotency_key == event_key,  # event ids may hold wildcards: no LIKE
+                             func.substr(Entry.idempotency_key, 1, func.length(event_key) + 1) == event_key + literal(":")))
+            .where(
+                Entry.member_id == member_id, Entry.kind == "earn",
+                Entry.source_type == "rule", Entry.source_id == str(rule_id),
+            )
+        )
+        if since is not None:
+            orders = orders.where(Order.paid_at >= since)
+            events = events.where(func.coalesce(CustomEventRecord.occurred_at, Entry.created_at) >= since)
+        return self.session.scalar(orders) + self.session.scalar(events)
 
     def _award_simple(self, member: Member, context: EarningContext, key_prefix: str, cause: dict) -> Outcome:
         """Post the awards of non-order events (enrolment, birthday, custom events).

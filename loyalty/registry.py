@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 import pluggy
-from marshmallow import Schema
 
 from loyalty import hookspecs
+from loyalty.plugin_contracts import CONTRACTS, problems
 
 ENTRY_POINT_GROUP = "loyalty"
 
@@ -48,14 +48,8 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.rewards.stripe_promotion",
 )
 
-#: What a registered type must have, per registration hook.
-REQUIRED = {
-    "earning_rule_types": ("name", "title", "schema", "events", "evaluate"),
-    "tier_schemes": ("name", "title", "schema", "metric", "qualifying_values"),
-    "reward_types": ("name", "title", "schema", "variable", "issue", "cancel"),
-    "storefronts": ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
-    "referral_checks": ("name", "title", "schema", "default_action", "check"),
-}
+#: What a registered type must have, per registration hook (checked by :mod:`loyalty.plugin_contracts`).
+REQUIRED = {kind: contract.required for kind, contract in CONTRACTS.items()}
 
 
 class PluginError(Exception):
@@ -164,19 +158,10 @@ class Registry:
 
     def _registrar(self, kind: str, plugin_name: str):
         def register(item) -> None:
-            missing = [attr for attr in REQUIRED[kind] if not hasattr(item, attr)]
-            if missing:
-                raise PluginError(
-                    f"plugin {plugin_name!r} registered a {kind[:-1].replace('_', ' ')} without {', '.join(missing)}"
-                )
+            found = problems(kind, item)
+            if found:
+                raise PluginError(f"plugin {plugin_name!r}: {'; '.join(found)}")
             name = item.name
-            if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name.islower():
-                raise PluginError(f"plugin {plugin_name!r}: type name {name!r} must be lower_snake_case")
-            schema = getattr(item, "schema", None)
-            if schema is not None and not (isinstance(schema, type) and issubclass(schema, Schema)):
-                raise PluginError(f"plugin {plugin_name!r}: {name}.schema must be a marshmallow Schema class")
-            if kind == "referral_checks" and item.default_action not in ("reject", "flag"):
-                raise PluginError(f"plugin {plugin_name!r}: {name}.default_action must be 'reject' or 'flag'")
             if (kind, name) in self._owner:
                 raise PluginError(
                     f"{kind[:-1].replace('_', ' ')} {name!r} is registered by both "

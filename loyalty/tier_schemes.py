@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
 from loyalty import errors
+from loyalty.validation import invalid
 
 DOWNGRADE_POLICIES = ("never", "at_recalculation", "after_grace")
 
@@ -124,4 +125,4 @@ def load_settings(scheme: TierScheme, settings) -> dict:
     try:
         return scheme.schema().dump(scheme.schema().load(settings or {}))
     except ValidationError as exc:
-        raise errors.InvalidInput(f"invalid settings for tier scheme {scheme.name}: {exc.messages}") from None
+        raise invalid(f"settings for tier scheme {scheme.name}", exc) from None

@@ -90,12 +90,14 @@ def clock():
 
 @pytest.fixture
 def app(_schema, clock, is_postgres, tmp_path, request):
+    plugins = request.node.get_closest_marker("plugins")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": _schema,
             "TESTING": True,
             "CLOCK": clock,
             "SECRET_KEY": "test",
+            "PLUGINS": list(plugins.args) if plugins else [],
         }
     )
     app.test_client_class = StoreClient
@@ -163,6 +165,9 @@ def snapshot(session) -> tuple:
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "corrupts_ledger: the test breaks invariants on purpose; skip the after-test verify"
+    )
+    config.addinivalue_line(
+        "markers", "plugins(*modules): the app loads these plugins too (its PLUGINS setting, as a third party's)"
     )
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ class BadName:
     "plugin, message",
     [
         (Typo(), "'Typo'"),
-        (Incomplete(), "'Incomplete' registered a earning rule type without schema, events, evaluate"),
+        (Incomplete(), "'Incomplete': registered an earning rule type without schema, events, evaluate"),
         (Clash(), "registered by both 'loyalty.plugins.earning.points_per_currency' and 'Clash'"),
         (Crashing(), "'Crashing' failed in register_earning_rule_types: RuntimeError: boom"),
         (BadName(), "'Has Spaces' must be lower_snake_case"),
@@ -100,6 +101,77 @@ def test_broken_plugins_are_named_at_start(plugin, message):
     with pytest.raises(PluginError) as caught:
         build_registry(extra=[plugin], safe_mode=True)
     assert message in str(caught.value)
+
+
+def _plugin(hook: str, item):
+    """A third-party plugin module as docs/plugins.md shows it: one registration hook registering ``item``."""
+    module = types.ModuleType(f"broken_{hook}")
+
+    def register_types(register):
+        register(item)
+
+    register_types.__name__ = f"register_{hook}"
+    setattr(module, f"register_{hook}", hookimpl(register_types))
+    return module
+
+
+def _broken_types():
+    """One type per kind that breaks the documented contract, and what the start must say about it."""
+    from marshmallow import Schema
+
+    from loyalty.referrals import ReferralCheck
+    from loyalty.rewards import RewardType
+    from loyalty.storefronts import StorefrontAdapter
+    from loyalty.tier_schemes import TierScheme
+
+    def make(base, **attrs):
+        return type("Broken", (base,), {"name": "broken", "title": "Broken", **attrs})()
+
+    evaluate = {"evaluate": lambda self, context, config: []}
+    values = {"qualifying_values": lambda self, program, settings, now, member_ids=None: None}
+    issue = {"issue": lambda self, redemption, config: None}
+    adapter = {m: (lambda self, request, *a: None) for m in ("verify", "delivery_id", "topic", "parse")}
+    return [
+        ("earning_rule_types", make(EarningRuleType), "broken does not implement evaluate"),
+        ("earning_rule_types", make(EarningRuleType, events=("order_payed",), **evaluate),
+         "broken.events has 'order_payed'"),
+        ("earning_rule_types", make(EarningRuleType, events="order_paid", **evaluate), "broken.events must be"),
+        ("earning_rule_types", make(EarningRuleType, schema=Schema, **evaluate),
+         "broken.schema must subclass loyalty.earning.RuleConfigSchema"),
+        ("tier_schemes", make(TierScheme), "broken does not implement qualifying_values"),
+        ("tier_schemes", make(TierScheme, metric="visits", **values),
+         "broken.metric is 'visits': it must be one of points, amount, orders"),
+        ("reward_types", make(RewardType), "broken does not implement issue"),
+        ("reward_types", make(RewardType, variable="yes", **issue), "broken.variable must be True or False"),
+        ("reward_types", make(RewardType, schema=dict, **issue), "broken.schema must be a marshmallow Schema class"),
+        ("storefronts", make(StorefrontAdapter), "broken does not implement verify"),
+        ("storefronts", make(StorefrontAdapter, stored_headers=("X-Topic",), **adapter),
+         "broken.stored_headers must be a tuple of lower-case header names"),
+        ("referral_checks", make(ReferralCheck), "broken does not implement check"),
+        ("referral_checks", make(ReferralCheck, check="no", default_action="block"), "broken.check must be a method"),
+        ("referral_checks", make(ReferralCheck, title="", check=lambda self, r, s: None), "broken.title must be"),
+    ]
+
+
+@pytest.mark.parametrize("hook, item, message", _broken_types(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_type_that_breaks_its_contract_stops_the_start_naming_the_plugin(hook, item, message, tmp_path):
+    """Each used to load and fail only on first use (NotImplementedError at the first redemption, ...)."""
+    from loyalty.app import create_app
+
+    with pytest.raises(PluginError) as caught:
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "PLUGINS": [_plugin(hook, item)],
+                    "SAFE_MODE": True})
+    assert f"plugin 'broken_{hook}'" in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_every_builtin_type_keeps_its_contract():
+    from loyalty.plugin_contracts import problems
+
+    registry = build_registry(safe_mode=True)
+    for kind, found in registry.types.items():
+        for name, item in found.items():
+            assert problems(kind, item) == [], (kind, name)
 
 
 def test_tracing_prints_hook_calls(capsys):

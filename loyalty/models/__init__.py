@@ -2,7 +2,7 @@
 
 from loyalty.models.program import Program
 from loyalty.models.member import Member
-from loyalty.models.earning import EarningRule, Order, OrderRefund, Tier, TierChange
+from loyalty.models.earning import CustomEventRecord, EarningRule, Order, OrderRefund, Tier, TierChange
 from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
@@ -25,6 +25,7 @@ __all__ = [
     "Tier",
     "TierChange",
     "EarningRule",
+    "CustomEventRecord",
     "Order",
     "OrderRefund",
     "Storefront",

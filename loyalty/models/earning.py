@@ -118,6 +118,35 @@ class Order(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CustomEventRecord(db.Model):
+    """A custom event, recorded once per event id whether or not it earned anything.
+
+    Unique on ``(program_id, event_id)``: the row is inserted in the event's
+    transaction, and a repeat (or a concurrent delivery of the same id) finds
+    it and is a duplicate, so an event that earned nothing cannot earn later
+    under a rule added since. ``occurred_at`` is also what ``count_awards``
+    counts custom-event awards by.
+    """
+
+    __tablename__ = "custom_events"
+    __table_args__ = (
+        UniqueConstraint("program_id", "event_id"),
+        ForeignKeyConstraint(["program_id", "member_id"], ["members.program_id", "members.id"]),
+        Index("ix_custom_events_member_id", "member_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    #: The sender's id for the event (at most 200 characters, never cut).
+    event_id: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[int] = mapped_column(BigId)
+    name: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: What it earned when it was processed (0: nothing matched).
+    points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class OrderRefund(db.Model):
     """One refund of an order, kept so that the same refund never claws back twice."""
 

@@ -17,6 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from loyalty import errors, money
 from loyalty.ledger.posting import MAX_AMOUNT
 from loyalty.models import Program
+from loyalty.validation import invalid
 
 
 class TermsSchema(Schema):
@@ -109,7 +110,7 @@ def set_terms(program: Program, registry, **changes) -> Terms:
     try:
         loaded = TermsSchema().load(current)
     except ValidationError as exc:
-        raise errors.InvalidInput(f"invalid referral terms: {exc.messages}", fields=exc.messages) from None
+        raise invalid("referral terms", exc) from None
     money.to_decimal(loaded["min_order"], program.currency, field="min_order")  # no fractions of a cent
     if loaded["friend_reward"] is not None:
         from sqlalchemy.orm import object_session
@@ -141,8 +142,7 @@ def check_settings(registry, checks: dict, changed: set) -> dict:
         try:
             accepted[name] = schema.dump(schema.load(settings))
         except ValidationError as exc:
-            raise errors.InvalidInput(f"invalid settings for check {name}: {exc.messages}",
-                                      fields={name: exc.messages}) from None
+            raise invalid(f"settings for check {name}", exc, within=name) from None
     return accepted
 
 

@@ -16,6 +16,7 @@ from loyalty.db import is_id
 from loyalty.ledger.posting import MAX_AMOUNT
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Tier
 from loyalty.tiers import get_tier
+from loyalty.validation import invalid
 
 #: Redemptions that count against stock and the per-member limit.
 HELD = ("issued", "used")
@@ -34,8 +35,7 @@ def validate_config(kind, config) -> dict:
     try:
         return schema.dump(schema.load(config or {}))
     except ValidationError as exc:
-        raise errors.InvalidInput(f"invalid config for reward type {kind.name}: {exc.messages}",
-                                  fields=exc.messages) from None
+        raise invalid(f"config for reward type {kind.name}", exc) from None
 
 
 def _whole(value, name: str, *, minimum: int) -> int | None:

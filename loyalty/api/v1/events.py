@@ -22,7 +22,8 @@ blp = resource("events", __name__, "Custom events that earning rules turn into p
 @blp.doc(parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, EventResultSchema, description="Processed now.")
 @blp.alt_response(200, schema=EventResultSchema, description="This event id was processed before: nothing new.")
-@blp.alt_response(409, schema=ErrorSchema, description="The member is not active, or the key was used for another request.")
+@blp.alt_response(409, schema=ErrorSchema, description="The member is not active, the key was used for another request, "
+                                                         "or the event id was recorded for another member or name.")
 def post_event(data):
     """Record a custom event for a member (enrolled first if new); each event id counts once."""
     person = data["member"]

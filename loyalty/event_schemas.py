@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from loyalty import errors, events
+from loyalty.validation import invalid
 
 _money = dict(as_string=True, allow_nan=False)
 
@@ -146,10 +147,11 @@ def load_event(data) -> events.Event:
     """Parse one event; :class:`~loyalty.errors.InvalidInput` with field messages if it is wrong."""
     if not isinstance(data, dict):
         raise errors.InvalidInput("an event is a JSON object")
-    schema = SCHEMAS.get(data.get("type"))
+    kind = data.get("type")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
-        raise errors.InvalidInput(f"event type must be one of {', '.join(SCHEMAS)}; got {data.get('type')!r}")
+        raise errors.InvalidInput(f"event type must be one of {', '.join(SCHEMAS)}; got {str(kind)[:100]!r}")
     try:
         return schema().load(data)
     except ValidationError as exc:
-        raise errors.InvalidInput(f"invalid {data['type']} event: {exc.messages}", fields=exc.messages) from None
+        raise invalid(f"{kind} event", exc) from None

@@ -95,6 +95,8 @@ def test_events_push_and_members_show(runner, acme, order_file):
         ({**ORDER, "customer": {"external_id": "c-\x00"}}, "customer.external_id must not contain NUL"),
         ({**ORDER, "total": "1e30", "subtotal": "1e30"}, "larger than any order"),
         ({**ORDER, "occurred_at": "9999-12-31T23:59:59-14:00"}, "between the years"),
+        ({"type": {"an": "object"}}, "event type must be one of"),
+        ({**ORDER, "subtotal": "lots"}, "invalid order_paid event: subtotal: Not a valid number."),
     ],
 )
 def test_bad_events_say_why_and_change_nothing(runner, acme, session, order_file, data, message):

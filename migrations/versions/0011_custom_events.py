@@ -1,7 +1,7 @@
 """custom events: every custom event id recorded once, whether or not it earned
 
-Revision ID: 0010_custom_events
-Revises: 0009_rollups
+Revision ID: 0011_custom_events
+Revises: 0010_delivery_key
 Create Date: 2026-12-02 13:50:00
 
 Events processed before this revision have no row: the pipeline still
@@ -15,8 +15,8 @@ import loyalty.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_custom_events'
-down_revision = '0009_rollups'
+revision = '0011_custom_events'
+down_revision = '0010_delivery_key'
 branch_labels = None
 depends_on = None
 

@@ -49,8 +49,20 @@ def is_outage(exc: BaseException) -> bool:
     psycopg error without an SQLSTATE happened on the client side (the
     connection could not be made or broke), one with an SQLSTATE is an
     outage for the classes above; a SQLite error by its result code. A
-    constraint violation, a bad value, a bug: not an outage.
+    constraint violation, a bad value, a bug: not an outage. An error
+    raised while handling an outage (a savepoint's rollback on the dead
+    connection) is one too: the chain of causes is searched.
     """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if _is_outage(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _is_outage(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True

@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import zlib
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, extract, or_, select, text
+from sqlalchemy import delete, extract, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.models import JobLock, JobRun, Member, Program
+from loyalty.outage import describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,11 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry=No
     ``once_since``: skip if the job already started at or after this time
     (the scheduler passes its tick, so a second scheduler that gets the
     lock after the first one finished does not run the same tick again).
+
+    A database outage is raised when the run cannot be recorded (the
+    scheduler logs it and tries at the next tick); a run whose end could
+    not be recorded stays ``running`` until the job's next run, which
+    holds the lock and so knows it is over, marks it ``abandoned``.
     """
     from loyalty.registry import current_registry
 
@@ -197,78 +204,150 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry=No
     registry = registry or current_registry()
     clock = clock or current_clock()
     function = JOBS[base][0]
-    with job_lock(session, name, clock) as held:
-        done_already = held and once_since is not None and session.scalar(
+    with job_lock(session, name, clock) as (held, work):
+        done_already = held and once_since is not None and work.scalar(
             select(JobRun.id).where(JobRun.job == name, JobRun.status != "skipped", JobRun.started_at >= once_since)
         ) is not None
+        if held:
+            _abandon_unfinished(work, name, clock)
         run = JobRun(job=name, trigger=trigger, started_at=clock.now(),
                      status="running" if held and not done_already else "skipped")
         if run.status == "skipped":
             run.finished_at = run.started_at
             run.error = ("another scheduler ran this job for this time already" if done_already
                          else "another scheduler is running this job")
-        session.add(run)
-        session.flush()
+        work.add(run)
+        work.flush()
         # Read now: reading an attribute after the commit would open a
         # transaction, which on SQLite holds the write lock for the whole run.
         run_id, skipped = run.id, run.status == "skipped"
-        session.commit()
+        work.commit()
         if skipped:
             return run
         try:
-            counts = function(session, clock, registry, program_slug or None)
-            session.commit()
+            counts = function(work, clock, registry, program_slug or None)
+            work.commit()
             status, error = "succeeded", None
         except Exception as exc:  # recorded, not raised: one failing job must not stop the scheduler
-            session.rollback()
-            log.exception("job %s failed", name)
+            work.rollback()
+            if is_outage(exc):
+                log.warning("job %s lost the database: %s", name, describe(exc))
+            else:
+                log.exception("job %s failed", name)
             counts, status, error = None, "failed", f"{type(exc).__name__}: {exc}"[:4000]
-        run = session.get(JobRun, run_id)
+        run = work.get(JobRun, run_id)
         run.status, run.counts, run.error, run.finished_at = status, counts, error, clock.now()
-        session.commit()
+        work.commit()
         return run
+
+
+def _abandon_unfinished(session: Session, name: str, clock: Clock) -> None:
+    """Close the job's runs left ``running``: whoever ran them lost the database or died before their end.
+
+    Called under the job's lock, so none of them is still at work: on
+    PostgreSQL a run works on its lock's connection (:func:`job_lock`),
+    on SQLite a lease is free only once released or lapsed.
+    """
+    session.execute(
+        update(JobRun).where(JobRun.job == name, JobRun.status == "running")
+        .values(status="abandoned", finished_at=clock.now(),
+                error="its end was never recorded: the run lost the database, or its process died")
+    )
 
 
 @contextmanager
 def job_lock(session: Session, name: str, clock: Clock):
-    """Hold the job's lock for the block: yields whether it was taken."""
+    """Hold the job's lock for the block: yields whether it was taken, and the session the run works in.
+
+    PostgreSQL: an advisory lock on a connection of its own, and the run
+    works on that connection (a session bound to it), so whatever ends
+    the lock (the connection lost, the server restarted) ends the run's
+    work with it: a second scheduler that takes the freed lock never runs
+    the job beside a first one still at work; the caller's session is
+    committed before and expired after. SQLite: a lease row, the caller's
+    session.
+    """
     engine = session.get_bind()
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(f"loyalty-job:{name}".encode())
+        session.commit()  # as when the run worked in the caller's session: it sees what the caller did
         with engine.connect() as conn:
             taken = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             conn.commit()
+            work = Session(bind=conn, expire_on_commit=False)
             try:
-                yield taken
+                yield taken, work
             finally:
+                work.close()
+                session.expire_all()  # and the caller sees what the run did
                 if taken:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
+                    _unlock(conn, key)
         return
-    holder = f"{socket.gethostname()}:{os.getpid()}:{id(session)}"[:100]
+    holder = f"{_process()}:{id(session)}"[:100]
     taken = _take_lease(session, name, holder, clock.now())
     try:
-        yield taken
+        yield taken, session
     finally:
         if taken:
+            with _leases_lock:
+                _leases_held.discard(name)
             session.rollback()
             session.execute(delete(JobLock).where(JobLock.job == name, JobLock.holder == holder))
             session.commit()
 
 
+def _unlock(conn, key: int) -> None:
+    """Release the advisory lock, unless the connection (and the lock with it) is gone already."""
+    if conn.invalidated:
+        return
+    try:
+        conn.rollback()
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+    except Exception as exc:
+        if not is_outage(exc):
+            raise  # a lost connection took the lock with it
+
+
+def _process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+#: SQLite: the jobs whose lease this process holds now (its threads run several jobs at once).
+_leases_held: set[str] = set()
+_leases_lock = threading.Lock()
+
+
 def _take_lease(session: Session, name: str, holder: str, now: datetime) -> bool:
-    """SQLite: the write lock (``BEGIN IMMEDIATE``) makes this check-and-take atomic."""
+    """SQLite: the write lock (``BEGIN IMMEDIATE``) makes this check-and-take atomic.
+
+    A lease this very process holds for a job none of its threads is
+    running was left behind when releasing it failed (the database locked
+    or away at that moment): it is taken over, not waited out for hours.
+    """
     session.rollback()
     lease = session.get(JobLock, name)
-    if lease is not None and lease.expires_at > now:
+    if lease is not None and lease.expires_at > now and not _left_behind(lease, name):
         session.rollback()
         return False
     if lease is None:
         session.add(JobLock(job=name, holder=holder, expires_at=now + LEASE))
     else:
         lease.holder, lease.expires_at = holder, now + LEASE
-    session.commit()
+    with _leases_lock:  # before the commit: the next thread reads the lease only after it
+        _leases_held.add(name)
+    try:
+        session.commit()
+    except BaseException:
+        with _leases_lock:
+            _leases_held.discard(name)
+        raise
     return True
+
+
+def _left_behind(lease: JobLock, name: str) -> bool:
+    with _leases_lock:
+        return lease.holder.startswith(f"{_process()}:") and name not in _leases_held
 
 
 def recent_runs(session: Session, *, job: str | None = None, limit: int = 30) -> list[JobRun]:

@@ -27,6 +27,7 @@ from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.events import OrderPaid, process
 from loyalty.models import Program, Storefront, WebhookDelivery
+from loyalty.outage import is_outage
 from loyalty.paid_orders import process_paid_orders
 from loyalty.storefronts import WebhookRequest
 from loyalty.webhooks import reading
@@ -131,6 +132,12 @@ def process_batch(
     fails is marked and the others go on. An unexpected error rolls the batch back and reprocesses its
     deliveries one by one, so one bad delivery cannot hold up the queue;
     the one that crashes is deferred with its error (see :func:`record_crash`).
+
+    A database outage (:func:`loyalty.outage.is_outage`: the connection
+    lost, the server refusing, SQLite locked past its timeout) is no
+    delivery's fault: it is raised to the caller with nothing marked and
+    the batch rolled back whole, still due, for ``loyalty worker`` to try
+    again once the database answers (:mod:`loyalty.webhooks.worker`).
     """
     clock = clock or current_clock()
     claim = (
@@ -151,21 +158,36 @@ def process_batch(
         results = _apply_batch(session, batch, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache)
         session.commit()
         return results
-    except Exception:
-        session.rollback()
+    except Exception as exc:
+        _rollback(session, exc)
         log.exception("webhook batch %s..%s failed; processing its deliveries one by one", ids[0], ids[-1])
     return _one_by_one(session, ids, registry=registry, clock=clock, max_attempts=max_attempts)
 
 
+def _rollback(session, exc: Exception) -> None:
+    """Roll back after ``exc``; raise it again if it is a database outage (see :func:`process_batch`)."""
+    try:
+        session.rollback()
+    except Exception:
+        if not is_outage(exc):
+            raise
+    if is_outage(exc):
+        raise exc
+
+
 def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Processed"]:
-    """Process deliveries one per transaction; one that crashes is recorded, not retried at once."""
+    """Process deliveries one per transaction; one that crashes is recorded, not retried at once.
+
+    A database outage stops the round and is raised, the delivery it
+    met left as it was (:func:`process_batch`).
+    """
     results = []
     for delivery_id in ids:
         try:
             result, acted = process_delivery(session, delivery_id, registry=registry, clock=clock,
                                              max_attempts=max_attempts)
         except Exception as exc:
-            session.rollback()
+            _rollback(session, exc)
             log.exception("webhook delivery %s could not be processed", delivery_id)
             result, acted = record_crash(session, delivery_id, exc, clock=clock, max_attempts=max_attempts), True
         if acted:

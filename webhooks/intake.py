@@ -37,6 +37,7 @@ from loyalty import errors
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import Program, Storefront
+from loyalty.outage import is_outage
 from loyalty.registry import current_registry
 from loyalty.storefronts import WebhookRequest
 from loyalty.webhooks import inbox, reading
@@ -134,9 +135,9 @@ def receive(program_slug: str, storefront_type: str):
             db.session.rollback()
             if attempt == 2:
                 raise
-        except (OperationalError, InterfaceError):
-            raise  # the database is unreachable or gave up (a deadlock): 500, and the store retries
         except Exception as exc:
+            if is_outage(exc) or isinstance(exc, (OperationalError, InterfaceError)):
+                raise  # the database is unreachable or gave up (a deadlock): 500, and the store retries
             # A bug (in a plugin's rule, say) that the same delivery would hit on every retry: the
             # inbox records it and retries it with backoff, rather than the store retrying into a 500.
             db.session.rollback()

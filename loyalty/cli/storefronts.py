@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
-import time
+import threading
 
 import click
 from flask import current_app
@@ -137,24 +138,27 @@ def retry():
 @click.option("--once", is_flag=True, help="Process what is due now, then stop.")
 @with_appcontext
 def worker(batch, idle, once):
-    """Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several)."""
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-    registry, attempts = current_registry(), current_app.config["WEBHOOK_MAX_ATTEMPTS"]
-    total = 0
+    """Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several).
+
+    While the database is away it logs one line, retries with backoff (0.5 s doubling to 30 s) and
+    carries on once it answers; SIGTERM or Ctrl-C stops it, during a wait too.
+    """
+    from loyalty.webhooks import worker as loop
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def stopping(*_):
+        stop.set()  # the batch under way finishes; a second Ctrl-C interrupts it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    handlers = {signum: signal.signal(signum, stopping) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not stop:
-            done = inbox.process_batch(db.session, registry=registry, max_attempts=attempts, limit=batch)
-            total += len(done)
-            if len(done) < batch:
-                # The queue is drained. Waiting lets deliveries gather, so the
-                # next batch is larger: its queries and its commit are shared
-                # by more deliveries (points arrive at most ``idle`` later).
-                if once:
-                    break
-                time.sleep(idle)
-    except KeyboardInterrupt:
-        pass
+        total = loop.run(db.session, registry=current_registry(), batch=batch, idle=idle, once=once, stop=stop,
+                         max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     click.echo(f"Processed {total} deliveries.")
 
 

@@ -19,7 +19,8 @@ class JobRun(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job: Mapped[str] = mapped_column(String(64))
-    #: running, succeeded, failed, skipped (another scheduler held the job)
+    #: running, succeeded, failed, skipped (another scheduler held the job),
+    #: abandoned (its end was never recorded: found running by the next run; see loyalty.jobs.run_job)
     status: Mapped[str] = mapped_column(String(16))
     trigger: Mapped[str] = mapped_column(String(16))  # schedule, manual
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from loyalty.errors import LoyaltyError
 from loyalty.api.auth import require_api_key
 from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
+from loyalty.api.parsing import ApiParser
 
 PREFIX = "/api/v1"
 
@@ -43,9 +44,13 @@ body answers the first response again; with another body, 409.
 """
 
 
+class ResourceBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
 def resource(name: str, import_name: str, description: str) -> Blueprint:
-    """A resource's blueprint: every request needs a key; every error answers JSON."""
-    blp = Blueprint(name, import_name, description=description)
+    """A resource's blueprint: every request needs a key; every error answers JSON; bodies nest a few levels."""
+    blp = ResourceBlueprint(name, import_name, description=description)
     blp.before_request(require_api_key)
     blp.register_error_handler(LoyaltyError, handle_domain_error)
     blp.register_error_handler(Exception, handle_unexpected)

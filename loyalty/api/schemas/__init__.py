@@ -7,6 +7,8 @@ what is refused).
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from marshmallow import Schema, fields, validate
 
 #: What Python's ``str.strip()`` removes, spelled out: ``\s`` differs
@@ -22,6 +24,36 @@ def text(*, max_length: int, blank: bool = False, **kwargs) -> fields.String:
         pattern, error = f"^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$", "must not be blank or contain NUL characters"
     rules = [validate.Length(min=0 if blank else 1, max=max_length), validate.Regexp(pattern, error=error)]
     return fields.String(validate=rules, **kwargs)
+
+
+class Moment(fields.AwareDateTime):
+    """An aware date-time a client sends, as UTC, within years the platform can compute with.
+
+    Python's datetime ends at year 9999, so ``9999-12-31T23:59:59-14:00``
+    parses but overflows once turned into UTC, and a moment near either end
+    overflows as soon as a rule adds a window to it. Moments outside
+    :data:`EARLIEST` .. :data:`LATEST` are a field error instead.
+    """
+
+    EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+    LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+    default_error_messages = {"range": "must be between 1900-01-01T00:00:00Z and 9000-01-01T00:00:00Z"}
+
+    def __init__(self, **kwargs):
+        metadata = dict(kwargs.pop("metadata", {}))
+        metadata["description"] = " ".join(filter(None, [
+            metadata.get("description"), "Between 1900-01-01 and 9000-01-01 (UTC), with a time zone."]))
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("range") from None
+        if not self.EARLIEST <= moment < self.LATEST:
+            raise self.make_error("range")
+        return moment
 
 
 class PageArgs(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates
 
-from loyalty.api.schemas import text
+from loyalty.api.schemas import Moment, text
 from loyalty.ledger.posting import MAX_AMOUNT
 
 
@@ -80,8 +80,8 @@ class AdjustmentSchema(Schema):
     )
     reason = text(max_length=500, required=True,
                   metadata={"description": "Why: kept on the ledger entry for auditors."})
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True,
-                                      metadata={"description": "When credited points expire (credits only)."})
+    expires_at = Moment(load_default=None, allow_none=True,
+                        metadata={"description": "When credited points expire: credits only, and in the future."})
 
     @validates("points")
     def _not_zero(self, value, **_):

@@ -15,7 +15,7 @@ from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPag
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.events import Customer, enrol
-from loyalty.ledger import Ledger
+from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.members import find_member
 from loyalty.models import Member, Tier
@@ -120,7 +120,7 @@ def adjust(data, external_id):
     member = member_or_404(external_id)
     ledger = Ledger(db.session, current_clock())
     posting = ledger.adjust(
-        member, data["points"], key=f"api:{key_from_request(required=True)}",
+        member, data["points"], key=scoped_key("api:", key_from_request(required=True)),
         reason=data["reason"].strip(), actor=actor(), expires_at=data["expires_at"],
     )
     return {

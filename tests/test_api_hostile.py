@@ -238,7 +238,7 @@ class TestMethodNotAllowed:
     @pytest.mark.parametrize("method, path, allowed", [
         ("DELETE", "/members/c-1", {"GET"}),
         ("PUT", "/members", {"POST"}),
-        ("GET", "/members/c-1/adjustments", {"POST"}),
+        ("GET", "/events", {"POST"}),
         ("POST", "/codes/ABC", {"GET"}),
         ("PATCH", "/members/c-1/redemptions", {"GET", "POST"}),
     ])

@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from loyalty.errors import LoyaltyError
 from loyalty.api.auth import require_api_key
 from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
+from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, external_id_schema
 from loyalty.api.parsing import ApiParser
 
 PREFIX = "/api/v1"
@@ -65,6 +66,9 @@ def init_app(app) -> None:
         "security": [{"bearerAuth": []}],
     })
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    app.url_map.converters["external_id"] = ExternalIdConverter
+    api.register_converter(ExternalIdConverter, external_id_schema)
+    app.wsgi_app = EncodedSlashes(app.wsgi_app, prefix=f"{PREFIX}/members/")
     from loyalty.api.v1 import events, members, referrals, rewards
 
     for module in (members, events, referrals, rewards):

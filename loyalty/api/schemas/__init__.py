@@ -7,7 +7,7 @@ what is refused).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from marshmallow import Schema, fields, validate
 
@@ -27,33 +27,29 @@ def text(*, max_length: int, blank: bool = False, **kwargs) -> fields.String:
 
 
 class Moment(fields.AwareDateTime):
-    """An aware date-time a client sends, as UTC, within years the platform can compute with.
+    """An aware date-time a client sends, in a year from 1900 to 8999, returned as UTC.
 
     Python's datetime ends at year 9999, so ``9999-12-31T23:59:59-14:00``
     parses but overflows once turned into UTC, and a moment near either end
-    overflows as soon as a rule adds a window to it. Moments outside
-    :data:`EARLIEST` .. :data:`LATEST` are a field error instead.
+    overflows as soon as a rule adds a window to it. The years are a
+    ``pattern`` in the document too, so clients (and schemathesis) know.
     """
 
-    EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
-    LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
-    default_error_messages = {"range": "must be between 1900-01-01T00:00:00Z and 9000-01-01T00:00:00Z"}
+    FIRST_YEAR, LAST_YEAR = 1900, 8999
+    PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3})-"
+    default_error_messages = {"range": f"must be in a year from {FIRST_YEAR} to {LAST_YEAR}"}
 
     def __init__(self, **kwargs):
-        metadata = dict(kwargs.pop("metadata", {}))
+        metadata = {"pattern": self.PATTERN, **kwargs.pop("metadata", {})}
         metadata["description"] = " ".join(filter(None, [
-            metadata.get("description"), "Between 1900-01-01 and 9000-01-01 (UTC), with a time zone."]))
+            metadata.get("description"), f"With a time zone, in a year from {self.FIRST_YEAR} to {self.LAST_YEAR}."]))
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            moment = moment.astimezone(timezone.utc)
-        except OverflowError:
-            raise self.make_error("range") from None
-        if not self.EARLIEST <= moment < self.LATEST:
+        if not self.FIRST_YEAR <= moment.year <= self.LAST_YEAR:
             raise self.make_error("range")
-        return moment
+        return moment.astimezone(timezone.utc)
 
 
 class PageArgs(Schema):

@@ -72,7 +72,7 @@ def enrol_member(data):
     return member_view(member), 201 if created else 200
 
 
-@blp.route("/members/<external_id>", methods=["GET"])
+@blp.route("/members/<external_id:external_id>", methods=["GET"])
 @blp.response(200, MemberSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def get_member(external_id):
@@ -82,7 +82,7 @@ def get_member(external_id):
     return view
 
 
-@blp.route("/members/<external_id>/transactions", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/transactions", methods=["GET"])
 @blp.arguments(TransactionPageArgs, location="query")
 @blp.response(200, TransactionPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
@@ -108,7 +108,7 @@ def list_transactions(args, external_id):
     }
 
 
-@blp.route("/members/<external_id>/adjustments", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/adjustments", methods=["POST"])
 @idempotent(required=True)
 @blp.arguments(AdjustmentSchema)
 @blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])

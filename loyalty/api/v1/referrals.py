@@ -44,7 +44,7 @@ def post_referral(data):
     return referral_view(referral), 201 if created else 200
 
 
-@blp.route("/members/<external_id>/referrals", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/referrals", methods=["GET"])
 @blp.arguments(ReferralPageArgs, location="query")
 @blp.response(200, ReferralPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")

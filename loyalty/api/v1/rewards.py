@@ -48,7 +48,7 @@ def catalog(args):
     return views
 
 
-@blp.route("/members/<external_id>/redemptions", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/redemptions", methods=["POST"])
 @idempotent(required=True)
 @blp.arguments(RedeemSchema)
 @blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])
@@ -72,7 +72,7 @@ def redeem_reward(data, external_id):
     return redemption_view(redemption), 201
 
 
-@blp.route("/members/<external_id>/redemptions", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/redemptions", methods=["GET"])
 @blp.arguments(RedemptionPageArgs, location="query")
 @blp.response(200, RedemptionPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
@@ -90,7 +90,7 @@ def member_redemptions(args, external_id):
     return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
 
 
-@blp.route("/members/<external_id>/redemptions/<int:redemption_id>/cancel", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/redemptions/<int:redemption_id>/cancel", methods=["POST"])
 @idempotent(required=False)
 @blp.response(200, RedemptionSchema, description="Cancelled: the points are back.")
 @blp.alt_response(404, schema=ErrorSchema, description="No such member or redemption.")

@@ -20,6 +20,7 @@ from loyalty.errors import LoyaltyError
 from loyalty.api.auth import require_api_key
 from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
 from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, external_id_schema
+from loyalty.api.openapi import DocumentPlugin, document
 from loyalty.api.parsing import ApiParser
 
 PREFIX = "/api/v1"
@@ -27,7 +28,7 @@ PREFIX = "/api/v1"
 OPENAPI = {
     "API_TITLE": "Loyalty platform API",
     "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
@@ -59,18 +60,20 @@ def resource(name: str, import_name: str, description: str) -> Blueprint:
 
 
 def init_app(app) -> None:
+    from loyalty.api.v1 import events, members, referrals, rewards  # (their schemas declare the enums)
+
     for name, value in OPENAPI.items():
         app.config.setdefault(name, value)
     api = LoyaltyApi(app, spec_kwargs={
         "info": {"description": DESCRIPTION},
         "security": [{"bearerAuth": []}],
+        "extra_plugins": [DocumentPlugin()],
     })
+    document(api)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.url_map.converters["external_id"] = ExternalIdConverter
     api.register_converter(ExternalIdConverter, external_id_schema)
     app.wsgi_app = EncodedSlashes(app.wsgi_app, prefix=f"{PREFIX}/members/")
-    from loyalty.api.v1 import events, members, referrals, rewards
-
     for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.extensions["loyalty_api"] = api

@@ -54,6 +54,9 @@ def status_for(error: errors.LoyaltyError) -> int:
 class LoyaltyApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def _register_pagination_header(self):
+        """Pages here are ``next_cursor`` in the body, not flask-smorest's header: no PaginationMetadata."""
+
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         payload = {

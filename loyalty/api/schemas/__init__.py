@@ -26,6 +26,49 @@ def text(*, max_length: int, blank: bool = False, **kwargs) -> fields.String:
     return fields.String(validate=rules, **kwargs)
 
 
+class WholeNumber(fields.Integer):
+    """A JSON integer: ``10`` and ``10.0`` (JSON Schema's integers both), never ``"10"``, ``10.5`` or ``true``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
+class DecimalString(fields.Decimal):
+    """An exact decimal, sent as a string (``"1.50"``) so no client reads it as a float.
+
+    The document says ``type: string, format: decimal`` (see :mod:`loyalty.api.openapi`).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, **kwargs)
+
+
+#: The closed sets of values the API uses, by component name (see :class:`Choice`).
+CHOICES: dict[str, tuple[str, ...]] = {}
+
+
+class Choice(fields.String):
+    """One of a closed set of strings, written once in the document as the enum ``component``.
+
+    Every field and query parameter with the same set refers to that one
+    component, so a generated client has one enum class for it.
+    """
+
+    def __init__(self, component: str, values, **kwargs):
+        values = tuple(values)
+        if CHOICES.setdefault(component, values) != values:
+            raise ValueError(f"the enum {component} is already defined with other values")
+        self.component = component
+        super().__init__(validate=validate.OneOf(values), **kwargs)
+
+
 class Moment(fields.AwareDateTime):
     """An aware date-time a client sends, in a year from 1900 to 8999, returned as UTC.
 
@@ -56,5 +99,5 @@ class PageArgs(Schema):
     """``limit`` and the opaque ``cursor`` every list takes (pages follow row ids, newest first)."""
 
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
                            metadata={"description": "The `next_cursor` of the previous page (opaque)."})

@@ -56,6 +56,7 @@ def _balances(member: Member, balances: dict) -> dict:
 @blp.route("/members", methods=["POST"])
 @idempotent(required=False)
 @blp.arguments(EnrolSchema)
+@blp.doc(operationId="enrolMember", parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, MemberSchema, description="Enrolled now.")
 @blp.alt_response(200, schema=MemberSchema, description="Already a member: the member as they are.")
 def enrol_member(data):
@@ -73,6 +74,7 @@ def enrol_member(data):
 
 
 @blp.route("/members/<external_id:external_id>", methods=["GET"])
+@blp.doc(operationId="getMember")
 @blp.response(200, MemberSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def get_member(external_id):
@@ -84,6 +86,7 @@ def get_member(external_id):
 
 @blp.route("/members/<external_id:external_id>/transactions", methods=["GET"])
 @blp.arguments(TransactionPageArgs, location="query")
+@blp.doc(operationId="listTransactions")
 @blp.response(200, TransactionPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def list_transactions(args, external_id):
@@ -94,7 +97,7 @@ def list_transactions(args, external_id):
     """
     member = member_or_404(external_id)
     limit = args["limit"]
-    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args["cursor"]))
+    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args.get("cursor")))
     page = lines[:limit]
     db.session.commit()
     return {
@@ -111,7 +114,7 @@ def list_transactions(args, external_id):
 @blp.route("/members/<external_id:external_id>/adjustments", methods=["POST"])
 @idempotent(required=True)
 @blp.arguments(AdjustmentSchema)
-@blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])
+@blp.doc(operationId="createAdjustment", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
 @blp.response(201, PostingSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough points, the member is not active, or the key was used for another request.")

@@ -8,7 +8,8 @@ requests accepted (:data:`CHECKS`). So a document that drifts from the
 responses fails here, in CI.
 
 It runs against the app in process, authenticated, on a program with a
-member with points, a reward, a redemption and its code: about half the
+member with points and a tier (with its progress), rewards (one priced in
+steps), a redemption and its code: about half the
 cases name those (the member's external id, the reward, the redemption,
 the code, the referral code) so that answers are real 2xx and 409s rather
 than 404s, and each operation must have answered 2xx at least once.
@@ -25,6 +26,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from sqlalchemy import select
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -41,7 +43,9 @@ from loyalty.api_keys import create_key
 from loyalty.ledger import Ledger
 from loyalty.members import enrol
 from loyalty.referrals import set_terms
+from loyalty.models import Tier
 from loyalty.rewards import add_reward, redeem
+from loyalty.tiers import add_tier, set_member_tier, set_scheme
 
 EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
 

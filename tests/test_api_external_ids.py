@@ -92,6 +92,26 @@ def test_a_sub_resource_is_not_mistaken_for_a_member(client, session, program, c
     assert client.get(f"{API}/members/x", headers=auth).json["external_id"] == "x"
 
 
+def test_sub_resource_paths_are_never_members(app, client, shop):
+    """A literal slash and a sub-resource's name: the sub-resource, or 405 with what it allows."""
+    for method, path, allowed in [("GET", "/members/x/adjustments", "POST"), ("PUT", "/members/x/transactions", "GET"),
+                                  ("GET", "/members/x/redemptions/5/cancel", "POST"),
+                                  ("OPTIONS", "/members/x/adjustments", "POST, OPTIONS")]:
+        answer = client.open(f"{API}{path}", method=method, headers=shop["auth"])
+        assert answer.status_code == (200 if method == "OPTIONS" else 405), (path, answer.status_code)
+        methods = set(answer.headers["Allow"].split(", ")) - {"OPTIONS", "HEAD"}
+        assert methods == set(allowed.split(", ")) - {"OPTIONS"}, (path, answer.headers["Allow"])
+
+
+def test_the_sub_resources_are_the_routes(app):
+    from loyalty.api.external_ids import SUB_RESOURCE
+
+    tails = {rule.rule.split(">", 1)[1] for rule in app.url_map.iter_rules() if "<external_id:" in rule.rule}
+    tails = {tail.replace("<int:redemption_id>", "7") for tail in tails if tail}
+    assert tails and all(SUB_RESOURCE.search(f"x{tail}") for tail in tails), tails
+    assert not SUB_RESOURCE.search("x/other")
+
+
 def test_unencoded_slashes_reach_the_member_too(client, session, program, clock, shop):
     auth = shop["auth"]
     client.post(f"{API}/members", json={"external_id": "team/ann"}, headers=auth)

@@ -19,7 +19,7 @@ from flask_smorest import Blueprint
 from loyalty.errors import LoyaltyError
 from loyalty.api.auth import require_api_key
 from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
-from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, external_id_schema
+from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, MemberConverter, external_id_schema
 from loyalty.api.openapi import DocumentPlugin, document
 from loyalty.api.parsing import ApiParser
 
@@ -72,7 +72,9 @@ def init_app(app) -> None:
     document(api)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.url_map.converters["external_id"] = ExternalIdConverter
+    app.url_map.converters["member"] = MemberConverter
     api.register_converter(ExternalIdConverter, external_id_schema)
+    api.register_converter(MemberConverter, external_id_schema)
     app.wsgi_app = EncodedSlashes(app.wsgi_app, prefix=f"{PREFIX}/members/")
     for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)

@@ -12,8 +12,11 @@ plain ``<external_id>`` segment never matched such a member. Two parts:
   whose id ends in ``/transactions``. Servers also pass the undecoded path
   (``RAW_URI``, ``REQUEST_URI``); when they do, a slash the client encoded
   reaches the router as :data:`ENCODED_SLASH` and so can only be part of
-  the id. Without a raw path, ids ending in a sub-resource's name stay
-  ambiguous (their sub-resource wins).
+  the id, while a literal slash followed by a sub-resource's name
+  (:data:`SUB_RESOURCE`) always starts the sub-resource: so
+  ``GET /members/x/adjustments`` is a 405 (``Allow: POST``), never a member
+  ``x/adjustments``. Without a raw path, ids ending in a sub-resource's
+  name cannot be reached (their sub-resource wins).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from werkzeug.wrappers import Response
 ENCODED_SLASH = "\x00"
 
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+#: The paths under a member (``/members/<id>/…``), as the end of a path: an id never ends so.
+SUB_RESOURCES = r"/(?:transactions|adjustments|referrals|redemptions(?:/[^/]*/cancel)?)"
+SUB_RESOURCE = re.compile(SUB_RESOURCES + r"\Z")
 
 _NO_SUCH_MEMBER = Response(
     '{"code": "unknown_member", "message": "no member has a NUL character in their external id"}\n',
@@ -48,6 +55,16 @@ class ExternalIdConverter(PathConverter):
 
     def to_url(self, value: str) -> str:
         return quote(value, safe="")
+
+
+class MemberConverter(ExternalIdConverter):
+    """The id of ``/members/<id>`` itself: anything but a path that ends in a sub-resource.
+
+    (In the pattern, not in ``to_python``: the router lists a path's
+    methods, for ``Allow``, from the patterns alone.)
+    """
+
+    regex = f"(?!(?s:.)*{SUB_RESOURCES}\\Z)" + ExternalIdConverter.regex
 
 
 def external_id_schema(converter) -> dict:

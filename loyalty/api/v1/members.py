@@ -73,7 +73,7 @@ def enrol_member(data):
     return member_view(member), 201 if created else 200
 
 
-@blp.route("/members/<external_id:external_id>", methods=["GET"])
+@blp.route("/members/<member:external_id>", methods=["GET"])
 @blp.doc(operationId="getMember")
 @blp.response(200, MemberSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")

@@ -19,13 +19,16 @@ from flask_smorest import Blueprint
 from loyalty.errors import LoyaltyError
 from loyalty.api.auth import require_api_key
 from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
+from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, MemberConverter, external_id_schema
+from loyalty.api.openapi import DocumentPlugin, document
+from loyalty.api.parsing import ApiParser
 
 PREFIX = "/api/v1"
 
 OPENAPI = {
     "API_TITLE": "Loyalty platform API",
     "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
@@ -43,9 +46,13 @@ body answers the first response again; with another body, 409.
 """
 
 
+class ResourceBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
 def resource(name: str, import_name: str, description: str) -> Blueprint:
-    """A resource's blueprint: every request needs a key; every error answers JSON."""
-    blp = Blueprint(name, import_name, description=description)
+    """A resource's blueprint: every request needs a key; every error answers JSON; bodies nest a few levels."""
+    blp = ResourceBlueprint(name, import_name, description=description)
     blp.before_request(require_api_key)
     blp.register_error_handler(LoyaltyError, handle_domain_error)
     blp.register_error_handler(Exception, handle_unexpected)
@@ -53,15 +60,22 @@ def resource(name: str, import_name: str, description: str) -> Blueprint:
 
 
 def init_app(app) -> None:
+    from loyalty.api.v1 import events, members, referrals, rewards  # (their schemas declare the enums)
+
     for name, value in OPENAPI.items():
         app.config.setdefault(name, value)
     api = LoyaltyApi(app, spec_kwargs={
         "info": {"description": DESCRIPTION},
         "security": [{"bearerAuth": []}],
+        "extra_plugins": [DocumentPlugin()],
     })
+    document(api)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from loyalty.api.v1 import events, members, referrals, rewards
-
+    app.url_map.converters["external_id"] = ExternalIdConverter
+    app.url_map.converters["member"] = MemberConverter
+    api.register_converter(ExternalIdConverter, external_id_schema)
+    api.register_converter(MemberConverter, external_id_schema)
+    app.wsgi_app = EncodedSlashes(app.wsgi_app, prefix=f"{PREFIX}/members/")
     for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.extensions["loyalty_api"] = api

@@ -54,6 +54,9 @@ def status_for(error: errors.LoyaltyError) -> int:
 class LoyaltyApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def _register_pagination_header(self):
+        """Pages here are ``next_cursor`` in the body, not flask-smorest's header: no PaginationMetadata."""
+
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         payload = {
@@ -67,7 +70,10 @@ class LoyaltyApi(Api):
             payload["errors"] = field_errors
         if error.code == 500:
             payload["message"] = "something went wrong on our side; the request changed nothing"
-        return payload, error.code, data.get("headers", {})
+        # The exception's own headers (a 405's Allow, a 401's WWW-Authenticate), less its HTML content type.
+        headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
+        return payload, error.code, headers
 
 
 def handle_domain_error(error: errors.LoyaltyError):

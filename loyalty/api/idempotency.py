@@ -21,13 +21,14 @@ from sqlalchemy.exc import IntegrityError
 
 from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.ledger import MAX_KEY_LENGTH
 from loyalty.models import ApiIdempotentRequest
 
 HEADER = "Idempotency-Key"
 
 #: For the OpenAPI document of the endpoints that take the header.
 PARAMETER = {
-    "in": "header", "name": HEADER, "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "in": "header", "name": HEADER, "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": "Makes the request safe to retry: the same key and body answer the first response again.",
 }
 
@@ -39,8 +40,8 @@ def key_from_request(*, required: bool) -> str | None:
             abort(422, code="idempotency_key_required", message=f"this request needs an {HEADER} header")
         return None
     key = key.strip()
-    if not key or len(key) > 255:
-        abort(422, code="invalid_idempotency_key", message=f"the {HEADER} must be 1 to 255 characters")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        abort(422, code="invalid_idempotency_key", message=f"the {HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
     return key
 
 

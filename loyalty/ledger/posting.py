@@ -51,6 +51,10 @@ REVERSIBLE_KINDS = ("earn", "adjust", "redeem", "expire")
 #: in sums: a trillion points is far beyond any real program.
 MAX_AMOUNT = 10**12
 
+#: The longest idempotency key, here and wherever a caller's key is taken
+#: (the API's ``Idempotency-Key``, redemptions): the columns hold 255.
+MAX_KEY_LENGTH = 255
+
 
 @dataclass(frozen=True)
 class TransferLine:
@@ -102,9 +106,22 @@ def _check_amount(amount) -> int:
 def _check_key(key) -> str:
     if not isinstance(key, str) or not key.strip():
         raise errors.InvalidInput("an idempotency key is required")
-    if len(key) > 255:
-        raise errors.InvalidInput("the idempotency key is longer than 255 characters")
+    if len(key) > MAX_KEY_LENGTH:
+        raise errors.InvalidInput(f"the idempotency key is longer than {MAX_KEY_LENGTH} characters")
     return key
+
+
+def scoped_key(prefix: str, key: str) -> str:
+    """``prefix`` + a caller's key, as one key of at most :data:`MAX_KEY_LENGTH` characters.
+
+    A caller may use the whole length, so the prefixed key may not fit: it
+    then becomes the prefix and the key's SHA-256, never a truncation (two
+    long keys that share their start would otherwise be one).
+    """
+    scoped = f"{prefix}{key}"
+    if len(scoped) <= MAX_KEY_LENGTH:
+        return scoped
+    return f"{prefix}sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -436,6 +453,7 @@ class Ledger:
             raise errors.InvalidInput("an adjustment needs a reason")
         if not actor or not actor.strip():
             raise errors.InvalidInput("an adjustment needs an actor (who made it)")
+        self._check_adjustment_expiry(amount, expires_at)
         held = self._lock(member.id, key, {
             "op": "adjust", "member": member.id, "amount": amount, "expires_at": _iso(expires_at),
         })
@@ -452,6 +470,23 @@ class Ledger:
             line = self._move(held, entry_id, held.ids["available"], system, size, from_member="available")
             lot_book.consume(held.conn, line.id, size, lot_book.open_lots(held.conn, held.ids["available"]))
         return Posting(entry_id, "adjust", size, 0, (line,))
+
+    def _check_adjustment_expiry(self, amount: int, expires_at: datetime | None) -> None:
+        """An expiry belongs to credited points, and a credit that has already expired gives nothing."""
+        if expires_at is None:
+            return
+        if amount < 0:
+            raise errors.InvalidInput("expires_at applies to credits only: a debit takes points, it has nothing to expire")
+        now = self.clock.now()
+        try:
+            expires_at = utc(expires_at)
+        except OverflowError:
+            raise errors.InvalidInput(f"expires_at {expires_at.isoformat()} is beyond the last year a date can have")
+        if expires_at <= now:
+            raise errors.InvalidInput(
+                f"expires_at {expires_at.isoformat()} is in the past (now {now.isoformat()}): "
+                "credited points would expire at once"
+            )
 
     # --------------------------------------------------------------- reverse
 

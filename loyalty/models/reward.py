@@ -26,6 +26,9 @@ from loyalty.types import BigId, UTCDateTime
 #: cancelled: given back (points returned); failed: issuing failed, no points were spent.
 REDEMPTION_STATUSES = ("issued", "used", "cancelled", "failed")
 
+#: fixed: ``points`` buys the reward; variable: points in steps of ``points``, each worth ``step_value``.
+PRICINGS = ("fixed", "variable")
+
 
 class Reward(db.Model):
     """A reward in a program's catalog: an instance of a reward type, with its price and availability.

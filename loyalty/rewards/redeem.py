@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.db import is_id
-from loyalty.ledger import Ledger
+from loyalty.ledger import MAX_KEY_LENGTH, Ledger, scoped_key
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Storefront
 from loyalty.rewards.catalog import get_reward, price, reward_type, unavailable
 from loyalty.rewards.types import RedemptionRequest, RewardNotIssued, generated_code
@@ -66,8 +66,8 @@ def _context(session, program, registry, clock) -> _Context:
 def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gift: bool, source) -> Redemption:
     session, program = ctx.session, ctx.program
     key = (key or "").strip()
-    if not key or len(key) > 200:
-        raise errors.InvalidInput("a redemption needs an idempotency key of 1 to 200 characters")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise errors.InvalidInput(f"a redemption needs an idempotency key of 1 to {MAX_KEY_LENGTH} characters")
     ledger = Ledger(session, ctx.clock)
     ledger.hold(member.id)  # the member's redemptions, limit and balance stay as read until the end
     existing = session.scalar(select(Redemption).where(
@@ -150,7 +150,7 @@ def _request(ctx: _Context, redemption: Redemption, reward: Reward, member: Memb
             Storefront.program_id == program.id, Storefront.type == store))
 
     return RedemptionRequest(
-        redemption_id=redemption.id, key=f"loyalty-{program.id}-{member.id}-{redemption.idempotency_key}"[:255],
+        redemption_id=redemption.id, key=scoped_key(f"loyalty-{program.id}-{member.id}-", redemption.idempotency_key),
         program_slug=program.slug, currency=program.currency, reward_name=reward.name, points=redemption.points,
         value=redemption.value, member_external_id=member.external_id, member_email=member.email,
         now=ctx.clock.now(), new_code=new_code, credentials=credentials, details=dict(redemption.details or {}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from loyalty.api.schemas import text
+from loyalty.api.schemas import Moment, text
 from loyalty.api.schemas.members import EnrolSchema
 
 
@@ -16,7 +16,7 @@ class CustomEventSchema(Schema):
     member = fields.Nested(EnrolSchema, required=True,
                            metadata={"description": "Who did it; enrolled if not a member yet."})
     properties = fields.Dict(keys=fields.String(), load_default=dict)
-    occurred_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    occurred_at = Moment(load_default=None, allow_none=True, metadata={"description": "When it happened (default: now)."})
 
 
 class EventResultSchema(Schema):

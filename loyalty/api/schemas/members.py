@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates
 
-from loyalty.api.schemas import text
+from loyalty.api.schemas import Choice, DecimalString, Moment, WholeNumber, text
 from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.models.ledger import ENTRY_KINDS
+from loyalty.models.member import MEMBER_STATUSES
 
 
 class EnrolSchema(Schema):
@@ -21,7 +23,7 @@ class EnrolSchema(Schema):
 class TierSchema(Schema):
     name = fields.String(required=True)
     rank = fields.Integer(required=True)
-    earn_multiplier = fields.Decimal(required=True, as_string=True)
+    earn_multiplier = DecimalString(required=True)
     perks = fields.String(allow_none=True, required=True)
 
 
@@ -35,13 +37,13 @@ class BalancesSchema(Schema):
 
 class NextTierSchema(Schema):
     name = fields.String(required=True)
-    threshold = fields.Decimal(required=True, as_string=True)
-    remaining = fields.Decimal(required=True, as_string=True, metadata={"description": "What is left to reach it."})
+    threshold = DecimalString(required=True)
+    remaining = DecimalString(required=True, metadata={"description": "What is left to reach it."})
 
 
 class KeepTierSchema(Schema):
-    threshold = fields.Decimal(required=True, as_string=True,
-                               metadata={"description": "The value that keeps the current tier."})
+    threshold = DecimalString(required=True,
+                              metadata={"description": "The value that keeps the current tier."})
     by = fields.AwareDateTime(allow_none=True, required=True,
                               metadata={"description": "When the window resets (calendar year); null for a rolling window."})
     held_by_manual_tier_until = fields.AwareDateTime(allow_none=True, required=True)
@@ -50,7 +52,7 @@ class KeepTierSchema(Schema):
 class TierProgressSchema(Schema):
     scheme = fields.String(required=True)
     metric = fields.String(required=True, metadata={"description": "points, amount or orders."})
-    value = fields.Decimal(required=True, as_string=True, metadata={"description": "The member's value now."})
+    value = DecimalString(required=True, metadata={"description": "The member's value now."})
     next_tier = fields.Nested(NextTierSchema, allow_none=True, required=True)
     keep = fields.Nested(KeepTierSchema, allow_none=True, required=True,
                          metadata={"description": "What keeps the current tier; null if nothing can take it away."})
@@ -61,7 +63,7 @@ class MemberSchema(Schema):
     email = fields.String(allow_none=True, required=True)
     name = fields.String(allow_none=True, required=True)
     birthday = fields.Date(allow_none=True, required=True)
-    status = fields.String(required=True, metadata={"description": "active, suspended or closed."})
+    status = Choice("MemberStatus", MEMBER_STATUSES, required=True, metadata={"description": "active, suspended or closed."})
     enrolled_at = fields.AwareDateTime(required=True)
     tier = fields.Nested(TierSchema, allow_none=True, required=True)
     tier_progress = fields.Nested(TierProgressSchema, allow_none=True, required=True,
@@ -73,15 +75,15 @@ class MemberSchema(Schema):
 
 
 class AdjustmentSchema(Schema):
-    points = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT),
+    points = WholeNumber(
+        required=True, validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT),
         metadata={"description": "Points to credit (positive) or debit (negative); never zero.",
                   "not": {"enum": [0]}},
     )
     reason = text(max_length=500, required=True,
                   metadata={"description": "Why: kept on the ledger entry for auditors."})
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True,
-                                      metadata={"description": "When credited points expire (credits only)."})
+    expires_at = Moment(load_default=None, allow_none=True,
+                        metadata={"description": "When credited points expire: credits only, and in the future."})
 
     @validates("points")
     def _not_zero(self, value, **_):
@@ -91,7 +93,7 @@ class AdjustmentSchema(Schema):
 
 class PostingSchema(Schema):
     entry_id = fields.Integer(required=True)
-    kind = fields.String(required=True)
+    kind = Choice("EntryKind", ENTRY_KINDS, required=True)
     points = fields.Integer(required=True, metadata={"description": "Points moved (debits negative)."})
     shortfall = fields.Integer(required=True)
     balances = fields.Nested(BalancesSchema, required=True)

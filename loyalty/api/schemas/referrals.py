@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from loyalty.api.schemas import PageArgs, text
+from loyalty.api.schemas import Choice, PageArgs, text
 from loyalty.models import REFERRAL_STATUSES
 
 
@@ -29,7 +29,7 @@ class ReferralSchema(Schema):
         "description": "How the code came: api, discount_code, note_attribute, landing_site, meta_data, metadata, "
                        "referral_code."})
     friend = fields.Nested(FriendSchema, required=True)
-    status = fields.String(required=True, validate=validate.OneOf(REFERRAL_STATUSES), metadata={
+    status = Choice("ReferralStatus", REFERRAL_STATUSES, required=True, metadata={
         "description": "pending (waiting for the friend's order), flagged (waiting for a person), converted "
                        "(qualifying order in, review period running), rewarded, rejected, cancelled (order "
                        "refunded or cancelled during the review period)."})
@@ -46,7 +46,7 @@ class ReferralSchema(Schema):
 
 
 class ReferralPageArgs(PageArgs):
-    status = fields.String(load_default=None, validate=validate.OneOf(REFERRAL_STATUSES))
+    status = Choice("ReferralStatus", REFERRAL_STATUSES, metadata={"description": "Only referrals in this status."})
 
 
 class ReferralPageSchema(Schema):

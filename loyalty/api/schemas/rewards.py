@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from loyalty.api.schemas import PageArgs
+from loyalty.api.schemas import Choice, DecimalString, PageArgs, WholeNumber
 from loyalty.ledger.posting import MAX_AMOUNT
-from loyalty.models import REDEMPTION_STATUSES
+from loyalty.models.reward import PRICINGS, REDEMPTION_STATUSES
 
 
 class RewardListArgs(Schema):
-    member = fields.String(load_default=None, validate=validate.Length(min=1, max=255), metadata={
+    member = fields.String(validate=validate.Length(min=1, max=255), metadata={
         "description": "A member's external id: each reward then says whether this member can have it now."})
 
 
@@ -20,9 +20,9 @@ class RewardSchema(Schema):
     description = fields.String(allow_none=True, required=True)
     type = fields.String(required=True, metadata={"description": "The reward type (a plugin)."})
     summary = fields.String(required=True, metadata={"description": "What it gives, e.g. \"5.00 USD off\"."})
-    pricing = fields.String(required=True, metadata={"description": "fixed, or variable (points in steps)."})
+    pricing = Choice("Pricing", PRICINGS, required=True, metadata={"description": "fixed, or variable (points in steps)."})
     points = fields.Integer(required=True, metadata={"description": "The cost; for variable pricing, per step."})
-    step_value = fields.Decimal(as_string=True, allow_none=True, required=True,
+    step_value = DecimalString(allow_none=True, required=True,
                                 metadata={"description": "Variable: the money one step is worth."})
     min_points = fields.Integer(allow_none=True, required=True)
     max_points = fields.Integer(allow_none=True, required=True)
@@ -37,8 +37,8 @@ class RewardSchema(Schema):
 
 
 class RedeemSchema(Schema):
-    reward_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
-    points = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT),
+    reward_id = WholeNumber(required=True, validate=validate.Range(min=1, max=2**62))
+    points = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_AMOUNT),
                             metadata={"description": "Variable rewards: the points to spend (a multiple of the step)."})
 
 
@@ -46,11 +46,11 @@ class RedemptionSchema(Schema):
     id = fields.Integer(required=True)
     reward_id = fields.Integer(required=True)
     reward = fields.String(required=True, metadata={"description": "The reward's name."})
-    status = fields.String(required=True, validate=validate.OneOf(REDEMPTION_STATUSES), metadata={
+    status = Choice("RedemptionStatus", REDEMPTION_STATUSES, required=True, metadata={
         "description": "issued, used (an order carried its code), cancelled (points returned), failed (nothing "
                        "spent; see reason)."})
     points = fields.Integer(required=True, metadata={"description": "Points spent (0 for a gift or a failure)."})
-    value = fields.Decimal(as_string=True, allow_none=True, required=True)
+    value = DecimalString(allow_none=True, required=True)
     currency = fields.String(required=True)
     code = fields.String(allow_none=True, required=True, metadata={"description": "What the member enters at checkout."})
     details = fields.Dict(required=True, metadata={"description": "What the reward type recorded (kind, amount, ids)."})
@@ -62,7 +62,7 @@ class RedemptionSchema(Schema):
 
 
 class RedemptionPageArgs(PageArgs):
-    status = fields.String(load_default=None, validate=validate.OneOf(REDEMPTION_STATUSES))
+    status = Choice("RedemptionStatus", REDEMPTION_STATUSES, metadata={"description": "Only redemptions in this status."})
 
 
 class RedemptionPageSchema(Schema):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from loyalty.api.schemas import PageArgs
+from loyalty.api.schemas import Choice, PageArgs
+from loyalty.models.ledger import ENTRY_KINDS
 
 
 class TransactionPageArgs(PageArgs):
@@ -14,7 +15,7 @@ class TransactionPageArgs(PageArgs):
 class TransactionSchema(Schema):
     id = fields.Integer(required=True)
     created_at = fields.AwareDateTime(required=True)
-    kind = fields.String(required=True, metadata={"description": "earn, release, redeem, expire, adjust or reverse."})
+    kind = Choice("EntryKind", ENTRY_KINDS, required=True, metadata={"description": "earn, release, redeem, expire, adjust or reverse."})
     available = fields.Integer(required=True, metadata={"description": "Change to the available balance."})
     pending = fields.Integer(required=True, metadata={"description": "Change to the pending balance."})
     shortfall = fields.Integer(required=True, metadata={"description": "Points a claw-back could not take back."})

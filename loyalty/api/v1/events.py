@@ -19,7 +19,7 @@ blp = resource("events", __name__, "Custom events that earning rules turn into p
 @blp.route("/events", methods=["POST"])
 @idempotent(required=False)
 @blp.arguments(CustomEventSchema)
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@blp.doc(operationId="createEvent", parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, EventResultSchema, description="Processed now.")
 @blp.alt_response(200, schema=EventResultSchema, description="This event id was processed before: nothing new.")
 @blp.alt_response(409, schema=ErrorSchema, description="The member is not active, the key was used for another request, "

@@ -15,7 +15,7 @@ from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPag
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.events import Customer, enrol
-from loyalty.ledger import Ledger
+from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.members import find_member
 from loyalty.models import Member, Tier
@@ -56,6 +56,7 @@ def _balances(member: Member, balances: dict) -> dict:
 @blp.route("/members", methods=["POST"])
 @idempotent(required=False)
 @blp.arguments(EnrolSchema)
+@blp.doc(operationId="enrolMember", parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, MemberSchema, description="Enrolled now.")
 @blp.alt_response(200, schema=MemberSchema, description="Already a member: the member as they are.")
 def enrol_member(data):
@@ -72,7 +73,8 @@ def enrol_member(data):
     return member_view(member), 201 if created else 200
 
 
-@blp.route("/members/<external_id>", methods=["GET"])
+@blp.route("/members/<member:external_id>", methods=["GET"])
+@blp.doc(operationId="getMember")
 @blp.response(200, MemberSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def get_member(external_id):
@@ -82,8 +84,9 @@ def get_member(external_id):
     return view
 
 
-@blp.route("/members/<external_id>/transactions", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/transactions", methods=["GET"])
 @blp.arguments(TransactionPageArgs, location="query")
+@blp.doc(operationId="listTransactions")
 @blp.response(200, TransactionPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def list_transactions(args, external_id):
@@ -94,7 +97,7 @@ def list_transactions(args, external_id):
     """
     member = member_or_404(external_id)
     limit = args["limit"]
-    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args["cursor"]))
+    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args.get("cursor")))
     page = lines[:limit]
     db.session.commit()
     return {
@@ -108,10 +111,10 @@ def list_transactions(args, external_id):
     }
 
 
-@blp.route("/members/<external_id>/adjustments", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/adjustments", methods=["POST"])
 @idempotent(required=True)
 @blp.arguments(AdjustmentSchema)
-@blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])
+@blp.doc(operationId="createAdjustment", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
 @blp.response(201, PostingSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough points, the member is not active, or the key was used for another request.")
@@ -120,7 +123,7 @@ def adjust(data, external_id):
     member = member_or_404(external_id)
     ledger = Ledger(db.session, current_clock())
     posting = ledger.adjust(
-        member, data["points"], key=f"api:{key_from_request(required=True)}",
+        member, data["points"], key=scoped_key("api:", key_from_request(required=True)),
         reason=data["reason"].strip(), actor=actor(), expires_at=data["expires_at"],
     )
     return {

@@ -22,7 +22,7 @@ blp = resource("referrals", __name__, "Referrals: attribute friends to members' 
 @blp.route("/referrals", methods=["POST"])
 @idempotent(required=False)
 @blp.arguments(AttributionSchema)
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@blp.doc(operationId="createReferral", parameters=[IDEMPOTENCY_KEY])
 @blp.response(201, ReferralSchema, description="Attributed now (its status says what the fraud checks decided).")
 @blp.alt_response(200, schema=ReferralSchema, description="This friend was already attributed to this code.")
 @blp.alt_response(409, schema=ErrorSchema,
@@ -44,16 +44,17 @@ def post_referral(data):
     return referral_view(referral), 201 if created else 200
 
 
-@blp.route("/members/<external_id>/referrals", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/referrals", methods=["GET"])
 @blp.arguments(ReferralPageArgs, location="query")
+@blp.doc(operationId="listReferrals")
 @blp.response(200, ReferralPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def member_referrals(args, external_id):
     """The friends a member referred, newest first, with each referral's status."""
     member = member_or_404(external_id)
     limit = args["limit"]
-    cursor = int(args["cursor"], 36) if args["cursor"] else None
-    rows = list_referrals(db.session, g.program, status=args["status"], referrer=member, limit=limit + 1,
+    cursor = int(args["cursor"], 36) if args.get("cursor") else None
+    rows = list_referrals(db.session, g.program, status=args.get("status"), referrer=member, limit=limit + 1,
                           before_id=cursor)
     page = rows[:limit]
     orders = _order_ids([r.order_id for r in page if r.order_id])

@@ -33,11 +33,12 @@ blp = resource("rewards", __name__, "The reward catalog, members' redemptions, a
 
 @blp.route("/rewards", methods=["GET"])
 @blp.arguments(RewardListArgs, location="query")
+@blp.doc(operationId="listRewards")
 @blp.response(200, RewardSchema(many=True))
 def catalog(args):
     """The program's active rewards, cheapest first, and whether each can be redeemed now."""
     member = None
-    if args["member"] is not None:
+    if args.get("member") is not None:
         member = find_member(db.session, g.program, args["member"]) if "\x00" not in args["member"] else None
         if member is None:
             raise errors.UnknownMember(f"no member {args['member']!r}")
@@ -48,10 +49,10 @@ def catalog(args):
     return views
 
 
-@blp.route("/members/<external_id>/redemptions", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/redemptions", methods=["POST"])
 @idempotent(required=True)
 @blp.arguments(RedeemSchema)
-@blp.doc(parameters=[{**IDEMPOTENCY_KEY, "required": True}])
+@blp.doc(operationId="createRedemption", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
 @blp.response(201, RedemptionSchema, description="Issued: the points are spent.")
 @blp.alt_response(404, schema=ErrorSchema, description="No such member or reward in this program.")
 @blp.alt_response(409, schema=ErrorSchema, description=(
@@ -72,16 +73,17 @@ def redeem_reward(data, external_id):
     return redemption_view(redemption), 201
 
 
-@blp.route("/members/<external_id>/redemptions", methods=["GET"])
+@blp.route("/members/<external_id:external_id>/redemptions", methods=["GET"])
 @blp.arguments(RedemptionPageArgs, location="query")
+@blp.doc(operationId="listRedemptions")
 @blp.response(200, RedemptionPageSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
 def member_redemptions(args, external_id):
     """A member's redemptions and their codes, newest first."""
     member = member_or_404(external_id)
     limit = args["limit"]
-    rows = redemptions_of(db.session, member, limit=limit + 1, status=args["status"],
-                          before_id=int(args["cursor"], 36) if args["cursor"] else None)
+    rows = redemptions_of(db.session, member, limit=limit + 1, status=args.get("status"),
+                          before_id=int(args["cursor"], 36) if args.get("cursor") else None)
     page = rows[:limit]
     names = dict(db.session.execute(select(Reward.id, Reward.name)
                                     .where(Reward.id.in_({r.reward_id for r in page}))).all()) if page else {}
@@ -90,8 +92,9 @@ def member_redemptions(args, external_id):
     return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
 
 
-@blp.route("/members/<external_id>/redemptions/<int:redemption_id>/cancel", methods=["POST"])
+@blp.route("/members/<external_id:external_id>/redemptions/<int:redemption_id>/cancel", methods=["POST"])
 @idempotent(required=False)
+@blp.doc(operationId="cancelRedemption", parameters=[IDEMPOTENCY_KEY])
 @blp.response(200, RedemptionSchema, description="Cancelled: the points are back.")
 @blp.alt_response(404, schema=ErrorSchema, description="No such member or redemption.")
 @blp.alt_response(409, schema=ErrorSchema, description="Used, cancelled or failed already; or the provider refused.")
@@ -103,6 +106,7 @@ def cancel_redemption(external_id, redemption_id):
 
 
 @blp.route("/codes/<code>", methods=["GET"])
+@blp.doc(operationId="getCode")
 @blp.response(200, CodeSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No reward code like this in the program.")
 def check_code(code):

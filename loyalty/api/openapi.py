@@ -1,0 +1,85 @@
+"""What the OpenAPI document says beyond what flask-smorest writes by itself.
+
+flask-smorest and apispec write the document from the views and schemas;
+this module adds what they cannot know, in one place, so each view states
+only what is its own:
+
+* every operation answers 401 (no valid key) and 403 (key without the
+  scope): documented on each, not only under ``default``;
+* operations that take an ``Idempotency-Key`` say that a replay carries
+  ``Idempotent-Replayed: true``;
+* :class:`~loyalty.api.schemas.Choice` fields (closed sets of values) are
+  one named enum component each, referenced wherever the set appears, so
+  generated clients get one enum class and not one per use;
+* :class:`~loyalty.api.schemas.DecimalString` fields are
+  ``type: string, format: decimal``, as they are sent.
+
+The document is OpenAPI 3.1, where a nullable nested object is
+``anyOf: [{$ref}, {type: 'null'}]`` and keeps its reference (3.0's
+``nullable`` beside a ``$ref`` is ignored, so apispec wrote a first branch
+that accepted any object at all).
+"""
+
+from __future__ import annotations
+
+from apispec import BasePlugin
+
+from loyalty.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from loyalty.api.schemas import CHOICES, Choice, DecimalString
+
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+RESPONSES = {
+    "Unauthorized": {
+        "description": "No valid API key: send `Authorization: Bearer lk_…` (code `unauthorized`).",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        "content": ERROR,
+    },
+    "Forbidden": {
+        "description": "The API key lacks the scope this needs: `read` for reads, `write` for writes "
+                       "(code `insufficient_scope`).",
+        "content": ERROR,
+    },
+}
+
+REPLAYED = {
+    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key "
+                   "(nothing was done again).",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+class DocumentPlugin(BasePlugin):
+    """An apispec plugin: the per-operation additions above."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", "Unauthorized")
+            responses.setdefault("403", "Forbidden")
+            if any(p.get("name") == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])
+                   if isinstance(p, dict)):
+                for status, response in responses.items():
+                    if str(status).startswith(("2", "5")) and isinstance(response, dict):
+                        response.setdefault("headers", {})["Idempotent-Replayed"] = REPLAYED
+
+
+def choice_reference(self, field, ret, **kwargs) -> dict:
+    """A marshmallow-plugin attribute function: a :class:`Choice` becomes a reference to its enum."""
+    if not isinstance(field, Choice):
+        return {}
+    ret.pop("type", None)
+    ret.pop("enum", None)
+    return {"$ref": f"#/components/schemas/{field.component}"}
+
+
+def document(api) -> None:
+    """Teach ``api``'s spec the above (with :class:`DocumentPlugin` among its ``extra_plugins``);
+    call before any blueprint is registered."""
+    spec = api.spec
+    api.register_field(DecimalString, "string", "decimal")
+    api.ma_plugin.converter.add_attribute_function(choice_reference)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, response)
+    for name, values in CHOICES.items():
+        spec.components.schema(name, {"type": "string", "enum": list(values)})

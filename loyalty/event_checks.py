@@ -23,7 +23,7 @@ processes (the API, the CLI, the inbox reading a stored delivery again):
 * **money** is a finite ``Decimal`` below :data:`MAX_MONEY`, so its minor
   units fit a 64-bit column with room for sums; the currency is three letters;
   quantities are whole numbers up to a billion;
-* **timestamps** are aware, between 1970 and 2999, so that return windows
+* **timestamps** are aware, between 1900 and 8999, so that return windows
   and expiry dates computed from them stay within what dates can hold;
 * **attributes and properties** are JSON objects nested at most
   :data:`MAX_DEPTH` deep, NULs removed from their strings at any depth.
@@ -47,8 +47,10 @@ MAX_MONEY = Decimal(10) ** 13
 #: How deep attributes and properties may nest (JSON objects and lists).
 MAX_DEPTH = 32
 MAX_QUANTITY = 10**9
-#: Years a timestamp may have: expiry N years on and windows of days stay within ``datetime``.
-YEARS = (1970, 2999)
+#: Years a timestamp may have: expiry N years on and windows of days stay within ``datetime``
+#: (which ends in 9999; ``9999-12-31T23:59:59-14:00`` overflows once turned into UTC). The API's
+#: date-times (``loyalty.api.schemas.Moment``) take the same years.
+YEARS = (1900, 8999)
 
 #: Column widths (see the models): identities are refused past them, text is cut to them.
 ID_LENGTH = 255
@@ -155,8 +157,7 @@ _CHECKS = {
 def _customer(customer, field: str) -> events.Customer:
     if not isinstance(customer, events.Customer):
         raise _refused(field, "must be a customer")
-    birthday = customer.birthday
-    if birthday is not None and (type(birthday) is not date or not YEARS[0] - 120 <= birthday.year <= YEARS[1]):
+    if customer.birthday is not None and type(customer.birthday) is not date:  # only its month and day are used
         raise _refused(f"{field}.birthday", "must be a date")
     return dataclasses.replace(
         customer,

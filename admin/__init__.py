@@ -22,9 +22,11 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from loyalty import rate_limits  # noqa: F401  (registers the database:// storage with the limits library)
+from loyalty.admin.inputs import IdConverter, refuse_control_characters
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
+bp.before_request(refuse_control_characters)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -48,6 +50,7 @@ def init_app(app) -> None:
         if name != "admin":
             csrf.exempt(blueprint)
     limiter.init_app(app)
+    app.url_map.converters["id"] = IdConverter  # before the blueprint's rules are made
     from loyalty.admin import (  # noqa: F401  (their routes)
         audit, auth, catalog, dashboard, finance, members, operations, rules, settings, tiers,
     )

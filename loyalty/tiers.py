@@ -34,6 +34,8 @@ from loyalty.models import Member, Program, Tier, TierChange
 from loyalty.tier_schemes import load_settings, scheme_of, window_of
 
 BATCH = 1000
+#: A rank is a 32-bit integer column.
+RANK_LIMIT = 2**31
 
 
 # --- defining tiers ----------------------------------------------------------
@@ -57,6 +59,8 @@ def add_tier(
 ) -> Tier:
     if not name or not name.strip():
         raise errors.InvalidInput("a tier needs a name")
+    if not -RANK_LIMIT < rank < RANK_LIMIT:
+        raise errors.InvalidInput(f"the rank must be a whole number between -{RANK_LIMIT - 1} and {RANK_LIMIT - 1}")
     multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
     taken = session.scalar(
         select(Tier.id).where(Tier.program_id == program.id, (Tier.name == name.strip()) | (Tier.rank == rank))

@@ -103,3 +103,128 @@ class TestSignInLimitAcrossWorkers:
         assert storage.get("k") == 0 and storage.incr("k", 60) == 1 and storage.get_expiry("k") == 1120.5
         storage.clear("k")
         assert storage.get("k") == 0 and storage.check()
+
+
+HOSTILE = st.one_of(
+    st.integers(min_value=1, max_value=4).map(str),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.text(max_size=30),
+    st.sampled_from(["\x00", "a\x00b", "a\r\nb", "\r\nSet-Cookie: x=1", HUGE, "-" + HUGE, "0", "1e400", "NaN",
+                     "9223372036854775808", "ünïcødé", "..", "/", "%00", "🙂", "<script>", "' OR 1=1 --"]),
+)
+QUERY_KEYS = ("q", "before", "status", "storefront", "type", "days", "from", "to", "format", "table", "scheme", "next",
+              "reward", "page")
+
+
+def admin_paths(app, methods: str) -> list[str]:
+    """Every admin URL rule answering ``methods``, as the rule is written (``/admin/<program_slug>/tiers/<id:…>``)."""
+    skip = {"admin.static", "admin.logout", "admin.login"} if methods == "POST" else {"admin.static"}
+    return sorted(rule.rule for rule in app.url_map.iter_rules()
+                  if rule.endpoint.startswith("admin.") and methods in rule.methods and rule.endpoint not in skip)
+
+
+def fill(rule: str, draw) -> str:
+    """The rule with each ``<…>`` replaced by a hostile value (the program one of the two that exist, mostly)."""
+    import re
+
+    def value(match):
+        name = match.group(1).rsplit(":", 1)[-1]
+        if name == "program_slug":
+            return draw(st.sampled_from(["acme", "acme", "other", "\x00", HUGE]).map(lambda s: quote(s, safe="")))
+        return quote(draw(HOSTILE), safe="")
+
+    return re.sub(r"<([^>]+)>", value, rule)
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize("path", [
+        f"/admin/acme/members?before={HUGE}", f"/admin/acme/inbox?before={HUGE}", f"/admin/acme/inbox/{HUGE}",
+        f"/admin/acme/rules/{HUGE}", f"/admin/acme/tiers/{HUGE}", f"/admin/acme/rewards/{HUGE}",
+        f"/admin/acme/audit?before={HUGE}", "/admin/acme/members?q=%00", "/admin/%00/", "/admin/acme/members/c%00",
+        "/admin/acme/audit?before=-5", "/admin/acme/members?before=x", "/admin/login?next=/admin/%0d%0aSet-Cookie:x=1",
+    ])
+    def test_a_huge_id_or_a_control_character_is_a_clear_4xx(self, app, users, path):
+        owner = signed_in(app, "owner@example.com")
+        answer = owner.get(path)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code)
+        if answer.status_code == 400:
+            assert "not a valid id" in answer.get_data(as_text=True) or "control character" in answer.get_data(
+                as_text=True)
+
+    def test_sign_in_with_a_newline_in_next_is_refused_and_signs_no_one_in(self, app, browser, users):
+        token = browser.token("/admin/login")
+        answer = browser.post("/admin/login?next=/admin/%0d%0aSet-Cookie:%20x=1",
+                              {"email": "owner@example.com", "password": PASSWORD, "csrf_token": token})
+        assert answer.status_code == 400 and "Set-Cookie" not in answer.headers
+        assert signed_out(browser.get("/admin/"))
+
+    @pytest.mark.parametrize("form", [
+        {"points": "50", "reason": "nul \x00 inside", "key": "k1"},
+        {"points": HUGE, "reason": "huge", "key": "k2"},
+        {"points": "-" + HUGE, "reason": "huge", "key": "k3"},
+        {"points": "50", "reason": "ok", "key": "k\x00"},
+    ])
+    def test_a_hostile_adjustment_changes_nothing(self, app, session, users, form):
+        manager = signed_in(app, "manager@example.com")
+        before = snapshot(session)
+        answer = manager.post("/admin/acme/members/c-ann", form)
+        assert answer.status_code < 500
+        assert snapshot(session) == before and session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+    @pytest.mark.parametrize("path, form", [
+        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": HUGE, "threshold": "500"}),
+        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "3", "threshold": HUGE}),
+        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "3", "threshold": "1", "earn_multiplier": HUGE}),
+        ("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned", "settings.window_days": HUGE}),
+        ("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": HUGE, "config.amount": "5"}),
+        ("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": "5", "stock": HUGE,
+                                                            "config.amount": "5"}),
+        ("/admin/acme/rewards", {"reward": HUGE, "action": "pause"}),
+        ("/admin/acme/referrals", {"referral": HUGE, "action": "approve"}),
+        ("/admin/acme/settings", {"name": "Acme", "return_window_days": HUGE}),
+        ("/admin/acme/settings", {"name": "Acme", "return_window_days": "0", "expiry_policy": "days",
+                                  "expiry_after": HUGE}),
+        ("/admin/acme/rules/new?type=points_per_currency", {"name": "x", "config.points_per_unit": "1",
+                                                            "order.subtotal": HUGE, "action": "try"}),
+    ])
+    def test_a_huge_number_in_a_form_changes_nothing(self, app, session, users, path, form):
+        from tests.conftest import snapshot as ledger_snapshot
+
+        owner = signed_in(app, "owner@example.com")
+        before = ledger_snapshot(session), session.scalar(select(func.count()).select_from(AuditEntry))
+        answer = owner.post(path, form)
+        assert answer.status_code < 500, answer.get_data(as_text=True)[-500:]
+        assert (ledger_snapshot(session), session.scalar(select(func.count()).select_from(AuditEntry))) == before
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def test_no_get_of_the_admin_answers_500(self, app, users, data):
+        owner = self._owner(app)
+        path = fill(data.draw(st.sampled_from(admin_paths(app, "GET"))), data.draw)
+        query = data.draw(st.dictionaries(st.sampled_from(QUERY_KEYS), HOSTILE, max_size=3))
+        answer = owner.get(f"{path}?{urlencode(query)}")
+        assert answer.status_code < 500, (path, query)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def test_no_form_posted_to_the_admin_answers_500(self, app, users, data):
+        owner = self._owner(app)
+        path = fill(data.draw(st.sampled_from(admin_paths(app, "POST"))), data.draw)
+        fields = ("points", "reason", "key", "name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks",
+                  "action", "scheme", "reward", "referral", "stock", "limit_per_member", "starts", "ends", "min_tier",
+                  "description", "codes", "return_window_days", "expiry_after", "clawback_policy", "expiry_policy",
+                  "type", "prefix", "job", "step_value", "min_points", "max_points", "config.points_per_unit",
+                  "config.amount", "settings.window_days", "order.subtotal", "order.member")
+        form = data.draw(st.dictionaries(st.sampled_from(fields), HOSTILE, max_size=6))
+        if data.draw(st.booleans()):
+            form["action"] = data.draw(st.sampled_from(["tier", "scheme", "try", "save", "codes", "pause", "resume",
+                                                        "approve", "reject", "storefront", "create_key"]))
+        answer = owner.post(path, {**form, "csrf_token": owner.csrf})
+        assert answer.status_code < 500, (path, form)
+
+    def _owner(self, app):
+        """One signed-in owner for all of a property's examples (signing in costs a password hash)."""
+        if getattr(app, "_test_owner", None) is None:
+            app._test_owner = signed_in(app, "owner@example.com")
+            app._test_owner.csrf = app._test_owner.token("/admin/acme/settings")
+        return app._test_owner

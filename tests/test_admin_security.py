@@ -105,6 +105,34 @@ class TestSignInLimitAcrossWorkers:
         assert storage.get("k") == 0 and storage.check()
 
 
+class TestHeaders:
+    def test_the_admin_and_the_api_docs_carry_security_headers(self, app, users):
+        client = app.test_client()
+        for path in ("/admin/login", "/api/v1/docs", "/api/v1/openapi.json"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            csp = answer.headers["Content-Security-Policy"]
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+            assert answer.headers["X-Frame-Options"] == "DENY"
+            assert answer.headers["X-Content-Type-Options"] == "nosniff"
+            assert answer.headers["Referrer-Policy"] == "same-origin"  # CSRF checks the Referer on https
+
+    def test_machines_get_nosniff(self, app, program):
+        answer = app.test_client().post("/webhooks/acme/shopify", data=b"{}")
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert app.test_client().get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
+
+    def test_the_api_docs_load_nothing_from_another_host(self, app):
+        client = app.test_client()
+        page = client.get("/api/v1/docs").get_data(as_text=True)
+        assert "//" not in page.replace("<!DOCTYPE", "")  # no absolute URL: scripts and styles from this site
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "docs.js"):
+            assert f"/api/v1/docs/static/{asset}" in page
+            answer = client.get(f"/api/v1/docs/static/{asset}")
+            assert answer.status_code == 200 and len(answer.get_data()) > 100, asset
+        assert client.get("/api/v1/docs/static/../../openapi.json").status_code == 404
+
+
 HOSTILE = st.one_of(
     st.integers(min_value=1, max_value=4).map(str),
     st.integers(min_value=-(10**40), max_value=10**40).map(str),

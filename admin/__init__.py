@@ -66,7 +66,8 @@ def _load_user(user_id: str):
     from loyalty.models import AdminUser
 
     number, _, token = user_id.partition(":")
-    user = db.session.get(AdminUser, int(number)) if number.isdigit() and is_id(int(number)) and token else None
+    known = number.isascii() and number.isdigit() and len(number) <= 19 and is_id(int(number)) and token
+    user = db.session.get(AdminUser, int(number)) if known else None
     if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user

@@ -47,6 +47,6 @@ def given_id(values, name: str) -> int | None:
     value = values.get(name, "")
     if not value:
         return None
-    if not (value.isascii() and value.isdigit() and is_id(int(value))):
-        abort(400, f"{name}={value!r} is not a valid id.")
+    if not (value.isascii() and value.isdigit() and len(value) <= 19 and is_id(int(value))):
+        abort(400, f"{name}={value[:40]!r} is not a valid id.")
     return int(value)

@@ -2,7 +2,8 @@
 
 People sign in (Flask-Login; passwords hashed, see :mod:`loyalty.admin_users`),
 every form carries a CSRF token (Flask-WTF's ``CSRFProtect``, on every admin
-POST), sign-in attempts are rate limited per address (Flask-Limiter), the
+POST), sign-in attempts are rate limited per address (Flask-Limiter, counting in
+the database that every worker shares: :mod:`loyalty.rate_limits`), the
 session cookie is ``Secure``, ``HttpOnly`` and ``SameSite=Lax``. Every view
 is behind :func:`loyalty.admin.access.admin_view`, which also checks the
 role (a viewer changes nothing) and the programs an account may see. The
@@ -12,14 +13,20 @@ notes) is shown as text.
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from loyalty import rate_limits  # noqa: F401  (registers the database:// storage with the limits library)
+from loyalty.admin.inputs import IdConverter, refuse_control_characters
+
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
+bp.before_request(refuse_control_characters)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -32,9 +39,9 @@ def init_app(app) -> None:
     app.config.update(SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       REMEMBER_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True)
     app.config.setdefault("ADMIN_LOGIN_LIMIT", "10 per minute")
-    # One process keeps its own counts; several (gunicorn workers, machines) share them through e.g. Redis:
+    # In the platform's database (loyalty.rate_limits), which every worker and machine shares; or e.g. Redis:
     # LOYALTY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379"'.
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Please sign in."
@@ -43,6 +50,7 @@ def init_app(app) -> None:
         if name != "admin":
             csrf.exempt(blueprint)
     limiter.init_app(app)
+    app.url_map.converters["id"] = IdConverter  # before the blueprint's rules are made
     from loyalty.admin import (  # noqa: F401  (their routes)
         audit, auth, catalog, dashboard, finance, members, operations, rules, settings, tiers,
     )
@@ -52,8 +60,14 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from loyalty.db import db
+    """The account of a session or remember-me cookie (``id:token``, see ``AdminUser.get_id``), if the token is
+    still the account's: signing out and a password change replace it, which ends every older cookie."""
+    from loyalty.db import db, is_id
     from loyalty.models import AdminUser
 
-    user = db.session.get(AdminUser, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    number, _, token = user_id.partition(":")
+    known = number.isascii() and number.isdigit() and len(number) <= 19 and is_id(int(number)) and token
+    user = db.session.get(AdminUser, int(number)) if known else None
+    if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None
+    return user

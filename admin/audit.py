@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.inputs import given_id
 from loyalty.db import db
 from loyalty.models import AuditEntry
 
@@ -17,7 +18,7 @@ PAGE = 100
 @admin_view()
 def audit_log(program):
     query = select(AuditEntry).where(AuditEntry.program_id == program.id)
-    before = request.args.get("before", type=int)
+    before = given_id(request.args, "before")
     if before:
         query = query.where(AuditEntry.id < before)
     rows = list(db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE + 1)))

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from loyalty.admin import bp, limiter
 from loyalty.admin.access import admin_view, visible_programs
 from loyalty.admin.forms import ConfirmForm, LoginForm
-from loyalty.admin_users import authenticate
+from loyalty.admin_users import authenticate, end_sessions
 from loyalty.db import db
 from loyalty.money import from_minor
 
@@ -31,7 +31,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @admin_view()
 def logout():
+    """Ends the session for good: a copy of its cookie saved before does not sign in again (nor do the
+    account's sessions in other browsers, which share its token)."""
     if ConfirmForm().validate_on_submit():
+        end_sessions(current_user)
+        db.session.commit()
         logout_user()
     return redirect(url_for("admin.login"))
 

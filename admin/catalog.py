@@ -10,6 +10,7 @@ from flask_login import current_user
 from loyalty import errors
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.inputs import given_id
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.admin_users import audit
 from loyalty.daily import midnight
@@ -29,7 +30,7 @@ PRICE_FIELDS = ("name", "description", "points", "step_value", "min_points", "ma
 def rewards(program):
     registry = current_registry()
     if request.method == "POST":  # pause or resume
-        reward = _reward_or_404(program, request.form.get("reward", type=int))
+        reward = _reward_or_404(program, given_id(request.form, "reward"))
         update_reward(db.session, program, reward, active=request.form.get("action") == "resume")
         audit(db.session, current_user, f"reward.{request.form.get('action')}", program=program,
               target=f"reward:{reward.id}", after={"active": reward.active})
@@ -79,7 +80,7 @@ def reward_form(program):
 def referrals(program):
     """Referrals, the flagged ones first: approve or reject them (with a reason)."""
     if request.method == "POST":
-        referral_id = request.form.get("referral", type=int)
+        referral_id = given_id(request.form, "referral")
         try:
             if request.form.get("action") == "approve":
                 done = approve(db.session, program, referral_id, actor=f"admin:{current_user.email}")
@@ -118,7 +119,7 @@ def _whole(value: str, name: str) -> int | None:
     return int(value)
 
 
-@bp.route("/<program_slug>/rewards/<int:reward_id>", methods=["GET", "POST"])
+@bp.route("/<program_slug>/rewards/<id:reward_id>", methods=["GET", "POST"])
 @admin_view(change=True)
 def reward_edit(program, reward_id):
     """A reward's availability (stock, limit per member, dates, minimum tier) and its code pool."""

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from loyalty import errors
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.inputs import given_id
 from loyalty.admin.forms import AdjustForm
 from loyalty.admin_users import audit
 from loyalty.db import db
@@ -33,7 +34,7 @@ def members(program):
     if q:
         query = query.where(or_(Member.external_id == q, Member.email == q, Member.email == q.lower(),
                                 Member.referral_code == normalize_code(q)))
-    before = request.args.get("before", type=int)
+    before = given_id(request.args, "before")
     if before:
         query = query.where(Member.id < before)
     rows = list(db.session.scalars(query.order_by(Member.id.desc()).limit(PAGE + 1)))

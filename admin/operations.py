@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.inputs import given_id
 from loyalty.admin_users import audit
 from loyalty.db import db
 from loyalty.jobs import JOBS, recent_runs, run_job
@@ -31,7 +32,7 @@ def inbox(program):
         query = query.where(WebhookDelivery.status == status)
     if store:
         query = query.where(WebhookDelivery.storefront_id.in_([i for i, t in stores.items() if t == store]))
-    before = request.args.get("before", type=int)
+    before = given_id(request.args, "before")
     if before:
         query = query.where(WebhookDelivery.id < before)
     rows = list(db.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(PAGE + 1)))
@@ -40,7 +41,7 @@ def inbox(program):
                            next_before=rows[PAGE - 1].id if len(rows) > PAGE else None)
 
 
-@bp.route("/<program_slug>/inbox/<int:delivery_id>", methods=["GET", "POST"])
+@bp.route("/<program_slug>/inbox/<id:delivery_id>", methods=["GET", "POST"])
 @admin_view(change=True)
 def delivery(program, delivery_id):
     found = db.session.get(WebhookDelivery, delivery_id)

@@ -18,6 +18,8 @@ from loyalty.registry import current_registry
 from loyalty.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 
 ORDER_FIELDS = ("subtotal", "discount", "tax", "shipping")
+#: A sample order's amounts stay below this: what an order could cost, and within Decimal's precision.
+SAMPLE_LIMIT = 10**12
 
 
 @bp.route("/<program_slug>/rules")
@@ -29,7 +31,7 @@ def rules(program):
 
 
 @bp.route("/<program_slug>/rules/new", methods=["GET", "POST"])
-@bp.route("/<program_slug>/rules/<int:rule_id>", methods=["GET", "POST"])
+@bp.route("/<program_slug>/rules/<id:rule_id>", methods=["GET", "POST"])
 @admin_view(change=True)
 def rule_form(program, rule_id=None):
     """Add (``?type=…``) or edit a rule; "Try it" runs the draft against a sample order and saves nothing."""
@@ -75,7 +77,7 @@ def rule_form(program, rule_id=None):
                            values=values, errors=problems, sample=sample, trial=trial)
 
 
-@bp.route("/<program_slug>/rules/<int:rule_id>/<any(pause, resume):action>", methods=["POST"])
+@bp.route("/<program_slug>/rules/<id:rule_id>/<any(pause, resume):action>", methods=["POST"])
 @admin_view(change=True)
 def rule_switch(program, rule_id, action):
     rule = _rule_or_404(program, rule_id)
@@ -98,9 +100,12 @@ def _rule_or_404(program, rule_id):
 def _sample_order(program, sample: dict) -> OrderPaid:
     def amount(key):
         try:
-            return Decimal(sample[key] or "0")
+            value = Decimal(sample[key] or "0")
         except InvalidOperation:
-            raise errors.InvalidInput(f"the sample order's {key} is not an amount") from None
+            value = None
+        if value is None or not value.is_finite() or abs(value) >= SAMPLE_LIMIT:
+            raise errors.InvalidInput(f"the sample order's {key} is not an amount (below {SAMPLE_LIMIT:,})")
+        return value
 
     subtotal = amount("subtotal")
     total = subtotal - amount("discount") + amount("tax") + amount("shipping")

@@ -60,7 +60,7 @@ def tiers(program):
                            values=settings, errors=problems, tier_form=tier_form)
 
 
-@bp.route("/<program_slug>/tiers/<int:tier_id>", methods=["GET", "POST"])
+@bp.route("/<program_slug>/tiers/<id:tier_id>", methods=["GET", "POST"])
 @admin_view(change=True)
 def tier_form(program, tier_id):
     tier = db.session.get(Tier, tier_id)

@@ -3,6 +3,11 @@
 Passwords are hashed with werkzeug's ``generate_password_hash`` (scrypt,
 salted); checking one takes the same time whether or not the e-mail exists,
 so the sign-in page does not reveal which accounts do.
+
+Sessions end for good: each account has a session token that every session
+cookie carries (``AdminUser.get_id``); :func:`end_sessions` replaces it, so
+every cookie made before (a copy saved by a thief too) stops working.
+Signing out and a password change do that.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.members import EMAIL
 from loyalty.models import ADMIN_ROLES, AdminUser, AuditEntry, Program
+from loyalty.models.admin import new_session_token
 
 MIN_PASSWORD = 10
 
@@ -43,9 +49,28 @@ def create_admin(session: Session, *, email: str, password: str, role: str, prog
 
 
 def set_password(user: AdminUser, password: str) -> None:
+    """A new password; it ends the account's sessions (whoever knew the old one may have signed in with it)."""
     if len(password or "") < MIN_PASSWORD:
         raise errors.InvalidInput(f"the password must be at least {MIN_PASSWORD} characters")
     user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: AdminUser) -> None:
+    """Every session of the account ends: the cookies carry the old token, which no longer matches."""
+    user.session_token = new_session_token()
+
+
+def change_password(session: Session, email: str, password: str, *, actor: str,
+                    clock: Clock | None = None) -> AdminUser:
+    """Set the password of the account with this e-mail (and so sign it out everywhere), audited as ``actor``."""
+    user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
+    if user is None:
+        raise errors.NotFound(f"no admin account {email!r}")
+    set_password(user, password)
+    session.add(AuditEntry(admin_user_id=None, actor=actor, action="admin.set_password", target=f"admin:{user.email}",
+                           created_at=(clock or current_clock()).now()))
+    return user
 
 
 def authenticate(session: Session, email: str, password: str, *, clock: Clock | None = None) -> AdminUser | None:

@@ -65,10 +65,11 @@ def create_app(config: dict | None = None) -> Flask:
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
 
     from loyalty import admin, api, cli, registry, webhooks
-    from loyalty.web import health
+    from loyalty.web import headers, health
 
     registry.init_app(app)
     health.init_app(app)
+    headers.init_app(app)
     webhooks.init_app(app)
     api.init_app(app)
     admin.init_app(app)  # after the others: it exempts their blueprints from CSRF (machines have no session)

@@ -32,8 +32,8 @@ def add_rule(
 ) -> EarningRule:
     """Add a rule after its type's schema accepts the config; otherwise store nothing."""
     kind = rule_type(registry, type)
-    if not name or not name.strip():
-        raise errors.InvalidInput("a rule needs a name")
+    if not name or not name.strip() or len(name.strip()) > 200:
+        raise errors.InvalidInput("a rule needs a name of 1 to 200 characters")
     stored = validate_config(kind, config)
     now = (clock or current_clock()).now()
     rule = EarningRule(
@@ -59,8 +59,8 @@ def update_rule(
     if config is not None:
         rule.config = validate_config(rule_type(registry, rule.type), config)
     if name is not None:
-        if not name.strip():
-            raise errors.InvalidInput("a rule needs a name")
+        if not name.strip() or len(name.strip()) > 200:
+            raise errors.InvalidInput("a rule needs a name of 1 to 200 characters")
         rule.name = name.strip()
     if active is not None:
         rule.active = active

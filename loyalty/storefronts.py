@@ -104,12 +104,12 @@ def add_storefront(
         known = ", ".join(sorted(registry.storefronts)) or "none"
         raise errors.InvalidInput(f"no storefront adapter {type!r}; installed: {known}")
     secret = (secret or "").strip()
-    if len(secret) < 8:
-        raise errors.InvalidInput("the webhook secret must be at least 8 characters")
+    if not 8 <= len(secret) <= 500:
+        raise errors.InvalidInput("the webhook secret must be at least 8 characters (and at most 500)")
     if api_key is not None:
         api_key = api_key.strip()
-        if len(api_key) < 8:
-            raise errors.InvalidInput("the API key must be at least 8 characters")
+        if not 8 <= len(api_key) <= 500:
+            raise errors.InvalidInput("the API key must be at least 8 characters (and at most 500)")
     now = (clock or current_clock()).now()
     storefront = find_storefront(session, program, type)
     if storefront is None:

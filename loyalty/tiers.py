@@ -34,6 +34,8 @@ from loyalty.models import Member, Program, Tier, TierChange
 from loyalty.tier_schemes import load_settings, scheme_of, window_of
 
 BATCH = 1000
+#: A rank is a 32-bit integer column.
+RANK_LIMIT = 2**31
 
 
 # --- defining tiers ----------------------------------------------------------
@@ -55,8 +57,10 @@ def add_tier(
     session: Session, program: Program, *, name: str, rank: int, earn_multiplier="1", threshold="0",
     keep_threshold=None, perks: str | None = None, clock: Clock | None = None,
 ) -> Tier:
-    if not name or not name.strip():
-        raise errors.InvalidInput("a tier needs a name")
+    if not name or not name.strip() or len(name.strip()) > 100:
+        raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
+    if not -RANK_LIMIT < rank < RANK_LIMIT:
+        raise errors.InvalidInput(f"the rank must be a whole number between -{RANK_LIMIT - 1} and {RANK_LIMIT - 1}")
     multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
     taken = session.scalar(
         select(Tier.id).where(Tier.program_id == program.id, (Tier.name == name.strip()) | (Tier.rank == rank))
@@ -89,8 +93,8 @@ def _tier_values(earn_multiplier, threshold, keep_threshold) -> tuple[Decimal, D
 def update_tier(session: Session, program: Program, tier: Tier, *, name: str, earn_multiplier, threshold,
                 keep_threshold=None, perks: str | None = None) -> Tier:
     """Change a tier's name, thresholds, multiplier or perks (its rank stays); members move at the next recalculation."""
-    if not name or not name.strip():
-        raise errors.InvalidInput("a tier needs a name")
+    if not name or not name.strip() or len(name.strip()) > 100:
+        raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
     multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
     if session.scalar(select(Tier.id).where(Tier.program_id == program.id, Tier.name == name.strip(),
                                             Tier.id != tier.id)) is not None:

@@ -39,13 +39,19 @@ def server(app):
 
 @pytest.fixture
 def page(server):
+    """A browser tab on the server; after the test, no message about the Content-Security-Policy may have been
+    logged (a refused script, style or request would be one)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
-        yield context.new_page()
+        tab = context.new_page()
+        messages = []
+        tab.on("console", lambda message: messages.append(message.text))
+        yield tab
         browser.close()
+    assert not [text for text in messages if "Content Security Policy" in text or "Content-Security-Policy" in text]
 
 
 @pytest.fixture
@@ -203,3 +209,22 @@ def test_replay_a_failed_delivery(page, session, shop, registry, clock, app):
     session.expire_all()
     assert session.get(WebhookDelivery, delivery_id).status == "processed"
     session.rollback()
+
+
+def test_the_tier_scheme_choice_shows_its_settings_under_the_csp(page, session, shop):
+    sign_in(page)
+    page.wait_for_url("**/admin/acme/")
+    page.goto("/admin/acme/tiers")
+    page.select_option("#scheme", "points_earned")  # the page's script sends the form (no inline handler)
+    page.wait_for_url("**/admin/acme/tiers?scheme=points_earned")
+    assert page.locator("[name='settings.window_days']").count() == 1
+
+
+def test_the_api_docs_render_from_this_site_only(page, server):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/api/v1/docs")
+    page.wait_for_selector(".opblock-summary", timeout=15000)
+    operations = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/v1/members" in operations and len(operations) >= 10
+    assert requested and all(url.startswith(server + "/") or url.startswith("data:") for url in requested), requested

@@ -49,6 +49,8 @@ def test_wheel_installs_only_under_the_loyalty_namespace(wheel):
         "loyalty/migrations/versions/0009_rollups.py",
         "loyalty/admin/templates/admin/member.html",
         "loyalty/admin/static/admin.css",
+        "loyalty/admin/static/admin.js",
+        "loyalty/api/static/docs.js",
         "loyalty/plugins/tiers/points_earned.py",
         "loyalty/api/v1/members.py",
         "loyalty/api/schemas/members.py",

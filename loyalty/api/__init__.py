@@ -4,7 +4,7 @@ flask-smorest builds it: each resource is a flask-smorest blueprint in
 ``v1/`` whose request and response bodies are marshmallow schemas in
 ``schemas/``, and the same decorators that validate and serialize also
 write the OpenAPI document (``/api/v1/openapi.json``, browsable at
-``/api/v1/docs``), so the document cannot drift from the code.
+``/api/v1/docs``: :mod:`loyalty.api.docs`), so the document cannot drift from the code.
 
 Every request carries a program's API key (``Authorization: Bearer lk_…``,
 see :mod:`loyalty.api.auth`); errors are JSON with a stable ``code``
@@ -31,8 +31,6 @@ OPENAPI = {
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
 }
 
 DESCRIPTION = """\
@@ -79,3 +77,6 @@ def init_app(app) -> None:
     for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.extensions["loyalty_api"] = api
+    from loyalty.api import docs  # Swagger UI at /api/v1/docs, from a package rather than a CDN
+
+    app.register_blueprint(docs.blueprint(PREFIX, api))

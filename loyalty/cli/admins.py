@@ -1,12 +1,13 @@
-"""``loyalty create-admin``: an account for the web admin at /admin."""
+"""``loyalty create-admin``: an account for the web admin at /admin; ``loyalty admins set-password``: a new one."""
 
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
 
+from loyalty.admin_users import change_password
 from loyalty.admin_users import create_admin as create
-from loyalty.cli.common import transactional
+from loyalty.cli.common import actor, transactional
 from loyalty.db import db
 from loyalty.models import ADMIN_ROLES
 from loyalty.programs import get_program
@@ -29,5 +30,23 @@ def create_admin(email, password, role, programs):
     click.echo(f"Admin {user.email} ({user.role}) can sign in at /admin/login; sees {scope}.")
 
 
+@click.group("admins")
+def admins():
+    """The admin's accounts."""
+
+
+@admins.command("set-password")
+@click.option("--email", prompt=True, help="The account.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters (asked, hidden, if left out).")
+@with_appcontext
+@transactional
+def set_password(email, password):
+    """Give an account a new password; every session it has ends (it signs in again)."""
+    user = change_password(db.session, email, password, actor=actor())
+    click.echo(f"Admin {user.email}: new password set; every session of the account is signed out.")
+
+
 def register(main) -> None:
     main.add_command(create_admin)
+    main.add_command(admins)

@@ -7,7 +7,7 @@ from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
 from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
-from loyalty.models.admin import ADMIN_ROLES, AdminUser, AuditEntry
+from loyalty.models.admin import ADMIN_ROLES, AdminUser, AuditEntry, RateLimitCounter
 from loyalty.models.rollup import DailyFigure, MemberActivity
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
 from loyalty.models.ledger import (
@@ -37,6 +37,7 @@ __all__ = [
     "Reward",
     "AdminUser",
     "AuditEntry",
+    "RateLimitCounter",
     "ADMIN_ROLES",
     "Redemption",
     "DailyFigure",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty.db import db
@@ -35,6 +36,9 @@ class AdminUser(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: In every session cookie (through :meth:`get_id`): a new one, on sign-out or a password change,
+    #: ends every session of the account, cookies saved before included.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
 
     #: The programs this person may see; none listed: every program.
     programs = relationship("Program", secondary=admin_user_programs, lazy="selectin")
@@ -53,13 +57,18 @@ class AdminUser(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What Flask-Login keeps in the session and the remember-me cookie: the id and the session token."""
+        return f"{self.id}:{self.session_token}"
 
     def may_see(self, program) -> bool:
         return not self.programs or any(p.id == program.id for p in self.programs)
 
     def may_change(self) -> bool:
         return self.role in ("owner", "manager")
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class AuditEntry(db.Model):
@@ -80,3 +89,17 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RateLimitCounter(db.Model):
+    """One fixed window of a rate limit (sign-in attempts per address): shared by every worker and machine
+    that shares the database (see :mod:`loyalty.rate_limits`)."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_expires_at", "expires_at"),)
+
+    #: Flask-Limiter's key: the limit, the endpoint and the address.
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    #: When the window ends (seconds since the epoch, as the ``limits`` library counts).
+    expires_at: Mapped[float] = mapped_column(Float)

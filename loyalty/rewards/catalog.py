@@ -38,11 +38,15 @@ def validate_config(kind, config) -> dict:
         raise invalid(f"config for reward type {kind.name}", exc) from None
 
 
+#: Points, stock and limits are 32-bit integer columns.
+MAX_COUNT = 2**31 - 1
+
+
 def _whole(value, name: str, *, minimum: int) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_AMOUNT:
-        raise errors.InvalidInput(f"{name} must be a whole number from {minimum}, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_COUNT:
+        raise errors.InvalidInput(f"{name} must be a whole number from {minimum} to {MAX_COUNT}, not {value!r}")
     return value
 
 
@@ -92,8 +96,8 @@ def _price(reward, kind, program, points, step_value, min_points, max_points) ->
         value = money.to_decimal(Decimal(str(step_value)), program.currency, field="step value")
     except (InvalidOperation, ValueError):
         raise errors.InvalidInput(f"the step value must be an amount of money, not {step_value!r}") from None
-    if value <= 0:
-        raise errors.InvalidInput("the step value must be positive")
+    if not 0 < value < MAX_AMOUNT:
+        raise errors.InvalidInput(f"the step value must be positive and below {MAX_AMOUNT}")
     low = _whole(min_points, "min points", minimum=1) or reward.points
     high = _whole(max_points, "max points", minimum=1)
     if high is None:

@@ -1,7 +1,7 @@
 """admin security: a session token per account (sessions that end), sign-in counts in the database
 
-Revision ID: 0010_admin_security
-Revises: 0009_rollups
+Revision ID: 0012_admin_security
+Revises: 0011_custom_events
 Create Date: 2026-12-02 13:45:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_admin_security'
-down_revision = '0009_rollups'
+revision = '0012_admin_security'
+down_revision = '0011_custom_events'
 branch_labels = None
 depends_on = None
 

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import Entry, Order, WebhookDelivery
-from loyalty.storefronts import add_storefront
 from tests.conftest import available, snapshot
+from tests.test_webhook_intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
 from tests.webhook_helpers import (
-    SECRETS,
     fixture,
     fixture_bytes,
     shopify_headers,
@@ -20,27 +19,6 @@ from tests.webhook_helpers import (
     stripe_event,
     stripe_headers,
 )
-
-SHOPIFY_ORDER = fixture("shopify/order_discount_code_paid.json")
-SHOPIFY_MEMBER = str(SHOPIFY_ORDER["customer"]["id"])
-
-
-@pytest.fixture
-def shop(session, program, registry, clock, add_rule):
-    add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base")
-    for kind, secret in SECRETS.items():
-        add_storefront(session, program, registry, type=kind, secret=secret, clock=clock)
-    session.commit()
-    return program
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def post(client, storefront, body: bytes, headers: dict):
-    return client.post(f"/webhooks/acme/{storefront}", data=body, headers=headers)
 
 
 def deliveries(session) -> list[tuple[str, str]]:

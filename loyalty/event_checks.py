@@ -249,6 +249,8 @@ def _currency(value, field: str) -> str:
 
 def _money(value, field: str) -> Decimal:
     """A finite Decimal whose minor units fit (precision against the currency is the pipeline's check)."""
+    if isinstance(value, float):
+        raise _refused(field, "must not be a float (money loses cents in floats); send a string such as \"19.99\"")
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
         raise _refused(field, "must be an amount of money (a string such as \"19.99\")")
     try:

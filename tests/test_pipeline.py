@@ -79,7 +79,7 @@ class TestOrders:
             ({"total": "ten"}, "not an amount"),
             ({"total": 10.5}, "float"),
             ({"total": "-1.00"}, "negative"),
-            ({"order_id": ""}, "order id"),
+            ({"order_id": ""}, "order_id must not be empty"),
         ],
     )
     def test_bad_orders_change_nothing(self, push, base_rate, session, fields, message):
@@ -153,7 +153,7 @@ class TestRefunds:
             (refund("1", "r1", "0"), "positive"),
             (refund("1", "r1", "1.234"), "decimal places"),
             (refund("1", "r1", "1.00", currency="EUR"), "EUR"),
-            (refund("1", "", "1.00"), "refund id"),
+            (refund("1", "", "1.00"), "refund_id must not be empty"),
         ],
     )
     def test_bad_refunds_change_nothing(self, push, base_rate, session, event, error):

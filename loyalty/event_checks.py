@@ -13,11 +13,12 @@ when it reads a delivery (so a delivery that cannot be read is answered
 processes (the API, the CLI, the inbox reading a stored delivery again):
 
 * **identities** (order, refund, customer and event ids) are non-empty
-  strings without NUL that fit their columns; one that does not is
-  refused, because an identity cut short would be another identity;
+  strings that fit their columns, without NUL characters or unpaired
+  surrogates (JSON's ``"\\ud800"``, which no database can encode); one that
+  does not is refused, because an identity cut short would be another;
 * **harmless text** (names, titles, SKUs, categories, discount codes, the
-  origin, an IP, address lines) loses its NUL characters and is cut to its
-  column; a text field that is not text at all is refused;
+  origin, an IP, address lines) loses its NULs and unpaired surrogates and
+  is cut to its column; a text field that is not text at all is refused;
 * an **e-mail** that cannot be an address (no ``@``, over 320 characters)
   is left out, as if the store had sent none: the order still earns;
 * **money** is a finite ``Decimal`` below :data:`MAX_MONEY`, so its minor
@@ -26,7 +27,8 @@ processes (the API, the CLI, the inbox reading a stored delivery again):
 * **timestamps** are aware, between 1900 and 8999, so that return windows
   and expiry dates computed from them stay within what dates can hold;
 * **attributes and properties** are JSON objects nested at most
-  :data:`MAX_DEPTH` deep, NULs removed from their strings at any depth.
+  :data:`MAX_DEPTH` deep, NULs and unpaired surrogates removed from their
+  strings at any depth.
 
 A refusal raises :class:`~loyalty.errors.InvalidInput` naming the field.
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -212,18 +215,18 @@ def _identity(value, field: str, length: int = ID_LENGTH) -> str:
     value = str(value)
     if not value.strip():
         raise _refused(field, "must not be empty")
-    if "\x00" in value:
-        raise _refused(field, "must not contain NUL characters")
+    if UNSTORABLE.search(value):
+        raise _refused(field, "must not contain NUL characters or unpaired surrogates")
     if len(value) > length:
         raise _refused(field, f"is {len(value)} characters long; at most {length} fit")
     return value
 
 
 def _text(value, field: str, length: int) -> str:
-    """Text shown to people: NULs removed, cut to its column."""
+    """Text shown to people: what no database can store removed, cut to its column."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _refused(field, "must be text")
-    return str(value).replace("\x00", "")[:length]
+    return storable(str(value))[:length]
 
 
 def _optional_text(value, field: str, length: int) -> str | None:
@@ -237,7 +240,8 @@ def _email(value, field: str) -> str | None:
     if not isinstance(value, str):
         raise _refused(field, "must be text")
     value = value.strip()
-    return value if value and len(value) <= EMAIL_LENGTH and "\x00" not in value and EMAIL.match(value) else None
+    return value if value and len(value) <= EMAIL_LENGTH and not UNSTORABLE.search(value) and EMAIL.match(value) \
+        else None
 
 
 def _currency(value, field: str) -> str:
@@ -271,6 +275,8 @@ def _moment(value, field: str) -> datetime | None:
         raise _refused(field, "must be a timestamp")
     if value.tzinfo is None or value.utcoffset() is None:
         raise _refused(field, "must have a time zone")
+    # The year as written, as the API's document states it; in UTC it may then be 1899 or 9000, which
+    # still leaves centuries for windows and expiry (9999-12-31T23:59:59-14:00 could not even be turned into UTC).
     if not YEARS[0] <= value.year <= YEARS[1]:
         raise _refused(field, f"must be between the years {YEARS[0]} and {YEARS[1]}")
     return value
@@ -293,7 +299,7 @@ def _scrub(value, field: str, depth: int):
     if depth > MAX_DEPTH:
         raise _refused(field, f"is nested more than {MAX_DEPTH} deep")
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return storable(value)
     if isinstance(value, dict):
         return {_scrub(str(key), field, depth): _scrub(item, field, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -301,6 +307,15 @@ def _scrub(value, field: str, depth: int):
     if isinstance(value, float) and not math.isfinite(value):
         raise _refused(field, "must not hold NaN or infinity")
     return value
+
+
+#: What PostgreSQL cannot store in text (NUL) and no UTF-8 encoder can write (a lone surrogate).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` without NUL characters and unpaired surrogates."""
+    return UNSTORABLE.sub("", text) if UNSTORABLE.search(text) else text
 
 
 def _refused(field: str, problem: str) -> errors.InvalidInput:

@@ -8,6 +8,7 @@ does not take.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -92,6 +93,36 @@ class TestDeepBodies:
         assert answer.status_code == status, answer.json
         if status == 400:
             assert "nested" in answer.json["message"] and everything(session) == before
+
+
+class TestTextThatIsNotText:
+    """JSON's ``"\\ud800"`` is a string Python holds but no database driver can encode: it was a 500 on every
+    write that met it (found by trying the platform as an attacker)."""
+
+    @pytest.mark.parametrize("path, body", [
+        ("/members", {"external_id": "a\ud800b"}),
+        ("/members", {"external_id": "c-9", "name": "\udfff"}),
+        ("/members/c-1/adjustments", {"points": 1, "reason": "x\ud800y"}),
+        ("/events", {"event_id": "e-\ud800", "name": "review_written", "member": {"external_id": "c-1"}}),
+        ("/events", {"event_id": "e-2", "name": "review_written", "member": {"external_id": "c-1"},
+                     "properties": {"\udfff": 1}}),
+        ("/referrals", {"code": "\ud800", "friend": {"external_id": "f-1"}}),
+    ])
+    def test_an_unpaired_surrogate_is_400(self, client, session, auth, path, body):
+        before = everything(session)
+        answer = client.post(f"{API}{path}", data=json.dumps(body), content_type="application/json",
+                             headers={**auth, "Idempotency-Key": "surrogate-1"})
+        assert answer.status_code == 400, answer.json
+        assert answer.json["code"] == "bad_request" and "surrogate" in answer.json["message"]
+        assert everything(session) == before
+
+    def test_a_body_over_the_limit_is_413(self, app, client, session, auth):
+        app.config["API_MAX_BYTES"] = 10_000
+        before = everything(session)
+        answer = client.post(f"{API}/members", headers=auth,
+                             json={"external_id": "c-big", "name": "x" * 20, "pad": "y" * 20_000})
+        assert answer.status_code == 413 and answer.json["code"] == "too_large"
+        assert everything(session) == before
 
 
 #: Every aware moment Python can write, with any offset: some of them overflow once turned into UTC.

@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from loyalty.event_checks import UNSTORABLE
 from loyalty.models import Entry, Order, WebhookDelivery
 from tests.conftest import available, snapshot
 from tests.test_webhook_intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
@@ -56,11 +57,17 @@ class TestLongDeliveryIds:
 
 
 DEEP = "__nested_5000_deep__"
+HUGE = "__1e999999__"
+
+
+def raw_json(body_obj) -> bytes:
+    """JSON text; ``DEEP`` becomes JSON nested 5,000 deep (more than json.dumps can write), ``HUGE`` the number 1e999999."""
+    text = json.dumps(body_obj).replace(json.dumps(DEEP), '{"a":' * 5000 + '"deep"' + "}" * 5000)
+    return text.replace(json.dumps(HUGE), "1e999999").encode()
 
 
 def shopify(body_obj, topic="orders/paid"):
-    """Signed like Shopify; a value ``DEEP`` becomes JSON nested 5,000 deep (more than json.dumps can write)."""
-    body = json.dumps(body_obj).replace(json.dumps(DEEP), '{"a":' * 5000 + '"deep"' + "}" * 5000).encode()
+    body = raw_json(body_obj)
     return body, shopify_headers(body, topic)
 
 
@@ -100,6 +107,16 @@ UNREADABLE_SHOPIFY = {
     "a timestamp in year 9999": order_with(processed_at="9999-12-31T23:59:59-14:00"),
     "line items given as an object": order_with(line_items={"id": 1}),
     "a quantity beyond a billion": order_with(line_items__0__quantity=10**12),
+    # Found by trying the platform as an attacker (issue 15's last round):
+    "an order id that is an object": order_with(id={"a": 1}),
+    "an order id that is a list": order_with(id=[1, 2]),
+    "an order id that is true": order_with(id=True),
+    "an order id that is a fraction": order_with(id=1.5),
+    "a price written 1_000": order_with(line_items__0__price="1_000"),
+    "a price with spaces": order_with(total_price=" 12 "),
+    "a price that is NaN": order_with(total_price="NaN"),
+    "a customer id with an unpaired surrogate": order_with(customer__id="cust-\ud800"),
+    "a quantity of 1e999999": order_with(line_items__0__quantity=HUGE),
 }
 
 
@@ -128,12 +145,19 @@ class TestUnreadable:
                              "customer": ["cus_1"]}}},
         {"id": "evt_\x00"},
         {"id": {"an": "object"}},
+        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": HUGE}}},
+        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 2.5}}},
+        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": "2500"}}},
+        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 500,
+                             "customer": "cus_\ud800"}}},
+        {"id": "evt_\udfff"},
     ], ids=["data is a list", "numeric currency", "amount beyond 64 bits", "customer is a list",
-            "NUL in the event id", "event id is an object"])
+            "NUL in the event id", "event id is an object", "amount 1e999999", "amount 2.5", "amount as text",
+            "unpaired surrogate in the customer", "unpaired surrogate in the event id"])
     def test_stripe(self, client, shop, session, change):
         event = json.loads(stripe_event("payment_intent.succeeded", {}))
         event.update(change)
-        body = json.dumps(event).encode()
+        body = raw_json(event)
         response = post(client, "stripe", body, stripe_headers(body))
         assert response.status_code == 400, response.json
         assert deliveries(session) == []
@@ -143,7 +167,9 @@ class TestUnreadable:
         {"customer": {"external_id": "c\x00"}},
         {"total": "1e999999", "subtotal": "1e999999"},
         {"attributes": nested(200)},
-    ], ids=["order id too long", "NUL in a customer id", "amount beyond precision", "attributes nested 200 deep"])
+        {"customer": {"external_id": "sw-\ud800"}},
+    ], ids=["order id too long", "NUL in a customer id", "amount beyond precision", "attributes nested 200 deep",
+            "unpaired surrogate in a customer id"])
     def test_standard_webhooks(self, client, shop, session, clock, change):
         body = json.dumps({"type": "order_paid", "order_id": "sw-1", "currency": "USD", "subtotal": "10.00",
                            "total": "10.00", "customer": {"external_id": "sw-c"}, **change}).encode()
@@ -157,17 +183,20 @@ class TestHarmlessTextIsCut:
 
     def test_long_names_nul_characters_and_an_impossible_email(self, client, shop, session):
         order = order_with(customer__first_name="Ann\x00" + "n" * 5000, customer__email="x" * 400 + "@example.com")
-        order["line_items"][0]["title"] = "Mug\x00" * 1000
-        order["note_attributes"] = [{"name": "gift\x00", "value": "yes\x00"}]
+        order["line_items"][0]["title"] = "Mug\x00\ud800" * 1000
+        order["note_attributes"] = [{"name": "gift\x00", "value": "yes\x00\udfff"}]
+        order["customer"]["last_name"] = "Smith\ud800"
         response = post(client, "shopify", *shopify(order))
         assert response.status_code == 200 and response.json["status"] == "processed", response.json
         from loyalty.members import get_member
 
         member = get_member(session, shop, SHOPIFY_MEMBER)
         assert member.name.startswith("Annn") and len(member.name) == 255 and "\x00" not in member.name
+        assert not UNSTORABLE.search(member.name)
         assert member.email is None  # 400 characters cannot be an address: kept as none, the order earns
         stored = session.scalar(select(Order))
         assert "\x00" not in json.dumps(stored.lines) + json.dumps(stored.attributes)
+        assert stored.attributes == {"gift": "yes"} and not UNSTORABLE.search(stored.lines[0]["title"])
         assert available(session, shop, SHOPIFY_MEMBER) > 0
 
 

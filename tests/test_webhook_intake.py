@@ -236,6 +236,26 @@ class TestInbox:
         assert inbox.retry_due(session, registry=registry, clock=clock) == []
         assert session.scalar(select(func.count()).select_from(Entry)) == 1
 
+    def test_a_replay_that_crashes_is_recorded_not_raised(self, client, shop, session, monkeypatch, registry, clock,
+                                                          runner):
+        from loyalty.webhooks import inbox
+
+        shopify_order(client, webhook_id="w-11")
+        delivery_id = session.scalar(select(WebhookDelivery.id))
+
+        def crash(*args, **kwargs):
+            raise RuntimeError("bug in a plugin")
+
+        monkeypatch.setattr(inbox, "process", crash)
+        replayed = inbox.replay(session, delivery_id, registry=registry, clock=clock)
+        assert replayed.status == "failed" and "RuntimeError: bug in a plugin" in replayed.last_error
+        result = runner.invoke(args=["inbox", "replay", str(delivery_id)])
+        assert result.exit_code == 0 and "failed (internal_error: RuntimeError" in result.output
+        assert "Traceback" not in result.output
+        monkeypatch.undo()
+        assert inbox.replay(session, delivery_id, registry=registry, clock=clock).status == "processed"
+        assert session.scalar(select(func.count()).select_from(Entry)) == 1
+
     def test_a_database_failure_while_processing_loses_nothing(self, client, shop, session, monkeypatch, registry,
                                                              clock):
         """The database gave up (unreachable, a deadlock): 500 so the store retries; the delivery stays stored."""

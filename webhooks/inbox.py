@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
+from loyalty.event_checks import storable
 from loyalty.events import OrderPaid, process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.outage import is_outage
@@ -206,7 +207,7 @@ def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> "Processe
     """
     delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update())
     delivery.attempts += 1
-    delivery.last_error = f"internal_error: {type(exc).__name__}: {exc}"[:2000]
+    delivery.last_error = storable(f"internal_error: {type(exc).__name__}: {exc}")[:2000]
     if delivery.attempts < max_attempts:
         delivery.status, delivery.next_attempt_at = "deferred", clock.now() + backoff(delivery.attempts)
     else:
@@ -292,7 +293,7 @@ def _settle(delivery, status: str, clock: Clock, *, error: str | None = None, no
     """Record a processing attempt's outcome on the delivery (retried later if deferred)."""
     now = clock.now()
     delivery.attempts += 1
-    delivery.status, delivery.last_error, delivery.note = status, error, note
+    delivery.status, delivery.last_error, delivery.note = status, error and storable(error), note
     delivery.next_attempt_at = now + backoff(delivery.attempts) if status == "deferred" else None
     if status in ("processed", "ignored"):
         delivery.processed_at = now
@@ -336,8 +337,21 @@ def retry_due(session: Session, *, registry, clock: Clock | None = None, max_att
 
 
 def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> "Processed":
-    """Process a delivery again, whatever its status (idempotent: a processed one changes nothing)."""
-    delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True, max_attempts=1)
+    """Process a delivery again, whatever its status (idempotent: a processed one changes nothing).
+
+    A crash (a bug the delivery still hits) is recorded on it as ``failed``
+    with the error, as a worker records one, rather than raised into the
+    admin page or the command that asked for the replay.
+    """
+    try:
+        delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True,
+                                       max_attempts=1)
+    except errors.LoyaltyError:
+        raise
+    except Exception as exc:
+        _rollback(session, exc)  # an outage is raised: nothing to record it in
+        log.exception("webhook delivery %s could not be replayed", delivery_id)
+        return record_crash(session, delivery_id, exc, clock=clock or current_clock(), max_attempts=1)
     return delivery
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 
 from loyalty import errors
-from loyalty.event_checks import checked
+from loyalty.event_checks import UNSTORABLE, checked, storable
 from loyalty.storefronts import WebhookRequest
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,15 @@ def delivery_id_of(adapter, request: WebhookRequest) -> str:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise errors.MalformedWebhook(f"the {adapter.title} delivery has no delivery id")
-    if "\x00" in value:
-        raise errors.MalformedWebhook(f"the {adapter.title} delivery id contains a NUL character")
+    if UNSTORABLE.search(value):
+        raise errors.MalformedWebhook(
+            f"the {adapter.title} delivery id contains a NUL character or an unpaired surrogate")
     return value
 
 
 def topic_of(adapter, request: WebhookRequest) -> str:
     value = _call(adapter, "topic", adapter.topic, request)
-    return (value if isinstance(value, str) else "").replace("\x00", "")[:TOPIC_LENGTH]
+    return storable(value if isinstance(value, str) else "")[:TOPIC_LENGTH]
 
 
 def events_of(adapter, request: WebhookRequest) -> list:
@@ -67,7 +68,10 @@ def _call(adapter, what: str, method, request: WebhookRequest):
     except RecursionError:
         raise errors.MalformedWebhook(f"the {adapter.title} delivery is nested too deeply to read") from None
     except Exception as exc:  # a payload the adapter did not expect: the same on every retry
-        log.warning("the %s adapter could not read the %s of a delivery", adapter.name, what, exc_info=True)
+        # One line (anyone with the secret could send thousands); the traceback for whoever debugs an adapter.
+        log.info("the %s adapter could not read the %s of a delivery: %s: %s", adapter.name, what,
+                 type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         raise errors.MalformedWebhook(
-            f"the {adapter.title} adapter could not read the delivery's {what}: {type(exc).__name__}: {str(exc)[:200]}"
+            f"the {adapter.title} adapter could not read the delivery's {what} (a field is missing or of an "
+            f"unexpected type): {type(exc).__name__}: {str(exc)[:200]}"
         ) from None

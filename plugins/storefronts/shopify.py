@@ -30,13 +30,9 @@ from loyalty.events import (
     OrderRefunded,
     referral_mark,
 )
-from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
+from loyalty.storefronts import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded", "partially_paid"}
-
-
-def _money(value) -> Decimal:
-    return Decimal(str(value if value not in (None, "") else "0"))
 
 
 def _when(value) -> datetime | None:
@@ -47,7 +43,7 @@ def customer_of(data: dict | None) -> Customer | None:
     if not data or data.get("id") is None:
         return None
     name = " ".join(part for part in (data.get("first_name"), data.get("last_name")) if part) or None
-    return Customer(external_id=str(data["id"]), email=data.get("email") or None, name=name)
+    return Customer(external_id=id_of(data["id"], "customer.id"), email=data.get("email") or None, name=name)
 
 
 def _query(url: str | None) -> dict:
@@ -94,7 +90,7 @@ class Shopify(StorefrontAdapter):
                     return []  # not paid yet: orders/paid will follow
                 return [self.order(data)]
             if topic == "orders/cancelled":
-                return [OrderCancelled(order_id=str(data["id"]), occurred_at=_when(data.get("cancelled_at")))]
+                return [OrderCancelled(order_id=id_of(data["id"], "id"), occurred_at=_when(data.get("cancelled_at")))]
             if topic == "refunds/create":
                 return [self.refund(data)]
             if topic == "customers/create":
@@ -108,26 +104,29 @@ class Shopify(StorefrontAdapter):
     def order(data: dict) -> OrderPaid:
         lines = tuple(
             Line(
-                id=str(item["id"]),
+                id=id_of(item["id"], "line_items.id"),
                 title=item.get("title") or item.get("name") or "",
-                quantity=int(item.get("quantity") or 0),
-                total=_money(item.get("price")) * int(item.get("quantity") or 0)
-                - sum((_money(a.get("amount")) for a in item.get("discount_allocations") or []), Decimal(0)),
-                product_id=str(item["product_id"]) if item.get("product_id") is not None else None,
+                quantity=count_of(item.get("quantity"), "line_items.quantity"),
+                total=money_of(item.get("price"), "line_items.price") * count_of(item.get("quantity"), "line_items.quantity")
+                - sum((money_of(a.get("amount"), "discount_allocations.amount")
+                       for a in item.get("discount_allocations") or []), Decimal(0)),
+                product_id=id_of(item["product_id"], "line_items.product_id") if item.get("product_id") is not None
+                else None,
                 sku=item.get("sku") or None,
             )
             for item in data.get("line_items") or []
         )
         attributes = {a["name"]: a.get("value") for a in data.get("note_attributes") or [] if a.get("name")}
         return OrderPaid(
-            order_id=str(data["id"]),
+            order_id=id_of(data["id"], "id"),
             customer=customer_of(data.get("customer")),
             currency=data["currency"],
-            subtotal=_money(data.get("total_line_items_price", data.get("subtotal_price"))),
-            discount=_money(data.get("total_discounts")),
-            tax=_money(data.get("total_tax")),
-            shipping=sum((_money(s.get("price")) for s in data.get("shipping_lines") or []), Decimal(0)),
-            total=_money(data["total_price"]),
+            subtotal=money_of(data.get("total_line_items_price", data.get("subtotal_price")), "total_line_items_price"),
+            discount=money_of(data.get("total_discounts"), "total_discounts"),
+            tax=money_of(data.get("total_tax"), "total_tax"),
+            shipping=sum((money_of(s.get("price"), "shipping_lines.price") for s in data.get("shipping_lines") or []),
+                         Decimal(0)),
+            total=money_of(data["total_price"], "total_price"),
             lines=lines,
             discount_codes=tuple(code["code"] for code in data.get("discount_codes") or [] if code.get("code")),
             attributes=attributes,
@@ -143,12 +142,13 @@ class Shopify(StorefrontAdapter):
     def refund(data: dict) -> OrderRefunded:
         transactions = [t for t in data.get("transactions") or [] if t.get("kind") == "refund"
                         and t.get("status") in (None, "success")]
-        amount = sum((_money(t.get("amount")) for t in transactions), Decimal(0))
+        amount = sum((money_of(t.get("amount"), "transactions.amount") for t in transactions), Decimal(0))
         currency = next((t.get("currency") for t in transactions if t.get("currency")), None)
         if currency is None:
             raise errors.MalformedWebhook("the refund has no successful refund transaction with a currency")
         return OrderRefunded(
-            order_id=str(data["order_id"]), refund_id=str(data["id"]), amount=amount, currency=currency,
+            order_id=id_of(data["order_id"], "order_id"), refund_id=id_of(data["id"], "id"), amount=amount,
+            currency=currency,
             occurred_at=_when(data.get("processed_at") or data.get("created_at")),
         )
 

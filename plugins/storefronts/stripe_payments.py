@@ -25,7 +25,7 @@ import stripe
 
 from loyalty import errors, hookimpl
 from loyalty.events import Address, Customer, CustomerCreated, OrderPaid, OrderRefunded, referral_mark
-from loyalty.storefronts import StorefrontAdapter
+from loyalty.storefronts import StorefrontAdapter, id_of
 
 TOLERANCE_SECONDS = 300
 
@@ -45,8 +45,10 @@ def from_stripe_amount(amount: int | None, currency: str) -> Decimal:
     """Stripe's integer minor units → ``Decimal`` (1099 usd → 10.99; 1099 jpy → 1099)."""
     if amount is None:
         raise errors.MalformedWebhook("a Stripe amount is missing")
+    if isinstance(amount, bool) or not isinstance(amount, int):  # 2.5 or "2500" is not Stripe's
+        raise errors.MalformedWebhook(f"a Stripe amount is a whole number of minor units, not {str(amount)[:40]!r}")
     exponent = stripe_exponent(currency)
-    return (Decimal(int(amount)).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
+    return (Decimal(amount).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
 
 
 def _when(timestamp) -> datetime | None:
@@ -137,7 +139,7 @@ class Stripe(StorefrontAdapter):
             if kind == "charge.refunded":
                 return [self.refund(obj, event)]
             if kind == "customer.created" and obj.get("id"):
-                return [CustomerCreated(Customer(str(obj["id"]), obj.get("email"), obj.get("name")),
+                return [CustomerCreated(Customer(id_of(obj["id"], "customer id"), obj.get("email"), obj.get("name")),
                                         occurred_at=_when(obj.get("created")))]
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise errors.MalformedWebhook(f"unexpected Stripe {kind} payload: {type(exc).__name__}: {exc}") from None
@@ -149,7 +151,7 @@ class Stripe(StorefrontAdapter):
         currency = currency.upper()
         amount = lambda value: from_stripe_amount(value, currency)  # noqa: E731
         return OrderPaid(
-            order_id=str(order_id), customer=customer, currency=currency,
+            order_id=id_of(order_id, "the payment's id"), customer=customer, currency=currency,
             subtotal=amount(subtotal if subtotal is not None else total), discount=amount(discount),
             tax=amount(tax), shipping=amount(shipping), total=amount(total),
             lines=(), occurred_at=_when(event.get("created")), origin="stripe",
@@ -186,8 +188,8 @@ class Stripe(StorefrontAdapter):
         currency = charge["currency"].upper()
         refunded = charge["amount_refunded"]
         return OrderRefunded(
-            order_id=str(charge.get("payment_intent") or charge["id"]),
-            refund_id=f"{charge['id']}@{refunded}",
+            order_id=id_of(charge.get("payment_intent") or charge["id"], "the payment's id"),
+            refund_id=f"{id_of(charge['id'], 'the charge id')}@{refunded}",
             amount=from_stripe_amount(refunded, currency),
             currency=currency,
             occurred_at=_when(event.get("created")),

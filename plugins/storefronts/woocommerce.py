@@ -31,13 +31,9 @@ from loyalty.events import (
     OrderRefunded,
     referral_mark,
 )
-from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
+from loyalty.storefronts import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID = {"processing", "completed"}
-
-
-def _money(value) -> Decimal:
-    return Decimal(str(value if value not in (None, "") else "0"))
 
 
 def _when(value) -> datetime | None:
@@ -82,14 +78,14 @@ class WooCommerce(StorefrontAdapter):
                 return self.order_events(data)
             if topic == "customer.created" and data.get("id"):
                 name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) or None
-                customer = Customer(str(data["id"]), data.get("email") or None, name)
+                customer = Customer(id_of(data["id"], "id"), data.get("email") or None, name)
                 return [CustomerCreated(customer, occurred_at=_when(data.get("date_created_gmt")))]
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise errors.MalformedWebhook(f"unexpected WooCommerce {topic} payload: {type(exc).__name__}: {exc}") from None
         return []
 
     def order_events(self, data: dict) -> list:
-        order_id, status = str(data["id"]), data.get("status")
+        order_id, status = id_of(data["id"], "id"), data.get("status")
         if status == "cancelled":
             return [OrderCancelled(order_id, occurred_at=_when(data.get("date_modified_gmt")))]
         events = []
@@ -97,7 +93,8 @@ class WooCommerce(StorefrontAdapter):
             events.append(self.paid(data))
         for refund in data.get("refunds") or []:
             events.append(OrderRefunded(
-                order_id=order_id, refund_id=str(refund["id"]), amount=abs(_money(refund["total"])),
+                order_id=order_id, refund_id=id_of(refund["id"], "refunds.id"),
+                amount=abs(money_of(refund["total"], "refunds.total")),
                 currency=data["currency"], occurred_at=_when(data.get("date_modified_gmt")),
             ))
         return events
@@ -108,22 +105,24 @@ class WooCommerce(StorefrontAdapter):
         if data.get("customer_id"):
             billing = data.get("billing") or {}
             name = " ".join(p for p in (billing.get("first_name"), billing.get("last_name")) if p) or None
-            customer = Customer(str(data["customer_id"]), billing.get("email") or None, name)
+            customer = Customer(id_of(data["customer_id"], "customer_id"), billing.get("email") or None, name)
         items = data.get("line_items") or []
         meta = {m["key"]: m.get("value") for m in data.get("meta_data") or [] if isinstance(m, dict) and m.get("key")}
         shipping = data.get("shipping") or {}
         return OrderPaid(
-            order_id=str(data["id"]),
+            order_id=id_of(data["id"], "id"),
             customer=customer,
             currency=data["currency"],
-            subtotal=sum((_money(i.get("subtotal")) for i in items), Decimal(0)),
-            discount=_money(data.get("discount_total")),
-            tax=_money(data.get("total_tax")),
-            shipping=_money(data.get("shipping_total")),
-            total=_money(data["total"]),
+            subtotal=sum((money_of(i.get("subtotal"), "line_items.subtotal") for i in items), Decimal(0)),
+            discount=money_of(data.get("discount_total"), "discount_total"),
+            tax=money_of(data.get("total_tax"), "total_tax"),
+            shipping=money_of(data.get("shipping_total"), "shipping_total"),
+            total=money_of(data["total"], "total"),
             lines=tuple(
-                Line(id=str(i["id"]), title=i.get("name") or "", quantity=int(i.get("quantity") or 0),
-                     total=_money(i.get("total")), product_id=str(i["product_id"]) if i.get("product_id") else None,
+                Line(id=id_of(i["id"], "line_items.id"), title=i.get("name") or "",
+                     quantity=count_of(i.get("quantity"), "line_items.quantity"),
+                     total=money_of(i.get("total"), "line_items.total"),
+                     product_id=id_of(i["product_id"], "line_items.product_id") if i.get("product_id") else None,
                      sku=i.get("sku") or None)
                 for i in items
             ),

@@ -27,10 +27,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## Install, build the SQLite database from the migrations, load the demo program, serve it.
+## Install, build the SQLite database from the migrations, load the demo program, serve it (HOST, PORT: where).
 demo: install
 	$(BIN)/loyalty db upgrade
-	$(BIN)/loyalty demo
+	$(BIN)/loyalty demo --url http://$(HOST):$(PORT)
 	$(BIN)/loyalty serve --bind $(HOST):$(PORT)
 
 ## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).

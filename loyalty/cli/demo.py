@@ -288,9 +288,11 @@ def build_demo(session) -> dict:
 
 
 @click.command("demo")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="Where the platform will be served, for the links printed (make demo passes its HOST and PORT).")
 @with_appcontext
 @transactional
-def demo():
+def demo(url):
     """Create a demo program with tiers, rules, members and orders (safe to re-run)."""
     result = build_demo(db.session)
     db.session.flush()
@@ -341,9 +343,10 @@ def demo():
     click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
                f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")
     click.echo(f"API key for program {program.slug} (shown once; a new one each run):\n  {result['api_key']}")
-    click.echo("  curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:8000/api/v1/members/cust-ann\n"
-               "  API reference: http://127.0.0.1:8000/api/v1/docs (OpenAPI: /api/v1/openapi.json)")
-    click.echo(f"\nAdmin: http://127.0.0.1:8000/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
+    url = url.rstrip("/")
+    click.echo(f"  curl -H \"Authorization: Bearer <key>\" {url}/api/v1/members/cust-ann\n"
+               f"  API reference: {url}/api/v1/docs (OpenAPI: /api/v1/openapi.json)")
+    click.echo(f"\nAdmin: {url}/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
                "\n  (owner; a new password each run; more accounts: loyalty create-admin)")
     click.echo(
         "\nOr explore with the CLI (in .venv/bin; or run: source .venv/bin/activate):\n"
@@ -363,7 +366,7 @@ def demo():
         f"  loyalty events push --program {SLUG} --file docs/examples/order.json\n"
         "  loyalty plugins\n"
         "  loyalty verify\n"
-        "Health check: http://127.0.0.1:8000/healthz"
+        f"Health check: {url}/healthz"
     )
 
 

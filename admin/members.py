@@ -73,6 +73,8 @@ def member(program, external_id):
                 return redirect(url_for("admin.member", program_slug=program.slug, external_id=external_id))
         else:
             db.session.rollback()
+            if form.key.errors:  # the hidden key was tampered with: no field shows it, so say it here
+                flash("Not adjusted: the form was not the one this page gave; it is new now, adjust again.", "error")
     form.key.data = uuid.uuid4().hex
     return render_template("admin/member.html", program=program, member=found, form=form, **_details(found))
 

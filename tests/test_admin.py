@@ -164,13 +164,15 @@ class TestRoles:
     @pytest.mark.parametrize("form, message", [
         ({"points": "0", "reason": "x"}, "not zero"),
         ({"points": "10", "reason": ""}, "a reason is required"),
-        ({"points": "ten", "reason": "x"}, "give a number of points"),
+        ({"points": "ten", "reason": "x"}, "give a whole number of points"),
+        ({"points": "1e999999", "reason": "x"}, "give a whole number of points"),
         ({"points": "-400", "reason": "too much"}, "Not adjusted"),
+        ({"points": "5", "reason": "x", "key": "k" * 10_000}, "the form was not the one this page gave"),
     ])
     def test_a_bad_adjustment_changes_nothing(self, app, session, shop, users, form, message):
         manager = signed_in(app, "manager@example.com")
         before = snapshot(session)
-        page = manager.post("/admin/acme/members/c-ann", {**form, "key": "k-bad"}, follow_redirects=True)
+        page = manager.post("/admin/acme/members/c-ann", {"key": "k-bad", **form}, follow_redirects=True)
         assert message in page.get_data(as_text=True)
         assert snapshot(session) == before
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0

@@ -201,10 +201,6 @@ class Birthday:
 
 Event = OrderPaid | OrderRefunded | OrderCancelled | CustomerCreated | CustomEvent | Birthday
 
-#: A custom event's id and name are identities: longer ones are refused, never cut.
-MAX_EVENT_ID = 200
-MAX_EVENT_NAME = 100
-
 #: Record a custom event id unless it is recorded already: its new row id, or nothing.
 RECORD_EVENT = {
     name: dialect.insert(CustomEventRecord.__table__)
@@ -504,12 +500,7 @@ class _Pipeline:
         another event name is refused (:class:`~loyalty.errors.EventIdConflict`):
         it is a sender's mistake, and answering "duplicate" would hide it.
         """
-        if not event.event_id or not event.name:
-            raise errors.InvalidInput("a custom event needs an id and a name")
-        if len(event.event_id) > MAX_EVENT_ID or len(event.name) > MAX_EVENT_NAME:
-            raise errors.InvalidInput(
-                f"a custom event's id has at most {MAX_EVENT_ID} characters, its name at most {MAX_EVENT_NAME}"
-            )
+        # Its id and name are there and fit (loyalty.event_checks, on the way into process()).
         seen = self._recorded_event(event.event_id)
         if seen is not None:
             return self._repeated_event(event, seen)

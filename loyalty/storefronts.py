@@ -142,6 +142,17 @@ class StorefrontAdapter:
         raise NotImplementedError
 
 
+def check_timestamp(request: WebhookRequest, sent: int, tolerance: int, what: str) -> None:
+    """Refuse a signature dated more than ``tolerance`` seconds from the time of receipt, before or after.
+
+    (Replay protection. Checked against ``received_at``, not the machine's
+    clock, so the inbox and the tests see the delivery as it arrived.)
+    """
+    skew = abs(int(request.received_at.timestamp()) - sent)
+    if skew > tolerance:
+        raise errors.SignatureInvalid(f"{what} is {skew} s away from now (tolerance {tolerance} s)")
+
+
 def hmac_sha256(secret: bytes, message: bytes) -> bytes:
     return hmac.new(secret, message, "sha256").digest()
 

@@ -5,7 +5,8 @@ this module adds what they cannot know, in one place, so each view states
 only what is its own:
 
 * every operation answers 401 (no valid key) and 403 (key without the
-  scope): documented on each, not only under ``default``;
+  scope), and every one with a body 400 (a body that cannot be a request)
+  and 413 (too large): documented on each, not only under ``default``;
 * operations that take an ``Idempotency-Key`` say that a replay carries
   ``Idempotent-Replayed: true``;
 * :class:`~loyalty.api.schemas.Choice` fields (closed sets of values) are
@@ -40,6 +41,16 @@ RESPONSES = {
                        "(code `insufficient_scope`).",
         "content": ERROR,
     },
+    "BadBody": {
+        "description": "The body cannot be a request: not JSON, nested more than 32 levels, or holding a string "
+                       "with an unpaired surrogate (code `bad_request`). Nothing was done.",
+        "content": ERROR,
+    },
+    "TooLarge": {
+        "description": "The body is larger than the API takes (1 MiB unless configured; code `too_large`). "
+                       "Nothing was done.",
+        "content": ERROR,
+    },
 }
 
 REPLAYED = {
@@ -57,6 +68,9 @@ class DocumentPlugin(BasePlugin):
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", "Unauthorized")
             responses.setdefault("403", "Forbidden")
+            if "requestBody" in operation:  # what loyalty.api.parsing refuses before any field is read
+                responses.setdefault("400", "BadBody")
+                responses.setdefault("413", "TooLarge")
             if any(p.get("name") == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])
                    if isinstance(p, dict)):
                 for status, response in responses.items():

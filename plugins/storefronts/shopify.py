@@ -102,20 +102,7 @@ class Shopify(StorefrontAdapter):
 
     @staticmethod
     def order(data: dict) -> OrderPaid:
-        lines = tuple(
-            Line(
-                id=id_of(item["id"], "line_items.id"),
-                title=item.get("title") or item.get("name") or "",
-                quantity=count_of(item.get("quantity"), "line_items.quantity"),
-                total=money_of(item.get("price"), "line_items.price") * count_of(item.get("quantity"), "line_items.quantity")
-                - sum((money_of(a.get("amount"), "discount_allocations.amount")
-                       for a in item.get("discount_allocations") or []), Decimal(0)),
-                product_id=id_of(item["product_id"], "line_items.product_id") if item.get("product_id") is not None
-                else None,
-                sku=item.get("sku") or None,
-            )
-            for item in data.get("line_items") or []
-        )
+        lines = tuple(Shopify.line(item) for item in data.get("line_items") or [])
         attributes = {a["name"]: a.get("value") for a in data.get("note_attributes") or [] if a.get("name")}
         return OrderPaid(
             order_id=id_of(data["id"], "id"),
@@ -136,6 +123,22 @@ class Shopify(StorefrontAdapter):
                                                                                  "landing_site"),
             client_ip=data.get("browser_ip") or (data.get("client_details") or {}).get("browser_ip") or None,
             shipping_address=_address(data.get("shipping_address")),
+        )
+
+    @staticmethod
+    def line(item: dict) -> Line:
+        """A line item: what the customer pays for it is its price times the quantity, less its discounts."""
+        quantity = count_of(item.get("quantity"), "line_items.quantity")
+        discounts = sum((money_of(a.get("amount"), "discount_allocations.amount")
+                         for a in item.get("discount_allocations") or []), Decimal(0))
+        return Line(
+            id=id_of(item["id"], "line_items.id"),
+            title=item.get("title") or item.get("name") or "",
+            quantity=quantity,
+            total=money_of(item.get("price"), "line_items.price") * quantity - discounts,
+            product_id=id_of(item["product_id"], "line_items.product_id") if item.get("product_id") is not None
+            else None,
+            sku=item.get("sku") or None,
         )
 
     @staticmethod

@@ -17,7 +17,7 @@ import base64
 import binascii
 from loyalty import errors, hookimpl
 from loyalty.event_schemas import load_event
-from loyalty.storefronts import StorefrontAdapter, hmac_sha256, same
+from loyalty.storefronts import StorefrontAdapter, check_timestamp, hmac_sha256, same
 
 TOLERANCE_SECONDS = 5 * 60
 
@@ -51,11 +51,7 @@ class StandardWebhooks(StorefrontAdapter):
             sent = int(timestamp)
         except ValueError:
             raise errors.SignatureInvalid("webhook-timestamp is not a Unix timestamp") from None
-        now = int(request.received_at.timestamp())
-        if abs(now - sent) > TOLERANCE_SECONDS:
-            raise errors.SignatureInvalid(
-                f"webhook-timestamp is {abs(now - sent)} s away from now (tolerance {TOLERANCE_SECONDS} s)"
-            )
+        check_timestamp(request, sent, TOLERANCE_SECONDS, "webhook-timestamp")
         expected = base64.b64decode(sign(secret, msg_id, sent, request.body)[3:])
         for candidate in signatures.split():
             version, _, value = candidate.partition(",")

@@ -25,7 +25,7 @@ import stripe
 
 from loyalty import errors, hookimpl
 from loyalty.events import Address, Customer, CustomerCreated, OrderPaid, OrderRefunded, referral_mark
-from loyalty.storefronts import StorefrontAdapter, id_of
+from loyalty.storefronts import StorefrontAdapter, check_timestamp, id_of
 
 TOLERANCE_SECONDS = 300
 
@@ -107,12 +107,7 @@ class Stripe(StorefrontAdapter):
             stripe.WebhookSignature.verify_header(request.body, header, secret, tolerance=None)
         except stripe.SignatureVerificationError as exc:
             raise errors.SignatureInvalid(f"Stripe signature: {exc.user_message or exc}") from None
-        sent = signed_at(header)
-        skew = abs(int(request.received_at.timestamp()) - sent)
-        if skew > TOLERANCE_SECONDS:
-            raise errors.SignatureInvalid(
-                f"Stripe signature: its timestamp is {skew} s away from now (tolerance {TOLERANCE_SECONDS} s)"
-            )
+        check_timestamp(request, signed_at(header), TOLERANCE_SECONDS, "the Stripe signature's timestamp")
 
     def _event(self, request) -> dict:
         data = request.json()

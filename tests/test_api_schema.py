@@ -22,6 +22,7 @@ test draws each operation's cases with hypothesis directly.)
 from __future__ import annotations
 
 import os
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -88,6 +89,12 @@ def aim_at_the_data(case, data) -> None:
                 case.body[name] = value
     if case.query and "member" in case.query:
         case.query["member"] = "c-1"
+    if case.body is not None and case.headers and "Idempotency-Key" in case.headers:
+        # Generated keys are short and repeat ("0", "00"…): a repeat with another body is a 409, by design.
+        # An aimed case gets a key of its own, so each operation is seen to succeed, not only to refuse.
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    if isinstance(case.body, dict) and case.body.get("reward_id") == data["body"]["reward_id"]:
+        case.body.pop("points", None)  # the aimed reward is priced fixed: points would be a 422
 
 
 def test_the_api_keeps_its_document(app, session, data):

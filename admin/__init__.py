@@ -1,9 +1,9 @@
 """The program manager's admin at ``/admin``: one blueprint, its views in modules that attach routes.
 
-People sign in (Flask-Login; passwords hashed, see :mod:`loyalty.admin_users`),
+People sign in (Flask-Login; passwords hashed, see :mod:`loyalty.access.admin_users`),
 every form carries a CSRF token (Flask-WTF's ``CSRFProtect``, on every admin
 POST), sign-in attempts are rate limited per address (Flask-Limiter, counting in
-the database that every worker shares: :mod:`loyalty.rate_limits`), the
+the database that every worker shares: :mod:`loyalty.access.rate_limits`), the
 session cookie is ``Secure``, ``HttpOnly`` and ``SameSite=Lax``. Every view
 is behind :func:`loyalty.admin.access.admin_view`, which also checks the
 role (a viewer changes nothing) and the programs an account may see. The
@@ -21,7 +21,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from loyalty import rate_limits  # noqa: F401  (registers the database:// storage with the limits library)
+from loyalty.access import rate_limits  # noqa: F401  (registers the database:// storage with the limits library)
 from loyalty.admin.inputs import IdConverter, refuse_control_characters
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
@@ -39,7 +39,7 @@ def init_app(app) -> None:
     app.config.update(SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       REMEMBER_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True)
     app.config.setdefault("ADMIN_LOGIN_LIMIT", "10 per minute")
-    # In the platform's database (loyalty.rate_limits), which every worker and machine shares; or e.g. Redis:
+    # In the platform's database (loyalty.access.rate_limits), which every worker and machine shares; or e.g. Redis:
     # LOYALTY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379"'.
     app.config.setdefault("RATELIMIT_STORAGE_URI", "database://")
     login_manager.init_app(app)

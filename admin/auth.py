@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from loyalty.admin import bp, limiter
 from loyalty.admin.access import admin_view, visible_programs
 from loyalty.admin.forms import ConfirmForm, LoginForm
-from loyalty.admin_users import authenticate, end_sessions
+from loyalty.access.admin_users import authenticate, end_sessions
 from loyalty.db import db
 from loyalty.money import from_minor
 

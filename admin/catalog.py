@@ -12,8 +12,8 @@ from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
 from loyalty.admin.schema_forms import fields_of, values_from
-from loyalty.admin_users import audit
-from loyalty.daily import midnight
+from loyalty.access.admin_users import audit
+from loyalty.reporting.periods import midnight
 from loyalty.db import db
 from loyalty.models import Member, Tier
 from loyalty.referrals import approve, list_referrals, reject

@@ -11,7 +11,7 @@ from loyalty.admin.access import admin_view
 from loyalty.admin.periods import chosen_dates, last_days
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.reports import daily_points, figures
+from loyalty.reporting.dashboard import daily_points, figures
 
 PERIODS = (7, 30, 90, 365)
 

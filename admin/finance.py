@@ -13,7 +13,7 @@ from loyalty.admin.access import admin_view
 from loyalty.admin.periods import chosen_dates, whole_days
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.finance import LINES, breakage, rollforward
+from loyalty.reporting.finance import LINES, breakage, rollforward
 
 
 @bp.route("/<program_slug>/finance")

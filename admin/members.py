@@ -13,14 +13,14 @@ from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
 from loyalty.admin.forms import AdjustForm
-from loyalty.admin_users import audit
+from loyalty.access.admin_users import audit
 from loyalty.db import db
 from loyalty.ledger import Ledger
 from loyalty.ledger.history import member_history
-from loyalty.members import find_member, normalize_code
+from loyalty.programs.members import find_member, normalize_code
 from loyalty.models import Account, Lot, Member, Order, Redemption, Referral, Reward, Tier
 from loyalty.referrals import referred_by
-from loyalty.tiers import history
+from loyalty.tiers.levels import history
 
 PAGE = 50
 

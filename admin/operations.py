@@ -9,7 +9,7 @@ from sqlalchemy import select
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
-from loyalty.admin_users import audit
+from loyalty.access.admin_users import audit
 from loyalty.db import db
 from loyalty.jobs import JOBS, recent_runs, run_job
 from loyalty.models import Storefront, WebhookDelivery

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from loyalty.daily import TICK, midnight
+from loyalty.reporting.periods import TICK, midnight
 
 #: The longest period one can choose: the dashboard's chart keeps a slot per day.
 MAX_DAYS = 3660

@@ -11,11 +11,12 @@ from loyalty import errors
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
-from loyalty.admin_users import audit
+from loyalty.access.admin_users import audit
 from loyalty.db import db
-from loyalty.events import Customer, Line, OrderPaid, simulate
+from loyalty.earning.events import Customer, Line, OrderPaid
+from loyalty.earning.pipeline import simulate
 from loyalty.registry import current_registry
-from loyalty.rules import add_rule, get_rule, list_rules, rule_type, update_rule
+from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 
 ORDER_FIELDS = ("subtotal", "discount", "tax", "shipping")
 #: A sample order's amounts stay below this: what an order could cost, and within Decimal's precision.

@@ -8,14 +8,14 @@ from flask_login import current_user
 from loyalty import errors
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
-from loyalty.admin_users import audit
-from loyalty.api_keys import create_key, list_keys, revoke_key
+from loyalty.access.admin_users import audit
+from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.db import db
-from loyalty.expiry import POLICIES
+from loyalty.programs.expiry import POLICIES
 from loyalty.models.program import CLAWBACK_POLICIES
-from loyalty.programs import update_program
+from loyalty.programs.program import update_program
 from loyalty.registry import current_registry
-from loyalty.storefronts import add_storefront, list_storefronts
+from loyalty.storefronts.connections import add_storefront, list_storefronts
 
 
 def _settings(program) -> dict:

@@ -9,11 +9,11 @@ from loyalty import errors
 from loyalty.admin import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
-from loyalty.admin_users import audit
+from loyalty.access.admin_users import audit
 from loyalty.db import db
 from loyalty.models import Tier
 from loyalty.registry import current_registry
-from loyalty.tiers import add_tier, list_tiers, plain, set_scheme, update_tier
+from loyalty.tiers.levels import add_tier, list_tiers, plain, set_scheme, update_tier
 
 TIER_FIELDS = ("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks")
 

@@ -38,7 +38,7 @@ BATCH = 20_000
 
 def seed(session, program, members: int, now) -> None:
     from loyalty.models import Account, Entry, Lot, Member, Transfer
-    from loyalty.tiers import add_tier
+    from loyalty.tiers.levels import add_tier
 
     tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200))
              for rank, name in enumerate(("Bronze", "Silver", "Gold"), start=1)]
@@ -73,11 +73,11 @@ def seed(session, program, members: int, now) -> None:
 def measure(url: str, members: int) -> list[tuple[str, float]]:
     from flask_migrate import upgrade
 
-    from loyalty.admin_users import create_admin
+    from loyalty.access.admin_users import create_admin
     from loyalty.app import create_app
     from loyalty.clock import current_clock
     from loyalty.db import db
-    from loyalty.programs import create_program
+    from loyalty.programs.program import create_program
 
     reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ADMIN_LOGIN_LIMIT": "1000 per minute"})

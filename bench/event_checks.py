@@ -1,4 +1,4 @@
-"""What checking a delivery's events costs (loyalty.event_checks), on the stores' real payloads.
+"""What checking a delivery's events costs (loyalty.earning.event_checks), on the stores' real payloads.
 
 For each published payload the suite uses (Shopify's ~7 KB order with its
 lines, discounts and addresses, its refund and customer; WooCommerce's
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from loyalty.plugins.storefronts.shopify import Shopify  # noqa: E402
 from loyalty.plugins.storefronts.stripe_payments import Stripe  # noqa: E402
 from loyalty.plugins.storefronts.woocommerce import WooCommerce  # noqa: E402
-from loyalty.storefronts import WebhookRequest  # noqa: E402
+from loyalty.storefronts.adapters import WebhookRequest  # noqa: E402
 from loyalty.webhooks.reading import events_of  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -34,12 +34,12 @@ from loyalty.app import create_app  # noqa: E402
 from loyalty.clock import FrozenClock, SystemClock  # noqa: E402
 from loyalty.db import db  # noqa: E402
 from loyalty.ledger import Ledger, verify  # noqa: E402
-from loyalty.members import enrol  # noqa: E402
+from loyalty.programs.members import enrol  # noqa: E402
 from loyalty.models import Lot, Member, Program, Tier  # noqa: E402
-from loyalty.programs import create_program  # noqa: E402
+from loyalty.programs.program import create_program  # noqa: E402
 from loyalty.registry import current_registry  # noqa: E402
-from loyalty.tier_schemes import scheme_of  # noqa: E402
-from loyalty.tiers import add_tier, recalculate, set_scheme  # noqa: E402
+from loyalty.tiers.schemes import scheme_of  # noqa: E402
+from loyalty.tiers.levels import add_tier, recalculate, set_scheme  # noqa: E402
 
 
 def seed(session, slug: str, members: int, clock) -> tuple:

@@ -37,9 +37,9 @@ from loyalty.app import create_app
 from loyalty.clock import SystemClock
 from loyalty.db import db
 from loyalty.ledger import Ledger, verify
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Member
-from loyalty.programs import create_program
+from loyalty.programs.program import create_program
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fresh import reset  # noqa: E402

@@ -40,11 +40,11 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
     from loyalty.app import create_app
     from loyalty.db import db
     from loyalty.ledger import Ledger
-    from loyalty.members import enrol
+    from loyalty.programs.members import enrol
     from loyalty.models import Member
-    from loyalty.programs import create_program
+    from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
-    from loyalty.tiers import add_tier, recalculate, set_scheme
+    from loyalty.tiers.levels import add_tier, recalculate, set_scheme
 
     reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})

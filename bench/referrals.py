@@ -64,12 +64,12 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
 
     from loyalty.app import create_app
     from loyalty.db import db
-    from loyalty.members import enrol
-    from loyalty.programs import create_program
+    from loyalty.programs.members import enrol
+    from loyalty.programs.program import create_program
     from loyalty.referrals import set_terms
     from loyalty.registry import current_registry
-    from loyalty.rules import add_rule
-    from loyalty.storefronts import add_storefront
+    from loyalty.earning.rules import add_rule
+    from loyalty.storefronts.connections import add_storefront
     from loyalty.webhooks import inbox
 
     reset(url)

@@ -37,8 +37,8 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
     from loyalty.app import create_app
     from loyalty.db import db
     from loyalty.ledger import Ledger, verify
-    from loyalty.members import enrol
-    from loyalty.programs import create_program
+    from loyalty.programs.members import enrol
+    from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
     from loyalty.rewards import add_reward, import_codes, redeem
 

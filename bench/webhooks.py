@@ -260,10 +260,10 @@ def in_process(count: int) -> None:
 
     from loyalty.app import create_app
     from loyalty.db import db
-    from loyalty.programs import create_program
+    from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
-    from loyalty.rules import add_rule
-    from loyalty.storefronts import add_storefront
+    from loyalty.earning.rules import add_rule
+    from loyalty.storefronts.connections import add_storefront
     from loyalty.webhooks import inbox
 
     figures = {}

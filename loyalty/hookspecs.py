@@ -41,10 +41,10 @@ def register_earning_rule_types(register):
     """Contribute earning rule types.
 
     Called once at start. Call ``register(rule_type)`` for each type, where
-    ``rule_type`` is an :class:`loyalty.earning.EarningRuleType`: a unique
+    ``rule_type`` is an :class:`loyalty.earning.rule_types.EarningRuleType`: a unique
     ``name``, a ``title``, the ``events`` it applies to, a marshmallow
     ``schema`` for its config, and ``evaluate(context, config)`` returning
-    the points to award (a list of :class:`loyalty.earning.Award`, possibly
+    the points to award (a list of :class:`loyalty.earning.rule_types.Award`, possibly
     empty).
 
     :param register: callable taking one rule type.
@@ -56,10 +56,10 @@ def register_tier_schemes(register):
     """Contribute tier schemes (how members qualify for tiers).
 
     Called once at start. Call ``register(scheme)`` for each scheme, a
-    :class:`loyalty.tier_schemes.TierScheme`: a unique ``name``, a
+    :class:`loyalty.tiers.schemes.TierScheme`: a unique ``name``, a
     ``title``, the ``metric`` it counts (``points``, ``amount``,
     ``orders``), a marshmallow ``schema`` for its settings (a
-    :class:`~loyalty.tier_schemes.TierSchemeSchema`, which brings the
+    :class:`~loyalty.tiers.schemes.TierSchemeSchema`, which brings the
     downgrade policy), and ``qualifying_values(program, settings, now,
     member_ids=None)``: one SQLAlchemy Core select of ``(member_id,
     value)`` for every member of the program, or only ``member_ids``. Thresholds, downgrades and manual floors are applied
@@ -98,11 +98,11 @@ def register_storefronts(register):
     """Contribute storefront adapters (Shopify, WooCommerce, …).
 
     Called once at start. Call ``register(adapter)`` for each: a
-    :class:`loyalty.storefronts.StorefrontAdapter` with a unique ``name``
+    :class:`loyalty.storefronts.adapters.StorefrontAdapter` with a unique ``name``
     (the last part of ``POST /webhooks/<program>/<name>``), a ``title``,
     ``stored_headers`` (the lower-case headers ``topic`` and ``parse`` need
     when the inbox replays a delivery), and, each taking a
-    :class:`loyalty.storefronts.WebhookRequest`:
+    :class:`loyalty.storefronts.adapters.WebhookRequest`:
 
     * ``verify(request, secret)``: raise
       :class:`loyalty.errors.SignatureInvalid` unless signed with ``secret``
@@ -110,7 +110,7 @@ def register_storefronts(register):
     * ``is_ping(request)``: true for an unsigned test request to answer 200;
     * ``delivery_id(request)``: the store's unique id for the delivery;
     * ``topic(request)``: what the delivery is about;
-    * ``parse(request)``: the normalized events (:mod:`loyalty.events`), or
+    * ``parse(request)``: the normalized events (:mod:`loyalty.earning.pipeline`), or
       ``[]`` for a topic the platform does not use; raise
       :class:`loyalty.errors.MalformedWebhook` for a payload it cannot read.
 
@@ -160,7 +160,7 @@ def points_posted(program, member, posting, cause):
 
     :param program: the :class:`loyalty.models.Program`.
     :param member: the :class:`loyalty.models.Member`.
-    :param posting: the :class:`loyalty.ledger.Posting` (entry id, kind,
+    :param posting: the :class:`loyalty.ledger.Receipt` (entry id, kind,
         amount, transfers).
     :param cause: what caused it, e.g. ``{"type": "order", "order_id":
         "1001", "rule": "Base rate"}``.

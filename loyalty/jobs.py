@@ -46,7 +46,7 @@ def _programs(session: Session, slug: str | None = None) -> list[Program]:
 
 def tiers_job(session, clock, registry, program_slug=None) -> dict:
     """Recalculate tiers (upgrades, downgrades by policy, manual tiers that ended)."""
-    from loyalty.tiers import recalculate
+    from loyalty.tiers.levels import recalculate
 
     counts = {"programs": 0, "members": 0, "upgraded": 0, "downgraded": 0}
     for program in _programs(session, program_slug):
@@ -105,7 +105,8 @@ def expire_job(session, clock, registry, program_slug=None) -> dict:
 
 def birthdays_job(session, clock, registry, program_slug=None) -> dict:
     """Today's birthdays (29 February on 28 February in other years) go through the birthday rules."""
-    from loyalty.events import Birthday, Customer, process
+    from loyalty.earning.events import Birthday, Customer
+    from loyalty.earning.pipeline import process
 
     today = clock.now().date()
     days = [(today.month, today.day)]
@@ -141,8 +142,8 @@ def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
 
 
 def rollups_job(session, clock, registry, program_slug=None) -> dict:
-    """Sum each program's days that ended into the daily roll-ups the dashboard reads (:mod:`loyalty.rollups`)."""
-    from loyalty.rollups import roll_up
+    """Sum each program's days that ended into the daily roll-ups the dashboard reads (:mod:`loyalty.reporting.rollups`)."""
+    from loyalty.reporting.rollups import roll_up
 
     now = clock.now()
     return {"days": sum(roll_up(session, program, now) for program in _programs(session, program_slug))}

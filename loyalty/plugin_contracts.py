@@ -43,11 +43,11 @@ class Contract:
 CONTRACTS = {
     "earning_rule_types": Contract(
         ("name", "title", "schema", "events", "evaluate"), ("evaluate",), ("evaluate",),
-        "loyalty.earning:EarningRuleType", "loyalty.earning:RuleConfigSchema",
+        "loyalty.earning.rule_types:EarningRuleType", "loyalty.earning.rule_types:RuleConfigSchema",
     ),
     "tier_schemes": Contract(
         ("name", "title", "schema", "metric", "qualifying_values"), ("qualifying_values",), ("qualifying_values",),
-        "loyalty.tier_schemes:TierScheme", "loyalty.tier_schemes:TierSchemeSchema",
+        "loyalty.tiers.schemes:TierScheme", "loyalty.tiers.schemes:TierSchemeSchema",
     ),
     "reward_types": Contract(
         ("name", "title", "schema", "variable", "issue", "cancel"),
@@ -57,7 +57,7 @@ CONTRACTS = {
     "storefronts": Contract(
         ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
         ("verify", "delivery_id", "topic", "parse", "is_ping"), ("verify", "delivery_id", "topic", "parse"),
-        "loyalty.storefronts:StorefrontAdapter", None,
+        "loyalty.storefronts.adapters:StorefrontAdapter", None,
     ),
     "referral_checks": Contract(
         ("name", "title", "schema", "default_action", "check"), ("check",), ("check",),
@@ -84,7 +84,7 @@ def problems(kind: str, item) -> list[str]:
     """What is wrong with ``item`` as a ``kind`` type (empty when nothing): sentences naming the attribute."""
     from marshmallow import Schema
 
-    from loyalty.earning import EVENT_KINDS
+    from loyalty.earning.rule_types import EVENT_KINDS
 
     contract = CONTRACTS[kind]
     missing = [attr for attr in contract.required if not hasattr(item, attr)]

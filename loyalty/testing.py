@@ -25,7 +25,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from loyalty.clock import FrozenClock
-from loyalty.events import Customer, Line, OrderPaid
+from loyalty.earning.events import Customer, Line, OrderPaid
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 _order_ids = itertools.count(1001)
@@ -135,7 +135,7 @@ def loyalty_session(loyalty_app):
 @pytest.fixture
 def loyalty_program(loyalty_session, loyalty_clock):
     """Program ``test`` in USD, points available at once (no return window)."""
-    from loyalty.programs import create_program
+    from loyalty.programs.program import create_program
 
     program = create_program(loyalty_session, slug="test", name="Test", currency="USD", clock=loyalty_clock)
     loyalty_session.commit()
@@ -145,7 +145,7 @@ def loyalty_program(loyalty_session, loyalty_clock):
 @pytest.fixture
 def loyalty_member(loyalty_session, loyalty_program, loyalty_clock):
     """Member ``c-1`` of the test program."""
-    from loyalty.members import enrol
+    from loyalty.programs.members import enrol
 
     member, _ = enrol(loyalty_session, loyalty_program, external_id="c-1", email="c-1@example.com",
                       clock=loyalty_clock)
@@ -157,7 +157,7 @@ def loyalty_member(loyalty_session, loyalty_program, loyalty_clock):
 def loyalty_add_rule(loyalty_session, loyalty_program, loyalty_clock):
     """``loyalty_add_rule("points_per_currency", {"points_per_unit": "1"})`` → the stored rule."""
     from loyalty.registry import current_registry
-    from loyalty.rules import add_rule
+    from loyalty.earning.rules import add_rule
 
     def add(type: str, config: dict | None = None, *, name: str | None = None, program=None):
         rule = add_rule(loyalty_session, program or loyalty_program, current_registry(), type=type,
@@ -171,7 +171,7 @@ def loyalty_add_rule(loyalty_session, loyalty_program, loyalty_clock):
 @pytest.fixture
 def loyalty_push(loyalty_session, loyalty_program, loyalty_clock):
     """``loyalty_push(event)`` processes one event in its own transaction and returns the outcome."""
-    from loyalty.events import process
+    from loyalty.earning.pipeline import process
     from loyalty.registry import current_registry
 
     def push(event, *, program=None):

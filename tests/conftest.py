@@ -23,9 +23,9 @@ from loyalty.app import create_app
 from loyalty.clock import FrozenClock
 from loyalty.db import db
 from loyalty.ledger import Ledger, verify
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Account, Entry, Lot, LotConsumption, Transfer
-from loyalty.programs import create_program
+from loyalty.programs.program import create_program
 from loyalty.testing import StoreClient
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -181,7 +181,7 @@ def registry(app):
 @pytest.fixture
 def add_rule(session, program, registry, clock):
     """``add_rule("points_per_currency", {"points_per_unit": "1"})``"""
-    from loyalty.rules import add_rule as add
+    from loyalty.earning.rules import add_rule as add
 
     def make(type, config=None, *, name=None, target=None):
         rule = add(session, target or program, registry, type=type, name=name or type, config=config, clock=clock)
@@ -194,7 +194,7 @@ def add_rule(session, program, registry, clock):
 @pytest.fixture
 def push(session, program, registry, clock):
     """Process one event in its own transaction: ``push(order_paid("50.00"))``."""
-    from loyalty.events import process
+    from loyalty.earning.pipeline import process
 
     def run(event, *, target=None):
         outcome = process(session, target or program, event, registry=registry, clock=clock)
@@ -205,14 +205,14 @@ def push(session, program, registry, clock):
 
 
 def available(session, program, external_id) -> int:
-    from loyalty.members import get_member
+    from loyalty.programs.members import get_member
 
     member = get_member(session, program, external_id)
     return Ledger(session).balances(member.id)["available"]
 
 
 def pending(session, program, external_id) -> int:
-    from loyalty.members import get_member
+    from loyalty.programs.members import get_member
 
     member = get_member(session, program, external_id)
     return Ledger(session).balances(member.id)["pending"]

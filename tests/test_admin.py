@@ -7,11 +7,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from loyalty.admin_users import create_admin
-from loyalty.events import Customer, enrol
+from loyalty.access.admin_users import create_admin
+from loyalty.earning.events import Customer
+from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger
 from loyalty.models import AuditEntry, Referral
-from loyalty.programs import create_program
+from loyalty.programs.program import create_program
 from tests.conftest import available, snapshot
 
 PASSWORD = "correct-horse-battery"
@@ -200,7 +201,7 @@ class TestSafety:
         assert "<b>bold</b>" not in search and "&lt;b&gt;bold&lt;/b&gt;" in search
 
     def test_the_api_and_webhooks_need_no_csrf_token(self, app, session, shop, users):
-        from loyalty.api_keys import create_key
+        from loyalty.access.api_keys import create_key
 
         key = create_key(session, shop, name="t").secret
         session.commit()
@@ -212,7 +213,7 @@ class TestSafety:
 class TestPages:
     def test_find_a_member_by_external_id_email_or_code(self, app, session, shop, users):
         owner = signed_in(app, "owner@example.com")
-        from loyalty.members import get_member
+        from loyalty.programs.members import get_member
 
         code = get_member(session, shop, "c-ann").referral_code
         for q in ("c-ann", "ann@example.com", "ANN@EXAMPLE.COM", code.lower()):
@@ -226,7 +227,7 @@ class TestPages:
     def test_the_member_page_shows_everything_about_them(self, app, session, shop, users, push):
         from decimal import Decimal
 
-        from loyalty.events import OrderPaid
+        from loyalty.earning.events import OrderPaid
 
         push(OrderPaid(order_id="o-77", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("20.00"),
                        total=Decimal("20.00")))
@@ -344,7 +345,7 @@ class TestTiersAndOperations:
     def test_the_inbox_shows_a_failed_delivery_and_replays_it(self, app, session, shop, users, registry, clock):
         import json
 
-        from loyalty.storefronts import add_storefront
+        from loyalty.storefronts.connections import add_storefront
         from tests.webhook_helpers import SECRETS, standard_headers
 
         add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"],
@@ -405,7 +406,7 @@ class TestCatalogAndSettings:
         assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["reward.add", "reward.pause"]
 
     def test_review_flagged_referrals(self, app, session, shop, users, registry):
-        from loyalty.members import get_member
+        from loyalty.programs.members import get_member
         from loyalty.referrals import attribute, set_terms
 
         set_terms(shop, registry, referrer_points=100, checks={"velocity": {"max_per_referrer": 1}})
@@ -452,7 +453,7 @@ class TestCatalogAndSettings:
         created = owner.post("/admin/acme/connections", {"action": "create_key", "name": "Headless shop"})
         secret = re.search(r'<code id="new-key">(lk_[^<]+)</code>', created.get_data(as_text=True)).group(1)
         assert secret not in owner.get("/admin/acme/connections").get_data(as_text=True)  # shown once
-        from loyalty.api_keys import authenticate as key_auth
+        from loyalty.access.api_keys import authenticate as key_auth
 
         assert key_auth(session, secret) is not None
         prefix = session.scalar(select(ApiKey.prefix))
@@ -468,7 +469,7 @@ class TestCatalogAndSettings:
 
 def test_edit_a_tier(app, session, shop, users):
     from loyalty.models import Tier
-    from loyalty.tiers import add_tier
+    from loyalty.tiers.levels import add_tier
 
     gold = add_tier(session, shop, name="Gold", rank=3, threshold="500")
     add_tier(session, shop, name="Silver", rank=2, threshold="200")
@@ -491,7 +492,7 @@ def test_edit_a_tier(app, session, shop, users):
 def test_a_rewards_availability_and_its_code_pool(app, session, shop, users, registry, clock):
     from loyalty.models import Reward
     from loyalty.rewards import add_reward
-    from loyalty.tiers import add_tier
+    from loyalty.tiers.levels import add_tier
 
     add_tier(session, shop, name="Gold", rank=3)
     reward = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=100,

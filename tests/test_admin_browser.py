@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from loyalty.admin_users import create_admin
-from loyalty.events import Customer, OrderPaid, enrol
+from loyalty.access.admin_users import create_admin
+from loyalty.earning.events import Customer, OrderPaid
+from loyalty.earning.pipeline import enrol
 from loyalty.models import AuditEntry
 from tests.conftest import available
 
@@ -182,7 +183,7 @@ def test_replay_a_failed_delivery(page, session, shop, registry, clock, app):
     import json
 
     from loyalty.models import WebhookDelivery
-    from loyalty.storefronts import add_storefront
+    from loyalty.storefronts.connections import add_storefront
     from tests.webhook_helpers import SECRETS, standard_headers
 
     add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock)

@@ -92,7 +92,7 @@ class TestSignInLimitAcrossWorkers:
         assert sorted(statuses) == [200] * 10 + [429] * 6
 
     def test_the_counts_live_in_the_database_and_a_window_starts_afresh(self, app, monkeypatch):
-        from loyalty import rate_limits
+        from loyalty.access import rate_limits
         from loyalty.admin import limiter
 
         storage = limiter.storage
@@ -234,8 +234,8 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
 def catalog(session, shop, clock, registry):
     """A tier, a rule and a reward, so that forms reach real rows too: the path values to draw from."""
     from loyalty.rewards import add_reward
-    from loyalty.rules import add_rule
-    from loyalty.tiers import add_tier
+    from loyalty.earning.rules import add_rule
+    from loyalty.tiers.levels import add_tier
 
     tier = add_tier(session, shop, name="Gold", rank=3, threshold="500", clock=clock)
     rule = add_rule(session, shop, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"},

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from loyalty.api_keys import create_key, revoke_key
+from loyalty.access.api_keys import create_key, revoke_key
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import ApiKey, Entry, Member
-from loyalty.programs import create_program
-from loyalty.tiers import add_tier, set_member_tier
+from loyalty.programs.program import create_program
+from loyalty.tiers.levels import add_tier, set_member_tier
 from tests.conftest import available, snapshot
 
 API = "/api/v1"

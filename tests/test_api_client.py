@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from loyalty.api_keys import create_key
-from loyalty.members import find_member
-from loyalty.tiers import add_tier, set_member_tier
+from loyalty.access.api_keys import create_key
+from loyalty.programs.members import find_member
+from loyalty.tiers.levels import add_tier, set_member_tier
 from tests.live_server import gunicorn
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty.api_keys import create_key
+from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.members import enrol, find_member
+from loyalty.programs.members import enrol, find_member
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from loyalty.api_keys import create_key
+from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import ApiIdempotentRequest, Member, Redemption
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward

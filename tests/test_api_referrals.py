@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from loyalty.api_keys import create_key
-from loyalty.members import enrol
+from loyalty.access.api_keys import create_key
+from loyalty.programs.members import enrol
 from loyalty.models import Referral
-from loyalty.programs import create_program
+from loyalty.programs.program import create_program
 from loyalty.referrals import set_terms
 from tests.conftest import snapshot
 

@@ -6,14 +6,14 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
-from loyalty.api_keys import create_key
+from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Redemption
-from loyalty.programs import create_program
+from loyalty.programs.program import create_program
 from loyalty.rewards import add_reward
-from loyalty.storefronts import add_storefront
-from loyalty.tiers import add_tier
+from loyalty.storefronts.connections import add_storefront
+from loyalty.tiers.levels import add_tier
 from tests.conftest import available, snapshot
 from tests.fake_stripe import FakeStripe
 

@@ -41,13 +41,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from loyalty.api_keys import create_key
+from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.referrals import set_terms
 from loyalty.models import Tier
 from loyalty.rewards import add_reward, redeem
-from loyalty.tiers import add_tier, set_member_tier, set_scheme
+from loyalty.tiers.levels import add_tier, set_member_tier, set_scheme
 
 EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
 

@@ -129,7 +129,7 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     assert referrals(again) == referrals(first)
     # Fay then spent 300 of her 485 on store credit; she also got the welcome reward, and Ann a tote code.
     assert "Available 185" in ok(runner, "members", "show", "--program", "demo", "cust-fay")
-    from loyalty.admin_users import authenticate
+    from loyalty.access.admin_users import authenticate
 
     password = again.split("e-mail owner@demo.example  password ")[1].split()[0]
     assert authenticate(session, "owner@demo.example", password) is not None  # the latest run's password works

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty.members import get_member
-from loyalty.programs import get_program
+from loyalty.programs.members import get_member
+from loyalty.programs.program import get_program
 from loyalty.referrals import attribute
 from tests.test_cli import fails, ok
 

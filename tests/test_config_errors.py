@@ -41,7 +41,7 @@ def test_the_cli_shows_config_errors_per_field(runner, program, args, message):
 class TestAdmin:
     @pytest.fixture
     def manager(self, app, session, program, clock):
-        from loyalty.admin_users import create_admin
+        from loyalty.access.admin_users import create_admin
         from tests.test_admin import PASSWORD, signed_in
 
         create_admin(session, email="manager@example.com", password=PASSWORD, role="manager", clock=clock)

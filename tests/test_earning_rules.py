@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from loyalty import errors
-from loyalty.events import Birthday, Customer, CustomEvent
+from loyalty.earning.events import Birthday, Customer, CustomEvent
 from loyalty.testing import order_paid
 from tests.conftest import available
 
@@ -44,7 +44,7 @@ class TestPointsPerCurrency:
         assert push(order_paid("5.00")).points == 3  # 2.5 -> 3
 
     def test_tier_multiplier_applies(self, push, add_rule, session, program, member_factory):
-        from loyalty.tiers import add_tier, set_member_tier
+        from loyalty.tiers.levels import add_tier, set_member_tier
 
         gold = add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5")
         set_member_tier(session, member_factory("c-1"), gold)
@@ -53,7 +53,7 @@ class TestPointsPerCurrency:
         assert push(order_paid("33.33")).points == 99  # 66.66 x 1.5 = 99.99, rounded down
 
     def test_tier_multiplier_can_be_switched_off(self, push, add_rule, session, program, member_factory):
-        from loyalty.tiers import add_tier, set_member_tier
+        from loyalty.tiers.levels import add_tier, set_member_tier
 
         set_member_tier(session, member_factory("c-1"), add_tier(session, program, name="Gold", rank=2, earn_multiplier="3"))
         session.commit()
@@ -66,7 +66,7 @@ class TestPointsPerCurrency:
         assert push(order_paid("25.00")).points == 25
 
     def test_zero_decimal_currency(self, push, add_rule, session, clock, registry):
-        from loyalty.programs import create_program
+        from loyalty.programs.program import create_program
 
         yen = create_program(session, slug="jp", name="JP", currency="JPY", clock=clock)
         session.commit()
@@ -110,7 +110,7 @@ class TestFirstOrderBonus:
 
 class TestSignupBonus:
     def test_on_enrolment_whichever_way(self, push, add_rule, session, program):
-        from loyalty.events import CustomerCreated
+        from loyalty.earning.events import CustomerCreated
 
         add_rule("signup_bonus", {"points": 50})
         assert push(CustomerCreated(Customer("c-1", "a@example.com"))).status == "processed"

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty import errors, jobs
-from loyalty.events import CustomEvent, Customer
+from loyalty.earning.events import CustomEvent, Customer
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Entry, Lot
-from loyalty.programs import update_program
+from loyalty.programs.program import update_program
 from loyalty.testing import order_paid
 from tests.conftest import available, pending, snapshot, statements_issued
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from loyalty.finance import breakage, rollforward
+from loyalty.reporting.finance import breakage, rollforward
 from loyalty.ledger import Ledger
 from loyalty.models import Account
 from tests.conftest import START
@@ -57,7 +57,7 @@ def test_breakage_by_the_month_points_became_spendable(session, program, member,
 
 
 def test_the_finance_page_and_its_csv(app, session, program, member, clock):
-    from loyalty.admin_users import create_admin
+    from loyalty.access.admin_users import create_admin
     from tests.test_admin import signed_in
 
     Ledger(session, clock).earn(member, 250, key="e1")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from loyalty import jobs
 from loyalty.db import db
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import JobRun
-from loyalty.tiers import add_tier, set_scheme
+from loyalty.tiers.levels import add_tier, set_scheme
 from tests.conftest import available, pending
 from tests.test_cli import ok
 

@@ -231,7 +231,7 @@ class TestReverse:
                 ledger.reverse(entry_id, key=f"x{entry_id}")
 
     def test_unknown_entry_or_other_program(self, ledger, session, member, clock):
-        from loyalty.programs import create_program
+        from loyalty.programs.program import create_program
 
         other = create_program(session, slug="other", name="Other", currency="EUR", clock=clock)
         earn = ledger.earn(member, 10, key="o1")
@@ -262,7 +262,7 @@ class TestIdempotency:
         assert snapshot(session) == before
 
     def test_keys_are_per_program(self, ledger, session, member, member_factory, clock):
-        from loyalty.programs import create_program
+        from loyalty.programs.program import create_program
 
         other = create_program(session, slug="other", name="Other", currency="EUR", clock=clock)
         session.commit()

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from loyalty import errors
 from loyalty.ledger import Ledger, verify
-from loyalty.members import enrol
-from loyalty.programs import create_program
+from loyalty.programs.members import enrol
+from loyalty.programs.program import create_program
 from tests.conftest import snapshot
 
 DAY = timedelta(days=1)

@@ -37,8 +37,8 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
 def test_upgrading_a_database_that_has_data(tmp_path):
     """Each migration runs on a live database, not only an empty one (SQLite rebuilds tables)."""
     from loyalty.ledger import Ledger, verify
-    from loyalty.members import enrol
-    from loyalty.programs import create_program
+    from loyalty.programs.members import enrol
+    from loyalty.programs.program import create_program
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/d.db", "TESTING": True})
     with app.app_context():

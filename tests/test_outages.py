@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, PendingR
 from loyalty import jobs
 from loyalty.models import Entry, JobRun, WebhookDelivery
 from loyalty.outage import Outage, is_outage
-from loyalty.storefronts import add_storefront
+from loyalty.storefronts.connections import add_storefront
 from loyalty.webhooks import inbox, worker
 from tests.test_worker_batches import shopify_delivery
 from tests.webhook_helpers import SECRETS, shopify_headers
@@ -284,7 +284,7 @@ class TestTheScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from loyalty.cli.jobs import sync_programs
-        from loyalty.tiers import set_scheme
+        from loyalty.tiers.levels import set_scheme
 
         from loyalty.db import db
         from loyalty.registry import current_registry

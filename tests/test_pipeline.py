@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty import errors, hookimpl
-from loyalty.events import Customer, CustomerCreated, OrderCancelled, OrderRefunded, process, simulate
+from loyalty.earning.events import Customer, CustomerCreated, OrderCancelled, OrderRefunded
+from loyalty.earning.pipeline import process, simulate
 from loyalty.models import Entry, Order
 from loyalty.registry import build_registry
 from loyalty.testing import order_paid
@@ -65,7 +66,7 @@ class TestOrders:
         assert session.scalar(select(Order.member_id)) is None
 
     def test_paused_rules_do_not_award(self, push, base_rate, session, registry):
-        from loyalty.rules import update_rule
+        from loyalty.earning.rules import update_rule
 
         update_rule(session, base_rate, registry, active=False)
         session.commit()
@@ -129,7 +130,7 @@ class TestRefunds:
         add_rule("points_per_currency", {"points_per_unit": "1"})
         push(order_paid("40.00", order_id="1"))
         from loyalty.ledger import Ledger
-        from loyalty.members import get_member
+        from loyalty.programs.members import get_member
 
         Ledger(session).adjust(get_member(session, program, "c-1"), 100, key="goodwill", reason="x", actor="t")
         session.commit()
@@ -166,7 +167,7 @@ class TestRefunds:
 
     def test_claw_back_policy_caps_at_zero(self, push, base_rate, session, program):
         from loyalty.ledger import Ledger
-        from loyalty.members import get_member
+        from loyalty.programs.members import get_member
 
         program.clawback_policy = "cap_at_zero"
         session.commit()
@@ -256,7 +257,7 @@ def test_concurrent_deliveries_of_one_order_earn_once(session, program, add_rule
     from sqlalchemy.orm import Session
 
     from loyalty.db import db
-    from loyalty.events import enrol
+    from loyalty.earning.pipeline import enrol
 
     add_rule("points_per_currency", {"points_per_unit": "1"})
     add_rule("first_order_bonus", {"points": 50})

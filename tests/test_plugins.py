@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType
+from loyalty.earning.rule_types import Award, EarningRuleType
 from loyalty.registry import BUILTIN_PLUGINS, PluginError, build_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +121,8 @@ def _broken_types():
 
     from loyalty.referrals import ReferralCheck
     from loyalty.rewards import RewardType
-    from loyalty.storefronts import StorefrontAdapter
-    from loyalty.tier_schemes import TierScheme
+    from loyalty.storefronts.adapters import StorefrontAdapter
+    from loyalty.tiers.schemes import TierScheme
 
     def make(base, **attrs):
         return type("Broken", (base,), {"name": "broken", "title": "Broken", **attrs})()
@@ -137,7 +137,7 @@ def _broken_types():
          "broken.events has 'order_payed'"),
         ("earning_rule_types", make(EarningRuleType, events="order_paid", **evaluate), "broken.events must be"),
         ("earning_rule_types", make(EarningRuleType, schema=Schema, **evaluate),
-         "broken.schema must subclass loyalty.earning.RuleConfigSchema"),
+         "broken.schema must subclass loyalty.earning.rule_types.RuleConfigSchema"),
         ("tier_schemes", make(TierScheme), "broken does not implement qualifying_values"),
         ("tier_schemes", make(TierScheme, metric="visits", **values),
          "broken.metric is 'visits': it must be one of points, amount, orders"),

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from loyalty import errors
-from loyalty.members import enrol, get_member
+from loyalty.programs.members import enrol, get_member
 from loyalty.models import Account, Member, Program
-from loyalty.programs import create_program, get_program
+from loyalty.programs.program import create_program, get_program
 from tests.conftest import snapshot
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from loyalty import errors
 from loyalty.jobs import run_job
-from loyalty.members import get_member
+from loyalty.programs.members import get_member
 from loyalty.models import Entry, Referral
 from loyalty.referrals import approve, attribute, reject, set_terms
-from loyalty.storefronts import add_storefront
+from loyalty.storefronts.connections import add_storefront
 from tests.conftest import START, guide_example, run_together, snapshot
 from tests.webhook_helpers import (
     SECRETS,
@@ -145,7 +145,7 @@ class TestCodes:
         members = [member_factory(f"c-{n}") for n in range(50)]
         codes = {m.referral_code for m in members}
         assert len(codes) == 50 and all(len(code) == 8 and code.isalnum() for code in codes)
-        from loyalty.api_keys import create_key
+        from loyalty.access.api_keys import create_key
 
         key = create_key(session, shop, name="t").secret
         body = client.get("/api/v1/members/c-1", headers={"Authorization": f"Bearer {key}"}).json
@@ -510,7 +510,7 @@ class TestConcurrency:
         assert earned(session, shop, "c-ann") == REFERRER_POINTS and earned(session, shop, "9301") == FRIEND_POINTS
 
     def test_the_same_attribution_at_once_creates_one_referral(self, app, session, shop, ann):
-        from loyalty.api_keys import create_key
+        from loyalty.access.api_keys import create_key
 
         key, code = create_key(session, shop, name="t").secret, ann.referral_code
         session.commit()

@@ -14,13 +14,13 @@ import stripe
 from sqlalchemy import func, select
 
 from loyalty import errors
-from loyalty.events import Customer, OrderPaid
+from loyalty.earning.events import Customer, OrderPaid
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Redemption, Reward
 from loyalty.rewards import add_reward, cancel, get_reward, import_codes, redeem, update_reward
-from loyalty.storefronts import add_storefront
-from loyalty.tiers import add_tier, set_member_tier
+from loyalty.storefronts.connections import add_storefront
+from loyalty.tiers.levels import add_tier, set_member_tier
 from tests.conftest import START, available, run_together, snapshot
 from tests.fake_stripe import FakeStripe
 
@@ -178,7 +178,7 @@ class TestLimits:
         assert "costs 2001 points" in self.refused(session, program, rich, made.id, error=errors.InsufficientPoints)
 
     def test_unknown_reward_and_another_programs(self, session, program, rich, reward, clock, registry):
-        from loyalty.programs import create_program
+        from loyalty.programs.program import create_program
 
         other = create_program(session, slug="other", name="Other", currency="USD", clock=clock)
         theirs = add_reward(session, other, registry, type="free_shipping_code", name="Ship", points=10, clock=clock)

@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from loyalty.jobs import run_job
 from loyalty.ledger import Ledger, verify
 from loyalty.models import DailyFigure, MemberActivity
-from loyalty.daily import TICK, midnight
-from loyalty.finance import breakage, rollforward
-from loyalty.reports import daily_points, figures
-from loyalty.rollups import balance_changes, days_due
+from loyalty.reporting.periods import TICK, midnight
+from loyalty.reporting.finance import breakage, rollforward
+from loyalty.reporting.dashboard import daily_points, figures
+from loyalty.reporting.rollups import balance_changes, days_due
 from tests.conftest import START, run_together
 
 DAY = timedelta(days=1)
@@ -88,7 +88,7 @@ def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_pro
 
     # Activity after the mark is counted live, on top of the roll-ups.
     ledger = Ledger(session, clock)
-    from loyalty.members import get_member
+    from loyalty.programs.members import get_member
 
     ledger.earn(get_member(session, program, "c-cy"), 5, key="c2")
     session.commit()
@@ -108,7 +108,7 @@ def test_the_job_sums_each_day_once_it_ended_and_a_late_entry_at_the_next_run(se
 
     # A transaction that read the clock on the 10th commits after the 10th was summed.
     clock.set(JAN[11] - timedelta(seconds=1))
-    from loyalty.members import get_member
+    from loyalty.programs.members import get_member
 
     Ledger(session, clock).earn(get_member(session, program, "c-cy"), 7, key="late")
     session.commit()
@@ -146,9 +146,9 @@ def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_
 def test_rolling_up_while_members_earn_into_the_same_day(app, session, program, member_factory, clock):
     """A day summed again and again while members keep earning into it: no error, and after a last run, exact."""
     from loyalty.db import db
-    from loyalty.members import get_member
+    from loyalty.programs.members import get_member
     from loyalty.models import Program
-    from loyalty.rollups import roll_up
+    from loyalty.reporting.rollups import roll_up
 
     for n in range(6):
         member_factory(f"c-{n}")

@@ -18,8 +18,8 @@ import pytest
 from marshmallow import fields, validate
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
-from loyalty.events import CustomEvent, Customer
+from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning.events import CustomEvent, Customer
 from loyalty.testing import order_paid
 from tests.conftest import available
 
@@ -113,7 +113,7 @@ def test_custom_event_awards_count_by_when_the_events_happened(add_rule, push, c
 
 
 def test_the_workers_set_based_path_counts_the_same(add_rule, push, session, program, registry, clock):
-    from loyalty.paid_orders import process_paid_orders
+    from loyalty.earning.batch import process_paid_orders
 
     _capped(add_rule)
     for name in ("c-1", "c-2"):
@@ -173,7 +173,7 @@ class TestTryItInTheAdmin:
 
     @pytest.fixture
     def users(self, session, program, clock):
-        from loyalty.admin_users import create_admin
+        from loyalty.access.admin_users import create_admin
         from tests.test_admin import PASSWORD
 
         create_admin(session, email="manager@example.com", password=PASSWORD, role="manager", clock=clock)

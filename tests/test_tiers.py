@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty import errors, hookimpl
-from loyalty.api_keys import create_key
-from loyalty.events import OrderCancelled, OrderRefunded
+from loyalty.access.api_keys import create_key
+from loyalty.earning.events import OrderCancelled, OrderRefunded
 from loyalty.ledger import Ledger
-from loyalty.members import enrol, get_member
+from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
 from loyalty.testing import order_paid
-from loyalty.tiers import add_tier, get_tier, recalculate, set_member_tier, set_scheme
+from loyalty.tiers.levels import add_tier, get_tier, recalculate, set_member_tier, set_scheme
 from tests.conftest import guide_example, statements_issued
 
 DAY = timedelta(days=1)

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from loyalty import errors
-from loyalty.events import CustomerCreated, OrderCancelled, OrderPaid, OrderRefunded
+from loyalty.earning.events import CustomerCreated, OrderCancelled, OrderPaid, OrderRefunded
 from loyalty.plugins.storefronts.shopify import Shopify
 from loyalty.plugins.storefronts.stripe_payments import Stripe, from_stripe_amount
 from loyalty.plugins.storefronts.woocommerce import WooCommerce
-from loyalty.storefronts import WebhookRequest
+from loyalty.storefronts.adapters import WebhookRequest
 from tests.webhook_helpers import fixture, fixture_bytes, stripe_event
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -202,7 +202,7 @@ class TestReferralFields:
         assert event.shipping_address.key() is None
 
     def test_addresses_match_however_they_are_written(self):
-        from loyalty.events import Address
+        from loyalty.earning.events import Address
 
         assert Address("12 Rose Lane, Apt. 3", None, "Leeds", "LS1 4AB", "GB").key() == \
             Address("12 rose lane apt 3", "", "LEEDS", "ls14ab", "gb").key()

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from loyalty.event_checks import UNSTORABLE
+from loyalty.earning.event_checks import UNSTORABLE
 from loyalty.models import Entry, Order, WebhookDelivery
 from tests.conftest import available, snapshot
 from tests.test_webhook_intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
@@ -188,7 +188,7 @@ class TestHarmlessTextIsCut:
         order["customer"]["last_name"] = "Smith\ud800"
         response = post(client, "shopify", *shopify(order))
         assert response.status_code == 200 and response.json["status"] == "processed", response.json
-        from loyalty.members import get_member
+        from loyalty.programs.members import get_member
 
         member = get_member(session, shop, SHOPIFY_MEMBER)
         assert member.name.startswith("Annn") and len(member.name) == 255 and "\x00" not in member.name

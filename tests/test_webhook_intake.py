@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import Entry, Order, WebhookDelivery
-from loyalty.storefronts import add_storefront
+from loyalty.storefronts.connections import add_storefront
 from tests.conftest import available, snapshot
 from tests.webhook_helpers import (
     SECRETS,

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from loyalty.ledger import verify
 from loyalty.models import WebhookDelivery
-from loyalty.storefronts import add_storefront
+from loyalty.storefronts.connections import add_storefront
 from tests.conftest import snapshot
 from tests.webhook_helpers import (
     SECRETS,

@@ -11,7 +11,7 @@ from loyalty import errors
 from loyalty.plugins.storefronts.shopify import Shopify
 from loyalty.plugins.storefronts.standard_webhooks import StandardWebhooks
 from loyalty.plugins.storefronts.stripe_payments import Stripe
-from loyalty.storefronts import WebhookRequest
+from loyalty.storefronts.adapters import WebhookRequest
 from tests.webhook_helpers import fixture, fixture_bytes
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)

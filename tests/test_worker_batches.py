@@ -6,7 +6,7 @@ the wrong currency, a member in debt) is stored for two identical
 programs. One program's deliveries are processed one by one, each in its
 own transaction, as the request does inline; the other's by
 ``inbox.process_batch``, which posts independent paid orders set-based
-(``loyalty/paid_orders.py``). Balances, entries, lots, orders and every
+(``loyalty/earning/batch.py``). Balances, entries, lots, orders and every
 delivery's status must come out the same.
 """
 
@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from loyalty.ledger import Ledger
-from loyalty.members import enrol
+from loyalty.programs.members import enrol
 from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, WebhookDelivery
-from loyalty.programs import create_program
-from loyalty.rules import add_rule
-from loyalty.storefronts import add_storefront
-from loyalty.tiers import add_tier, set_member_tier
+from loyalty.programs.program import create_program
+from loyalty.earning.rules import add_rule
+from loyalty.storefronts.connections import add_storefront
+from loyalty.tiers.levels import add_tier, set_member_tier
 from loyalty.webhooks import inbox
 from tests.conftest import statements_issued
 from tests.webhook_helpers import SECRETS, shopify_headers

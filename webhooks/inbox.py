@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
-from loyalty.event_checks import storable
-from loyalty.events import OrderPaid, process
+from loyalty.earning.event_checks import storable
+from loyalty.earning.events import OrderPaid
+from loyalty.earning.pipeline import process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.outage import is_outage
-from loyalty.paid_orders import process_paid_orders
-from loyalty.storefronts import WebhookRequest
+from loyalty.earning.batch import process_paid_orders
+from loyalty.storefronts.adapters import WebhookRequest
 from loyalty.webhooks import reading
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def _apply_batch(session, batch, *, registry, clock, max_attempts, cache) -> lis
     """Process claimed deliveries in order, consecutive paid orders together.
 
     A run of ``orders/paid``-like deliveries goes to
-    :func:`loyalty.paid_orders.process_paid_orders`, which posts the
+    :func:`loyalty.earning.batch.process_paid_orders`, which posts the
     independent ones set-based and hands the rest back; those, and every
     other delivery, are processed one by one with :func:`_apply`, in the
     order they arrived.

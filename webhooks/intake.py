@@ -39,7 +39,7 @@ from loyalty.db import db
 from loyalty.models import Program, Storefront
 from loyalty.outage import is_outage
 from loyalty.registry import current_registry
-from loyalty.storefronts import WebhookRequest
+from loyalty.storefronts.adapters import WebhookRequest
 from loyalty.webhooks import inbox, reading
 
 log = logging.getLogger(__name__)

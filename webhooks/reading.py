@@ -8,7 +8,7 @@ JSON nested thousands deep) means that this delivery cannot be read, now
 or on any retry: it is a :class:`~loyalty.errors.MalformedWebhook`, which
 the intake answers 400 before storing anything and the inbox records as
 the delivery's failure. The events an adapter returns then go through
-:func:`loyalty.event_checks.checked`, so a value that would not fit the
+:func:`loyalty.earning.event_checks.checked`, so a value that would not fit the
 database is refused here too, rather than crashing the transaction that
 tries to write it.
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 
 from loyalty import errors
-from loyalty.event_checks import UNSTORABLE, checked, storable
-from loyalty.storefronts import WebhookRequest
+from loyalty.earning.event_checks import UNSTORABLE, checked, storable
+from loyalty.storefronts.adapters import WebhookRequest
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def topic_of(adapter, request: WebhookRequest) -> str:
 
 
 def events_of(adapter, request: WebhookRequest) -> list:
-    """The delivery's normalized events, each checked to fit (:mod:`loyalty.event_checks`)."""
+    """The delivery's normalized events, each checked to fit (:mod:`loyalty.earning.event_checks`)."""
     parsed = _call(adapter, "events", adapter.parse, request)
     if not isinstance(parsed, (list, tuple)):
         raise errors.MalformedWebhook(f"the {adapter.title} adapter did not return a list of events")

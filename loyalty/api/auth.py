@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import abort
 
-from loyalty.api_keys import authenticate
+from loyalty.access.api_keys import authenticate
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import Program

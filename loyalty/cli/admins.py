@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from loyalty.admin_users import change_password
-from loyalty.admin_users import create_admin as create
+from loyalty.access.admin_users import change_password
+from loyalty.access.admin_users import create_admin as create
 from loyalty.cli.common import actor, transactional
 from loyalty.db import db
 from loyalty.models import ADMIN_ROLES
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 
 
 @click.command("create-admin")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from loyalty.api_keys import create_key, list_keys, revoke_key
+from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models import API_SCOPES
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 
 group = AppGroup("api-keys", help="API keys for storefronts and headless shops (Authorization: Bearer …).")
 

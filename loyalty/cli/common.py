@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 import click
 
 from loyalty import errors
-from loyalty.daily import midnight
+from loyalty.reporting.periods import midnight
 from loyalty.db import db
 
 

@@ -18,25 +18,27 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from loyalty import errors
-from loyalty.api_keys import create_key, list_keys, revoke_key
+from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
 from loyalty.clock import current_clock
 from loyalty.plugins.storefronts.standard_webhooks import sign
-from loyalty.storefronts import add_storefront, find_storefront, hmac_sha256
+from loyalty.storefronts.connections import add_storefront, find_storefront
+from loyalty.storefronts.adapters import hmac_sha256
 from loyalty.db import db
-from loyalty.events import Customer, enrol
+from loyalty.earning.events import Customer
+from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, verify
-from loyalty.members import get_member
-from loyalty.programs import create_program, get_program
+from loyalty.programs.members import get_member
+from loyalty.programs.program import create_program, get_program
 from loyalty.registry import current_registry
-from loyalty.rules import add_rule, list_rules
+from loyalty.earning.rules import add_rule, list_rules
 from loyalty.jobs import run_job
-from loyalty.programs import update_program
-from loyalty.tiers import add_tier, list_tiers, set_member_tier, set_scheme
+from loyalty.programs.program import update_program
+from loyalty.tiers.levels import add_tier, list_tiers, set_member_tier, set_scheme
 from loyalty.referrals import link_for, list_referrals, set_terms
 from loyalty.rewards import add_reward, import_codes, list_rewards, update_reward
 from loyalty.models import AdminUser, Member
-from loyalty.admin_users import create_admin, set_password
+from loyalty.access.admin_users import create_admin, set_password
 from sqlalchemy import select
 
 SLUG = "demo"

@@ -11,9 +11,9 @@ from flask.cli import AppGroup
 from loyalty import errors
 from loyalty.cli.common import transactional
 from loyalty.db import db
-from loyalty.event_schemas import load_event
-from loyalty.events import process, simulate
-from loyalty.programs import get_program
+from loyalty.earning.event_schemas import load_event
+from loyalty.earning.pipeline import process, simulate
+from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
 
 events_group = AppGroup("events", help="Feed normalized events to the earning pipeline.")

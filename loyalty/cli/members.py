@@ -10,12 +10,13 @@ from loyalty.cli.common import MOMENT, transactional
 from loyalty.db import db
 from loyalty.ledger import Ledger
 from loyalty.ledger.history import member_history
-from loyalty.events import Customer, enrol
-from loyalty.members import get_member
+from loyalty.earning.events import Customer
+from loyalty.earning.pipeline import enrol
+from loyalty.programs.members import get_member
 from loyalty.registry import current_registry
-from loyalty.tiers import get_tier, set_member_tier
+from loyalty.tiers.levels import get_tier, set_member_tier
 from loyalty.models import Member
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.referrals import link_for, referred_by
 
 group = AppGroup("members", help="Enrol, list and inspect members.")

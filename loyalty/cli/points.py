@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 from loyalty import errors
 from loyalty.cli.common import MOMENT, actor, transactional
 from loyalty.db import db
-from loyalty.ledger import Ledger, Posting
-from loyalty.members import get_member
-from loyalty.programs import get_program
+from loyalty.ledger import Ledger, Receipt
+from loyalty.programs.members import get_member
+from loyalty.programs.program import get_program
 
 group = AppGroup("points", help="Award, redeem, adjust and reverse points.")
 
@@ -29,7 +29,7 @@ def _key(key: str | None) -> str:
     return key or f"cli:{uuid.uuid4()}"
 
 
-def _report(posting: Posting | None) -> None:
+def _report(posting: Receipt | None) -> None:
     if posting is None:
         return
     if posting.replayed:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from loyalty.expiry import POLICIES
+from loyalty.programs.expiry import POLICIES
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
-from loyalty.programs import create_program, get_program, list_programs, update_program
+from loyalty.programs.program import create_program, get_program, list_programs, update_program
 
 group = AppGroup("programs", help="Create and list loyalty programs.")
 

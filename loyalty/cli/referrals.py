@@ -9,9 +9,9 @@ from flask.cli import AppGroup
 
 from loyalty.cli.common import actor, json_object, transactional
 from loyalty.db import db
-from loyalty.members import get_member
+from loyalty.programs.members import get_member
 from loyalty.models import REFERRAL_STATUSES, Member, Reward
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.referrals import approve, list_referrals, reject, set_terms, stored_terms
 from loyalty.registry import current_registry
 

@@ -9,9 +9,9 @@ from flask.cli import AppGroup
 from loyalty import money
 from loyalty.cli.common import MOMENT, actor, json_object, transactional
 from loyalty.db import db
-from loyalty.members import get_member
+from loyalty.programs.members import get_member
 from loyalty.models import REDEMPTION_STATUSES, Tier
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
 from loyalty.rewards import add_reward, cancel, get_reward, import_codes, list_rewards, redeem, redemptions_of
 from loyalty.rewards import update_reward

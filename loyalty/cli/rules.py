@@ -9,9 +9,9 @@ from flask.cli import AppGroup
 
 from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.rules import add_rule, get_rule, list_rules, rule_type, update_rule
+from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 
 group = AppGroup("rules", help="Earning rules: add, list, change, pause.")
 

@@ -17,9 +17,9 @@ from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.models.webhooks import DELIVERY_STATUSES
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.storefronts import add_storefront, list_storefronts
+from loyalty.storefronts.connections import add_storefront, list_storefronts
 from loyalty.webhooks import inbox
 
 storefronts_group = AppGroup("storefronts", help="Connect stores: which adapter, which webhook secret.")

@@ -9,11 +9,11 @@ from flask.cli import AppGroup
 
 from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
-from loyalty.members import get_member
+from loyalty.programs.members import get_member
 from loyalty.models import Tier
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.tiers import add_tier, history, list_tiers, plain, recalculate, set_scheme
+from loyalty.tiers.levels import add_tier, history, list_tiers, plain, recalculate, set_scheme
 
 group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and history.")
 

@@ -12,7 +12,7 @@ from loyalty import errors
 from loyalty.db import db
 from loyalty.ledger import verify as verify_ledger
 from loyalty.models import Program
-from loyalty.programs import get_program
+from loyalty.programs.program import get_program
 
 
 @click.command("verify")

@@ -65,8 +65,11 @@ class TransferLine:
 
 
 @dataclass(frozen=True)
-class Posting:
-    """What an operation did. ``replayed`` is true when the key was seen before."""
+class Receipt:
+    """What an operation did: the entry it wrote (or, ``replayed``, found under the same key) and its transfers.
+
+    A receipt, not a "posting": ledgers elsewhere call each transfer line a posting.
+    """
 
     entry_id: int
     kind: str
@@ -198,7 +201,7 @@ class Ledger:
         reason: str | None = None,
         actor: str | None = None,
         source: tuple[str, str] | None = None,
-    ) -> Posting:
+    ) -> Receipt:
         """Issue points to the member: to ``pending`` (until ``release_at``) or ``available``."""
         _check_amount(amount)
         _check_key(key)
@@ -229,14 +232,14 @@ class Ledger:
         except errors.LoyaltyError:
             conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
             raise
-        if isinstance(posted, Posting):  # PostgreSQL wrote everything, or the key was taken
+        if isinstance(posted, Receipt):  # PostgreSQL wrote everything, or the key was taken
             if posted.replayed:
                 conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
             return posted
         entry_id = posted  # SQLite: the entry is in; the transfer and the lot follow
         line = self._move(held, entry_id, issued, target, amount, credited=True)
         self._open_lot(held, entry_id, line, target, expires_at=expires_at, release_at=release_at)
-        return Posting(entry_id, "earn", amount, 0, (line,))
+        return Receipt(entry_id, "earn", amount, 0, (line,))
 
     def _earn_in_one_statement(self, held, target, issued, amount, reason, actor, source, expires_at, release_at):
         """PostgreSQL's earn: entry, transfer and lot in one round trip (``statements.EARN_PG``)."""
@@ -254,9 +257,9 @@ class Ledger:
         if row is None:
             return self._taken(held)
         line = TransferLine(row.transfer_id, issued, held.ids[target], amount)
-        return Posting(row.entry_id, "earn", amount, 0, (line,))
+        return Receipt(row.entry_id, "earn", amount, 0, (line,))
 
-    def earn_new(self, earnings: list[NewEarning]) -> list[Posting]:
+    def earn_new(self, earnings: list[NewEarning]) -> list[Receipt]:
         """Post many earnings at once, each to the effect :meth:`earn` would have.
 
         For a worker's batch of new orders: the keys name rows this
@@ -326,14 +329,14 @@ class Ledger:
             conn.execute(sql.INSERT_CONSUMPTION, debts)
         conn.execute(sql.BUMP_BALANCE, [{"b_account": a, "b_delta": d} for a, d in sorted(credits.items())])
         return [
-            Posting(entry_id, "earn", row["amount"], 0,
+            Receipt(entry_id, "earn", row["amount"], 0,
                     (TransferLine(transfer_id, row["from_account_id"], row["to_account_id"], row["amount"]),))
             for entry_id, transfer_id, row in zip(entry_ids, transfer_ids, transfer_rows)
         ]
 
     # --------------------------------------------------------------- release
 
-    def release_lot(self, lot_id: int, *, key: str | None = None) -> Posting | None:
+    def release_lot(self, lot_id: int, *, key: str | None = None) -> Receipt | None:
         """Move what is left of a pending lot to ``available``.
 
         Returns ``None`` when nothing is left to release (already released,
@@ -348,14 +351,14 @@ class Ledger:
             return self._find(held)
         amount = lot.remaining
         entry_id = self._claim(held, "release", amount, actor="ledger", source=("lot", str(lot_id)))
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         line = self._move(held, entry_id, held.ids["pending"], "available", amount, from_member="pending")
         lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
         self._open_lot(held, entry_id, line, "available", expires_at=lot.expires_at)
-        return Posting(entry_id, "release", amount, 0, (line,))
+        return Receipt(entry_id, "release", amount, 0, (line,))
 
-    def release_due(self, program_id: int, *, limit: int | None = None) -> list[Posting]:
+    def release_due(self, program_id: int, *, limit: int | None = None) -> list[Receipt]:
         """Release the program's pending lots whose release date has come (all, or ``limit``), set-based."""
         from loyalty.ledger import sweeps
 
@@ -372,7 +375,7 @@ class Ledger:
         reason: str | None = None,
         actor: str | None = None,
         source: tuple[str, str] | None = None,
-    ) -> Posting:
+    ) -> Receipt:
         """Spend available points, soonest-expiring lots first. Never below zero."""
         _check_amount(amount)
         _check_key(key)
@@ -387,16 +390,16 @@ class Ledger:
         if amount > held.balances["available"]:
             return self._refuse(held, self._insufficient(held, amount))
         entry_id = self._claim(held, "redeem", amount, reason=reason, actor=actor, source=source)
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         redeemed = self._system_account(held.program_id, "redeemed")
         line = self._move(held, entry_id, held.ids["available"], redeemed, amount, from_member="available")
         lot_book.consume(held.conn, line.id, amount, lot_book.open_lots(held.conn, held.ids["available"]))
-        return Posting(entry_id, "redeem", amount, 0, (line,))
+        return Receipt(entry_id, "redeem", amount, 0, (line,))
 
     # ---------------------------------------------------------------- expire
 
-    def expire_lot(self, lot_id: int, *, key: str | None = None) -> Posting | None:
+    def expire_lot(self, lot_id: int, *, key: str | None = None) -> Receipt | None:
         """Expire what is left of an available lot whose expiry date has passed."""
         member_id = self._lot_owner(lot_id, "available")
         held = self._lock(member_id, _check_key(key or f"expire:lot:{lot_id}"), {"op": "expire", "lot": lot_id})
@@ -409,20 +412,20 @@ class Ledger:
             return self._refuse(held, errors.InvalidInput(f"lot {lot_id} has not expired"))
         amount = lot.remaining
         entry_id = self._claim(held, "expire", amount, actor="ledger", source=("lot", str(lot_id)))
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         expired = self._system_account(held.program_id, "expired")
         line = self._move(held, entry_id, held.ids["available"], expired, amount, from_member="available")
         lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
-        return Posting(entry_id, "expire", amount, 0, (line,))
+        return Receipt(entry_id, "expire", amount, 0, (line,))
 
-    def expire_due(self, program_id: int, *, limit: int | None = None) -> list[Posting]:
+    def expire_due(self, program_id: int, *, limit: int | None = None) -> list[Receipt]:
         """Expire the program's available lots past their expiry date (all, or ``limit``), set-based."""
         from loyalty.ledger import sweeps
 
         return self._sweep(sweeps.expire_due, program_id, limit)
 
-    def _sweep(self, sweep, program_id: int, limit: int | None) -> list[Posting]:
+    def _sweep(self, sweep, program_id: int, limit: int | None) -> list[Receipt]:
         if limit is not None:
             return sweep(self, program_id, limit=limit)
         postings = []
@@ -441,7 +444,7 @@ class Ledger:
         reason: str,
         actor: str,
         expires_at: datetime | None = None,
-    ) -> Posting:
+    ) -> Receipt:
         """A manual correction by a person: ``amount`` > 0 credits, < 0 debits.
 
         A reason and an actor are required: adjustments are what auditors ask about.
@@ -460,7 +463,7 @@ class Ledger:
         if amount < 0 and size > held.balances["available"]:
             return self._refuse(held, self._insufficient(held, size))
         entry_id = self._claim(held, "adjust", size, reason=reason, actor=actor)
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         system = self._system_account(held.program_id, "adjustments")
         if amount > 0:
@@ -469,7 +472,7 @@ class Ledger:
         else:
             line = self._move(held, entry_id, held.ids["available"], system, size, from_member="available")
             lot_book.consume(held.conn, line.id, size, lot_book.open_lots(held.conn, held.ids["available"]))
-        return Posting(entry_id, "adjust", size, 0, (line,))
+        return Receipt(entry_id, "adjust", size, 0, (line,))
 
     def _check_adjustment_expiry(self, amount: int, expires_at: datetime | None) -> None:
         """An expiry belongs to credited points, and a credit that has already expired gives nothing."""
@@ -500,7 +503,7 @@ class Ledger:
         reason: str | None = None,
         actor: str | None = None,
         expires_at: datetime | None = None,
-    ) -> Posting:
+    ) -> Receipt:
         """Undo an entry, wholly or in part, with a new entry linked to it.
 
         ``amount`` defaults to what is left to reverse; asking for more is a
@@ -548,7 +551,7 @@ class Ledger:
             return self._claw_back(held, original, orig, member_kinds[orig.to_account_id], amount, reason, actor)
         return self._give_back(held, original, orig, amount, reason, actor, expires_at)
 
-    def _claw_back(self, held, original, orig, credited, amount, reason, actor) -> Posting:
+    def _claw_back(self, held, original, orig, credited, amount, reason, actor) -> Receipt:
         system = orig.from_account_id
         from_pending = 0
         pending_lots: list[lot_book.OpenLot] = []
@@ -564,7 +567,7 @@ class Ledger:
         shortfall = rest - from_available
         entry_id = self._claim(held, "reverse", amount, reason=reason, actor=actor,
                                reverses_id=original.id, shortfall=shortfall)
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         lines = []
         if from_pending:
@@ -577,17 +580,17 @@ class Ledger:
                 held.conn, line.id, from_available, lot_book.open_lots(held.conn, held.ids["available"])
             )
             lines.append(line)
-        return Posting(entry_id, "reverse", amount, shortfall, tuple(lines))
+        return Receipt(entry_id, "reverse", amount, shortfall, tuple(lines))
 
-    def _give_back(self, held, original, orig, amount, reason, actor, expires_at) -> Posting:
+    def _give_back(self, held, original, orig, amount, reason, actor, expires_at) -> Receipt:
         if expires_at is None and original.kind != "expire":
             expires_at = self._latest_expiry_consumed(orig.id)
         entry_id = self._claim(held, "reverse", amount, reason=reason, actor=actor, reverses_id=original.id)
-        if isinstance(entry_id, Posting):
+        if isinstance(entry_id, Receipt):
             return entry_id
         line = self._move(held, entry_id, orig.to_account_id, "available", amount)
         self._open_lot(held, entry_id, line, "available", expires_at=expires_at)
-        return Posting(entry_id, "reverse", amount, 0, (line,))
+        return Receipt(entry_id, "reverse", amount, 0, (line,))
 
     def _latest_expiry_consumed(self, transfer_id: int) -> datetime | None:
         """The latest expiry among the lots a transfer took points from (None: never)."""
@@ -639,7 +642,7 @@ class Ledger:
         rows = self._conn.execute(sql.MEMBER_ACCOUNTS, {"member_id": member_id}).all()
         return {row.kind: row.balance for row in rows}
 
-    def load(self, entry_id: int, *, replayed: bool = False) -> Posting:
+    def load(self, entry_id: int, *, replayed: bool = False) -> Receipt:
         entry = self._conn.execute(select(sql.entries).where(sql.entries.c.id == entry_id)).one()
         lines = tuple(
             TransferLine(t.id, t.from_account_id, t.to_account_id, t.amount)
@@ -647,7 +650,7 @@ class Ledger:
                 select(sql.transfers).where(sql.transfers.c.entry_id == entry_id).order_by(sql.transfers.c.id)
             )
         )
-        return Posting(entry.id, entry.kind, entry.amount, entry.shortfall, lines, replayed)
+        return Receipt(entry.id, entry.kind, entry.amount, entry.shortfall, lines, replayed)
 
     # --------------------------------------------------------------- helpers
 
@@ -667,7 +670,7 @@ class Ledger:
             conn=conn,
         )
 
-    def _find(self, held: _Held) -> Posting | None:
+    def _find(self, held: _Held) -> Receipt | None:
         """The entry already posted under this request's key, if any (or a conflict)."""
         found = held.conn.execute(sql.FIND_ENTRY, {"program_id": held.program_id, "key": held.key}).first()
         if found is None:
@@ -679,7 +682,7 @@ class Ledger:
             )
         return self.load(found.id, replayed=True)
 
-    def _refuse(self, held: _Held, error: errors.LoyaltyError) -> Posting:
+    def _refuse(self, held: _Held, error: errors.LoyaltyError) -> Receipt:
         """Raise ``error``, unless this request was posted before: then it is a replay."""
         replay = self._find(held)
         if replay is None:
@@ -697,7 +700,7 @@ class Ledger:
         source: tuple[str, str] | None = None,
         reverses_id: int | None = None,
         shortfall: int = 0,
-    ) -> int | Posting:
+    ) -> int | Receipt:
         """Insert the entry under the request's key: its id, or the replay if the key was taken."""
         entry_id = held.conn.execute(
             self._claim_entry,
@@ -723,7 +726,7 @@ class Ledger:
             "created_at": self.clock.now(),
         }
 
-    def _taken(self, held: _Held) -> Posting:
+    def _taken(self, held: _Held) -> Receipt:
         """The key was taken: the replay, or a conflict."""
         replay = self._find(held)
         if replay is None:  # taken and gone again: only if the other writer rolled back

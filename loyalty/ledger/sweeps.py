@@ -18,26 +18,26 @@ from sqlalchemy import select
 from loyalty.db import insert_many
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
-from loyalty.ledger.posting import Posting, TransferLine, request_hash
+from loyalty.ledger.posting import Receipt, TransferLine, request_hash
 from loyalty.models import Member
 
 #: Lots per batch: the caller commits between batches.
 BATCH = 1000
 
 
-def release_due(ledger, program_id: int, *, limit: int = BATCH) -> list[Posting]:
+def release_due(ledger, program_id: int, *, limit: int = BATCH) -> list[Receipt]:
     """Release up to ``limit`` pending lots whose release date has come."""
     due = _due(ledger, program_id, "pending", sql.lots.c.release_at <= ledger.clock.now(), limit)
     return _post(ledger, due, "release", to_member="available") if due else []
 
 
-def expire_due(ledger, program_id: int, *, limit: int = BATCH) -> list[Posting]:
+def expire_due(ledger, program_id: int, *, limit: int = BATCH) -> list[Receipt]:
     """Expire up to ``limit`` available lots whose expiry date has passed."""
     due = _due(ledger, program_id, "available", sql.lots.c.expires_at <= ledger.clock.now(), limit)
     return _post(ledger, due, "expire", to_system="expired") if due else []
 
 
-def expire_inactive(ledger, program_id: int, days: int, *, limit: int = BATCH) -> list[Posting]:
+def expire_inactive(ledger, program_id: int, days: int, *, limit: int = BATCH) -> list[Receipt]:
     """Expire the available lots of members who have neither earned nor spent for ``days`` days."""
     cutoff = ledger.clock.now() - timedelta(days=days)
     entries, accounts, members = sql.entries, sql.accounts, Member.__table__
@@ -69,7 +69,7 @@ def _due(ledger, program_id, kind, condition, limit):
     return [(row, held[row.member_id]) for row in rows]
 
 
-def _post(ledger, due, kind, *, to_member=None, to_system=None) -> list[Posting]:
+def _post(ledger, due, kind, *, to_member=None, to_system=None) -> list[Receipt]:
     conn = ledger.session.connection()
     now = ledger.clock.now()
     from_kind = "pending" if kind == "release" else "available"
@@ -119,7 +119,7 @@ def _post(ledger, due, kind, *, to_member=None, to_system=None) -> list[Posting]
     conn.execute(sql.INSERT_CONSUMPTION, consumptions)
     conn.execute(sql.BUMP_BALANCE, [{"b_account": a, "b_delta": d} for a, d in sorted(deltas.items()) if d])
     return [
-        Posting(entry_id, kind, row["amount"], 0,
+        Receipt(entry_id, kind, row["amount"], 0,
                 (TransferLine(transfer_id, row["from_account_id"], row["to_account_id"], row["amount"]),))
         for entry_id, transfer_id, row in zip(entry_ids, transfer_ids, transfers)
     ]

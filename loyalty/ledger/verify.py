@@ -302,8 +302,8 @@ def _redemptions(session: Session, program_id: int) -> list[str]:
 def _rollups(session: Session, program_id: int) -> list[str]:
     """Every rolled-up day says what the ledger says of that day, and each member's last active day is right."""
     from loyalty.models import DailyFigure, MemberActivity
-    from loyalty.daily import ONE_DAY, midnight
-    from loyalty.rollups import ACTIVE_KINDS, range_totals
+    from loyalty.reporting.periods import ONE_DAY, midnight
+    from loyalty.reporting.rollups import ACTIVE_KINDS, range_totals
 
     mark = session.scalar(select(programs.c.rolled_up_until).where(programs.c.id == program_id))
     stored: dict = {}

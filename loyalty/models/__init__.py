@@ -2,7 +2,8 @@
 
 from loyalty.models.program import Program
 from loyalty.models.member import Member
-from loyalty.models.earning import CustomEventRecord, EarningRule, Order, OrderRefund, Tier, TierChange
+from loyalty.models.earning import CustomEventRecord, EarningRule, Order, OrderRefund
+from loyalty.models.tier import Tier, TierChange
 from loyalty.models.webhooks import Storefront, WebhookDelivery
 from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.referral import REFERRAL_STATUSES, Referral

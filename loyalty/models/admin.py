@@ -93,7 +93,7 @@ class AuditEntry(db.Model):
 
 class RateLimitCounter(db.Model):
     """One fixed window of a rate limit (sign-in attempts per address): shared by every worker and machine
-    that shares the database (see :mod:`loyalty.rate_limits`)."""
+    that shares the database (see :mod:`loyalty.access.rate_limits`)."""
 
     __tablename__ = "rate_limits"
     __table_args__ = (Index("ix_rate_limits_expires_at", "expires_at"),)

@@ -1,4 +1,4 @@
-"""Daily roll-ups of a program's figures, written by the ``rollups`` job (see :mod:`loyalty.rollups`).
+"""Daily roll-ups of a program's figures, written by the ``rollups`` job (see :mod:`loyalty.reporting.rollups`).
 
 They are a cache of what the ledger already says: every row can be
 recomputed from the immutable entries and transfers, and ``loyalty

@@ -73,7 +73,7 @@ class OrderFacts:
     total: Decimal
     #: What the terms' minimum compares: subtotal less discounts (no tax, no shipping).
     after_discounts: Decimal
-    #: Fingerprint of the shipping address (:meth:`loyalty.events.Address.key`), if the store sent one.
+    #: Fingerprint of the shipping address (:meth:`loyalty.earning.events.Address.key`), if the store sent one.
     shipping_key: str | None
 
     @classmethod

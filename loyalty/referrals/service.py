@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from loyalty import errors, money
 from loyalty.clock import Clock, current_clock
 from loyalty.db import is_id
-from loyalty.expiry import lot_expiry
+from loyalty.programs.expiry import lot_expiry
 from loyalty.ledger import Ledger
-from loyalty.members import find_member, normalize_code
+from loyalty.programs.members import find_member, normalize_code
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.referrals.checks import Person, ReferralCase, run_checks
 from loyalty.referrals.terms import Terms, review_days, stored_terms, terms_of
@@ -379,7 +379,7 @@ def _convert(session, program, terms: Terms, referral: Referral, order: Order, *
 
 def _reward(session, program, referral: Referral, *, ledger: Ledger, registry, clock) -> None:
     """Post both sides' points (the friend's accounts are held by the caller)."""
-    from loyalty.tiers import upgrade_on_event
+    from loyalty.tiers.levels import upgrade_on_event
 
     now = clock.now()
     ledger.hold(referral.referrer_id)

@@ -15,7 +15,7 @@ from loyalty.clock import Clock, current_clock
 from loyalty.db import is_id
 from loyalty.ledger.posting import MAX_AMOUNT
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Tier
-from loyalty.tiers import get_tier
+from loyalty.tiers.levels import get_tier
 from loyalty.validation import invalid
 
 #: Redemptions that count against stock and the per-member limit.

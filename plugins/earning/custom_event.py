@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from marshmallow import fields, validate
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
 
 PERIODS = ("day", "week", "month", "year")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
 
 
 class SignupBonusConfig(RuleConfigSchema):

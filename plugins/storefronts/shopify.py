@@ -20,7 +20,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from loyalty import errors, hookimpl
-from loyalty.events import (
+from loyalty.earning.events import (
     Address,
     Customer,
     CustomerCreated,
@@ -30,7 +30,7 @@ from loyalty.events import (
     OrderRefunded,
     referral_mark,
 )
-from loyalty.storefronts import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
+from loyalty.storefronts.adapters import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded", "partially_paid"}
 

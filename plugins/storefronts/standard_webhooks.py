@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 from loyalty import errors, hookimpl
-from loyalty.event_schemas import load_event
-from loyalty.storefronts import StorefrontAdapter, check_timestamp, hmac_sha256, same
+from loyalty.earning.event_schemas import load_event
+from loyalty.storefronts.adapters import StorefrontAdapter, check_timestamp, hmac_sha256, same
 
 TOLERANCE_SECONDS = 5 * 60
 

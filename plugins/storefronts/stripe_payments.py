@@ -24,8 +24,15 @@ from decimal import Decimal
 import stripe
 
 from loyalty import errors, hookimpl
-from loyalty.events import Address, Customer, CustomerCreated, OrderPaid, OrderRefunded, referral_mark
-from loyalty.storefronts import StorefrontAdapter, check_timestamp, id_of
+from loyalty.earning.events import (
+    Address,
+    Customer,
+    CustomerCreated,
+    OrderPaid,
+    OrderRefunded,
+    referral_mark,
+)
+from loyalty.storefronts.adapters import StorefrontAdapter, check_timestamp, id_of
 
 TOLERANCE_SECONDS = 300
 

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from loyalty import errors, hookimpl
-from loyalty.events import (
+from loyalty.earning.events import (
     Address,
     Customer,
     CustomerCreated,
@@ -31,7 +31,7 @@ from loyalty.events import (
     OrderRefunded,
     referral_mark,
 )
-from loyalty.storefronts import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
+from loyalty.storefronts.adapters import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID = {"processing", "completed"}
 

@@ -10,7 +10,7 @@ from sqlalchemy import Numeric, cast, func
 
 from loyalty import hookimpl, money
 from loyalty.models import Member, Order
-from loyalty.tier_schemes import TierScheme, WindowedSchema, per_member, window_of
+from loyalty.tiers.schemes import TierScheme, WindowedSchema, per_member, window_of
 
 
 def _per_member(program, value, start, member_ids):

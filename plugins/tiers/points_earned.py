@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from loyalty import hookimpl
 from loyalty.models import Entry, Member
-from loyalty.tier_schemes import TierScheme, TierSchemeSchema, WindowedSchema, per_member, window_of
+from loyalty.tiers.schemes import TierScheme, TierSchemeSchema, WindowedSchema, per_member, window_of
 
 
 def earned_points(program, start, member_ids=None):

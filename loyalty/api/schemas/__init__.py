@@ -11,7 +11,7 @@ from datetime import timezone
 
 from marshmallow import Schema, fields, validate
 
-from loyalty.event_checks import YEARS
+from loyalty.earning.event_checks import YEARS
 
 #: What Python's ``str.strip()`` removes, spelled out: ``\s`` differs
 #: between Python and the ECMA regexes OpenAPI tools use.
@@ -80,7 +80,7 @@ class Moment(fields.AwareDateTime):
     ``pattern`` in the document too, so clients (and schemathesis) know.
     """
 
-    FIRST_YEAR, LAST_YEAR = YEARS  # the pipeline's own bounds (loyalty.event_checks)
+    FIRST_YEAR, LAST_YEAR = YEARS  # the pipeline's own bounds (loyalty.earning.event_checks)
     PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3})-"
     default_error_messages = {"range": f"must be in a year from {FIRST_YEAR} to {LAST_YEAR}"}
 

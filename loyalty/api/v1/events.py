@@ -11,7 +11,8 @@ from loyalty.api.idempotency import idempotent
 from loyalty.api.schemas.events import CustomEventSchema, EventResultSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.events import CustomEvent, Customer, process
+from loyalty.earning.events import CustomEvent, Customer
+from loyalty.earning.pipeline import process
 
 blp = resource("events", __name__, "Custom events that earning rules turn into points.")
 

@@ -14,13 +14,14 @@ from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSch
 from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.events import Customer, enrol
+from loyalty.earning.events import Customer
+from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
-from loyalty.members import find_member
+from loyalty.programs.members import find_member
 from loyalty.models import Member, Tier
 from loyalty.referrals import link_for
-from loyalty.tiers import progress
+from loyalty.tiers.levels import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
 

@@ -22,7 +22,7 @@ from loyalty.api.auth import actor
 from loyalty.api.v1.members import _base36, member_or_404
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.members import find_member
+from loyalty.programs.members import find_member
 from loyalty.models import Member, Redemption, Reward, Tier
 from loyalty.registry import current_registry
 from loyalty.rewards import cancel, find_code, list_rewards, redeem, redemptions_of, unavailable

@@ -8,7 +8,7 @@ reached pays.
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from loyalty import hookimpl
-from loyalty.earning import Award, EarningRuleType, RuleConfigSchema
+from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
 
 
 class StepSchema(Schema):

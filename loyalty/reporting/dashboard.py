@@ -1,7 +1,7 @@
 """A program's figures for the admin's dashboard, from aggregate queries that stay quick at a million members.
 
 Whole days before the program's roll-up mark come from the daily roll-ups,
-the rest of the period live from the ledger (:mod:`loyalty.daily`), so the
+the rest of the period live from the ledger (:mod:`loyalty.reporting.periods`), so the
 figures are the same either way. What cannot be rolled up by day is read
 through an index: the member count and tier distribution from
 ``ix_members_program_tier``, new members from
@@ -16,9 +16,9 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from loyalty.daily import TICK, Plan, between, plan, sum_figures, utc_day
+from loyalty.reporting.periods import TICK, Plan, between, plan, sum_figures, utc_day
 from loyalty.models import Account, DailyFigure, Entry, Member, MemberActivity, Program, Referral, Tier
-from loyalty.rollups import ACTIVE_KINDS, balance_changes, entry_totals
+from loyalty.reporting.rollups import ACTIVE_KINDS, balance_changes, entry_totals
 
 
 @dataclass(frozen=True)

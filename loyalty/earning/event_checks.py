@@ -41,8 +41,9 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from loyalty import errors, events
-from loyalty.members import EMAIL
+from loyalty import errors
+from loyalty.earning import events
+from loyalty.programs.members import EMAIL
 
 #: Amounts of money must be below this (in the currency's major unit): far above any real order, and in
 #: minor units (at most 4 decimals) still 90 times below BIGINT's limit, so sums of an order's fields fit.

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
-from loyalty.members import EMAIL
+from loyalty.programs.members import EMAIL
 from loyalty.models import ADMIN_ROLES, AdminUser, AuditEntry, Program
 from loyalty.models.admin import new_session_token
 

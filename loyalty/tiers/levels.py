@@ -1,6 +1,6 @@
 """Tiers: levels of a program, the scheme that moves members between them, and their history.
 
-A program's tier scheme (a plugin, :mod:`loyalty.tier_schemes`) gives every
+A program's tier scheme (a plugin, :mod:`loyalty.tiers.schemes`) gives every
 member's qualifying value in one query. :func:`recalculate` then decides,
 for the members whose tier should change, the same way for every scheme:
 
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.models import Member, Program, Tier, TierChange
-from loyalty.tier_schemes import load_settings, scheme_of, window_of
+from loyalty.tiers.schemes import load_settings, scheme_of, window_of
 
 BATCH = 1000
 #: A rank is a 32-bit integer column.

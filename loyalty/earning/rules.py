@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
-from loyalty.earning import validate_config
+from loyalty.earning.rule_types import validate_config
 from loyalty.models import EarningRule, Program
 
 

@@ -1,6 +1,6 @@
 """Reading an additive figure over a period: whole rolled-up days from ``daily_figures``, the rest live.
 
-The ``rollups`` job (:mod:`loyalty.rollups`) sums each ended UTC day into
+The ``rollups`` job (:mod:`loyalty.reporting.rollups`) sums each ended UTC day into
 ``daily_figures``; ``programs.rolled_up_until`` is the first day it has
 not summed. A report asks for ``[start, end)``; :func:`plan` splits that
 into the whole days before the mark and the live ranges around them

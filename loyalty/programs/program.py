@@ -7,7 +7,8 @@ import re
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from loyalty import errors, expiry
+from loyalty import errors
+from loyalty.programs import expiry
 from loyalty.clock import Clock, current_clock
 from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES

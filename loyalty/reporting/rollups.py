@@ -10,12 +10,12 @@ day once, after it ended, into
   balances (``balance:available``, ``balance:pending``), the day's
   rollforward lines (``rollforward:issued``…) and breakage cohorts
   (``cohort:2026-01:earned``, ``cohort:2026-01:expired``: see
-  :mod:`loyalty.finance`);
+  :mod:`loyalty.reporting.finance`);
 * ``member_activity``: each member's last rolled-up day with an earning or
   a spending, so "active members since day D" is one index range.
 
 ``programs.rolled_up_until`` marks the first day not rolled up. Readers
-(:mod:`loyalty.daily`, used by the dashboard and finance) take whole days
+(:mod:`loyalty.reporting.periods`, used by the dashboard and finance) take whole days
 before the mark from here and everything else live from the ledger, so a
 figure is the same with or without roll-ups.
 
@@ -34,8 +34,8 @@ from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date
 
-from loyalty.daily import ONE_DAY, between, midnight
-from loyalty.finance import cohort_changes, flows_by_line
+from loyalty.reporting.periods import ONE_DAY, between, midnight
+from loyalty.reporting.finance import cohort_changes, flows_by_line
 from loyalty.models import Account, DailyFigure, Entry, MemberActivity, Program, Transfer
 
 #: How long after its end a day is rolled up.

@@ -1,6 +1,6 @@
 """Paid orders in bulk: a worker's batch of ``orders/paid`` deliveries, set-based.
 
-:func:`loyalty.events.process` handles one event in about a dozen
+:func:`loyalty.earning.pipeline.process` handles one event in about a dozen
 statements (find the member, lock them, look for the order, insert it,
 count earlier orders, post each award, ...). Busy stores send mostly paid
 orders of customers who are already members, and a worker claims them a
@@ -16,7 +16,7 @@ different, already enrolled, active member and a new order. Everything
 else (a customer to enrol, whose sign-up rules must run first; an order
 already known; a member's second order in the batch; an order the checks
 refuse; an order that may touch a referral) is handed back, and the caller processes those one by one with
-:func:`~loyalty.events.process` afterwards, in their original order.
+:func:`~loyalty.earning.pipeline.process` afterwards, in their original order.
 Rules still run one event at a time, with the same context; only the reads
 and writes around them are gathered.
 """
@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from loyalty import errors
 from loyalty.clock import Clock
 from loyalty.db import insert_many
-from loyalty.events import Event, OrderPaid, Outcome, _Pipeline
+from loyalty.earning.events import Event, OrderPaid
+from loyalty.earning.pipeline import Outcome, _Pipeline
 from loyalty.models import Member, Order, Program
 from loyalty.referrals import service as referrals
 from loyalty.rewards.redeem import mark_used
@@ -40,7 +41,7 @@ def process_paid_orders(
 ) -> list[Outcome | None]:
     """Process the independent paid orders among ``events`` together.
 
-    Returns one item per event: its :class:`~loyalty.events.Outcome` (the
+    Returns one item per event: its :class:`~loyalty.earning.pipeline.Outcome` (the
     awards and the member; no ``order`` object is loaded), or ``None`` for
     an event left for one-by-one processing. The caller owns the
     transaction; an unexpected error leaves it to be rolled back whole.

@@ -20,7 +20,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from loyalty import errors
 from loyalty.validation import invalid
 
 #: The events an earning rule can apply to.
@@ -131,7 +130,7 @@ class EarningContext:
     never ``None``, dry runs included).
     ``count_awards(since)`` says how many awards this rule already posted
     to this member for events that happened at ``since`` or later (for
-    caps; see :meth:`loyalty.events._Pipeline.count_awards`).
+    caps; see :meth:`loyalty.earning.pipeline._Pipeline.count_awards`).
     """
 
     kind: str

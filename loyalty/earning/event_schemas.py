@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from loyalty import errors, events
+from loyalty import errors
+from loyalty.earning import events
 from loyalty.validation import invalid
 
 _money = dict(as_string=True, allow_nan=False)

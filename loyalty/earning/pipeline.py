@@ -10,7 +10,7 @@ members, orders and ledger entries:
 * the member's accounts are locked, so rules that count (first order,
   caps) see a stable history;
 * the order is recorded, every active rule for the event is evaluated
-  (:mod:`loyalty.earning`) and the awards are posted with idempotency keys
+  (:mod:`loyalty.earning.rule_types`) and the awards are posted with idempotency keys
   built from (order, rule), so the same order sent twice, or as created
   and then paid, earns once;
 * refunds claw back in proportion to the refunded amount, from pending
@@ -22,9 +22,8 @@ nothing (``Outcome.status == "duplicate"``).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import String, cast, func, literal, or_, select
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors, money
 from loyalty.clock import Clock, current_clock
-from loyalty.earning import (
+from loyalty.earning.rule_types import (
     ComputedAward,
     EarningContext,
     LineView,
@@ -42,164 +41,27 @@ from loyalty.earning import (
     evaluate_rule,
     validate_config,
 )
-from loyalty.ledger import Ledger, NewEarning, Posting
-from loyalty.members import enrol as enrol_member
-from loyalty.members import find_member
+from loyalty.ledger import Ledger, NewEarning, Receipt
+from loyalty.programs.members import enrol as enrol_member
+from loyalty.programs.members import find_member
 from loyalty.models import CustomEventRecord, EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
-from loyalty.expiry import lot_expiry
+from loyalty.programs.expiry import lot_expiry
 from loyalty.referrals import service as referrals
 from loyalty.rewards.redeem import mark_used
-from loyalty.rules import rule_type
-from loyalty.tiers import upgrade_on_event
+from loyalty.earning.rules import rule_type
+from loyalty.tiers.levels import upgrade_on_event
 
-# --- the events ------------------------------------------------------------
+from loyalty.earning.events import (
+    Birthday,
+    Customer,
+    CustomerCreated,
+    CustomEvent,
+    Event,
+    OrderCancelled,
+    OrderPaid,
+    OrderRefunded,
+)
 
-
-@dataclass(frozen=True)
-class Customer:
-    external_id: str
-    email: str | None = None
-    name: str | None = None
-    birthday: date | None = None
-
-
-@dataclass(frozen=True)
-class Line:
-    id: str
-    title: str
-    quantity: int
-    #: What the customer pays for the line, after line-level discounts.
-    total: Decimal
-    product_id: str | None = None
-    sku: str | None = None
-    categories: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Address:
-    """A shipping address, as far as the store gives it."""
-
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    postcode: str | None = None
-    country: str | None = None
-
-    def key(self) -> str | None:
-        """A fingerprint that ignores case, spacing and punctuation (``"Chestnut St. 92"`` = ``"chestnut st 92"``).
-
-        ``None`` when there is no street line: a country alone matches too many people.
-        """
-        parts = ["".join(ch for ch in (part or "").lower() if ch.isalnum())
-                 for part in (self.line1, self.line2, self.postcode, self.country)]
-        if not parts[0]:
-            return None
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class ReferralMark:
-    """A referral code an order carries outside its discount codes, and where it was found.
-
-    Adapters set it from what their storefront sends: a note attribute or
-    the ``ref`` parameter of the landing page (Shopify), order meta data
-    (WooCommerce), metadata (Stripe). Discount codes need no mark: the
-    pipeline tries each against the members' referral codes.
-    """
-
-    code: str
-    via: str
-
-
-#: Names under which stores pass a referral code in attributes, metadata or a landing URL.
-REFERRAL_KEYS = ("ref", "referral_code", "referral", "_referral_code")
-
-
-def referral_mark(values: dict | None, via: str) -> ReferralMark | None:
-    """The first referral code among ``values`` (attributes, metadata, query parameters), if any."""
-    for key in REFERRAL_KEYS:
-        value = (values or {}).get(key)
-        if isinstance(value, list):  # parse_qs gives lists
-            value = value[0] if value else None
-        if isinstance(value, str) and value.strip():
-            return ReferralMark(value.strip()[:32], via)
-    return None
-
-
-@dataclass(frozen=True)
-class OrderPaid:
-    order_id: str
-    customer: Customer | None
-    currency: str
-    subtotal: Decimal
-    total: Decimal
-    discount: Decimal = Decimal(0)
-    tax: Decimal = Decimal(0)
-    shipping: Decimal = Decimal(0)
-    lines: tuple[Line, ...] = ()
-    discount_codes: tuple[str, ...] = ()
-    attributes: dict = field(default_factory=dict)
-    occurred_at: datetime | None = None
-    origin: str = "api"
-    #: For referrals: a code outside the discount codes, the buyer's IP, where the order ships.
-    referral: ReferralMark | None = None
-    client_ip: str | None = None
-    shipping_address: Address | None = None
-    kind = "order_paid"
-
-
-@dataclass(frozen=True)
-class OrderRefunded:
-    """A refund of ``amount``; with ``cumulative`` the amount is the order's total refunded so far.
-
-    (Some stores, Stripe's ``charge.refunded`` for one, report the running
-    total rather than each refund; the pipeline then refunds the difference.)
-    """
-
-    order_id: str
-    refund_id: str
-    amount: Decimal
-    currency: str
-    occurred_at: datetime | None = None
-    cumulative: bool = False
-    kind = "order_refunded"
-
-
-@dataclass(frozen=True)
-class OrderCancelled:
-    order_id: str
-    occurred_at: datetime | None = None
-    kind = "order_cancelled"
-
-
-@dataclass(frozen=True)
-class CustomerCreated:
-    customer: Customer
-    occurred_at: datetime | None = None
-    kind = "customer_created"
-
-
-@dataclass(frozen=True)
-class CustomEvent:
-    event_id: str
-    customer: Customer
-    name: str
-    properties: dict = field(default_factory=dict)
-    occurred_at: datetime | None = None
-    kind = "custom_event"
-
-
-@dataclass(frozen=True)
-class Birthday:
-    """Sent by the scheduler on a member's birthday."""
-
-    customer: Customer
-    year: int
-    occurred_at: datetime | None = None
-    kind = "birthday"
-
-
-Event = OrderPaid | OrderRefunded | OrderCancelled | CustomerCreated | CustomEvent | Birthday
 
 #: Record a custom event id unless it is recorded already: its new row id, or nothing.
 RECORD_EVENT = {
@@ -218,8 +80,8 @@ class Outcome:
     message: str = ""
     member: Member | None = None
     order: Order | None = None
-    awards: list[tuple[ComputedAward, Posting]] = field(default_factory=list)
-    reversals: list[Posting] = field(default_factory=list)
+    awards: list[tuple[ComputedAward, Receipt]] = field(default_factory=list)
+    reversals: list[Receipt] = field(default_factory=list)
     #: What the store should know about an event that was processed (a refund capped at what was left).
     note: str = ""
 
@@ -242,9 +104,9 @@ def process(
     ``cache``: a dict shared by calls within one transaction (a worker's
     batch), so the program's rules and the ledger's system accounts are
     read once per batch rather than once per event. Every event is first
-    checked to fit (:func:`loyalty.event_checks.checked`), whoever made it.
+    checked to fit (:func:`loyalty.earning.event_checks.checked`), whoever made it.
     """
-    from loyalty.event_checks import checked  # it imports this module's event classes
+    from loyalty.earning.event_checks import checked  # it imports this module's event classes
 
     event = checked(event)
     pipeline = _Pipeline(session, program, registry, clock, cache)
@@ -395,7 +257,7 @@ class _Pipeline:
             reason=_reason(rule, award), actor="pipeline", source=("order", external_id),
         )
 
-    def order_posted(self, member, external_id: str, rule, award, posting: Posting) -> None:
+    def order_posted(self, member, external_id: str, rule, award, posting: Receipt) -> None:
         self._posted(member, award, posting, {"type": "order", "order_id": external_id, "rule": rule.name})
 
     def order_refunded(self, event: OrderRefunded) -> Outcome:
@@ -500,7 +362,7 @@ class _Pipeline:
         another event name is refused (:class:`~loyalty.errors.EventIdConflict`):
         it is a sender's mistake, and answering "duplicate" would hide it.
         """
-        # Its id and name are there and fit (loyalty.event_checks, on the way into process()).
+        # Its id and name are there and fit (loyalty.earning.event_checks, on the way into process()).
         seen = self._recorded_event(event.event_id)
         if seen is not None:
             return self._repeated_event(event, seen)
@@ -693,7 +555,7 @@ class _Pipeline:
         """An order or points can qualify members for a higher tier: move them up now, not tonight."""
         upgrade_on_event(self.session, self.program, member_ids, registry=self.registry, clock=self.clock)
 
-    def _posted(self, member, award, posting: Posting, cause: dict) -> None:
+    def _posted(self, member, award, posting: Receipt, cause: dict) -> None:
         if not posting.replayed:
             self.registry.points_posted(program=self.program, member=member, posting=posting, cause=cause)
 
@@ -807,7 +669,7 @@ class _Pipeline:
         # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
         return [(e.id, e.amount, int(reversed_.get(e.id, 0))) for e in entries]
 
-    def _claw_back(self, earned, points: int, *, key: str, reason: str) -> list[Posting]:
+    def _claw_back(self, earned, points: int, *, key: str, reason: str) -> list[Receipt]:
         """Reverse ``points`` across the order's entries, each capped at what it has left."""
         postings = []
         for entry_id, amount, reversed_ in earned:

@@ -7,7 +7,7 @@ the program owes).
 
 Both are additive by day, so the ``rollups`` job keeps them in
 ``daily_figures`` and these reports read whole rolled-up days from there
-and the rest live (:mod:`loyalty.daily`): the rollforward as
+and the rest live (:mod:`loyalty.reporting.periods`): the rollforward as
 ``rollforward:<line>`` per day of the transfer; breakage as
 ``cohort:<month>:earned`` on the day a cohort's lot opened and
 ``cohort:<month>:expired`` on the day expiry took from it.
@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from loyalty.daily import TICK, between, plan, sum_figures, utc_month
+from loyalty.reporting.periods import TICK, between, plan, sum_figures, utc_month
 from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
 
 #: Rollforward lines, in order; every member-affecting entry falls in one.

@@ -1,0 +1,1 @@
+"""Programs and their members: creating a program with its accounts, enrolling customers, the expiry policy."""

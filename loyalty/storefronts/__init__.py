@@ -1,0 +1,1 @@
+"""Storefronts: the adapter contract plugins implement (:mod:`.adapters`), and a program's connections (:mod:`.connections`)."""

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
-from loyalty.admin import bp
+from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
 from loyalty.admin.schema_forms import fields_of, values_from

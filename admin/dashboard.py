@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import render_template, request
 
-from loyalty.admin import bp
+from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.periods import chosen_dates, last_days
 from loyalty.clock import current_clock

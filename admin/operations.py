@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from loyalty.admin import bp
+from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
 from loyalty.access.admin_users import audit

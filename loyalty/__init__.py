@@ -2,16 +2,12 @@
 
 The core is a double-entry points ledger (``loyalty.ledger``); everything
 else (earning rules, tiers, rewards, storefront webhooks) posts to it.
+The application factory is :func:`loyalty.app.create_app`; plugin authors
+import from :mod:`loyalty.plugin_api`. This module imports nothing else,
+so importing any part of the package does not build the whole app.
 """
 
 from loyalty.hookspecs import hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["create_app", "hookimpl", "__version__"]
-
-
-def create_app(config=None):
-    """Build the Flask application (see :func:`loyalty.app.create_app`)."""
-    from loyalty.app import create_app as _create_app
-
-    return _create_app(config)
+__all__ = ["hookimpl", "__version__"]

@@ -21,7 +21,7 @@ from importlib.metadata import entry_points
 
 import pluggy
 
-from loyalty import hookspecs
+from loyalty import __version__, hookspecs
 from loyalty.plugin_contracts import CONTRACTS, problems
 
 ENTRY_POINT_GROUP = "loyalty"
@@ -178,8 +178,6 @@ def build_registry(*, extra=(), safe_mode: bool = False, trace: bool = False) ->
     pm = pluggy.PluginManager("loyalty")
     pm.add_hookspecs(hookspecs)
     versions: dict[str, str | None] = {}
-    from loyalty import __version__
-
     for module_name in BUILTIN_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
         versions[module_name] = __version__

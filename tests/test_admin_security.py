@@ -93,7 +93,7 @@ class TestSignInLimitAcrossWorkers:
 
     def test_the_counts_live_in_the_database_and_a_window_starts_afresh(self, app, monkeypatch):
         from loyalty.access import rate_limits
-        from loyalty.admin import limiter
+        from loyalty.admin.blueprint import limiter
 
         storage = limiter.storage
         assert isinstance(storage, rate_limits.DatabaseStorage)

@@ -14,14 +14,11 @@ see :mod:`loyalty.api.auth`); errors are JSON with a stable ``code``
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from loyalty.errors import LoyaltyError
-from loyalty.api.auth import require_api_key
-from loyalty.api.errors import LoyaltyApi, handle_domain_error, handle_unexpected
+from loyalty.api import docs  # Swagger UI at /api/v1/docs, from a package rather than a CDN
+from loyalty.api.errors import LoyaltyApi
 from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, MemberConverter, external_id_schema
 from loyalty.api.openapi import DocumentPlugin, document
-from loyalty.api.parsing import ApiParser
+from loyalty.api.v1 import events, members, referrals, rewards  # (their schemas declare the enums)
 
 PREFIX = "/api/v1"
 
@@ -44,22 +41,7 @@ body answers the first response again; with another body, 409.
 """
 
 
-class ResourceBlueprint(Blueprint):
-    ARGUMENTS_PARSER = ApiParser()
-
-
-def resource(name: str, import_name: str, description: str) -> Blueprint:
-    """A resource's blueprint: every request needs a key; every error answers JSON; bodies nest a few levels."""
-    blp = ResourceBlueprint(name, import_name, description=description)
-    blp.before_request(require_api_key)
-    blp.register_error_handler(LoyaltyError, handle_domain_error)
-    blp.register_error_handler(Exception, handle_unexpected)
-    return blp
-
-
 def init_app(app) -> None:
-    from loyalty.api.v1 import events, members, referrals, rewards  # (their schemas declare the enums)
-
     for name, value in OPENAPI.items():
         app.config.setdefault(name, value)
     api = LoyaltyApi(app, spec_kwargs={
@@ -77,6 +59,4 @@ def init_app(app) -> None:
     for module in (members, events, referrals, rewards):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.extensions["loyalty_api"] = api
-    from loyalty.api import docs  # Swagger UI at /api/v1/docs, from a package rather than a CDN
-
     app.register_blueprint(docs.blueprint(PREFIX, api))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
-from loyalty.api import resource
+from loyalty.api.resources import resource
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent

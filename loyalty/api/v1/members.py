@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from loyalty import errors
-from loyalty.api import resource
+from loyalty.api.resources import resource
 from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY

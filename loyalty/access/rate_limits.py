@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from loyalty.db import db
 from loyalty.models import RateLimitCounter
 
 counters = RateLimitCounter.__table__
@@ -47,8 +48,6 @@ class DatabaseStorage(Storage):
     @staticmethod
     def _engine():
         # The app's engine, looked up per call: the storage is made once, at init_app, for whichever app is current.
-        from loyalty.db import db
-
         return db.engine
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:

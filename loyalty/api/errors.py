@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from loyalty import errors
+from loyalty.db import db
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +79,12 @@ class LoyaltyApi(Api):
 
 def handle_domain_error(error: errors.LoyaltyError):
     """A domain error raised by a service: its code and message, nothing written (rolled back)."""
-    from loyalty.db import db
-
     db.session.rollback()
     return {"code": error.code, "message": error.message}, status_for(error)
 
 
 def handle_unexpected(error: Exception):
     """A blueprint's catch-all: HTTP errors get the JSON body, anything else a bare 500."""
-    from flask import current_app
-
-    from loyalty.db import db
-
     db.session.rollback()
     if isinstance(error, HTTPException):
         return current_app.extensions["loyalty_api"].handle_http_exception(error)

@@ -11,6 +11,7 @@ from loyalty import errors
 from loyalty.cli.common import MOMENT, actor, transactional
 from loyalty.db import db
 from loyalty.ledger import Ledger, Receipt
+from loyalty.models import Entry
 from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 
@@ -117,8 +118,6 @@ def reverse(program_slug, external_id, entry_id, amount, expires_at, reason, key
     ledger = Ledger(db.session)
     if external_id is not None:
         member = get_member(db.session, program, external_id)
-        from loyalty.models import Entry
-
         entry = db.session.get(Entry, entry_id)
         if entry is None or entry.member_id != member.id:
             raise errors.UnknownEntry(f"member {external_id} has no entry {entry_id}")

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
+from loyalty.jobs import check_cron
 from loyalty.programs.members import get_member
 from loyalty.models import Tier
 from loyalty.programs.program import get_program
@@ -71,8 +72,6 @@ def scheme(program_slug, name, settings, cron):
     set_scheme(db.session, program, current_registry(), None if name == "none" else name,
                json_object(settings, "--settings"))
     if cron is not None:
-        from loyalty.jobs import check_cron
-
         program.tier_cron = check_cron(cron)
     click.echo(f"Program {program.slug}: tier scheme {program.tier_scheme or 'none'} "
                f"{json.dumps(program.tier_settings) if program.tier_settings else ''}".rstrip())

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_user, logout_user
 
 from loyalty.admin.blueprint import bp, limiter
+from loyalty.clock import current_clock
 from loyalty.admin.access import admin_view, visible_programs
 from loyalty.admin.forms import ConfirmForm, LoginForm
 from loyalty.access.admin_users import authenticate, end_sessions
@@ -18,7 +19,7 @@ from loyalty.money import from_minor
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(db.session, form.email.data, form.password.data)
+        user = authenticate(db.session, form.email.data, form.password.data, clock=current_clock())
         if user is not None:
             db.session.commit()
             login_user(user)

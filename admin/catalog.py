@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
@@ -31,9 +32,9 @@ def rewards(program):
     registry = current_registry()
     if request.method == "POST":  # pause or resume
         reward = _reward_or_404(program, given_id(request.form, "reward"))
-        update_reward(db.session, program, reward, active=request.form.get("action") == "resume")
+        update_reward(db.session, program, reward, active=request.form.get("action") == "resume", clock=current_clock())
         audit(db.session, current_user, f"reward.{request.form.get('action')}", program=program,
-              target=f"reward:{reward.id}", after={"active": reward.active})
+              target=f"reward:{reward.id}", after={"active": reward.active}, clock=current_clock())
         db.session.commit()
         flash(f"Reward {reward.name!r} {'resumed' if reward.active else 'paused'}.", "ok")
         return redirect(url_for("admin.rewards", program_slug=program.slug))
@@ -61,9 +62,9 @@ def reward_form(program):
                                                                "limit_per_member")}
             reward = add_reward(db.session, program, current_registry(), type=kind.name, name=form["name"],
                                 description=form["description"], config=values, step_value=form["step_value"] or None,
-                                min_tier=form["min_tier"] or None, **whole)
+                                min_tier=form["min_tier"] or None, clock=current_clock(), **whole)
             audit(db.session, current_user, "reward.add", program=program, target=f"reward:{reward.id}",
-                  after={"name": reward.name, "type": reward.type, "points": reward.points, "config": reward.config})
+                  after={"name": reward.name, "type": reward.type, "points": reward.points, "config": reward.config}, clock=current_clock())
             db.session.commit()
             flash(f"Reward {reward.name!r} added.", "ok")
             return redirect(url_for("admin.rewards", program_slug=program.slug))
@@ -89,7 +90,7 @@ def referrals(program):
                               actor=f"admin:{current_user.email}")
             audit(db.session, current_user, f"referral.{request.form.get('action')}", program=program,
                   target=f"referral:{done.id}", before={"status": "flagged"}, after={"status": done.status},
-                  note=request.form.get("reason") or None)
+                  note=request.form.get("reason") or None, clock=current_clock())
             db.session.commit()
             flash(f"Referral {done.id}: {done.status}.", "ok")
         except errors.LoyaltyError as exc:
@@ -127,9 +128,9 @@ def reward_edit(program, reward_id):
     if request.method == "POST":
         try:
             if request.form.get("action") == "codes":
-                added = import_codes(db.session, program, reward, request.form.get("codes", "").splitlines())
+                added = import_codes(db.session, program, reward, request.form.get("codes", "").splitlines(), clock=current_clock())
                 audit(db.session, current_user, "reward.import_codes", program=program, target=f"reward:{reward.id}",
-                      after={"imported": added})
+                      after={"imported": added}, clock=current_clock())
                 message = f"{added} new codes imported."
             else:
                 before = _availability(reward)
@@ -137,9 +138,9 @@ def reward_edit(program, reward_id):
                               limit_per_member=_whole(request.form.get("limit_per_member", ""), "limit_per_member"),
                               starts_at=_day(request.form.get("starts")), ends_at=_day(request.form.get("ends")),
                               min_tier=request.form.get("min_tier") or None,
-                              description=request.form.get("description", ""))
+                              description=request.form.get("description", ""), clock=current_clock())
                 audit(db.session, current_user, "reward.update", program=program, target=f"reward:{reward.id}",
-                      before=before, after=_availability(reward))
+                      before=before, after=_availability(reward), clock=current_clock())
                 message = f"Reward {reward.name!r} saved."
             db.session.commit()
             flash(message, "ok")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
@@ -67,7 +68,7 @@ def member(program, external_id):
                           before={"available": before["available"]},
                           after={"available": ledger.balances(found.id)["available"], "points": form.points.data,
                                  "entry": posting.entry_id},
-                          note=form.reason.data.strip())
+                          note=form.reason.data.strip(), clock=current_clock())
                 db.session.commit()
                 flash(f"Adjusted by {form.points.data:+} points (entry {posting.entry_id}).", "ok")
                 return redirect(url_for("admin.member", program_slug=program.slug, external_id=external_id))

@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.inputs import given_id
@@ -52,7 +53,7 @@ def delivery(program, delivery_id):
         db.session.commit()  # replay runs in its own transaction
         done = replay(db.session, delivery_id, registry=current_registry())
         audit(db.session, current_user, "delivery.replay", program=program, target=f"delivery:{delivery_id}",
-              before=before, after={"status": done.status, "error": done.last_error})
+              before=before, after={"status": done.status, "error": done.last_error}, clock=current_clock())
         db.session.commit()
         flash(f"Delivery {delivery_id} replayed: {done.status}" + (f" ({done.last_error})" if done.last_error else ""),
               "ok" if done.status in ("processed", "ignored") else "error")
@@ -73,7 +74,7 @@ def jobs(program):
             abort(403)  # these run for every program: only an owner who sees them all starts one
         run = run_job(db.session, name, trigger="admin", registry=current_registry())
         audit(db.session, current_user, "job.run", program=program, target=f"job:{name}",
-              after={"status": run.status, "counts": run.counts, "error": run.error})
+              after={"status": run.status, "counts": run.counts, "error": run.error}, clock=current_clock())
         db.session.commit()
         flash(f"Job {name}: {run.status}" + (f" ({run.error})" if run.error else ""),
               "ok" if run.status == "succeeded" else "error")

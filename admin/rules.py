@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
@@ -55,17 +56,17 @@ def rule_form(program, rule_id=None):
                                  only_extra=True)
                 db.session.rollback()
             elif rule is None:
-                made = add_rule(db.session, program, current_registry(), type=kind.name, name=name, config=values)
+                made = add_rule(db.session, program, current_registry(), type=kind.name, name=name, config=values, clock=current_clock())
                 audit(db.session, current_user, "rule.add", program=program, target=f"rule:{made.id}",
-                      after={"name": made.name, "type": made.type, "config": made.config})
+                      after={"name": made.name, "type": made.type, "config": made.config}, clock=current_clock())
                 db.session.commit()
                 flash(f"Rule {made.name!r} added.", "ok")
                 return redirect(url_for("admin.rules", program_slug=program.slug))
             else:
                 before = {"name": rule.name, "config": dict(rule.config)}
-                update_rule(db.session, rule, current_registry(), name=name, config=values)
+                update_rule(db.session, rule, current_registry(), name=name, config=values, clock=current_clock())
                 audit(db.session, current_user, "rule.update", program=program, target=f"rule:{rule.id}",
-                      before=before, after={"name": rule.name, "config": rule.config})
+                      before=before, after={"name": rule.name, "config": rule.config}, clock=current_clock())
                 db.session.commit()
                 flash(f"Rule {rule.name!r} saved.", "ok")
                 return redirect(url_for("admin.rules", program_slug=program.slug))
@@ -83,9 +84,9 @@ def rule_form(program, rule_id=None):
 def rule_switch(program, rule_id, action):
     rule = _rule_or_404(program, rule_id)
     before = rule.active
-    update_rule(db.session, rule, current_registry(), active=action == "resume")
+    update_rule(db.session, rule, current_registry(), active=action == "resume", clock=current_clock())
     audit(db.session, current_user, f"rule.{action}", program=program, target=f"rule:{rule.id}",
-          before={"active": before}, after={"active": rule.active})
+          before={"active": before}, after={"active": rule.active}, clock=current_clock())
     db.session.commit()
     flash(f"Rule {rule.name!r} {'resumed' if rule.active else 'paused'}.", "ok")
     return redirect(url_for("admin.rules", program_slug=program.slug))

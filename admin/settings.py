@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.access.admin_users import audit
@@ -37,7 +38,7 @@ def settings(program):
                            clawback_policy=request.form.get("clawback_policy"),
                            expiry_policy=request.form.get("expiry_policy"), expiry_after=int(after) if after else None)
             audit(db.session, current_user, "program.settings", program=program, target=f"program:{program.slug}",
-                  before=before, after=_settings(program))
+                  before=before, after=_settings(program), clock=current_clock())
             db.session.commit()
             flash("Settings saved.", "ok")
             return redirect(url_for("admin.settings", program_slug=program.slug))
@@ -58,19 +59,19 @@ def connections(program):
         try:
             if action == "storefront":
                 store = add_storefront(db.session, program, current_registry(), type=request.form.get("type", ""),
-                                       secret=request.form.get("secret", ""), api_key=request.form.get("api_key") or None)
+                                       secret=request.form.get("secret", ""), api_key=request.form.get("api_key") or None, clock=current_clock())
                 audit(db.session, current_user, "storefront.connect", program=program, target=f"storefront:{store.type}",
-                      after={"secret": store.masked_secret, "api_key": store.masked_api_key})
+                      after={"secret": store.masked_secret, "api_key": store.masked_api_key}, clock=current_clock())
                 message = f"{store.type} connected (secret {store.masked_secret})."
             elif action == "create_key":
                 scopes = request.form.getlist("scopes") or ["read", "write"]
-                made = create_key(db.session, program, name=request.form.get("name", ""), scopes=scopes)
+                made = create_key(db.session, program, name=request.form.get("name", ""), scopes=scopes, clock=current_clock())
                 audit(db.session, current_user, "api_key.create", program=program, target=f"api_key:{made.key.prefix}",
-                      after={"name": made.key.name, "scopes": made.key.scopes})
+                      after={"name": made.key.name, "scopes": made.key.scopes}, clock=current_clock())
                 new_key, message = made.secret, f"API key {made.key.prefix} created: copy it now, it is not shown again."
             elif action == "revoke_key":
-                key = revoke_key(db.session, program, request.form.get("prefix", ""))
-                audit(db.session, current_user, "api_key.revoke", program=program, target=f"api_key:{key.prefix}")
+                key = revoke_key(db.session, program, request.form.get("prefix", ""), clock=current_clock())
+                audit(db.session, current_user, "api_key.revoke", program=program, target=f"api_key:{key.prefix}", clock=current_clock())
                 message = f"API key {key.prefix} revoked."
             else:
                 raise errors.InvalidInput("nothing to do")

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
 from loyalty.admin.schema_forms import fields_of, values_from
@@ -40,13 +41,13 @@ def tiers(program):
                                 earn_multiplier=tier_form["earn_multiplier"] or "1", perks=tier_form["perks"])
                 audit(db.session, current_user, "tier.add", program=program, target=f"tier:{tier.id}",
                       after={"name": tier.name, "rank": tier.rank, "threshold": plain(tier.threshold),
-                             "keep_threshold": plain(tier.keep_threshold), "earn_multiplier": tier.earn_multiplier})
+                             "keep_threshold": plain(tier.keep_threshold), "earn_multiplier": tier.earn_multiplier}, clock=current_clock())
                 message = f"Tier {tier.name} added."
             else:
                 before = {"scheme": program.tier_scheme, "settings": program.tier_settings}
                 set_scheme(db.session, program, current_registry(), chosen or None, settings)
                 audit(db.session, current_user, "tier.scheme", program=program, target="tier scheme", before=before,
-                      after={"scheme": program.tier_scheme, "settings": program.tier_settings})
+                      after={"scheme": program.tier_scheme, "settings": program.tier_settings}, clock=current_clock())
                 message = f"Tier scheme: {program.tier_scheme or 'none (tiers by hand)'}."
             db.session.commit()
             flash(message, "ok")
@@ -77,7 +78,7 @@ def tier_form(program, tier_id):
                         keep_threshold=form["keep_threshold"] or None, earn_multiplier=form["earn_multiplier"] or "1",
                         perks=form["perks"])
             audit(db.session, current_user, "tier.update", program=program, target=f"tier:{tier.id}", before=before,
-                  after=_tier_view(tier))
+                  after=_tier_view(tier), clock=current_clock())
             db.session.commit()
             flash(f"Tier {tier.name} saved; members move at the next recalculation.", "ok")
             return redirect(url_for("admin.tiers", program_slug=program.slug))

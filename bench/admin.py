@@ -83,8 +83,8 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ADMIN_LOGIN_LIMIT": "1000 per minute"})
     with app.app_context():
         upgrade()
-        program = create_program(db.session, slug="big", name="Big shop", currency="USD")
-        create_admin(db.session, email="pm@example.com", password="bench-password-1", role="owner")
+        program = create_program(db.session, slug="big", name="Big shop", currency="USD", clock=app.config["CLOCK"])
+        create_admin(db.session, email="pm@example.com", password="bench-password-1", role="owner", clock=app.config["CLOCK"])
         db.session.commit()
         began = time.perf_counter()
         seed(db.session, program, members, current_clock().now())

@@ -77,9 +77,9 @@ def prepare(url: str, threads: int):
                 text("INSERT INTO bench_balances (id, balance) VALUES (:id, 0)"),
                 [{"id": i} for i in range(threads * MEMBERS_PER_THREAD)],
             )
-        program = create_program(db.session, slug="bench", name="Bench", currency="USD")
+        program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
         member_ids = [
-            enrol(db.session, program, external_id=f"m{i}")[0].id for i in range(threads * MEMBERS_PER_THREAD)
+            enrol(db.session, program, external_id=f"m{i}", clock=app.config["CLOCK"])[0].id for i in range(threads * MEMBERS_PER_THREAD)
         ]
         db.session.commit()
     return app, member_ids

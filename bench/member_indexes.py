@@ -53,14 +53,14 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
         if not with_indexes:
             for name in INDEXES:
                 db.session.execute(text(f"DROP INDEX {name}"))
-        program = create_program(db.session, slug="bench", name="Bench", currency="USD")
+        program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
         add_tier(db.session, program, name="Bronze", rank=1, threshold="0")
         set_scheme(db.session, program, current_registry(), "points_earned", {"window_days": 365})
         db.session.commit()
 
         began = time.perf_counter()
         for n in range(members):
-            enrol(db.session, program, external_id=f"m{n}")
+            enrol(db.session, program, external_id=f"m{n}", clock=app.config["CLOCK"])
             db.session.commit()
         enrolling = time.perf_counter() - began
 

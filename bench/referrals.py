@@ -77,10 +77,10 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
     with app.app_context():
         upgrade()
         registry = current_registry()
-        program = create_program(db.session, slug="bench", name="Bench", currency="USD")
-        add_rule(db.session, program, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"})
-        add_storefront(db.session, program, registry, type="shopify", secret=SECRET)
-        codes = [enrol(db.session, program, external_id=str(10_000 + n))[0].referral_code for n in range(CUSTOMERS)]
+        program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
+        add_rule(db.session, program, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"}, clock=app.config["CLOCK"])
+        add_storefront(db.session, program, registry, type="shopify", secret=SECRET, clock=app.config["CLOCK"])
+        codes = [enrol(db.session, program, external_id=str(10_000 + n), clock=app.config["CLOCK"])[0].referral_code for n in range(CUSTOMERS)]
         if terms:
             set_terms(program, registry, referrer_points=500, friend_points=250, min_order="10.00", review_days=14)
         db.session.commit()

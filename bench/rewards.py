@@ -48,18 +48,18 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
     with app.app_context():
         upgrade()
         session, registry = db.session, current_registry()
-        program = create_program(session, slug="bench", name="Bench", currency="USD")
+        program = create_program(session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
         ledger = Ledger(session)
         members = []
         for n in range(count):
-            member, _ = enrol(session, program, external_id=f"m{n}")
+            member, _ = enrol(session, program, external_id=f"m{n}", clock=app.config["CLOCK"])
             ledger.earn(member, 10_000, key=f"seed-{n}")
             members.append(member)
         codes = add_reward(session, program, registry, type="fixed_amount_code", name="5 off", points=500,
-                           config={"amount": "5.00"}, stock=count, limit_per_member=3)
+                           config={"amount": "5.00"}, stock=count, limit_per_member=3, clock=app.config["CLOCK"])
         pooled = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=500,
-                            config={"use_pool": True}, stock=count)
-        import_codes(session, program, pooled, [f"POOL-{n:06d}" for n in range(count)])
+                            config={"use_pool": True}, stock=count, clock=app.config["CLOCK"])
+        import_codes(session, program, pooled, [f"POOL-{n:06d}" for n in range(count)], clock=app.config["CLOCK"])
         session.commit()
 
         def timed(name, work):

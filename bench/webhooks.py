@@ -272,10 +272,10 @@ def in_process(count: int) -> None:
             app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/p.db", "WEBHOOK_PROCESSING": mode})
             with app.app_context():
                 upgrade()
-                program = create_program(db.session, slug="bench", name="Bench", currency="USD")
+                program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
                 add_rule(db.session, program, current_registry(), type="points_per_currency", name="Base",
-                         config={"points_per_unit": "1"})
-                add_storefront(db.session, program, current_registry(), type="shopify", secret=SECRET)
+                         config={"points_per_unit": "1"}, clock=app.config["CLOCK"])
+                add_storefront(db.session, program, current_registry(), type="shopify", secret=SECRET, clock=app.config["CLOCK"])
                 db.session.commit()
             client = app.test_client()
 

@@ -203,7 +203,7 @@ class TestSafety:
     def test_the_api_and_webhooks_need_no_csrf_token(self, app, session, shop, users):
         from loyalty.access.api_keys import create_key
 
-        key = create_key(session, shop, name="t").secret
+        key = create_key(session, shop, name="t", clock=app.config["CLOCK"]).secret
         session.commit()
         answer = app.test_client().post("/api/v1/members", json={"external_id": "c-api"},
                                         headers={"Authorization": f"Bearer {key}"})
@@ -455,7 +455,7 @@ class TestCatalogAndSettings:
         assert secret not in owner.get("/admin/acme/connections").get_data(as_text=True)  # shown once
         from loyalty.access.api_keys import authenticate as key_auth
 
-        assert key_auth(session, secret) is not None
+        assert key_auth(session, secret, clock=app.config["CLOCK"]) is not None
         prefix = session.scalar(select(ApiKey.prefix))
         owner.post("/admin/acme/connections", {"action": "revoke_key", "prefix": prefix})
         session.expire_all()

@@ -241,7 +241,7 @@ def catalog(session, shop, clock, registry):
     rule = add_rule(session, shop, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"},
                     clock=clock)
     reward = add_reward(session, shop, registry, type="fixed_amount_code", name="5 off", points=500,
-                        config={"amount": "5.00"})
+                        config={"amount": "5.00"}, clock=clock)
     session.commit()
     return {"external_id": ["c-ann"], "tier_id": [str(tier.id)], "rule_id": [str(rule.id)],
             "reward_id": [str(reward.id)], "action": ["pause", "resume"]}

@@ -102,7 +102,7 @@ def test_lists(runner, acme):
     assert "ann@example.com" in ok(runner, "members", "list", "--program", "acme")
 
 
-def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
+def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session, clock):
     first = ok(runner, "demo")
     assert "Demo program 'demo'" in first
     assert "11 signed Shopify and Standard Webhooks deliveries" in first and "duplicate" not in first
@@ -132,7 +132,7 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session):
     from loyalty.access.admin_users import authenticate
 
     password = again.split("e-mail owner@demo.example  password ")[1].split()[0]
-    assert authenticate(session, "owner@demo.example", password) is not None  # the latest run's password works
+    assert authenticate(session, "owner@demo.example", password, clock=clock) is not None  # the latest run's password works
     assert "cust-fay  redeemed 'Welcome 10% off' for 0 points" in first
     assert "cust-ann  redeemed 'Canvas tote (Gold)' for 800 points: code TOTE-FREE-1001" in first
     # The same rewards and codes again (the tote's stock is read before or after Ann's, by run).

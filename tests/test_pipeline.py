@@ -65,10 +65,10 @@ class TestOrders:
         assert outcome.status == "processed" and outcome.member is None and outcome.points == 0
         assert session.scalar(select(Order.member_id)) is None
 
-    def test_paused_rules_do_not_award(self, push, base_rate, session, registry):
+    def test_paused_rules_do_not_award(self, push, base_rate, session, registry, clock):
         from loyalty.earning.rules import update_rule
 
-        update_rule(session, base_rate, registry, active=False)
+        update_rule(session, base_rate, registry, active=False, clock=clock)
         session.commit()
         assert push(order_paid("25.00")).points == 0
 

@@ -63,10 +63,10 @@ def test_enrolment_is_unique_per_program(session, program, member, clock):
 
 
 @pytest.mark.parametrize("fields", [{"external_id": " "}, {"external_id": "x" * 256}, {"email": "not-an-email"}])
-def test_bad_members_are_refused(session, program, fields):
+def test_bad_members_are_refused(session, program, fields, clock):
     args = {"external_id": "c-2", **fields}
     with pytest.raises(errors.InvalidInput):
-        enrol(session, program, **args)
+        enrol(session, program, clock=clock, **args)
     session.rollback()
     assert session.scalar(select(Member.id).where(Member.external_id == "c-2")) is None
 

@@ -141,13 +141,13 @@ def send(client, storefront: str, body: bytes, headers: dict):
 
 
 class TestCodes:
-    def test_every_member_has_a_distinct_code_and_a_link(self, client, session, shop, member_factory, registry):
+    def test_every_member_has_a_distinct_code_and_a_link(self, client, session, shop, member_factory, registry, clock):
         members = [member_factory(f"c-{n}") for n in range(50)]
         codes = {m.referral_code for m in members}
         assert len(codes) == 50 and all(len(code) == 8 and code.isalnum() for code in codes)
         from loyalty.access.api_keys import create_key
 
-        key = create_key(session, shop, name="t").secret
+        key = create_key(session, shop, name="t", clock=clock).secret
         body = client.get("/api/v1/members/c-1", headers={"Authorization": f"Bearer {key}"}).json
         assert body["referral_code"] == members[1].referral_code
         assert body["referral_link"] == f"https://shop.example.com/?ref={members[1].referral_code}"
@@ -512,7 +512,7 @@ class TestConcurrency:
     def test_the_same_attribution_at_once_creates_one_referral(self, app, session, shop, ann):
         from loyalty.access.api_keys import create_key
 
-        key, code = create_key(session, shop, name="t").secret, ann.referral_code
+        key, code = create_key(session, shop, name="t", clock=app.config["CLOCK"]).secret, ann.referral_code
         session.commit()
 
         def post(n):

@@ -166,10 +166,10 @@ class TestLimits:
         clock.set(START + timedelta(days=10))
         assert "ended" in self.refused(session, program, rich, made.id)
         clock.set(START + timedelta(days=5))
-        update_reward(session, program, made, active=False)
+        update_reward(session, program, made, active=False, clock=clock)
         session.commit()
         assert "paused" in self.refused(session, program, rich, made.id)
-        update_reward(session, program, made, active=True)
+        update_reward(session, program, made, active=True, clock=clock)
         session.commit()
         assert spend(session, program, rich, made.id).status == "issued"
 
@@ -232,10 +232,10 @@ class TestAfterwards:
         session.rollback()
         assert snapshot(session) == before
 
-    def test_a_code_pool(self, session, program, rich, reward):
+    def test_a_code_pool(self, session, program, rich, reward, clock):
         made = reward(config={"amount": "5.00", "use_pool": True})
-        assert import_codes(session, program, made, ["shop-aaa", "SHOP-BBB", "shop-aaa", " "]) == 2
-        assert import_codes(session, program, made, ["SHOP-BBB", "SHOP-CCC"]) == 1
+        assert import_codes(session, program, made, ["shop-aaa", "SHOP-BBB", "shop-aaa", " "], clock=clock) == 2
+        assert import_codes(session, program, made, ["SHOP-BBB", "SHOP-CCC"], clock=clock) == 1
         session.commit()
         codes = [spend(session, program, rich, made.id, key=f"p-{n}").code for n in range(3)]
         assert codes == ["SHOP-AAA", "SHOP-BBB", "SHOP-CCC"]
@@ -244,7 +244,7 @@ class TestAfterwards:
         assert empty.status == "failed" and "pool" in empty.reason and empty.points == 0
         assert snapshot(session) == before and get_reward(session, program, made.id).issued_count == 3
         with pytest.raises(errors.InvalidInput):
-            import_codes(session, program, made, ["no spaces allowed"])
+            import_codes(session, program, made, ["no spaces allowed"], clock=clock)
 
 
 # --- Stripe promotion codes --------------------------------------------------------------
@@ -417,7 +417,7 @@ class TestConcurrency:
         assert get_reward(session, program, reward_id).issued_count == 5 and count(session) == 5
 
 
-def test_the_plugin_guides_reward_type_example_works(session, program, rich, registry, monkeypatch):
+def test_the_plugin_guides_reward_type_example_works(session, program, rich, registry, monkeypatch, clock):
     """docs/plugins.md's gift card, run as written against a local provider; a refusal spends nothing."""
     import json
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -447,10 +447,10 @@ def test_the_plugin_guides_reward_type_example_works(session, program, rich, reg
     registry.types["reward_types"]["gift_card"] = guide_example("register_reward_types")["GiftCard"]()
     try:
         made = add_reward(session, program, registry, type="gift_card", name="Gift card", points=100, step_value="1.00",
-                          max_points=2_000, config={"api_url": f"http://127.0.0.1:{server.server_address[1]}"})
+                          max_points=2_000, config={"api_url": f"http://127.0.0.1:{server.server_address[1]}"}, clock=clock)
         with pytest.raises(errors.InvalidInput):
             add_reward(session, program, registry, type="gift_card", name="Fixed card", points=100,
-                       config={"api_url": "http://127.0.0.1"})
+                       config={"api_url": "http://127.0.0.1"}, clock=clock)
         session.commit()
         card = spend(session, program, rich, made.id, points=1_000)
         assert (card.status, card.code, card.details) == ("issued", "GIFT-1234", {"card_id": "gc_1"})

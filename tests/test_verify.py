@@ -103,12 +103,12 @@ def test_referral_points_that_do_not_match_the_referral(session, program, member
     assert invariants(session) == {"referral_rewards"}
 
 
-def test_redemptions_that_do_not_match_the_ledger_or_the_stock(session, program, member, registry, ledger):
+def test_redemptions_that_do_not_match_the_ledger_or_the_stock(session, program, member, registry, ledger, clock):
     from loyalty.models import Redemption, Reward
     from loyalty.rewards import add_reward, redeem
 
     ledger.earn(member, 1_000, key="seed")
-    reward = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5)
+    reward = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5, clock=clock)
     redemption = redeem(session, program, member, reward.id, key="r-1")
     session.commit()
     assert invariants(session) == set()

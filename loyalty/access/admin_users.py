@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.programs.members import EMAIL
 from loyalty.models import ADMIN_ROLES, AdminUser, AuditEntry, Program
 from loyalty.models.admin import new_session_token
@@ -31,7 +31,7 @@ _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
 def create_admin(session: Session, *, email: str, password: str, role: str, programs: list[Program] = (),
-                 clock: Clock | None = None) -> AdminUser:
+                 clock: Clock) -> AdminUser:
     """A new admin account; ``programs`` limits it to those (none: every program)."""
     email = (email or "").strip().lower()
     if not EMAIL.match(email) or len(email) > 320:
@@ -40,7 +40,7 @@ def create_admin(session: Session, *, email: str, password: str, role: str, prog
         raise errors.InvalidInput(f"invalid role {role!r}: choose one of {', '.join(ADMIN_ROLES)}")
     if session.scalar(select(AdminUser.id).where(AdminUser.email == email)) is not None:
         raise errors.Conflict(f"an admin account {email!r} already exists")
-    user = AdminUser(email=email, role=role, active=True, created_at=(clock or current_clock()).now())
+    user = AdminUser(email=email, role=role, active=True, created_at=clock.now())
     set_password(user, password)
     user.programs = list(programs)
     session.add(user)
@@ -62,18 +62,18 @@ def end_sessions(user: AdminUser) -> None:
 
 
 def change_password(session: Session, email: str, password: str, *, actor: str,
-                    clock: Clock | None = None) -> AdminUser:
+                    clock: Clock) -> AdminUser:
     """Set the password of the account with this e-mail (and so sign it out everywhere), audited as ``actor``."""
     user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
     if user is None:
         raise errors.NotFound(f"no admin account {email!r}")
     set_password(user, password)
     session.add(AuditEntry(admin_user_id=None, actor=actor, action="admin.set_password", target=f"admin:{user.email}",
-                           created_at=(clock or current_clock()).now()))
+                           created_at=clock.now()))
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, clock: Clock | None = None) -> AdminUser | None:
+def authenticate(session: Session, email: str, password: str, *, clock: Clock) -> AdminUser | None:
     """The active account with this e-mail and password, or ``None`` (never saying which was wrong)."""
     user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
     if user is None:
@@ -81,17 +81,17 @@ def authenticate(session: Session, email: str, password: str, *, clock: Clock | 
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
-    user.last_login_at = (clock or current_clock()).now()
+    user.last_login_at = clock.now()
     return user
 
 
 def audit(session: Session, user: AdminUser, action: str, *, program: Program | None = None, target: str | None = None,
           before: dict | None = None, after: dict | None = None, note: str | None = None,
-          clock: Clock | None = None) -> AuditEntry:
+          clock: Clock) -> AuditEntry:
     """Record a change a person made, in the transaction that made it."""
     entry = AuditEntry(admin_user_id=user.id, actor=user.email, program_id=program.id if program else None,
                        action=action, target=target, before=_plain(before), after=_plain(after), note=note,
-                       created_at=(clock or current_clock()).now())
+                       created_at=clock.now())
     session.add(entry)
     return entry
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import API_SCOPES, ApiKey, Program
 
 #: ``last_used_at`` is written at most this often per key, so reading the
@@ -39,7 +39,7 @@ def _digest(secret: str) -> str:
 
 
 def create_key(
-    session: Session, program: Program, *, name: str, scopes=("read", "write"), clock: Clock | None = None
+    session: Session, program: Program, *, name: str, scopes=("read", "write"), clock: Clock
 ) -> NewKey:
     name = (name or "").strip()
     if not name or len(name) > 100:
@@ -51,7 +51,7 @@ def create_key(
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
         program_id=program.id, name=name, prefix=prefix, key_hash=_digest(secret), scopes=" ".join(scopes),
-        created_at=(clock or current_clock()).now(),
+        created_at=clock.now(),
     )
     session.add(key)
     session.flush()
@@ -62,17 +62,17 @@ def list_keys(session: Session, program: Program) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).where(ApiKey.program_id == program.id).order_by(ApiKey.id)))
 
 
-def revoke_key(session: Session, program: Program, prefix: str, *, clock: Clock | None = None) -> ApiKey:
+def revoke_key(session: Session, program: Program, prefix: str, *, clock: Clock) -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.program_id == program.id, ApiKey.prefix == prefix))
     if key is None:
         raise errors.NotFound(f"no API key {prefix!r} in program {program.slug}")
     if key.revoked_at is None:
-        key.revoked_at = (clock or current_clock()).now()
+        key.revoked_at = clock.now()
         session.flush()
     return key
 
 
-def authenticate(session: Session, presented: str, *, clock: Clock | None = None) -> ApiKey | None:
+def authenticate(session: Session, presented: str, *, clock: Clock) -> ApiKey | None:
     """The active key matching ``presented``, or None (unknown, wrong or revoked: all alike)."""
     presented = presented or ""
     prefix = presented[:PREFIX_LENGTH]
@@ -81,7 +81,7 @@ def authenticate(session: Session, presented: str, *, clock: Clock | None = None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or not hmac.compare_digest(key.key_hash, _digest(presented)) or not key.active:
         return None
-    now = (clock or current_clock()).now()
+    now = clock.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         key.last_used_at = now
     return key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from loyalty.clock import current_clock
 from loyalty.access.admin_users import change_password
 from loyalty.access.admin_users import create_admin as create
 from loyalty.cli.common import actor, transactional
@@ -25,7 +26,7 @@ from loyalty.programs.program import get_program
 def create_admin(email, password, role, programs):
     """Create an admin account."""
     user = create(db.session, email=email, password=password, role=role,
-                  programs=[get_program(db.session, slug) for slug in programs])
+                  programs=[get_program(db.session, slug) for slug in programs], clock=current_clock())
     scope = ", ".join(p.slug for p in user.programs) or "every program"
     click.echo(f"Admin {user.email} ({user.role}) can sign in at /admin/login; sees {scope}.")
 
@@ -43,7 +44,7 @@ def admins():
 @transactional
 def set_password(email, password):
     """Give an account a new password; every session it has ends (it signs in again)."""
-    user = change_password(db.session, email, password, actor=actor())
+    user = change_password(db.session, email, password, actor=actor(), clock=current_clock())
     click.echo(f"Admin {user.email}: new password set; every session of the account is signed out.")
 
 

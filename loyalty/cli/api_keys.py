@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from loyalty.clock import current_clock
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
 from loyalty.db import db
@@ -23,7 +24,7 @@ group = AppGroup("api-keys", help="API keys for storefronts and headless shops (
 def create(program_slug, name, scopes):
     """Create a key. It is shown once: copy it now."""
     program = get_program(db.session, program_slug)
-    new = create_key(db.session, program, name=name, scopes=scopes)
+    new = create_key(db.session, program, name=name, scopes=scopes, clock=current_clock())
     click.echo(f"API key {new.key.prefix} ({new.key.name}, {new.key.scopes}) for {program.slug}:")
     click.echo(f"  {new.secret}")
     click.echo("It is shown only now; send it as: Authorization: Bearer <key>")
@@ -47,7 +48,7 @@ def list_(program_slug):
 @transactional
 def revoke(program_slug, prefix):
     """Revoke a key at once (by its prefix, lk_…)."""
-    key = revoke_key(db.session, get_program(db.session, program_slug), prefix)
+    key = revoke_key(db.session, get_program(db.session, program_slug), prefix, clock=current_clock())
     click.echo(f"API key {key.prefix} ({key.name}) is revoked.")
 
 

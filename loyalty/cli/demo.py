@@ -159,7 +159,7 @@ def build_demo(session) -> dict:
     try:
         program = get_program(session, SLUG)
     except errors.UnknownProgram:
-        program = create_program(session, slug=SLUG, name="Demo Outfitters", currency="USD", return_window_days=7)
+        program = create_program(session, slug=SLUG, name="Demo Outfitters", currency="USD", return_window_days=7, clock=current_clock())
         update_program(session, program, expiry_policy="end_of_year", expiry_after=1)
     if not list_tiers(session, program):
         for name, rank, multiplier, threshold, keep, perks in TIERS:
@@ -167,24 +167,25 @@ def build_demo(session) -> dict:
                      keep_threshold=keep, perks=perks)
         set_scheme(session, program, registry, *TIER_SCHEME)
     if not list_rewards(session, program):
-        made = {name: add_reward(session, program, registry, type=type_, name=name, points=points, **options)
+        made = {name: add_reward(session, program, registry, type=type_, name=name, points=points,
+                                 clock=current_clock(), **options)
                 for type_, name, points, options in REWARDS}
-        import_codes(session, program, made["Canvas tote (Gold)"], TOTE_CODES)
-        update_reward(session, program, made["Welcome 10% off"], active=False)
+        import_codes(session, program, made["Canvas tote (Gold)"], TOTE_CODES, clock=current_clock())
+        update_reward(session, program, made["Welcome 10% off"], active=False, clock=current_clock())
     if program.referral_terms is None:
         welcome = next(r for r in list_rewards(session, program) if r.name == "Welcome 10% off")
         set_terms(program, registry, **REFERRAL_TERMS, friend_reward=welcome.id)
     if not list_rules(session, program):
         for type_, name, config in RULES:
-            add_rule(session, program, registry, type=type_, name=name, config=config)
+            add_rule(session, program, registry, type=type_, name=name, config=config, clock=current_clock())
     secrets = {}
     for kind, make in (("shopify", lambda: token_urlsafe(24)),
                        ("standard_webhooks", lambda: "whsec_" + base64.b64encode(token_bytes(24)).decode())):
         storefront = find_storefront(session, program, kind) or add_storefront(
-            session, program, registry, type=kind, secret=make())
+            session, program, registry, type=kind, secret=make(), clock=current_clock())
         secrets[kind] = storefront.secret
     for external_id in ("cust-ann", "cust-ben", "cust-cara"):
-        enrol(session, program, CUSTOMERS[external_id], registry=registry)
+        enrol(session, program, CUSTOMERS[external_id], registry=registry, clock=current_clock())
     ann, cara = get_member(session, program, "cust-ann"), get_member(session, program, "cust-cara")
     if ann.tier_floor_id is None:  # a VIP given Gold by hand for her first 90 days: a floor no recalculation breaks
         gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
@@ -230,8 +231,8 @@ def build_demo(session) -> dict:
     # A headless shop on the REST API: a fresh key each run (the previous demo keys are revoked).
     for old_key in list_keys(session, program):
         if old_key.name == API_KEY_NAME:
-            revoke_key(session, program, old_key.prefix)
-    api_key = create_key(session, program, name=API_KEY_NAME).secret
+            revoke_key(session, program, old_key.prefix, clock=current_clock())
+    api_key = create_key(session, program, name=API_KEY_NAME, clock=current_clock()).secret
     store.api("POST", "/members", api_key, {"external_id": "cust-eve", "email": "eve@example.com", "name": "Eve Evans"})
     store.api("POST", "/events", api_key, {"event_id": "demo-review-eve", "name": "review_written",
                                             "member": {"external_id": "cust-eve"}})
@@ -270,7 +271,7 @@ def build_demo(session) -> dict:
     password = token_urlsafe(12)
     owner = session.scalar(select(AdminUser).where(AdminUser.email == ADMIN_EMAIL))
     if owner is None:
-        create_admin(session, email=ADMIN_EMAIL, password=password, role="owner")
+        create_admin(session, email=ADMIN_EMAIL, password=password, role="owner", clock=current_clock())
     else:
         set_password(owner, password)
     ledger = Ledger(session)

@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from loyalty.clock import current_clock
 from loyalty.cli.common import MOMENT, transactional
 from loyalty.db import db
 from loyalty.ledger import Ledger
@@ -34,7 +35,7 @@ def add(program_slug, external_id, email, name, birthday):
     program = get_program(db.session, program_slug)
     customer = Customer(external_id=external_id, email=email, name=name,
                         birthday=birthday.date() if birthday else None)
-    member, _ = enrol(db.session, program, customer, existing="error", registry=current_registry())
+    member, _ = enrol(db.session, program, customer, existing="error", registry=current_registry(), clock=current_clock())
     balances = Ledger(db.session).balances(member.id)
     bonus = f"; {balances['available']} welcome points" if balances["available"] else ""
     click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}){bonus}.")

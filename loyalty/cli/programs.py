@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from loyalty.clock import current_clock
 from loyalty.programs.expiry import POLICIES
 from loyalty.cli.common import transactional
 from loyalty.db import db
@@ -32,7 +33,7 @@ def create(slug, name, currency, clawback_policy, return_window_days):
     """Create a program with its system accounts."""
     program = create_program(
         db.session, slug=slug, name=name, currency=currency, clawback_policy=clawback_policy,
-        return_window_days=return_window_days,
+        return_window_days=return_window_days, clock=current_clock(),
     )
     click.echo(f"Created program {program.slug} ({program.name}, {program.currency}).")
 

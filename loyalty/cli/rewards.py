@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from loyalty import money
+from loyalty.clock import current_clock
 from loyalty.cli.common import MOMENT, actor, json_object, transactional
 from loyalty.db import db
 from loyalty.programs.members import get_member
@@ -66,7 +67,7 @@ def add(program_slug, type_, name, points, step_value, min_points, max_points, c
     reward = add_reward(
         db.session, program, current_registry(), type=type_, name=name, points=points, config=json_object(config, '--config'),
         description=description, step_value=step_value, min_points=min_points, max_points=max_points,
-        starts_at=starts, ends_at=ends, min_tier=min_tier, stock=stock, limit_per_member=limit_per_member,
+        starts_at=starts, ends_at=ends, min_tier=min_tier, stock=stock, limit_per_member=limit_per_member, clock=current_clock(),
     )
     click.echo(f"Added reward {reward.id}: {reward.name} ({_price(reward, program)}).")
 
@@ -119,7 +120,7 @@ def update(program_slug, reward_id, paused, stock, limit_per_member, starts, end
                "limit_per_member": _limit(limit_per_member), "starts_at": starts, "ends_at": ends,
                "min_tier": min_tier}
     changes = {k: (None if v == NONE else v) for k, v in changes.items() if v is not None}
-    update_reward(db.session, program, reward, **changes)
+    update_reward(db.session, program, reward, clock=current_clock(), **changes)
     click.echo(f"Reward {reward.id} {reward.name}: {'active' if reward.active else 'paused'}.")
 
 
@@ -132,7 +133,7 @@ def import_codes_(program_slug, reward_id, source):
     """Add codes made in the store to a reward's pool (its config needs "use_pool": true)."""
     program = get_program(db.session, program_slug)
     reward = get_reward(db.session, program, reward_id)
-    added = import_codes(db.session, program, reward, source.read().splitlines())
+    added = import_codes(db.session, program, reward, source.read().splitlines(), clock=current_clock())
     click.echo(f"Imported {added} new codes into {reward.name}'s pool ({pool_left(db.session, reward)} unused).")
 
 

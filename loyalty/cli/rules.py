@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from loyalty.clock import current_clock
 from loyalty.cli.common import json_object, transactional
 from loyalty.db import db
 from loyalty.programs.program import get_program
@@ -40,7 +41,7 @@ def add(program_slug, type_, name, config, paused):
     """Add an earning rule; its config is validated by the rule type's schema."""
     program = get_program(db.session, program_slug)
     rule = add_rule(
-        db.session, program, current_registry(), type=type_, name=name, config=json_object(config, '--config'), active=not paused
+        db.session, program, current_registry(), type=type_, name=name, config=json_object(config, '--config'), active=not paused, clock=current_clock(),
     )
     click.echo(f"Added rule {rule.id}: {rule.name} ({rule.type}) {json.dumps(rule.config)}")
 
@@ -69,7 +70,7 @@ def update(program_slug, rule_id, name, config):
     """Rename a rule or replace its config."""
     program = get_program(db.session, program_slug)
     rule = update_rule(db.session, get_rule(db.session, program, rule_id), current_registry(),
-                       name=name, config=json_object(config, '--config'))
+                       name=name, config=json_object(config, '--config'), clock=current_clock())
     click.echo(f"Rule {rule.id}: {rule.name} {json.dumps(rule.config)}")
 
 
@@ -78,7 +79,7 @@ def _set_active(program_slug, rule_id, active):
     rule = get_rule(db.session, program, rule_id)
     if active:
         rule_type(current_registry(), rule.type)  # refuse to resume a rule whose type is not installed
-    update_rule(db.session, rule, current_registry(), active=active)
+    update_rule(db.session, rule, current_registry(), active=active, clock=current_clock())
     click.echo(f"Rule {rule.id} is {'active' if active else 'paused'}.")
 
 

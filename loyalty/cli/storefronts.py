@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.models import Program, Storefront, WebhookDelivery
@@ -36,7 +37,7 @@ inbox_group = AppGroup("inbox", help="The webhook inbox: list, inspect, retry, r
 def add(program_slug, type_, secret, api_key):
     """Connect a store (again: replaces its secret, and its API key if given)."""
     program = get_program(db.session, program_slug)
-    storefront = add_storefront(db.session, program, current_registry(), type=type_, secret=secret, api_key=api_key)
+    storefront = add_storefront(db.session, program, current_registry(), type=type_, secret=secret, api_key=api_key, clock=current_clock())
     click.echo(f"Storefront {storefront.type} connected to {program.slug} (secret {storefront.masked_secret}"
                + (f", API key {storefront.masked_api_key}" if storefront.api_key else "") + ").")
     click.echo(f"Point its webhooks at: POST /webhooks/{program.slug}/{storefront.type}")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.earning.rule_types import validate_config
 from loyalty.models import EarningRule, Program
 
@@ -28,14 +28,14 @@ def add_rule(
     name: str,
     config: dict | None = None,
     active: bool = True,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> EarningRule:
     """Add a rule after its type's schema accepts the config; otherwise store nothing."""
     kind = rule_type(registry, type)
     if not name or not name.strip() or len(name.strip()) > 200:
         raise errors.InvalidInput("a rule needs a name of 1 to 200 characters")
     stored = validate_config(kind, config)
-    now = (clock or current_clock()).now()
+    now = clock.now()
     rule = EarningRule(
         program_id=program.id, type=type, name=name.strip(), config=stored, active=active,
         created_at=now, updated_at=now,
@@ -53,7 +53,7 @@ def update_rule(
     name: str | None = None,
     config: dict | None = None,
     active: bool | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> EarningRule:
     """Change a rule's name, config (validated again) or whether it is active."""
     if config is not None:
@@ -64,7 +64,7 @@ def update_rule(
         rule.name = name.strip()
     if active is not None:
         rule.active = active
-    rule.updated_at = (clock or current_clock()).now()
+    rule.updated_at = clock.now()
     session.flush()
     return rule
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import MEMBER_ACCOUNT_KINDS, Account, Member, Program
 
 #: Deliberately loose: the store already validated the address; this only
@@ -45,7 +45,7 @@ def enrol(
     name: str | None = None,
     birthday: date | None = None,
     existing: str = "error",
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> tuple[Member, bool]:
     """Enrol a member with their pending and available accounts.
 
@@ -67,7 +67,7 @@ def enrol(
         if existing == "return":
             return found, False
         raise errors.DuplicateMember(f"member {external_id!r} is already enrolled in {program.slug}")
-    now = (clock or current_clock()).now()
+    now = clock.now()
     member = Member(
         program_id=program.id,
         external_id=external_id,

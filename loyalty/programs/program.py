@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.programs import expiry
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES
 
@@ -25,7 +25,7 @@ def create_program(
     currency: str,
     clawback_policy: str = "allow_negative",
     return_window_days: int = 0,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> Program:
     """Create a program and the system accounts its points come from and go to."""
     slug = (slug or "").strip()
@@ -45,7 +45,7 @@ def create_program(
     _check_window(return_window_days)
     if session.scalar(select(Program.id).where(Program.slug == slug)) is not None:
         raise errors.DuplicateProgram(f"a program with slug {slug!r} already exists")
-    now = (clock or current_clock()).now()
+    now = clock.now()
     program = Program(
         slug=slug, name=name.strip(), currency=currency, clawback_policy=clawback_policy,
         return_window_days=return_window_days, created_at=now,

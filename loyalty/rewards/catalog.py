@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors, money
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.db import is_id
 from loyalty.ledger.posting import MAX_AMOUNT
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Tier
@@ -55,7 +55,7 @@ def add_reward(
     config: dict | None = None, description: str | None = None, step_value=None, min_points: int | None = None,
     max_points: int | None = None, starts_at: datetime | None = None, ends_at: datetime | None = None,
     min_tier: str | None = None, stock: int | None = None, limit_per_member: int | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> Reward:
     """Add a reward to the catalog; anything invalid raises and adds nothing.
 
@@ -70,7 +70,7 @@ def add_reward(
         raise errors.InvalidInput("a reward needs a name of 1 to 200 characters")
     if session.scalar(select(Reward.id).where(Reward.program_id == program.id, Reward.name == name)):
         raise errors.DuplicateReward(f"program {program.slug} already has a reward named {name!r}")
-    now = (clock or current_clock()).now()
+    now = clock.now()
     reward = Reward(program_id=program.id, type=kind.name, name=name, description=(description or None),
                     config=validate_config(kind, config), active=True, issued_count=0, created_at=now, updated_at=now)
     _price(reward, kind, program, points, step_value, min_points, max_points)
@@ -117,7 +117,7 @@ def _availability(session, program, reward, starts_at, ends_at, min_tier, stock,
     reward.limit_per_member = _whole(limit_per_member, "limit per member", minimum=1)
 
 
-def update_reward(session: Session, program: Program, reward: Reward, *, clock: Clock | None = None,
+def update_reward(session: Session, program: Program, reward: Reward, *, clock: Clock,
                   **changes) -> Reward:
     """Pause or resume (``active``), or change ``stock``, ``limit_per_member``, ``starts_at``, ``ends_at``, ``min_tier``.
 
@@ -139,7 +139,7 @@ def update_reward(session: Session, program: Program, reward: Reward, *, clock: 
         raise errors.InvalidInput(f"{reward.issued_count} were already issued; the stock cannot be {current['stock']}")
     _availability(session, program, reward, current["starts_at"], current["ends_at"], current["min_tier"],
                   current["stock"], current["limit_per_member"])
-    reward.updated_at = (clock or current_clock()).now()
+    reward.updated_at = clock.now()
     session.flush()
     return reward
 
@@ -207,7 +207,7 @@ def unavailable(session: Session, reward: Reward, member: Member | None, now: da
     return None
 
 
-def import_codes(session: Session, program: Program, reward: Reward, codes, *, clock: Clock | None = None) -> int:
+def import_codes(session: Session, program: Program, reward: Reward, codes, *, clock: Clock) -> int:
     """Add codes made elsewhere (the store's admin) to a reward's pool; returns how many were new.
 
     Codes are kept upper-case (stores match them without case); a code
@@ -229,7 +229,7 @@ def import_codes(session: Session, program: Program, reward: Reward, codes, *, c
     known |= set(session.scalars(select(Redemption.code).where(
         Redemption.program_id == program.id, Redemption.code.in_(cleaned))))
     fresh = [code for code in cleaned if code not in known]
-    now = (clock or current_clock()).now()
+    now = clock.now()
     if fresh:
         session.execute(insert(RewardCode), [
             {"program_id": program.id, "reward_id": reward.id, "code": code, "imported_at": now} for code in fresh])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import Program, Storefront
 
 # --- a program's connections --------------------------------------------------
@@ -18,7 +18,7 @@ from loyalty.models import Program, Storefront
 
 def add_storefront(
     session: Session, program: Program, registry, *, type: str, secret: str, api_key: str | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> Storefront:
     """Connect a store; a second connection of the same type replaces the secret (rotation).
 
@@ -35,7 +35,7 @@ def add_storefront(
         api_key = api_key.strip()
         if not 8 <= len(api_key) <= 500:
             raise errors.InvalidInput("the API key must be at least 8 characters (and at most 500)")
-    now = (clock or current_clock()).now()
+    now = clock.now()
     storefront = find_storefront(session, program, type)
     if storefront is None:
         storefront = Storefront(program_id=program.id, type=type, secret=secret, api_key=api_key,

@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test lint install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -36,6 +36,12 @@ demo: install
 ## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The linter, the formatter's check and the layers contract (pyproject.toml's [tool.ruff] and [tool.importlinter]).
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## The ledger benchmark (see docs/benchmarks.md).
 bench: install

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
-from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.ledger import MAX_AMOUNT
 
 
 class LoginForm(FlaskForm):

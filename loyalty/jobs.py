@@ -70,10 +70,10 @@ def _in_batches(session, sweep) -> int:
 
 def release_job(session, clock, registry, program_slug=None) -> dict:
     """Move pending points whose return window has passed to available."""
-    from loyalty.ledger import Ledger, sweeps
+    from loyalty.ledger import SWEEP_BATCH, Ledger
 
     ledger = Ledger(session, clock)
-    return {"released": sum(_in_batches(session, lambda: sweeps.release_due(ledger, program.id))
+    return {"released": sum(_in_batches(session, lambda: ledger.release_due(program.id, limit=SWEEP_BATCH))
                             for program in _programs(session, program_slug))}
 
 
@@ -90,16 +90,16 @@ def referrals_job(session, clock, registry, program_slug=None) -> dict:
 
 def expire_job(session, clock, registry, program_slug=None) -> dict:
     """Expire lots past their date, and the points of inactive members under an inactivity policy."""
-    from loyalty.ledger import Ledger, sweeps
+    from loyalty.ledger import SWEEP_BATCH, Ledger
 
     ledger = Ledger(session, clock)
     counts = {"expired_lots": 0, "expired_inactive": 0}
     for program in _programs(session, program_slug):
-        counts["expired_lots"] += _in_batches(session, lambda: sweeps.expire_due(ledger, program.id))
+        counts["expired_lots"] += _in_batches(session, lambda: ledger.expire_due(program.id, limit=SWEEP_BATCH))
         if program.expiry_policy == "inactivity":
             days = program.expiry_after
             counts["expired_inactive"] += _in_batches(
-                session, lambda: sweeps.expire_inactive(ledger, program.id, days))
+                session, lambda: ledger.expire_inactive(program.id, days, limit=SWEEP_BATCH))
     return counts
 
 

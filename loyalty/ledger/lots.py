@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from loyalty.ledger import statements as sql
+from loyalty.ledger.rows import lot_row
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,9 @@ def open_lot(
     transfer, so open lots always sum to ``max(balance, 0)``.
     """
     settled = settled_debt(balance_before, amount)
-    lot_id = conn.execute(
-        sql.INSERT_LOT,
-        {
-            "program_id": program_id,
-            "account_id": account_id,
-            "entry_id": entry_id,
-            "amount": amount,
-            "remaining": amount - settled,
-            "created_at": now,
-            "expires_at": expires_at,
-            "release_at": release_at,
-        },
-    ).scalar_one()
+    row = lot_row(program_id, account_id, amount, amount - settled, now=now, expires_at=expires_at,
+                  release_at=release_at, entry_id=entry_id)
+    lot_id = conn.execute(sql.INSERT_LOT, row).scalar_one()
     if settled:
         conn.execute(sql.INSERT_CONSUMPTION, {"lot_id": lot_id, "transfer_id": transfer_id, "amount": settled})
     return lot_id

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from loyalty import errors, money
-from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.ledger import MAX_AMOUNT
 from loyalty.models import Program
 from loyalty.validation import invalid
 

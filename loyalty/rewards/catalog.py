@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from loyalty import errors, money
 from loyalty.clock import Clock
 from loyalty.db import is_id
-from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.ledger import MAX_AMOUNT
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Tier
 from loyalty.tiers.levels import get_tier
 from loyalty.validation import invalid

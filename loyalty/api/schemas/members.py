@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates
 
 from loyalty.api.schemas import Choice, DecimalString, Moment, WholeNumber, text
-from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.ledger import MAX_AMOUNT
 from loyalty.models.ledger import ENTRY_KINDS
 from loyalty.models.member import MEMBER_STATUSES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from loyalty.api.schemas import Choice, DecimalString, PageArgs, WholeNumber
-from loyalty.ledger.posting import MAX_AMOUNT
+from loyalty.ledger import MAX_AMOUNT
 from loyalty.models.reward import PRICINGS, REDEMPTION_STATUSES
 
 

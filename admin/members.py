@@ -54,7 +54,7 @@ def member(program, external_id):
     form = AdjustForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            ledger = Ledger(db.session)
+            ledger = Ledger(db.session, current_clock())
             before = ledger.balances(found.id)
             try:
                 posting = ledger.adjust(found, form.points.data, key=f"admin:{form.key.data}",

@@ -64,7 +64,7 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
             db.session.commit()
         enrolling = time.perf_counter() - began
 
-        ledger = Ledger(db.session)
+        ledger = Ledger(db.session, app.config["CLOCK"])
         for member in db.session.scalars(select(Member)).all():  # points enough for Bronze, not yet recalculated
             ledger.earn(member, 100, key=f"seed-{member.id}")
         db.session.commit()

@@ -49,7 +49,7 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
         upgrade()
         session, registry = db.session, current_registry()
         program = create_program(session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
-        ledger = Ledger(session)
+        ledger = Ledger(session, app.config["CLOCK"])
         members = []
         for n in range(count):
             member, _ = enrol(session, program, external_id=f"m{n}", clock=app.config["CLOCK"])
@@ -69,9 +69,11 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
                 session.commit()
             rows.append((name, count / (time.perf_counter() - began)))
 
-        timed("baseline: Ledger.redeem", lambda m: Ledger(session).redeem(m, 500, key=f"base-{m.id}"))
-        timed("redeem: generated code", lambda m: redeem(session, program, m, codes.id, key="code"))
-        timed("redeem: code from a pool", lambda m: redeem(session, program, m, pooled.id, key="pool"))
+        timed("baseline: Ledger.redeem", lambda m: Ledger(session, app.config["CLOCK"]).redeem(m, 500, key=f"base-{m.id}"))
+        timed("redeem: generated code", lambda m: redeem(session, program, m, codes.id, key="code", registry=registry,
+                                                          clock=app.config["CLOCK"]))
+        timed("redeem: code from a pool", lambda m: redeem(session, program, m, pooled.id, key="pool", registry=registry,
+                                                            clock=app.config["CLOCK"]))
         assert verify(session) == []
         session.remove()
         db.engine.dispose()

@@ -68,7 +68,7 @@ def data(session, program, clock, add_rule, registry):
                         clock=clock)
     add_reward(session, program, registry, type="store_credit", name="Credit", points=100, config={},
                step_value="1.00", max_points=2_000, clock=clock)
-    redemption = redeem(session, program, member, reward.id, key="seed", clock=clock)
+    redemption = redeem(session, program, member, reward.id, key="seed", clock=clock, registry=registry)
     secret = create_key(session, program, name="schemathesis", clock=clock).secret
     session.commit()
     return {

@@ -71,7 +71,7 @@ def test_upgrading_a_database_that_has_data(tmp_path):
         assert code and len(code) == 8  # 0006 gave the member enrolled before referrals a code
         program = create_program(db.session, slug="q", name="Q", currency="USD", clock=app.config["CLOCK"])
         member, _ = enrol(db.session, program, external_id="m", clock=app.config["CLOCK"])
-        Ledger(db.session).earn(member, 10, key="k")
+        Ledger(db.session, app.config["CLOCK"]).earn(member, 10, key="k")
         db.session.commit()
         assert verify(db.session) == []
         db.engine.dispose()

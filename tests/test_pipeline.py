@@ -124,7 +124,7 @@ class TestRefunds:
         push(refund("1", "r2", "8.00"))
         assert available(session, program, "c-1") == 0
 
-    def test_refund_takes_pending_points_first(self, push, add_rule, session, program):
+    def test_refund_takes_pending_points_first(self, push, add_rule, session, program, clock):
         program.return_window_days = 30
         session.commit()
         add_rule("points_per_currency", {"points_per_unit": "1"})
@@ -132,7 +132,7 @@ class TestRefunds:
         from loyalty.ledger import Ledger
         from loyalty.programs.members import get_member
 
-        Ledger(session).adjust(get_member(session, program, "c-1"), 100, key="goodwill", reason="x", actor="t")
+        Ledger(session, clock).adjust(get_member(session, program, "c-1"), 100, key="goodwill", reason="x", actor="t")
         session.commit()
         push(refund("1", "r1", "10.00"))
         assert (pending(session, program, "c-1"), available(session, program, "c-1")) == (30, 100)
@@ -165,14 +165,14 @@ class TestRefunds:
         session.rollback()
         assert snapshot(session) == before
 
-    def test_claw_back_policy_caps_at_zero(self, push, base_rate, session, program):
+    def test_claw_back_policy_caps_at_zero(self, push, base_rate, session, program, clock):
         from loyalty.ledger import Ledger
         from loyalty.programs.members import get_member
 
         program.clawback_policy = "cap_at_zero"
         session.commit()
         push(order_paid("50.00", order_id="1"))
-        Ledger(session).redeem(get_member(session, program, "c-1"), 45, key="spend")
+        Ledger(session, clock).redeem(get_member(session, program, "c-1"), 45, key="spend")
         session.commit()
         outcome = push(refund("1", "r1", "50.00"))
         assert [(p.moved, p.shortfall) for p in outcome.reversals] == [(5, 45)]

@@ -14,6 +14,8 @@ import stripe
 from sqlalchemy import func, select
 
 from loyalty import errors
+from loyalty.clock import current_clock
+from loyalty.registry import current_registry
 from loyalty.earning.events import Customer, OrderPaid
 from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol
@@ -47,7 +49,7 @@ def reward(session, program, registry, clock):
 
 
 def spend(session, program, member, reward_id, key="k-1", **kw):
-    redemption = redeem(session, program, member, reward_id, key=key, **kw)
+    redemption = redeem(session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry())
     session.commit()
     return redemption
 
@@ -90,7 +92,7 @@ class TestTypes:
         before = snapshot(session)
         for points in (None, 150, 100, 1_100, 0):
             with pytest.raises(errors.InvalidInput):
-                redeem(session, program, rich, made.id, key=f"bad-{points}", points=points)
+                redeem(session, program, rich, made.id, key=f"bad-{points}", points=points, clock=current_clock(), registry=current_registry())
             session.rollback()
         assert snapshot(session) == before and count(session) == 1
 
@@ -128,7 +130,7 @@ class TestLimits:
         before = (snapshot(session), count(session),
                   session.scalar(select(Reward.issued_count).where(Reward.id == reward_id)))
         with pytest.raises(error) as refused:
-            redeem(session, program, member, reward_id, key=key, **kw)
+            redeem(session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry())
         session.rollback()
         assert (snapshot(session), count(session),
                 session.scalar(select(Reward.issued_count).where(Reward.id == reward_id))) == before
@@ -141,7 +143,7 @@ class TestLimits:
         Ledger(session, clock).earn(other, 1_000, key="seed-2")
         session.commit()
         assert "out of stock" in self.refused(session, program, other, made.id)
-        cancel(session, program, rich, session.scalar(select(Redemption.id)))  # a cancelled one comes back
+        cancel(session, program, rich, session.scalar(select(Redemption.id)), clock=clock, registry=current_registry())  # a cancelled one comes back
         session.commit()
         assert spend(session, program, other, made.id).status == "issued"
 
@@ -198,7 +200,7 @@ class TestLimits:
         again = spend(session, program, rich, made.id, key="once")
         assert again.id == first.id and available(session, program, "c-1") == 1_500
         with pytest.raises(errors.IdempotencyConflict):
-            redeem(session, program, rich, other.id, key="once")
+            redeem(session, program, rich, other.id, key="once", clock=current_clock(), registry=current_registry())
 
 
 # --- cancelling, using, pools ------------------------------------------------------------
@@ -208,14 +210,14 @@ class TestAfterwards:
     def test_cancel_returns_the_points_and_the_stock(self, session, program, rich, reward):
         made = reward(stock=5)
         redemption = spend(session, program, rich, made.id)
-        cancelled = cancel(session, program, rich, redemption.id, actor="api:test")
+        cancelled = cancel(session, program, rich, redemption.id, actor="api:test", clock=current_clock(), registry=current_registry())
         session.commit()
         assert cancelled.status == "cancelled" and cancelled.reversal_entry_id is not None
         assert available(session, program, "c-1") == 2_000
         assert get_reward(session, program, made.id).issued_count == 0
         for again in (redemption.id, 999):
             with pytest.raises((errors.RedemptionNotCancellable, errors.UnknownRedemption)):
-                cancel(session, program, rich, again)
+                cancel(session, program, rich, again, clock=current_clock(), registry=current_registry())
             session.rollback()
 
     def test_an_order_with_the_code_uses_it(self, session, program, rich, reward, push):
@@ -228,7 +230,7 @@ class TestAfterwards:
         assert used.status == "used" and used.order_id is not None and used.used_at is not None
         before = snapshot(session)
         with pytest.raises(errors.RedemptionNotCancellable):
-            cancel(session, program, rich, redemption.id)
+            cancel(session, program, rich, redemption.id, clock=current_clock(), registry=current_registry())
         session.rollback()
         assert snapshot(session) == before
 
@@ -346,10 +348,10 @@ class TestStripe:
         fake_stripe.script("/v1/promotion_codes/", "network")
         before = snapshot(session)
         with pytest.raises(errors.LoyaltyError, match="could not reach Stripe"):
-            cancel(session, program, stripe_shop, redemption.id)
+            cancel(session, program, stripe_shop, redemption.id, clock=current_clock(), registry=current_registry())
         session.rollback()
         assert snapshot(session) == before and session.get(Redemption, redemption.id).status == "issued"
-        cancel(session, program, stripe_shop, redemption.id)
+        cancel(session, program, stripe_shop, redemption.id, clock=current_clock(), registry=current_registry())
         session.commit()
         update = fake_stripe.calls(f"/v1/promotion_codes/{redemption.details['promotion_code']}")[-1]
         assert update["params"] == {"active": "false"}
@@ -376,7 +378,7 @@ class TestConcurrency:
 
             try:
                 redemption = redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, member_id),
-                                    reward_id, key=f"t-{n}")
+                                    reward_id, key=f"t-{n}", clock=app.config["CLOCK"], registry=app.extensions["loyalty_registry"])
                 db.session.commit()
                 return redemption.status
             except errors.InsufficientPoints:
@@ -405,7 +407,7 @@ class TestConcurrency:
 
             try:
                 redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, ids[n]), reward_id,
-                       key="once")
+                       key="once", clock=clock, registry=app.extensions["loyalty_registry"])
                 db.session.commit()
                 return "issued"
             except errors.RewardUnavailable:
@@ -458,7 +460,7 @@ def test_the_plugin_guides_reward_type_example_works(session, program, rich, reg
         assert calls[0][2] == "Bearer gk_test" and calls[0][3]
         refused = spend(session, program, rich, made.id, key="k-2", points=300)
         assert refused.status == "failed" and "refused (500)" in refused.reason
-        cancel(session, program, rich, card.id)
+        cancel(session, program, rich, card.id, clock=clock, registry=registry)
         session.commit()
         assert calls[-1][0] == "/cards/gc_1/void" and available(session, program, "c-1") == 2_000
     finally:

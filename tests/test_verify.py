@@ -109,7 +109,7 @@ def test_redemptions_that_do_not_match_the_ledger_or_the_stock(session, program,
 
     ledger.earn(member, 1_000, key="seed")
     reward = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5, clock=clock)
-    redemption = redeem(session, program, member, reward.id, key="r-1")
+    redemption = redeem(session, program, member, reward.id, key="r-1", clock=clock, registry=registry)
     session.commit()
     assert invariants(session) == set()
     session.execute(update(Reward).values(issued_count=2))  # stock that no redemption took

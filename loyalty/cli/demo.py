@@ -274,7 +274,7 @@ def build_demo(session) -> dict:
         create_admin(session, email=ADMIN_EMAIL, password=password, role="owner", clock=current_clock())
     else:
         set_password(owner, password)
-    ledger = Ledger(session)
+    ledger = Ledger(session, current_clock())
     ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
                   reason="Apology for a late delivery", actor="demo")
     return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,

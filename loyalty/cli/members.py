@@ -51,7 +51,7 @@ def list_(program_slug, limit):
     members = db.session.scalars(
         select(Member).where(Member.program_id == program.id).order_by(Member.id.desc()).limit(limit)
     ).all()
-    ledger = Ledger(db.session)
+    ledger = Ledger(db.session, current_clock())
     for member in members:
         balances = ledger.balances(member.id)
         click.echo(

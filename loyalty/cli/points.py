@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from loyalty import errors
 from loyalty.cli.common import MOMENT, actor, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.ledger import Ledger, Receipt
 from loyalty.models import Entry
@@ -63,7 +64,7 @@ def award(program_slug, external_id, amount, pending, release_at, expires_at, re
     if release_at and not pending:
         pending = True
     _report(
-        Ledger(db.session).earn(
+        Ledger(db.session, current_clock()).earn(
             member, amount, key=_key(key), pending=pending, release_at=release_at,
             expires_at=expires_at, reason=reason, actor=actor(),
         )
@@ -80,7 +81,7 @@ def award(program_slug, external_id, amount, pending, release_at, expires_at, re
 def redeem(program_slug, external_id, amount, reason, key):
     """Spend a member's available points (soonest-expiring first)."""
     _, member = _member(program_slug, external_id)
-    _report(Ledger(db.session).redeem(member, amount, key=_key(key), reason=reason, actor=actor()))
+    _report(Ledger(db.session, current_clock()).redeem(member, amount, key=_key(key), reason=reason, actor=actor()))
 
 
 @group.command("adjust")
@@ -97,7 +98,7 @@ def adjust(program_slug, external_id, amount, reason, expires_at, key):
     if amount == 0:
         raise errors.InvalidInput("amount must not be zero")
     _report(
-        Ledger(db.session).adjust(
+        Ledger(db.session, current_clock()).adjust(
             member, amount, key=_key(key), reason=reason, actor=actor(), expires_at=expires_at
         )
     )
@@ -115,7 +116,7 @@ def adjust(program_slug, external_id, amount, reason, expires_at, key):
 def reverse(program_slug, external_id, entry_id, amount, expires_at, reason, key):
     """Reverse a ledger entry, wholly or in part."""
     program = get_program(db.session, program_slug)
-    ledger = Ledger(db.session)
+    ledger = Ledger(db.session, current_clock())
     if external_id is not None:
         member = get_member(db.session, program, external_id)
         entry = db.session.get(Entry, entry_id)
@@ -135,7 +136,7 @@ def reverse(program_slug, external_id, entry_id, amount, expires_at, reason, key
 def release(program_slug):
     """Release every pending lot whose release date has come."""
     program = get_program(db.session, program_slug)
-    postings = Ledger(db.session).release_due(program.id)
+    postings = Ledger(db.session, current_clock()).release_due(program.id)
     click.echo(f"Released {sum(p.amount for p in postings)} points in {len(postings)} lots.")
 
 
@@ -145,7 +146,7 @@ def release(program_slug):
 def expire(program_slug):
     """Expire every available lot whose expiry date has passed."""
     program = get_program(db.session, program_slug)
-    postings = Ledger(db.session).expire_due(program.id)
+    postings = Ledger(db.session, current_clock()).expire_due(program.id)
     click.echo(f"Expired {sum(p.amount for p in postings)} points in {len(postings)} lots.")
 
 

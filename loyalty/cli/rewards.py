@@ -157,7 +157,7 @@ def _redeem(program_slug, member_id, reward_id, points, key):
     """In one transaction (committed even when the reward failed: the failure is recorded)."""
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, member_id)
-    return redeem(db.session, program, member, reward_id, key=key, points=points, actor=actor())
+    return redeem(db.session, program, member, reward_id, key=key, points=points, actor=actor(), clock=current_clock(), registry=current_registry())
 
 
 @group.command("redemptions")
@@ -186,7 +186,7 @@ def cancel_(program_slug, member_id, redemption_id):
     """Cancel an issued, unused redemption: the points come back."""
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, member_id)
-    redemption = cancel(db.session, program, member, redemption_id, actor=actor())
+    redemption = cancel(db.session, program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry())
     click.echo(f"Redemption {redemption.id} cancelled: {redemption.points} points returned.")
 
 

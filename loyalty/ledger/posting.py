@@ -41,7 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.ledger import issuing, reversal, sweeps
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
@@ -60,14 +60,22 @@ SWEEP_BATCH = 1000
 class Ledger:
     """Posts entries for one database session.
 
-    ``Ledger(db.session).earn(member, 100, key="order-1:base")``; commit
-    when the surrounding unit of work is done.
+    ``Ledger(db.session, clock).earn(member, 100, key="order-1:base")``;
+    commit when the surrounding unit of work is done. The caller hands over
+    the clock that dates what is written (the app's, the test's frozen one):
+    the ledger never looks for one itself. A ledger made without a clock
+    reads (balances, history) and refuses to write.
     """
 
     def __init__(self, session: Session, clock: Clock | None = None):
         self.session = session
-        self.clock = clock or current_clock()
+        self.clock = clock
         self._system = SystemAccounts()
+
+    def _now(self):
+        if self.clock is None:
+            raise RuntimeError("this Ledger was made without a clock: it can read, not write")
+        return self.clock.now()
 
     @property
     def _conn(self) -> Connection:
@@ -89,7 +97,7 @@ class Ledger:
         source: tuple[str, str] | None = None,
     ) -> Receipt:
         """Issue points to the member: to ``pending`` (until ``release_at``) or ``available``."""
-        return issuing.earn(self._conn, self._system, self.clock.now(), member, amount, key=key, pending=pending,
+        return issuing.earn(self._conn, self._system, self._now(), member, amount, key=key, pending=pending,
                             release_at=release_at, expires_at=expires_at, reason=reason, actor=actor, source=source)
 
     def earn_new(self, earnings: list[NewEarning]) -> list[Receipt]:
@@ -104,7 +112,7 @@ class Ledger:
         key is a replay). Members must be active; their accounts are
         locked here if the caller has not already (:meth:`hold_many`).
         """
-        return issuing.earn_new(self._conn, self._system, self.clock.now(), earnings)
+        return issuing.earn_new(self._conn, self._system, self._now(), earnings)
 
     # --------------------------------------------------------------- release
 
@@ -123,7 +131,7 @@ class Ledger:
         if lot.remaining == 0:
             return find(held.conn, held.program_id, request)
         amount = lot.remaining
-        now = self.clock.now()
+        now = self._now()
         claim = held.claim(request, "release", amount, now=now, actor="ledger", source=("lot", str(lot_id)))
         if claim.replay is not None:
             return claim.replay
@@ -163,7 +171,7 @@ class Ledger:
                           errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
         if amount > held.balances["available"]:
             return refuse(held.conn, held.program_id, request, held.insufficient(amount))
-        now = self.clock.now()
+        now = self._now()
         claim = held.claim(request, "redeem", amount, now=now, reason=reason, actor=actor, source=source)
         if claim.replay is not None:
             return claim.replay
@@ -184,7 +192,7 @@ class Ledger:
         ).one()
         if lot.remaining == 0:
             return find(held.conn, held.program_id, request)
-        now = self.clock.now()
+        now = self._now()
         if lot.expires_at is None or lot.expires_at > now:
             return refuse(held.conn, held.program_id, request, errors.InvalidInput(f"lot {lot_id} has not expired"))
         amount = lot.remaining
@@ -207,7 +215,7 @@ class Ledger:
     def _sweep(self, sweep, program_id: int, limit: int | None, *args) -> list[Receipt]:
         """Run a sweep of :mod:`loyalty.ledger.sweeps`: one batch of ``limit`` lots, or batch after batch until none is due."""
         def batch(size: int) -> list[Receipt]:
-            return sweep(self._conn, self._system, program_id, *args, now=self.clock.now(), limit=size)
+            return sweep(self._conn, self._system, program_id, *args, now=self._now(), limit=size)
 
         if limit is not None:
             return batch(limit)
@@ -246,7 +254,7 @@ class Ledger:
         held = lock(self._conn, member.id)
         if amount < 0 and size > held.balances["available"]:
             return refuse(held.conn, held.program_id, request, held.insufficient(size))
-        now = self.clock.now()
+        now = self._now()
         claim = held.claim(request, "adjust", size, now=now, reason=reason, actor=actor)
         if claim.replay is not None:
             return claim.replay
@@ -265,7 +273,7 @@ class Ledger:
             return
         if amount < 0:
             raise errors.InvalidInput("expires_at applies to credits only: a debit takes points, it has nothing to expire")
-        now = self.clock.now()
+        now = self._now()
         try:
             expires_at = utc(expires_at)
         except OverflowError:
@@ -308,7 +316,7 @@ class Ledger:
         if amount is not None:
             check_amount(amount)
         check_key(key)
-        return reversal.reverse(self._conn, entry_id, amount, key=key, now=self.clock.now(), program_id=program_id,
+        return reversal.reverse(self._conn, entry_id, amount, key=key, now=self._now(), program_id=program_id,
                                 reason=reason, actor=actor, expires_at=expires_at)
 
     # ------------------------------------------------------------------ lock

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.db import is_id
 from loyalty.ledger import MAX_KEY_LENGTH, Ledger, scoped_key
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Storefront
@@ -36,7 +36,7 @@ class _Context:
 
 def redeem(
     session: Session, program: Program, member: Member, reward_id: int, *, key: str, points: int | None = None,
-    actor: str | None = None, registry=None, clock: Clock | None = None,
+    actor: str | None = None, registry, clock: Clock,
 ) -> Redemption:
     """Spend the member's points on a reward; returns the redemption (``issued``, or ``failed`` with a reason).
 
@@ -50,7 +50,7 @@ def redeem(
 
 def give(
     session: Session, program: Program, member: Member, reward_id: int, *, key: str, source: str,
-    actor: str | None = None, registry=None, clock: Clock | None = None,
+    actor: str | None = None, registry, clock: Clock,
 ) -> Redemption:
     """Issue a reward for no points (a referred friend's welcome reward): stock counts, the rest does not."""
     return _redeem(_context(session, program, registry, clock), member, reward_id, key=key, points=None,
@@ -58,9 +58,7 @@ def give(
 
 
 def _context(session, program, registry, clock) -> _Context:
-    from loyalty.registry import current_registry
-
-    return _Context(session, program, registry or current_registry(), clock or current_clock())
+    return _Context(session, program, registry, clock)
 
 
 def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gift: bool, source) -> Redemption:
@@ -170,7 +168,7 @@ def _from_pool(session: Session, reward: Reward, redemption: Redemption) -> str:
 
 
 def cancel(session: Session, program: Program, member: Member, redemption_id: int, *, actor: str | None = None,
-           registry=None, clock: Clock | None = None) -> Redemption:
+           registry, clock: Clock) -> Redemption:
     """Give an issued, unused redemption back: the type withdraws it, the points return, the stock too."""
     ctx = _context(session, program, registry, clock)
     ledger = Ledger(session, ctx.clock)

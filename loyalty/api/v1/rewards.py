@@ -66,7 +66,7 @@ def redeem_reward(data, external_id):
     member = member_or_404(external_id)
     redemption = redeem(
         db.session, g.program, member, data["reward_id"], key=key_from_request(required=True), points=data["points"],
-        actor=actor(), clock=current_clock(),
+        actor=actor(), clock=current_clock(), registry=current_registry(),
     )
     if redemption.status == "failed":
         return redemption_view(redemption), 502
@@ -101,7 +101,7 @@ def member_redemptions(args, external_id):
 def cancel_redemption(external_id, redemption_id):
     """Cancel an issued, unused redemption: the code is withdrawn and the points return."""
     member = member_or_404(external_id)
-    redemption = cancel(db.session, g.program, member, redemption_id, actor=actor(), clock=current_clock())
+    redemption = cancel(db.session, g.program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry())
     return redemption_view(redemption)
 
 

@@ -32,7 +32,7 @@ from loyalty.db import insert_many
 from loyalty.earning.events import Event, OrderPaid
 from loyalty.earning.pipeline import Outcome, _Pipeline
 from loyalty.models import Member, Order, Program
-from loyalty.referrals import service as referrals
+from loyalty.referrals.attribution import needs_one_by_one
 from loyalty.rewards.redeem import mark_used
 
 def process_paid_orders(
@@ -60,7 +60,7 @@ def process_paid_orders(
         if member.status == "active"
     }
     picked = {i: (e, v) for i, (e, v) in picked.items() if e.customer.external_id.strip() in members}
-    referred = referrals.needs_one_by_one(session, program, {i: e for i, (e, _) in picked.items()})
+    referred = needs_one_by_one(session, program, {i: e for i, (e, _) in picked.items()})
     picked = {i: (e, v) for i, (e, v) in picked.items() if i not in referred}
     if not picked:
         return results

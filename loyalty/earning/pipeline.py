@@ -46,7 +46,9 @@ from loyalty.programs.members import enrol as enrol_member
 from loyalty.programs.members import find_member
 from loyalty.models import CustomEventRecord, EarningRule, Entry, Member, Order, OrderRefund, Program, Tier
 from loyalty.programs.expiry import lot_expiry
-from loyalty.referrals import service as referrals
+from loyalty.referrals import attribution as referral_attribution
+from loyalty.referrals import review as referral_review
+from loyalty.referrals.context import ReferralContext
 from loyalty.rewards.redeem import mark_used
 from loyalty.earning.rules import rule_type
 from loyalty.tiers.levels import upgrade_on_event
@@ -210,6 +212,8 @@ class _Pipeline:
         self.clock = clock or current_clock()
         self.cache = cache if cache is not None else {}
         self.ledger = self.cache.get("ledger") or self.cache.setdefault("ledger", Ledger(session, self.clock))
+        #: What referrals are handed: this pipeline's ledger, so the friend's held accounts are the ones posted to.
+        self.referrals = ReferralContext(session, program, self.registry, self.clock, self.ledger)
 
     # --- handlers ----------------------------------------------------------
 
@@ -239,7 +243,7 @@ class _Pipeline:
                 )
                 self.order_posted(member, order.external_id, rule, award, posting)
                 outcome.awards.append((award, posting))
-        referrals.on_paid_order(self, member, order, event)
+        referral_attribution.on_paid_order(self.referrals, member, order, event)
         if view.discount_codes:
             mark_used(self.session, self.program, order.id, view.discount_codes, occurred)
         self.tier_check([member.id])
@@ -308,7 +312,7 @@ class _Pipeline:
             earned, target - sum(reversed_ for _, _, reversed_ in earned),
             key=f"refund:{refund.id}", reason=f"Refund {event.refund_id} of order {order.external_id}",
         )
-        referrals.on_order_changed(self, order, refund.refunded_at)
+        referral_review.on_order_changed(self.referrals, order, refund.refunded_at)
         return outcome
 
     @staticmethod
@@ -344,7 +348,7 @@ class _Pipeline:
                 earned, sum(amount - reversed_ for _, amount, reversed_ in earned),
                 key=f"cancel:{order.id}", reason=f"Order {order.external_id} cancelled",
             )
-            referrals.on_order_changed(self, order, order.cancelled_at)
+            referral_review.on_order_changed(self.referrals, order, order.cancelled_at)
         return outcome
 
     def customer_created(self, event: CustomerCreated) -> Outcome:

@@ -32,7 +32,7 @@ from loyalty.db import insert_many
 from loyalty.earning.evaluation import member_view
 from loyalty.earning.events import Event, OrderPaid
 from loyalty.earning.orders import order_earning, order_view, paid_order_values
-from loyalty.earning.pipeline import Outcome, Pipeline
+from loyalty.earning.pipeline import Outcome, Pipeline, PipelineCache
 from loyalty.models import Member, Order, Program
 from loyalty.referrals.attribution import needs_one_by_one
 from loyalty.rewards.redeem import mark_used
@@ -40,7 +40,7 @@ from loyalty.rewards.redeem import mark_used
 
 def process_paid_orders(
     session: Session, program: Program, events: list[Event], *, registry=None, clock: Clock | None = None,
-    cache: dict | None = None,
+    cache: PipelineCache | None = None,
 ) -> list[Outcome | None]:
     """Process the independent paid orders among ``events`` together.
 

@@ -85,15 +85,30 @@ class Outcome:
         return earned - sum(p.moved for p in self.reversals if not p.replayed)
 
 
+@dataclass
+class PipelineCache:
+    """What calls of the pipeline within one transaction (a worker's batch) read once and share.
+
+    Rules change rarely and a batch runs in one transaction, so a batch
+    sees one version of them; the ledger keeps the system accounts it has
+    looked up. Never share one across transactions or sessions.
+    """
+
+    #: The ledger of the batch's session, made by the first call.
+    ledger: Ledger | None = None
+    #: ``(program id, event kind)`` → the active rules for that kind.
+    rules: dict[tuple[int, str], list[RuleSpec]] = field(default_factory=dict)
+
+
 def process(
     session: Session, program: Program, event: Event, *, registry=None, clock: Clock | None = None,
-    cache: dict | None = None,
+    cache: PipelineCache | None = None,
 ) -> Outcome:
     """Apply one normalized event to a program. See the module docstring.
 
-    ``cache``: a dict shared by calls within one transaction (a worker's
-    batch), so the program's rules and the ledger's system accounts are
-    read once per batch rather than once per event. Every event is first checked to
+    ``cache``: shared by calls within one transaction (a worker's batch),
+    so the program's rules and the ledger's system accounts are read once
+    per batch rather than once per event. Every event is first checked to
     fit (:func:`loyalty.earning.event_checks.checked`), whoever made it.
     """
     event = checked(event)
@@ -134,14 +149,16 @@ class Pipeline:
 
     def __init__(
         self, session: Session, program: Program, *, registry=None, clock: Clock | None = None,
-        cache: dict | None = None,
+        cache: PipelineCache | None = None,
     ):
         self.session = session
         self.program = program
         self.registry = registry or current_registry()
         self.clock = clock or current_clock()
-        self.cache = cache if cache is not None else {}
-        self.ledger = self.cache.get("ledger") or self.cache.setdefault("ledger", Ledger(session, self.clock))
+        self.cache = cache if cache is not None else PipelineCache()
+        if self.cache.ledger is None:
+            self.cache.ledger = Ledger(session, self.clock)
+        self.ledger = self.cache.ledger
         #: What referrals are handed: this pipeline's ledger, so the friend's held accounts are the ones posted to.
         self.referrals = ReferralContext(session, program, self.registry, self.clock, self.ledger)
 
@@ -310,10 +327,10 @@ class Pipeline:
 
     def active_rules(self, kind: str) -> list[RuleSpec]:
         """The program's active rules for ``kind``, read once per cache (a batch reads them once)."""
-        key = ("rules", self.program.id, kind)
-        if key not in self.cache:
-            self.cache[key] = active_rules(self.session, self.program, self.registry, kind)
-        return list(self.cache[key])
+        key = (self.program.id, kind)
+        if key not in self.cache.rules:
+            self.cache.rules[key] = active_rules(self.session, self.program, self.registry, kind)
+        return list(self.cache.rules[key])
 
     def context(self, kind: str, member: MemberView, occurred_at: datetime, **extra) -> EarningContext:
         """What a rule sees of an event: the program, the member, when it happened, and ``extra`` (the order...)."""

@@ -15,7 +15,7 @@ from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.access.admin_users import audit
 from loyalty.db import db
 from loyalty.earning.events import Customer, Line, OrderPaid
-from loyalty.earning.pipeline import simulate
+from loyalty.earning.simulate import simulate
 from loyalty.registry import current_registry
 from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 

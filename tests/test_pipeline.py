@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from loyalty import errors, hookimpl
 from loyalty.earning.events import Customer, CustomerCreated, OrderCancelled, OrderRefunded
-from loyalty.earning.pipeline import process, simulate
+from loyalty.earning.pipeline import process
+from loyalty.earning.simulate import simulate
 from loyalty.models import Entry, Order
 from loyalty.registry import build_registry
 from loyalty.testing import order_paid

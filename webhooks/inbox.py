@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.earning.event_checks import storable
 from loyalty.earning.events import OrderPaid
-from loyalty.earning.pipeline import process
+from loyalty.earning.pipeline import PipelineCache, process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.outage import is_outage
 from loyalty.earning.batch import process_paid_orders
@@ -37,6 +37,15 @@ from loyalty.webhooks import reading
 log = logging.getLogger(__name__)
 
 deliveries = WebhookDelivery.__table__
+
+
+@dataclass
+class DeliveryCache(PipelineCache):
+    """What one transaction's deliveries share: the pipeline's cache, and each storefront's type (its adapter)."""
+
+    #: Storefront id → its type, read once per batch rather than once per delivery.
+    storefront_types: dict[int, str] = field(default_factory=dict)
+
 
 #: First retry after a minute, doubling, at most six hours apart.
 BACKOFF_START = timedelta(minutes=1)
@@ -115,7 +124,7 @@ def process_delivery(
         session.commit()
         return result, False
     result = _apply(session, delivery, registry=registry, clock=clock or current_clock(),
-                    max_attempts=max_attempts, parsed=parsed, cache={})
+                    max_attempts=max_attempts, parsed=parsed, cache=DeliveryCache())
     session.commit()
     return result, True
 
@@ -155,7 +164,7 @@ def process_batch(
         session.rollback()
         return []
     ids = [delivery.id for delivery in batch]
-    cache: dict = {}
+    cache = DeliveryCache()
     try:
         results = _apply_batch(session, batch, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache)
         session.commit()
@@ -218,7 +227,7 @@ def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> "Processe
     return result
 
 
-def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=None) -> "Processed":
+def _apply(session, delivery, *, registry, clock, max_attempts, cache: DeliveryCache, parsed=None) -> "Processed":
     """Process a locked delivery's events and set its status; the caller commits."""
     program = session.get(Program, delivery.program_id)
     try:
@@ -235,7 +244,7 @@ def _apply(session, delivery, *, registry, clock, max_attempts, cache, parsed=No
     return _settle(delivery, "processed" if events else "ignored", clock, note=note)
 
 
-def _apply_batch(session, batch, *, registry, clock, max_attempts, cache) -> list["Processed"]:
+def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: DeliveryCache) -> list["Processed"]:
     """Process claimed deliveries in order, consecutive paid orders together.
 
     A run of ``orders/paid``-like deliveries goes to
@@ -279,14 +288,14 @@ def _apply_batch(session, batch, *, registry, clock, max_attempts, cache) -> lis
     return [results[delivery.id] for delivery in batch]
 
 
-def _events(session, delivery, registry, cache) -> list:
+def _events(session, delivery, registry, cache: DeliveryCache) -> list:
     """The normalized events of a stored delivery, read again by its storefront's adapter."""
-    key = ("storefront", delivery.storefront_id)
-    if key not in cache:
-        cache[key] = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
-    adapter = registry.storefronts.get(cache[key])
+    types = cache.storefront_types
+    if delivery.storefront_id not in types:
+        types[delivery.storefront_id] = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
+    adapter = registry.storefronts.get(types[delivery.storefront_id])
     if adapter is None:
-        raise errors.LoyaltyError(f"the {cache[key]} adapter is not installed")
+        raise errors.LoyaltyError(f"the {types[delivery.storefront_id]} adapter is not installed")
     return reading.events_of(adapter, WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
 
 

@@ -12,7 +12,8 @@ from loyalty import errors
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.earning.event_schemas import load_event
-from loyalty.earning.pipeline import process, simulate
+from loyalty.earning.pipeline import process
+from loyalty.earning.simulate import simulate
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
 

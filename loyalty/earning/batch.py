@@ -29,15 +29,18 @@ from sqlalchemy.orm import Session
 from loyalty import errors
 from loyalty.clock import Clock
 from loyalty.db import insert_many
+from loyalty.earning.evaluation import member_view
 from loyalty.earning.events import Event, OrderPaid
-from loyalty.earning.pipeline import Outcome, _Pipeline
+from loyalty.earning.orders import order_earning, order_view, paid_order_values
+from loyalty.earning.pipeline import Outcome, Pipeline, PipelineCache
 from loyalty.models import Member, Order, Program
-from loyalty.referrals import service as referrals
+from loyalty.referrals.attribution import needs_one_by_one
 from loyalty.rewards.redeem import mark_used
+
 
 def process_paid_orders(
     session: Session, program: Program, events: list[Event], *, registry=None, clock: Clock | None = None,
-    cache: dict | None = None,
+    cache: PipelineCache | None = None,
 ) -> list[Outcome | None]:
     """Process the independent paid orders among ``events`` together.
 
@@ -46,9 +49,9 @@ def process_paid_orders(
     an event left for one-by-one processing. The caller owns the
     transaction; an unexpected error leaves it to be rolled back whole.
     """
-    pipeline = _Pipeline(session, program, registry, clock, cache)
+    pipeline = Pipeline(session, program, registry=registry, clock=clock, cache=cache)
     results: list[Outcome | None] = [None] * len(events)
-    picked = _independent_orders(pipeline, events)
+    picked = _independent_orders(program, events)
     if not picked:
         return results
     customers = {event.customer.external_id.strip() for event, _ in picked.values()}
@@ -60,7 +63,7 @@ def process_paid_orders(
         if member.status == "active"
     }
     picked = {i: (e, v) for i, (e, v) in picked.items() if e.customer.external_id.strip() in members}
-    referred = referrals.needs_one_by_one(session, program, {i: e for i, (e, _) in picked.items()})
+    referred = needs_one_by_one(session, program, {i: e for i, (e, _) in picked.items()})
     picked = {i: (e, v) for i, (e, v) in picked.items() if i not in referred}
     if not picked:
         return results
@@ -83,9 +86,9 @@ def process_paid_orders(
     evaluated = []
     for i, (event, view) in picked.items():
         member = member_of[i]
-        occurred = pipeline._when(event)
-        member_view = pipeline.member_view(member, previous_paid_orders=earlier_orders.get(member.id, 0))
-        context = pipeline.context("order_paid", member_view, occurred, order=view)
+        occurred = pipeline.occurred_at(event)
+        seen = member_view(session, member, previous_paid_orders=earlier_orders.get(member.id, 0))
+        context = pipeline.context("order_paid", seen, occurred, order=view)
         try:
             awards = [
                 (rule, award)
@@ -100,7 +103,8 @@ def process_paid_orders(
 
     order_ids = insert_many(
         session.connection(), Order.__table__,
-        [pipeline.paid_order_values(event, view, member, occurred) for _, event, view, member, occurred, _ in evaluated],
+        [paid_order_values(program, pipeline.clock, event, view, member, occurred)
+         for _, event, view, member, occurred, _ in evaluated],
     )
     earnings, owners = [], []
     for (i, _, view, member, occurred, awards), order_id in zip(evaluated, order_ids):
@@ -108,17 +112,17 @@ def process_paid_orders(
         if view.discount_codes:  # a reward's code: the redemption is used
             mark_used(session, program, order_id, view.discount_codes, occurred)
         for rule, award in awards:
-            earnings.append(pipeline.order_earning(member, order_id, view.external_id, occurred, rule, award))
+            earnings.append(order_earning(program, member, order_id, view.external_id, occurred, rule, award))
             owners.append((i, view.external_id, rule, award))
     postings = pipeline.ledger.earn_new(earnings)
     for (i, external_id, rule, award), posting in zip(owners, postings):
-        pipeline.order_posted(results[i].member, external_id, rule, award, posting)
+        pipeline.order_posted(results[i].member, external_id, rule, posting)
         results[i].awards.append((award, posting))
     pipeline.tier_check([member.id for _, _, _, member, _, _ in evaluated])
     return results
 
 
-def _independent_orders(pipeline: _Pipeline, events: list[Event]) -> dict[int, tuple]:
+def _independent_orders(program: Program, events: list[Event]) -> dict[int, tuple]:
     """The paid orders that may go together: ``{index: (event, order view)}``.
 
     Each is the first event of its customer and of its order id in the
@@ -137,7 +141,7 @@ def _independent_orders(pipeline: _Pipeline, events: list[Event]) -> dict[int, t
         if not first or not customer:
             continue
         try:
-            picked[i] = (event, pipeline.order_view(event))
+            picked[i] = (event, order_view(program, event))
         except errors.LoyaltyError:
             continue
     return picked

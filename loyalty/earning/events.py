@@ -1,7 +1,7 @@
 """Normalized events: what happened at a store, in the few shapes every source describes it in.
 
 Storefront adapters, the API and the CLI all build these; the earning
-pipeline (:mod:`loyalty.earning.rule_types.pipeline`) turns them into members, orders
+pipeline (:mod:`loyalty.earning.pipeline`) turns them into members, orders
 and ledger entries. This module imports nothing heavy, so an adapter that
 builds events does not drag the pipeline in.
 """

@@ -130,7 +130,7 @@ class EarningContext:
     never ``None``, dry runs included).
     ``count_awards(since)`` says how many awards this rule already posted
     to this member for events that happened at ``since`` or later (for
-    caps; see :meth:`loyalty.earning.pipeline._Pipeline.count_awards`).
+    caps; see :func:`loyalty.earning.evaluation.count_awards`).
     """
 
     kind: str

@@ -1,13 +1,15 @@
-"""Earning rule instances: a program's configured use of a rule type."""
+"""Earning rule instances: a program's configured use of a rule type, and the active ones as the pipeline runs them."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.earning.rule_types import validate_config
+from loyalty.earning.rule_types import ComputedAward, validate_config
 from loyalty.models import EarningRule, Program
 
 
@@ -81,3 +83,37 @@ def list_rules(session: Session, program: Program, *, active_only: bool = False)
     if active_only:
         query = query.where(EarningRule.active.is_(True))
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule as the pipeline runs it: its type resolved, its config as stored.
+
+    ``id`` is ``None`` for a dry run's draft rule, which has posted nothing.
+    """
+
+    id: int | None
+    name: str
+    type: object
+    config: dict
+
+    def reason(self, award: ComputedAward) -> str:
+        """The ledger entry's reason: the rule's name, and the award's own reason when it says more."""
+        return self.name if award.reason == self.name else f"{self.name}: {award.reason}"
+
+
+def active_rules(session: Session, program: Program, registry, kind: str) -> list[RuleSpec]:
+    """The program's active rules whose type listens to ``kind``, oldest first.
+
+    A rule whose type is not installed (its plugin removed) is skipped.
+    """
+    rules = []
+    for rule in session.scalars(
+        select(EarningRule)
+        .where(EarningRule.program_id == program.id, EarningRule.active.is_(True))
+        .order_by(EarningRule.id)
+    ):
+        rule_kind = registry.earning_rule_types.get(rule.type)
+        if rule_kind is not None and kind in rule_kind.events:
+            rules.append(RuleSpec(rule.id, rule.name, rule_kind, rule.config))
+    return rules

@@ -1,0 +1,74 @@
+"""Refund arithmetic: what of a refund an order can take, and how many points come back.
+
+A refund claws back in proportion to what the order has had refunded so
+far, so several partial refunds take back no more, together, than one
+refund of their sum would (the target is computed from the order's total
+refunded, less what was reversed already). A cancellation, or a refund of
+everything, takes back all that is left. The order's earn entries are
+reversed in turn, each capped at what it has left; the ledger takes each
+reversal from the entry's pending points first
+(:meth:`loyalty.ledger.Ledger.reverse`).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+
+from loyalty import money
+from loyalty.ledger import Ledger, Receipt
+from loyalty.models import Order
+
+#: An order's earn entries: ``(entry id, amount, reversed so far)`` (:func:`loyalty.earning.orders.earned`).
+Earned = list[tuple[int, int, int]]
+
+
+def refundable(order: Order, refund_id: str, amount_minor: int) -> tuple[int, str]:
+    """What of a refund the order can take: at most what is left of it, and a note when less.
+
+    Stores do not refund more than was paid, so a refund beyond what is
+    left is a report that overlaps an earlier one. Recording it whole
+    would show an order refunded 150.00 of 100.00; what is left is
+    recorded, and the delivery says so.
+    """
+    left = max(order.total_minor - order.refunded_minor, 0)
+    if amount_minor <= left:
+        return amount_minor, ""
+    asked, kept = money.from_minor(amount_minor, order.currency), money.from_minor(left, order.currency)
+    return left, (
+        f"refund {refund_id} of {asked} {order.currency} is more than order {order.external_id} had left to "
+        f"refund ({kept} {order.currency}): {'recorded ' + str(kept) if left else 'nothing recorded'}"
+    )
+
+
+def refund_claw_back(order: Order, earned: Earned) -> int:
+    """The points still to take back after the order's refunds so far: its share of what it earned.
+
+    Rounded down, so a partial refund never takes back a point more than
+    its share; the last refund (everything refunded) takes back the rest.
+    """
+    total = sum(amount for _, amount, _ in earned)
+    if order.total_minor <= 0 or order.refunded_minor >= order.total_minor:
+        target = total
+    else:
+        share = Decimal(order.refunded_minor) / Decimal(order.total_minor)
+        target = int((total * share).to_integral_value(rounding=ROUND_FLOOR))
+    return target - sum(reversed_ for _, _, reversed_ in earned)
+
+
+def cancel_claw_back(earned: Earned) -> int:
+    """The points a cancellation takes back: all that is left of every entry."""
+    return sum(amount - reversed_ for _, amount, reversed_ in earned)
+
+
+def claw_back(ledger: Ledger, earned: Earned, points: int, *, key: str, reason: str) -> list[Receipt]:
+    """Reverse ``points`` across the order's entries, each capped at what it has left."""
+    postings = []
+    for entry_id, amount, reversed_ in earned:
+        if points <= 0:
+            break
+        take = min(amount - reversed_, points)
+        if take <= 0:
+            continue
+        postings.append(ledger.reverse(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline"))
+        points -= take
+    return postings

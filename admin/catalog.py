@@ -84,10 +84,10 @@ def referrals(program):
         referral_id = given_id(request.form, "referral")
         try:
             if request.form.get("action") == "approve":
-                done = approve(db.session, program, referral_id, actor=f"admin:{current_user.email}")
+                done = approve(db.session, program, referral_id, actor=f"admin:{current_user.email}", registry=current_registry(), clock=current_clock())
             else:
                 done = reject(db.session, program, referral_id, reason=request.form.get("reason", ""),
-                              actor=f"admin:{current_user.email}")
+                              actor=f"admin:{current_user.email}", clock=current_clock())
             audit(db.session, current_user, f"referral.{request.form.get('action')}", program=program,
                   target=f"referral:{done.id}", before={"status": "flagged"}, after={"status": done.status},
                   note=request.form.get("reason") or None, clock=current_clock())

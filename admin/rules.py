@@ -53,7 +53,7 @@ def rule_form(program, rule_id=None):
                 trial = simulate(db.session, program, _sample_order(program, sample),
                                  member_external_id=sample["member"] or None,
                                  extra_rules=[{"type": kind.name, "name": name or "draft", "config": values}],
-                                 only_extra=True)
+                                 only_extra=True, registry=current_registry(), clock=current_clock())
                 db.session.rollback()
             elif rule is None:
                 made = add_rule(db.session, program, current_registry(), type=kind.name, name=name, config=values, clock=current_clock())

@@ -412,7 +412,7 @@ class TestCatalogAndSettings:
         set_terms(shop, registry, referrer_points=100, checks={"velocity": {"max_per_referrer": 1}})
         code = get_member(session, shop, "c-ann").referral_code
         for friend in ("f-1", "f-2", "f-3"):
-            attribute(session, shop, code=code, friend_external_id=friend, registry=registry)
+            attribute(session, shop, code=code, friend_external_id=friend, registry=registry, clock=app.config["CLOCK"])
         session.commit()
         manager = signed_in(app, "manager@example.com")
         page = manager.get("/admin/acme/referrals").get_data(as_text=True)

@@ -60,14 +60,14 @@ def test_checks_listed_and_set(runner, acme, session):
                                  "--settings", '{"max_per_ip": -1}')
 
 
-def test_review_flagged_referrals(runner, acme, session, registry):
+def test_review_flagged_referrals(runner, acme, session, registry, clock):
     ok(runner, "referrals", "terms", "--program", "acme", "--referrer-points", "100")
     ok(runner, "referrals", "check", "--program", "acme", "velocity", "--settings", '{"max_per_referrer": 1}')
     program = get_program(session, "acme")
     code = get_member(session, program, "c-ann").referral_code
-    first, _ = attribute(session, program, code=code, friend_external_id="f-1", registry=registry)
-    second, _ = attribute(session, program, code=code, friend_external_id="f-2", registry=registry)
-    third, _ = attribute(session, program, code=code, friend_external_id="f-3", registry=registry)
+    first, _ = attribute(session, program, code=code, friend_external_id="f-1", registry=registry, clock=clock)
+    second, _ = attribute(session, program, code=code, friend_external_id="f-2", registry=registry, clock=clock)
+    third, _ = attribute(session, program, code=code, friend_external_id="f-3", registry=registry, clock=clock)
     session.commit()
     out = ok(runner, "referrals", "list", "--program", "acme", "--status", "flagged")
     assert "f-2" in out and "f-3" in out and "f-1" not in out and "the referrer has 1 or more" in out

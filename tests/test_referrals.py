@@ -252,20 +252,20 @@ class TestAttribution:
         assert session.scalar(select(func.count()).select_from(Referral)) == 0
 
     def test_attributed_through_the_api_then_converted_by_an_order_without_a_code(self, client, session, shop, ann,
-                                                                                     clock):
+                                                                                     clock, registry):
         referral, created = attribute(session, shop, code=ann.referral_code.lower(), friend_external_id="9013",
-                                      friend_email="friend@example.com")
+                                      friend_email="friend@example.com", clock=clock, registry=registry)
         session.commit()
         assert created and referral.status == "pending" and referral.via == "api"
         send_shopify(client, shopify_order(9013, 5013))
         assert the_referral(session, "9013").status == "converted"
 
-    def test_a_friend_referred_once_stays_with_the_first_referrer(self, client, session, shop, ann, member_factory):
+    def test_a_friend_referred_once_stays_with_the_first_referrer(self, client, session, shop, ann, member_factory, clock, registry):
         ben = member_factory("c-ben", email="ben@example.com")
-        attribute(session, shop, code=ann.referral_code, friend_external_id="9014")
+        attribute(session, shop, code=ann.referral_code, friend_external_id="9014", registry=registry, clock=clock)
         session.commit()
         with pytest.raises(errors.AlreadyReferred):
-            attribute(session, shop, code=ben.referral_code, friend_external_id="9014")
+            attribute(session, shop, code=ben.referral_code, friend_external_id="9014", registry=registry, clock=clock)
         session.rollback()
         send_shopify(client, shopify_order(9014, 5014, code=ben.referral_code))
         assert the_referral(session, "9014").referrer_id == ann.id
@@ -277,7 +277,7 @@ class TestAttribution:
         app.config["WEBHOOK_PROCESSING"] = "queued"
         for enrolled in ("9015", "9017", "9018"):  # enrolled already: the batch would take their orders set-based
             member_factory(enrolled)
-        attribute(session, shop, code=ann.referral_code, friend_external_id="9015")
+        attribute(session, shop, code=ann.referral_code, friend_external_id="9015", registry=registry, clock=clock)
         session.commit()
         send_shopify(client, shopify_order(9015, 5015))  # no code: converts the pending referral
         send_shopify(client, shopify_order(9016, 5016, code=ann.referral_code))  # a new customer
@@ -324,9 +324,9 @@ class TestChecks:
         referral = the_referral(session, "9104")
         assert referral.status == "rejected" and "1 paid order before" in referral.reason
 
-    def test_an_existing_customer_attributed_through_the_api_is_rejected_at_once(self, client, session, shop, ann):
+    def test_an_existing_customer_attributed_through_the_api_is_rejected_at_once(self, client, session, shop, ann, clock, registry):
         send_shopify(client, shopify_order(9105, 5108, when=START - timedelta(days=40)))
-        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9105")
+        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9105", registry=registry, clock=clock)
         assert referral.status == "rejected" and "before the referral" in referral.reason
 
     def test_order_below_the_minimum_after_discounts(self, client, session, shop, ann):
@@ -346,23 +346,23 @@ class TestChecks:
         assert referral.status == "converted" and referral.order_id is not None
 
     def test_too_many_referrals_from_one_ip_are_flagged_and_a_person_decides(self, client, session, shop,
-                                                                               member_factory, clock):
+                                                                               member_factory, clock, registry):
         referrers = [member_factory(f"r-{n}") for n in range(4)]
         for n, referrer in enumerate(referrers):
-            attribute(session, shop, code=referrer.referral_code, friend_external_id=f"f-{n}", ip="203.0.113.9")
+            attribute(session, shop, code=referrer.referral_code, friend_external_id=f"f-{n}", ip="203.0.113.9", clock=clock, registry=registry)
         session.commit()
         statuses = [the_referral(session, f"f-{n}").status for n in range(4)]
         assert statuses == ["pending", "pending", "pending", "flagged"]
         assert "3 or more referrals from IP 203.0.113.9" in the_referral(session, "f-3").reason
 
-        approved = approve(session, shop, the_referral(session, "f-3").id, actor="cli:pm")
+        approved = approve(session, shop, the_referral(session, "f-3").id, actor="cli:pm", clock=clock, registry=registry)
         session.commit()
         assert approved.status == "pending" and approved.decided_by == "cli:pm"
         send_shopify(client, shopify_order("f-3", 5112, ip="203.0.113.9"))  # the flag does not come back
         assert the_referral(session, "f-3").status == "converted"
 
     def test_too_many_referrals_by_one_referrer_then_rejected_by_a_person(self, client, session, shop, ann,
-                                                                            registry):
+                                                                            registry, clock):
         set_terms(shop, registry, checks={"velocity": {"max_per_referrer": 2}})
         session.commit()
         for n in range(3):
@@ -370,11 +370,11 @@ class TestChecks:
         flagged = the_referral(session, "9112")
         assert flagged.status == "flagged" and "the referrer has 2 or more referrals" in flagged.reason
         before = snapshot(session)
-        reject(session, shop, flagged.id, reason="a coupon site", actor="cli:pm")
+        reject(session, shop, flagged.id, reason="a coupon site", actor="cli:pm", clock=clock)
         session.commit()
         assert the_referral(session, "9112").status == "rejected" and snapshot(session) == before
         with pytest.raises(errors.ReferralNotOpen):
-            approve(session, shop, flagged.id, actor="cli:pm")
+            approve(session, shop, flagged.id, actor="cli:pm", registry=registry, clock=clock)
 
     def test_a_flagged_order_converts_when_approved(self, client, session, shop, ann, registry, clock):
         set_terms(shop, registry, review_days=0, checks={"self_referral": {"action": "flag"}})
@@ -382,7 +382,7 @@ class TestChecks:
         send_shopify(client, shopify_order(9120, 5130, email="ann.archer+2@gmail.com", code=ann.referral_code))
         flagged = the_referral(session, "9120")
         assert flagged.status == "flagged" and flagged.order_id is not None
-        approve(session, shop, flagged.id, actor="cli:pm")
+        approve(session, shop, flagged.id, actor="cli:pm", registry=registry, clock=clock)
         session.commit()
         assert the_referral(session, "9120").status == "rewarded"  # review period 0: rewarded at once
         assert earned(session, shop, "c-ann") == REFERRER_POINTS
@@ -524,20 +524,20 @@ class TestConcurrency:
         assert session.scalar(select(func.count()).select_from(Referral)) == 1
 
 
-def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann, registry):
+def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann, registry, clock):
     """docs/plugins.md's fraud check, run as written: a friend at a throwaway domain is flagged."""
     namespace = guide_example("register_referral_checks")
     registry.types["referral_checks"]["disposable_email"] = namespace["DisposableEmail"]()
     try:
         referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9401",
-                                friend_email="pal@Mailinator.com")
+                                friend_email="pal@Mailinator.com", registry=registry, clock=clock)
         assert referral.status == "flagged" and "mailinator.com, a disposable-mail provider" in referral.reason
         set_terms(shop, registry, checks={"disposable_email": {"domains": ["yopmail.com"], "action": "reject"}})
         referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9402",
-                                friend_email="pal@yopmail.com")
+                                friend_email="pal@yopmail.com", registry=registry, clock=clock)
         assert referral.status == "rejected"
         referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9403",
-                                friend_email="pal@mailinator.com")
+                                friend_email="pal@mailinator.com", registry=registry, clock=clock)
         assert referral.status == "pending"  # the program's own list replaced the defaults
         session.commit()
     finally:

@@ -85,12 +85,12 @@ def test_verify_one_program_and_unknown_program(runner, busy_member):
     assert result.exit_code == 1 and "unknown_program" in result.output
 
 
-def test_referral_points_that_do_not_match_the_referral(session, program, member, registry, ledger):
+def test_referral_points_that_do_not_match_the_referral(session, program, member, registry, ledger, clock):
     from loyalty.models import Referral
     from loyalty.referrals import attribute, set_terms
 
     set_terms(program, registry, referrer_points=100)
-    referral, _ = attribute(session, program, code=member.referral_code, friend_external_id="c-friend")
+    referral, _ = attribute(session, program, code=member.referral_code, friend_external_id="c-friend", registry=registry, clock=clock)
     # Points posted for a referral that was never rewarded (a writer that skipped the service).
     ledger.earn(member, 100, key="bad-referral", source=("referral", str(referral.id)))
     session.commit()

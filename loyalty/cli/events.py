@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from loyalty import errors
+from loyalty.clock import current_clock
 from loyalty.cli.common import transactional
 from loyalty.db import db
 from loyalty.earning.event_schemas import load_event
@@ -40,7 +41,7 @@ def push(program_slug, file):
     program = get_program(db.session, program_slug)
     data = _read_json(file)
     for item in data if isinstance(data, list) else [data]:
-        outcome = process(db.session, program, load_event(item), registry=current_registry())
+        outcome = process(db.session, program, load_event(item), registry=current_registry(), clock=current_clock())
         line = f"{item.get('type')}: {outcome.status}"
         if outcome.member is not None:
             line += f" (member {outcome.member.external_id})"
@@ -73,7 +74,7 @@ def simulate_order(program_slug, file, member_external_id, draft_rules, only_dra
         except json.JSONDecodeError as exc:
             raise errors.InvalidInput(f"--rule is not valid JSON: {exc}") from None
     awards = simulate(db.session, program, event, member_external_id=member_external_id,
-                      extra_rules=drafts, only_extra=only_drafts, registry=current_registry())
+                      extra_rules=drafts, only_extra=only_drafts, registry=current_registry(), clock=current_clock())
     if not awards:
         click.echo("This order would earn no points.")
     for award in awards:

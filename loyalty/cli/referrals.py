@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from loyalty.clock import current_clock
 from loyalty.cli.common import actor, json_object, transactional
 from loyalty.db import db
 from loyalty.programs.members import get_member
@@ -143,7 +144,7 @@ def list_(program_slug, status, member_id, limit):
 @transactional
 def approve_(program_slug, referral_id):
     """Approve a flagged referral: it converts (or waits for the friend's order)."""
-    referral = approve(db.session, get_program(db.session, program_slug), referral_id, actor=actor())
+    referral = approve(db.session, get_program(db.session, program_slug), referral_id, actor=actor(), registry=current_registry(), clock=current_clock())
     click.echo(f"Referral {referral.id} approved: now {referral.status}.")
 
 
@@ -154,7 +155,7 @@ def approve_(program_slug, referral_id):
 @transactional
 def reject_(program_slug, referral_id, reason):
     """Reject a referral that is not rewarded yet."""
-    referral = reject(db.session, get_program(db.session, program_slug), referral_id, reason=reason, actor=actor())
+    referral = reject(db.session, get_program(db.session, program_slug), referral_id, reason=reason, actor=actor(), clock=current_clock())
     click.echo(f"Referral {referral.id} rejected: {referral.reason}")
 
 

@@ -39,7 +39,7 @@ from loyalty.rewards.redeem import mark_used
 
 
 def process_paid_orders(
-    session: Session, program: Program, events: list[Event], *, registry=None, clock: Clock | None = None,
+    session: Session, program: Program, events: list[Event], *, registry, clock: Clock,
     cache: PipelineCache | None = None,
 ) -> list[Outcome | None]:
     """Process the independent paid orders among ``events`` together.

@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors, money
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.earning import custom_events, orders, refunds
 from loyalty.earning.evaluation import evaluate, member_view
 from loyalty.earning.event_checks import checked
@@ -61,7 +61,6 @@ from loyalty.programs.members import find_member
 from loyalty.referrals import attribution as referral_attribution
 from loyalty.referrals import review as referral_review
 from loyalty.referrals.context import ReferralContext
-from loyalty.registry import current_registry
 from loyalty.rewards.redeem import mark_used
 from loyalty.tiers.levels import upgrade_on_event
 
@@ -101,7 +100,7 @@ class PipelineCache:
 
 
 def process(
-    session: Session, program: Program, event: Event, *, registry=None, clock: Clock | None = None,
+    session: Session, program: Program, event: Event, *, registry, clock: Clock,
     cache: PipelineCache | None = None,
 ) -> Outcome:
     """Apply one normalized event to a program. See the module docstring.
@@ -132,8 +131,8 @@ def enrol(
     customer: Customer,
     *,
     existing: str = "return",
-    registry=None,
-    clock: Clock | None = None,
+    registry,
+    clock: Clock,
 ) -> tuple[Member, bool]:
     """Enrol a customer as the pipeline does: the enrolled hook and the sign-up rules run."""
     return Pipeline(session, program, registry=registry, clock=clock).member_for(customer, existing=existing)
@@ -148,13 +147,13 @@ class Pipeline:
     """
 
     def __init__(
-        self, session: Session, program: Program, *, registry=None, clock: Clock | None = None,
+        self, session: Session, program: Program, *, registry, clock: Clock,
         cache: PipelineCache | None = None,
     ):
         self.session = session
         self.program = program
-        self.registry = registry or current_registry()
-        self.clock = clock or current_clock()
+        self.registry = registry
+        self.clock = clock
         self.cache = cache if cache is not None else PipelineCache()
         if self.cache.ledger is None:
             self.cache.ledger = Ledger(session, self.clock)

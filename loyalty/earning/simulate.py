@@ -32,8 +32,8 @@ def simulate(
     member_external_id: str | None = None,
     extra_rules: list[dict] = (),
     only_extra: bool = False,
-    registry=None,
-    clock: Clock | None = None,
+    registry,
+    clock: Clock,
 ) -> list[ComputedAward]:
     """What an order would earn, without writing anything (a dry run).
 

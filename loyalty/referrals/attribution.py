@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.programs.members import find_member, normalize_code
 from loyalty.referrals.checks import Person, ReferralCase, run_checks
@@ -23,12 +23,11 @@ from loyalty.referrals.context import ReferralContext
 from loyalty.referrals.reading import referral_of
 from loyalty.referrals.review import convert
 from loyalty.referrals.terms import Terms, terms_of
-from loyalty.registry import current_registry
 
 
 def attribute(
     session: Session, program: Program, *, code: str, friend_external_id: str, friend_email: str | None = None,
-    ip: str | None = None, registry=None, clock: Clock | None = None,
+    ip: str | None = None, registry, clock: Clock,
 ) -> tuple[Referral, bool]:
     """Attribute a friend (the store's customer id) to the member whose code they used.
 
@@ -38,7 +37,7 @@ def attribute(
     friend may already be a customer, or an IP may be busy); a rejected
     referral is kept, with its reason, so velocity checks count it.
     """
-    context = ReferralContext.of(session, program, registry or current_registry(), clock or current_clock())
+    context = ReferralContext.of(session, program, registry, clock)
     terms = _terms_or_error(program)
     friend_external_id = (friend_external_id or "").strip()
     if not friend_external_id:

@@ -18,13 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors, money
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.programs.expiry import lot_expiry
 from loyalty.referrals.context import ReferralContext
 from loyalty.referrals.reading import get_referral, locked
 from loyalty.referrals.terms import Terms, review_days, stored_terms
-from loyalty.registry import current_registry
 from loyalty.rewards.redeem import give
 from loyalty.tiers.levels import upgrade_on_event
 
@@ -86,10 +85,10 @@ def on_order_changed(context: ReferralContext, order: Order, when: datetime) -> 
     return referral
 
 
-def reward_due(session: Session, program: Program, *, registry=None, clock: Clock | None = None,
+def reward_due(session: Session, program: Program, *, registry, clock: Clock,
                limit: int = 200) -> list[Referral]:
     """Reward up to ``limit`` converted referrals whose review period has ended (the ``referrals`` job)."""
-    context = ReferralContext.of(session, program, registry or current_registry(), clock or current_clock())
+    context = ReferralContext.of(session, program, registry, clock)
     clock = context.clock
     due = session.execute(
         select(Referral.id, Referral.friend_member_id, Referral.referrer_id)
@@ -110,13 +109,13 @@ def reward_due(session: Session, program: Program, *, registry=None, clock: Cloc
 # --- decisions by hand --------------------------------------------------------
 
 
-def approve(session: Session, program: Program, referral_id: int, *, actor: str, registry=None,
-            clock: Clock | None = None) -> Referral:
+def approve(session: Session, program: Program, referral_id: int, *, actor: str, registry,
+            clock: Clock) -> Referral:
     """A person clears a flagged referral: it converts (its order is in) or waits for the order.
 
     Flags do not come back for it; a check that rejects still does.
     """
-    context = ReferralContext.of(session, program, registry or current_registry(), clock or current_clock())
+    context = ReferralContext.of(session, program, registry, clock)
     clock = context.clock
     referral = get_referral(session, program, referral_id)
     if referral.friend_member_id is not None:
@@ -139,9 +138,8 @@ def approve(session: Session, program: Program, referral_id: int, *, actor: str,
 
 
 def reject(session: Session, program: Program, referral_id: int, *, reason: str, actor: str,
-           clock: Clock | None = None) -> Referral:
+           clock: Clock) -> Referral:
     """A person refuses a referral that is not rewarded yet (with a reason, kept on the referral)."""
-    clock = clock or current_clock()
     if not (reason or "").strip():
         raise errors.InvalidInput("rejecting a referral needs a reason")
     referral = locked(session, get_referral(session, program, referral_id).id)

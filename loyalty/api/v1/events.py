@@ -11,6 +11,7 @@ from loyalty.api.idempotency import idempotent
 from loyalty.api.schemas.events import CustomEventSchema, EventResultSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.registry import current_registry
 from loyalty.earning.events import CustomEvent, Customer
 from loyalty.earning.pipeline import process
 
@@ -35,7 +36,7 @@ def post_event(data):
             occurred_at=data["occurred_at"],
             customer=Customer(person["external_id"].strip(), person["email"], person["name"], person["birthday"]),
         ),
-        clock=current_clock(),
+        clock=current_clock(), registry=current_registry(),
     )
     result = {
         "status": outcome.status, "points": outcome.points,

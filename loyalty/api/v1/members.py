@@ -14,6 +14,7 @@ from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSch
 from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.registry import current_registry
 from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, scoped_key
@@ -69,7 +70,7 @@ def enrol_member(data):
     member, created = enrol(
         db.session, g.program,
         Customer(data["external_id"].strip(), data["email"], data["name"], data["birthday"]),
-        clock=current_clock(),
+        clock=current_clock(), registry=current_registry(),
     )
     return member_view(member), 201 if created else 200
 

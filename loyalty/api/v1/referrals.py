@@ -13,6 +13,7 @@ from loyalty.api.schemas.referrals import AttributionSchema, ReferralPageArgs, R
 from loyalty.api.v1.members import _base36, member_or_404
 from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.registry import current_registry
 from loyalty.models import Member, Order, Referral
 from loyalty.referrals import attribute, list_referrals
 
@@ -39,7 +40,7 @@ def post_referral(data):
     friend = data["friend"]
     referral, created = attribute(
         db.session, g.program, code=data["code"], friend_external_id=friend["external_id"],
-        friend_email=friend["email"], ip=data["ip"], clock=current_clock(),
+        friend_email=friend["email"], ip=data["ip"], clock=current_clock(), registry=current_registry(),
     )
     return referral_view(referral), 201 if created else 200
 

@@ -46,7 +46,7 @@ def _programs(session: Session, slug: str | None = None) -> list[Program]:
 
 def tiers_job(session, clock, registry, program_slug=None) -> dict:
     """Recalculate tiers (upgrades, downgrades by policy, manual tiers that ended)."""
-    from loyalty.tiers.levels import recalculate
+    from loyalty.tiers.recalculate import recalculate
 
     counts = {"programs": 0, "members": 0, "upgraded": 0, "downgraded": 0}
     for program in _programs(session, program_slug):

@@ -20,7 +20,6 @@ from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
 from loyalty.web import headers, health
 
-
 #: Paths machines call: stores' webhooks, and the API with its bearer keys.
 MACHINE_PATHS = ("/webhooks/", "/api/")
 

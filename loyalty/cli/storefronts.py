@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from loyalty.clock import current_clock
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry

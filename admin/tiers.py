@@ -14,7 +14,8 @@ from loyalty.access.admin_users import audit
 from loyalty.db import db
 from loyalty.models import Tier
 from loyalty.registry import current_registry
-from loyalty.tiers.levels import add_tier, list_tiers, plain, set_scheme, update_tier
+from loyalty.tiers.levels import add_tier, list_tiers, set_scheme, update_tier
+from loyalty.tiers.progress import plain
 
 TIER_FIELDS = ("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks")
 

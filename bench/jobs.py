@@ -39,7 +39,8 @@ from loyalty.models import Lot, Member, Program, Tier  # noqa: E402
 from loyalty.programs.program import create_program  # noqa: E402
 from loyalty.registry import current_registry  # noqa: E402
 from loyalty.tiers.schemes import scheme_of  # noqa: E402
-from loyalty.tiers.levels import add_tier, recalculate, set_scheme  # noqa: E402
+from loyalty.tiers.levels import add_tier, set_scheme  # noqa: E402
+from loyalty.tiers.recalculate import recalculate  # noqa: E402
 
 
 def seed(session, slug: str, members: int, clock) -> tuple:

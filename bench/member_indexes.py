@@ -44,7 +44,8 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
     from loyalty.models import Member
     from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
-    from loyalty.tiers.levels import add_tier, recalculate, set_scheme
+    from loyalty.tiers.levels import add_tier, set_scheme
+    from loyalty.tiers.recalculate import recalculate
 
     reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})

@@ -1,5 +1,7 @@
-"""The application factory. Nothing happens at import time; each subsystem
-has one ``init_app(app)``, called here."""
+"""The application factory, the composition root. Nothing happens at import
+time; each subsystem has one ``init_app(app)``, called here, and brings its
+own routes, commands and jobs with it (the core imports none of admin,
+webhooks or the entry points: only this module knows them all)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 
+import loyalty.migrations
+import loyalty.models  # noqa: F401  (registers every table on the metadata)
+from loyalty import admin, api, cli, registry, webhooks
 from loyalty import config as config_module
 from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
-
+from loyalty.web import headers, health
 
 #: Paths machines call: stores' webhooks, and the API with its bearer keys.
 MACHINE_PATHS = ("/webhooks/", "/api/")
@@ -35,9 +40,7 @@ class PeopleOnlyCookieSessions(SecureCookieSessionInterface):
 
 def _migrations_dir() -> str:
     # Installed (wheel or editable) the migrations are the ``loyalty.migrations``
-    # package; import it rather than guessing a path relative to this file.
-    import loyalty.migrations
-
+    # package: ask it rather than guess a path relative to this file.
     return str(Path(loyalty.migrations.__file__).resolve().parent)
 
 
@@ -57,15 +60,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    import loyalty.models  # noqa: F401  (registers every table on the metadata)
-
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
     Migrate(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
-
-    from loyalty import admin, api, cli, registry, webhooks
-    from loyalty.web import headers, health
 
     registry.init_app(app)
     health.init_app(app)

@@ -10,6 +10,10 @@ takes the job's lock, a PostgreSQL advisory lock (``pg_try_advisory_lock``,
 held on its own connection for the run) or, on SQLite, a lease row in
 ``job_locks`` that expires if its holder died. A run that cannot take the
 lock is recorded as ``skipped``.
+
+The jobs of the core are defined here; a package outside it that needs
+one (the webhooks inbox's retries) registers it (:func:`register`), so the
+core depends on no such package.
 """
 
 from __future__ import annotations
@@ -19,16 +23,24 @@ import os
 import socket
 import threading
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, extract, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
+from loyalty.earning.events import Birthday, Customer
+from loyalty.earning.pipeline import process
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
+from loyalty.referrals import reward_due
+from loyalty.registry import Registry, current_registry
+from loyalty.reporting.rollups import roll_up
+from loyalty.tiers.recalculate import recalculate
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +58,6 @@ def _programs(session: Session, slug: str | None = None) -> list[Program]:
 
 def tiers_job(session, clock, registry, program_slug=None) -> dict:
     """Recalculate tiers (upgrades, downgrades by policy, manual tiers that ended)."""
-    from loyalty.tiers.levels import recalculate
-
     counts = {"programs": 0, "members": 0, "upgraded": 0, "downgraded": 0}
     for program in _programs(session, program_slug):
         if program.tier_scheme is None:
@@ -79,8 +89,6 @@ def release_job(session, clock, registry, program_slug=None) -> dict:
 
 def referrals_job(session, clock, registry, program_slug=None) -> dict:
     """Reward referrals whose review period has ended (both sides' points), a batch per commit."""
-    from loyalty.referrals import reward_due
-
     rewarded = 0
     for program in _programs(session, program_slug):
         if program.referral_terms:
@@ -105,9 +113,6 @@ def expire_job(session, clock, registry, program_slug=None) -> dict:
 
 def birthdays_job(session, clock, registry, program_slug=None) -> dict:
     """Today's birthdays (29 February on 28 February in other years) go through the birthday rules."""
-    from loyalty.earning.events import Birthday, Customer
-    from loyalty.earning.pipeline import process
-
     today = clock.now().date()
     days = [(today.month, today.day)]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
@@ -130,21 +135,8 @@ def birthdays_job(session, clock, registry, program_slug=None) -> dict:
     return counts
 
 
-def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
-    """Webhook deliveries left received (a crash) or deferred whose retry time has come."""
-    from flask import current_app
-
-    from loyalty.webhooks import inbox
-
-    done = inbox.retry_due(session, registry=registry, clock=clock,
-                           max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
-    return {"retried": len(done), "processed": sum(1 for d in done if d.status == "processed")}
-
-
 def rollups_job(session, clock, registry, program_slug=None) -> dict:
     """Sum each program's days that ended into the daily roll-ups the dashboard reads (:mod:`loyalty.reporting.rollups`)."""
-    from loyalty.reporting.rollups import roll_up
-
     now = clock.now()
     return {"days": sum(roll_up(session, program, now) for program in _programs(session, program_slug))}
 
@@ -157,16 +149,48 @@ def _leap(year: int) -> bool:
         return False
 
 
-#: name -> (function, default crontab). ``tiers`` also runs per program on the program's own cron.
-JOBS = {
-    "tiers": (tiers_job, "0 3 * * *"),
-    "release": (release_job, "*/15 * * * *"),
-    "referrals": (referrals_job, "5,20,35,50 * * * *"),
-    "expire": (expire_job, "30 2 * * *"),
-    "birthdays": (birthdays_job, "0 6 * * *"),
-    "inbox_retry": (inbox_retry_job, "* * * * *"),
-    "rollups": (rollups_job, "10 * * * *"),
+class Job(NamedTuple):
+    """A scheduled job: ``function(session, clock, registry, program_slug)`` returns its counts; ``cron`` is its default timetable."""
+
+    function: Callable[[Session, Clock, Registry, str | None], dict]
+    cron: str
+
+
+#: name -> Job, in the order ``loyalty jobs list``, the scheduler and the admin show them.
+#: ``tiers`` also runs per program on the program's own cron. A package that
+#: brings a job of its own adds it with :func:`register` (the webhooks
+#: package's ``inbox_retry``, from its ``init_app``): the core imports none of them.
+JOBS: dict[str, Job] = {
+    "tiers": Job(tiers_job, "0 3 * * *"),
+    "release": Job(release_job, "*/15 * * * *"),
+    "referrals": Job(referrals_job, "5,20,35,50 * * * *"),
+    "expire": Job(expire_job, "30 2 * * *"),
+    "birthdays": Job(birthdays_job, "0 6 * * *"),
+    "rollups": Job(rollups_job, "10 * * * *"),
 }
+
+
+def register(name: str, job: Job, *, before: str | None = None) -> None:
+    """Add a job to :data:`JOBS` (before the job ``before``, else last).
+
+    Every app built registers its packages' jobs again (tests build many),
+    so the same job registered twice changes nothing; a different job
+    under a taken name is a mistake and raises ``ValueError``.
+    """
+    if name in JOBS:
+        if JOBS[name] != job:
+            raise ValueError(f"a job named {name!r} is registered already")
+        return
+    if before is None:
+        JOBS[name] = job
+        return
+    if before not in JOBS:
+        raise ValueError(f"no job {before!r} to register {name!r} before")
+    ordered = list(JOBS.items())
+    at = [existing for existing, _ in ordered].index(before)
+    ordered.insert(at, (name, job))
+    JOBS.clear()
+    JOBS.update(ordered)
 
 
 def check_cron(expression: str) -> str:
@@ -197,14 +221,12 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry=No
     not be recorded stays ``running`` until the job's next run, which
     holds the lock and so knows it is over, marks it ``abandoned``.
     """
-    from loyalty.registry import current_registry
-
     base, _, program_slug = name.partition(":")
     if base not in JOBS or (program_slug and base != "tiers"):
         raise errors.InvalidInput(f"no job {name!r} (jobs: {', '.join(JOBS)}, or tiers:<program>)")
     registry = registry or current_registry()
     clock = clock or current_clock()
-    function = JOBS[base][0]
+    function, _ = JOBS[base]
     with job_lock(session, name, clock) as (held, work):
         done_already = held and once_since is not None and work.scalar(
             select(JobRun.id).where(JobRun.job == name, JobRun.status != "skipped", JobRun.started_at >= once_since)

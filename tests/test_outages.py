@@ -397,7 +397,7 @@ class TestOnPostgres:
             log = tmp_path / f"worker-{len(started)}.log"
             env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test", "LOYALTY_INSTANCE_PATH": str(tmp_path)}
             process = subprocess.Popen(
-                [sys.executable, "-c", "from loyalty.cli import main; main()", "worker",
+                [sys.executable, "-c", "from loyalty.console import main; main()", "worker",
                  "--batch", str(self.BATCH), "--idle", "0.05"],
                 env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
             started.append(process)

@@ -190,7 +190,7 @@ def _fake_dist(site: Path, name: str, module_source: str) -> None:
 
 def _cli(args, extra_path: Path, **env):
     return subprocess.run(
-        [sys.executable, "-c", "from loyalty.cli import main; main()", *args],
+        [sys.executable, "-c", "from loyalty.console import main; main()", *args],
         env={**os.environ, "PYTHONPATH": str(extra_path), "LOYALTY_INSTANCE_PATH": str(extra_path / "instance"), **env},
         capture_output=True, text=True, cwd=extra_path,
     )

@@ -16,7 +16,8 @@ from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
 from loyalty.testing import order_paid
-from loyalty.tiers.levels import add_tier, get_tier, recalculate, set_member_tier, set_scheme
+from loyalty.tiers.levels import add_tier, get_tier, set_member_tier, set_scheme
+from loyalty.tiers.recalculate import recalculate
 from tests.conftest import guide_example, statements_issued
 
 DAY = timedelta(days=1)

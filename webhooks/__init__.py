@@ -3,15 +3,27 @@
 ``POST /webhooks/<program>/<storefront>`` (see :mod:`loyalty.webhooks.intake`);
 the inbox (:mod:`loyalty.webhooks.inbox`) keeps every delivery, processes
 it, defers what cannot be processed yet and replays on request.
+
+The package brings everything of its own to the app in :func:`init_app`:
+the intake's blueprint, the ``inbox_retry`` job (:mod:`loyalty.webhooks.scheduled`)
+and the ``loyalty inbox …`` and ``loyalty worker`` commands
+(:mod:`loyalty.webhooks.cli`). The core imports nothing from here.
 """
+
+from __future__ import annotations
+
+from loyalty import jobs
+from loyalty.webhooks import cli
+from loyalty.webhooks.intake import bp
+from loyalty.webhooks.scheduled import INBOX_RETRY
 
 
 def init_app(app) -> None:
-    from loyalty.webhooks.intake import bp
-
     app.config.setdefault("WEBHOOK_MAX_BYTES", 1024 * 1024)
     app.config.setdefault("WEBHOOK_MAX_ATTEMPTS", 8)
     #: "inline": process each delivery in its request; "queued": answer once
     #: it is stored and leave it to ``loyalty worker`` (batches).
     app.config.setdefault("WEBHOOK_PROCESSING", "inline")
     app.register_blueprint(bp)
+    jobs.register("inbox_retry", INBOX_RETRY, before="rollups")  # where it has always been listed
+    cli.register(app.cli)

@@ -8,17 +8,22 @@ app servers keep no state of their own: everything is in the database.
 from __future__ import annotations
 
 import click
+from flask.cli import ScriptInfo, pass_script_info
 
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port.")
 @click.option("--workers", default=2, show_default=True, help="Worker processes.")
 @click.option("--timeout", default=30, show_default=True, help="Seconds before a stuck worker is restarted.")
-def serve(bind, workers, timeout):
+@pass_script_info
+def serve(script_info: ScriptInfo, bind, workers, timeout):
     """Serve the platform with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from loyalty.app import create_app
+    # Each worker builds its own app with the factory the ``loyalty``
+    # command was given (:mod:`loyalty.console`): importing the factory
+    # here would make the commands import the app that registers them.
+    create_app = script_info.create_app
 
     class Server(BaseApplication):
         def load_config(self):

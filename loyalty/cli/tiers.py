@@ -14,7 +14,9 @@ from loyalty.programs.members import get_member
 from loyalty.models import Tier
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.tiers.levels import add_tier, history, list_tiers, plain, recalculate, set_scheme
+from loyalty.tiers.levels import add_tier, history, list_tiers, set_scheme
+from loyalty.tiers.progress import plain
+from loyalty.tiers.recalculate import recalculate
 
 group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and history.")
 

@@ -62,7 +62,7 @@ from loyalty.referrals import attribution as referral_attribution
 from loyalty.referrals import review as referral_review
 from loyalty.referrals.context import ReferralContext
 from loyalty.rewards.redeem import mark_used
-from loyalty.tiers.levels import upgrade_on_event
+from loyalty.tiers.recalculate import upgrade_on_event
 
 @dataclass
 class Outcome:

@@ -25,7 +25,7 @@ from loyalty.referrals.context import ReferralContext
 from loyalty.referrals.reading import get_referral, locked
 from loyalty.referrals.terms import Terms, review_days, stored_terms
 from loyalty.rewards.redeem import give
-from loyalty.tiers.levels import upgrade_on_event
+from loyalty.tiers.recalculate import upgrade_on_event
 
 #: Statuses in which something can still happen to a referral.
 OPEN = ("pending", "flagged", "converted")

@@ -1,38 +1,32 @@
-"""Tiers: levels of a program, the scheme that moves members between them, and their history.
+"""A program's tier levels, a member's tier given by hand, and the tier history.
 
-A program's tier scheme (a plugin, :mod:`loyalty.tiers.schemes`) gives every
-member's qualifying value in one query. :func:`recalculate` then decides,
-for the members whose tier should change, the same way for every scheme:
+The levels are rows of ``tiers``: a name, a rank (higher is better), the
+earn multiplier the earning rules apply, an entry ``threshold`` and an
+optional lower ``keep_threshold``. Who reaches which level is decided
+elsewhere (:mod:`loyalty.tiers.recalculate`, by the program's scheme);
+what is here writes no member's tier except the manual one, which also
+sets a floor that recalculations respect.
 
-* up, as soon as the value reaches a higher tier's ``threshold`` (also
-  right after an event: :func:`upgrade_on_event`);
-* kept while the value stays at or above the tier's ``keep_threshold``
-  (its threshold if none), or while a manual floor holds the member there;
-* down, only by the program's policy: ``never``, ``at_recalculation``, or
-  ``after_grace`` (``grace_days`` after the value first fell short), and
-  with ``one_step_down`` at most one tier per recalculation;
-* never below a manual floor (:func:`set_member_tier`) until it ends.
-
-Each change is recorded in ``tier_changes`` with its reason and fires the
-``tier_changed`` hook. Values are read with one query and streamed; the
-changes are written with batched executemany statements, not through the
-ORM one member at a time.
+Every change of a member's tier, by hand or recalculated, is written
+through :func:`record_changes`, the one place that keeps ``tier_changes``
+and fires the ``tier_changed`` hook.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
 from loyalty.models import Member, Program, Tier, TierChange
-from loyalty.tiers.schemes import load_settings, scheme_of, window_of
+from loyalty.registry import current_registry
+from loyalty.tiers.schemes import load_settings, scheme_of
 
+#: Members loaded or written per statement.
 BATCH = 1000
 #: A rank is a 32-bit integer column.
 RANK_LIMIT = 2**31
@@ -144,177 +138,21 @@ def set_member_tier(
     member.tier_at_risk_since = None
     session.flush()
     if old != member.tier_id:
-        _record(session, member.program_id, [(member.id, old, member.tier_id, "manual", None)], now, registry)
+        record_changes(session, member.program_id, [(member.id, old, member.tier_id, "manual", None)], now, registry)
 
 
-# --- moving members ----------------------------------------------------------
+# --- history -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Recalculation:
-    members: int
-    upgraded: int
-    downgraded: int
-    floors_ended: int
+def record_changes(session: Session, program_id: int, changes: list[tuple], now: datetime, registry) -> None:
+    """Write the tier history and tell the plugins (``tier_changed``) about each change.
 
-
-def recalculate(
-    session: Session, program: Program, *, registry=None, clock: Clock | None = None,
-    member_ids: list[int] | None = None, upgrades_only: bool = False,
-) -> Recalculation:
-    """Move the program's members (or ``member_ids``) to the tier their value gives them now.
-
-    ``upgrades_only``: what an event does, between nightly runs (a
-    downgrade waits for the recalculation the program's policy names).
+    ``changes``: ``(member_id, old tier id, new tier id, reason, qualifying value)``
+    tuples, written in one executemany; the members are loaded only when a
+    plugin listens.
     """
-    from loyalty.registry import current_registry
-
-    registry = registry or current_registry()
-    now = (clock or current_clock()).now()
-    if program.tier_scheme is None:
-        raise errors.InvalidInput(f"program {program.slug} has no tier scheme (loyalty tiers scheme)")
-    tiers = list_tiers(session, program)
-    if not tiers:
-        return Recalculation(0, 0, 0, 0)
-    settings = program.tier_settings or {}
-    values = scheme_of(registry, program.tier_scheme).qualifying_values(
-        program, settings, now, member_ids=member_ids).subquery()
-    query = (
-        select(Member.id, Member.tier_id, Member.tier_floor_id, Member.tier_floor_until, Member.tier_at_risk_since,
-               values.c.value)
-        .join(values, values.c.member_id == Member.id)
-        .where(Member.program_id == program.id, Member.status == "active")
-        .order_by(Member.id)
-    )
-    if member_ids is not None:
-        query = query.where(Member.id.in_(list(member_ids)))
-    decide = _Decider(tiers, settings, now, upgrades_only)
-    updates, changes, seen, floors_ended = [], [], 0, 0
-    for row in session.execute(query.execution_options(yield_per=BATCH)):
-        seen += 1
-        outcome = decide(row)
-        if outcome is not None:
-            updates.append(outcome.update)
-            floors_ended += outcome.floor_ended
-            if outcome.change is not None:
-                changes.append(outcome.change)
-    conn = session.connection()
-    for start in range(0, len(updates), BATCH):
-        conn.execute(MEMBER_TIER_UPDATE, updates[start:start + BATCH])
-    _record(session, program.id, changes, now, registry)
-    _refresh_loaded_members(session, {u["m_id"] for u in updates})
-    rank = {tier.id: tier.rank for tier in tiers}
-    return Recalculation(
-        members=seen,
-        upgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) > rank.get(old, -1)),
-        downgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) < rank.get(old, -1)),
-        floors_ended=floors_ended,
-    )
-
-
-def upgrade_on_event(session: Session, program: Program, member_ids, *, registry=None, clock=None) -> None:
-    """After an event posted points or an order: move these members up at once if they now qualify."""
-    if program.tier_scheme is not None:
-        recalculate(session, program, registry=registry, clock=clock, member_ids=list(member_ids), upgrades_only=True)
-
-
-members_table = Member.__table__
-
-#: One member's tier state; run as an executemany over a batch of changed members.
-MEMBER_TIER_UPDATE = (
-    update(members_table)
-    .where(members_table.c.id == bindparam("m_id"))
-    .values(tier_id=bindparam("m_tier"), tier_floor_id=bindparam("m_floor"),
-            tier_floor_until=bindparam("m_until"), tier_at_risk_since=bindparam("m_risk"))
-)
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    update: dict
-    change: tuple | None  # (member_id, old tier, new tier, reason, value)
-    floor_ended: bool
-
-
-class _Decider:
-    """The tier rules of the module docstring, for one member's row at a time (no database access)."""
-
-    def __init__(self, tiers: list[Tier], settings: dict, now: datetime, upgrades_only: bool):
-        self.tiers = tiers  # lowest rank first
-        self.by_id = {tier.id: tier for tier in tiers}
-        self.now = now
-        self.upgrades_only = upgrades_only
-        self.policy = settings.get("downgrade", "at_recalculation")
-        self.grace = timedelta(days=settings.get("grace_days", 30))
-        self.one_step = settings.get("one_step_down", False)
-
-    def earned(self, value: Decimal) -> Tier | None:
-        reached = [tier for tier in self.tiers if value >= tier.threshold]
-        return reached[-1] if reached else None
-
-    def __call__(self, row) -> _Outcome | None:
-        value = Decimal(row.value or 0)
-        current = self.by_id.get(row.tier_id)
-        floor = self.by_id.get(row.tier_floor_id)
-        floor_until, at_risk = row.tier_floor_until, row.tier_at_risk_since
-        floor_ended = floor is not None and floor_until is not None and floor_until <= self.now
-        if floor_ended:
-            floor, floor_until = None, None
-        target = _higher(self.earned(value), floor)
-        reason = None
-        if _rank(target) > _rank(current):
-            new, at_risk, reason = target, None, "upgrade"
-        elif current is None or _keeps(current, value) or _rank(floor) >= _rank(current):
-            new, at_risk = current, None
-        elif self.upgrades_only or self.policy == "never":
-            new, at_risk = current, at_risk or self.now
-        elif self.policy == "after_grace" and (at_risk is None or self.now - at_risk < self.grace):
-            new, at_risk = current, at_risk or self.now
-        else:
-            new, at_risk, reason = self._down_from(current, target), None, "downgrade"
-        changed_tier = (new.id if new else None) != row.tier_id
-        if not changed_tier and not floor_ended and at_risk == row.tier_at_risk_since:
-            return None
-        return _Outcome(
-            {"m_id": row.id, "m_tier": new.id if new else None, "m_floor": floor.id if floor else None,
-             "m_until": floor_until, "m_risk": at_risk},
-            (row.id, row.tier_id, new.id if new else None, reason or "downgrade", value) if changed_tier else None,
-            floor_ended,
-        )
-
-    def _down_from(self, current: Tier, target: Tier | None) -> Tier | None:
-        if not self.one_step:
-            return target
-        below = [tier for tier in self.tiers if tier.rank < current.rank]
-        one_down = below[-1] if below else None
-        return _higher(target, one_down)
-
-
-def _refresh_loaded_members(session: Session, member_ids: set[int]) -> None:
-    """Members already loaded in the session show their new tier state (nothing else is touched)."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Member) and obj.id in member_ids:
-            session.expire(obj, ["tier_id", "tier_floor_id", "tier_floor_until", "tier_at_risk_since"])
-
-
-def _rank(tier: Tier | None) -> int:
-    return tier.rank if tier is not None else -(10**9)
-
-
-def _higher(a: Tier | None, b: Tier | None) -> Tier | None:
-    return a if _rank(a) >= _rank(b) else b
-
-
-def _keeps(tier: Tier, value: Decimal) -> bool:
-    return value >= (tier.keep_threshold if tier.keep_threshold is not None else tier.threshold)
-
-
-def _record(session: Session, program_id: int, changes: list[tuple], now: datetime, registry) -> None:
-    """Write the tier history and tell the plugins (``tier_changed``) about each change."""
     if not changes:
         return
-    from loyalty.registry import current_registry
-
     registry = registry or current_registry()
     session.connection().execute(TierChange.__table__.insert(), [
         {"program_id": program_id, "member_id": member_id, "from_tier_id": old, "to_tier_id": new,
@@ -333,52 +171,6 @@ def _record(session: Session, program_id: int, changes: list[tuple], now: dateti
             old_tier=session.get(Tier, old) if old else None, new_tier=session.get(Tier, new) if new else None,
             reason=reason,
         )
-
-
-# --- reading -----------------------------------------------------------------
-
-
-def progress(session: Session, program: Program, member: Member, *, registry=None, clock=None) -> dict | None:
-    """Where the member stands: the metric, their value, the next tier and what is left, what keeps theirs.
-
-    ``None`` when the program has no tier scheme.
-    """
-    from loyalty.registry import current_registry
-
-    if program.tier_scheme is None:
-        return None
-    registry = registry or current_registry()
-    now = (clock or current_clock()).now()
-    scheme = scheme_of(registry, program.tier_scheme)
-    settings = program.tier_settings or {}
-    values = scheme.qualifying_values(program, settings, now, member_ids=[member.id]).subquery()
-    value = Decimal(session.scalar(select(values.c.value).where(values.c.member_id == member.id)) or 0)
-    tiers = list_tiers(session, program)
-    current = next((tier for tier in tiers if tier.id == member.tier_id), None)
-    above = [tier for tier in tiers if tier.rank > (current.rank if current else -(10**9))]
-    following = next((tier for tier in above if tier.threshold > value), above[0] if above else None)
-    keep = None
-    if current is not None and settings.get("downgrade", "at_recalculation") != "never":
-        needed = current.keep_threshold if current.keep_threshold is not None else current.threshold
-        floor_holds = member.tier_floor_id == current.id and (
-            member.tier_floor_until is None or member.tier_floor_until > now)
-        keep = {"threshold": plain(needed), "by": window_of(settings, now).resets_at,
-                "held_by_manual_tier_until": member.tier_floor_until if floor_holds else None}
-    return {
-        "scheme": scheme.name, "metric": scheme.metric, "value": plain(value),
-        "next_tier": None if following is None else {
-            "name": following.name, "threshold": plain(following.threshold),
-            "remaining": plain(max(following.threshold - value, Decimal(0))),
-        },
-        "keep": keep,
-    }
-
-
-def plain(number: Decimal | None) -> Decimal | None:
-    """``500.0000`` as ``500`` and ``12.5000`` as ``12.5`` (never ``5E+2``): thresholds as people write them."""
-    if number is None:
-        return None
-    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 def history(session: Session, member: Member, *, limit: int = 50) -> list[TierChange]:

@@ -5,7 +5,7 @@ gives, in **one set-based query**, every member's qualifying value:
 :meth:`TierScheme.qualifying_values` returns a SQLAlchemy Core select of
 ``(member_id, value)`` over the program's members. What to do with the
 values (thresholds, keep thresholds, downgrade policy, manual floors) is
-the same for every scheme and lives in :mod:`loyalty.tiers.levels`.
+the same for every scheme and lives in :mod:`loyalty.tiers.recalculate`.
 
 A program stores its scheme's name and settings; the settings are what
 the scheme's marshmallow ``schema`` (a :class:`TierSchemeSchema`) loads.

@@ -22,7 +22,7 @@ from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.programs.members import find_member
 from loyalty.models import Member, Tier
 from loyalty.referrals import link_for
-from loyalty.tiers.levels import progress
+from loyalty.tiers.progress import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
 

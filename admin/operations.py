@@ -72,7 +72,7 @@ def jobs(program):
             abort(400)
         if name in JOBS and not (current_user.role == "owner" and not current_user.programs):
             abort(403)  # these run for every program: only an owner who sees them all starts one
-        run = run_job(db.session, name, trigger="admin", registry=current_registry())
+        run = run_job(db.session, name, trigger="admin", registry=current_registry(), clock=current_clock())
         audit(db.session, current_user, "job.run", program=program, target=f"job:{name}",
               after={"status": run.status, "counts": run.counts, "error": run.error}, clock=current_clock())
         db.session.commit()

@@ -39,7 +39,7 @@ def tiers(program):
                     raise errors.InvalidInput("the rank must be a whole number")
                 tier = add_tier(db.session, program, name=tier_form["name"], rank=int(rank),
                                 threshold=tier_form["threshold"] or "0", keep_threshold=tier_form["keep_threshold"] or None,
-                                earn_multiplier=tier_form["earn_multiplier"] or "1", perks=tier_form["perks"])
+                                earn_multiplier=tier_form["earn_multiplier"] or "1", perks=tier_form["perks"], clock=current_clock())
                 audit(db.session, current_user, "tier.add", program=program, target=f"tier:{tier.id}",
                       after={"name": tier.name, "rank": tier.rank, "threshold": plain(tier.threshold),
                              "keep_threshold": plain(tier.keep_threshold), "earn_multiplier": tier.earn_multiplier}, clock=current_clock())

@@ -36,11 +36,12 @@ from sqlalchemy import func, insert, select  # noqa: E402
 BATCH = 20_000
 
 
-def seed(session, program, members: int, now) -> None:
+def seed(session, program, members: int, clock) -> None:
+    now = clock.now()
     from loyalty.models import Account, Entry, Lot, Member, Transfer
     from loyalty.tiers.levels import add_tier
 
-    tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200))
+    tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200), clock=clock)
              for rank, name in enumerate(("Bronze", "Silver", "Gold"), start=1)]
     session.flush()
     issued = session.scalar(select(Account.id).where(Account.program_id == program.id, Account.kind == "issued"))
@@ -78,6 +79,7 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
     from loyalty.clock import current_clock
     from loyalty.db import db
     from loyalty.programs.program import create_program
+    from loyalty.registry import current_registry
 
     reset(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ADMIN_LOGIN_LIMIT": "1000 per minute"})
@@ -87,7 +89,7 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
         create_admin(db.session, email="pm@example.com", password="bench-password-1", role="owner", clock=app.config["CLOCK"])
         db.session.commit()
         began = time.perf_counter()
-        seed(db.session, program, members, current_clock().now())
+        seed(db.session, program, members, current_clock())
         db.session.commit()
         settle(db.engine)
         print(f"seeded {members:,} members in {time.perf_counter() - began:.0f} s", file=sys.stderr)
@@ -121,7 +123,7 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
         from loyalty.jobs import run_job
 
         began = time.perf_counter()
-        run = run_job(db.session, "rollups")
+        run = run_job(db.session, "rollups", clock=app.config["CLOCK"], registry=current_registry())
         rolled = time.perf_counter() - began
         print(f"rolled up {run.counts['days']} days in {rolled:.1f} s ({run.status})", file=sys.stderr)
         db.session.remove()

@@ -45,8 +45,8 @@ from loyalty.tiers.recalculate import recalculate  # noqa: E402
 
 def seed(session, slug: str, members: int, clock) -> tuple:
     program = create_program(session, slug=slug, name=slug, currency="USD", clock=clock)
-    bronze = add_tier(session, program, name="Bronze", rank=1, threshold="0")
-    add_tier(session, program, name="Silver", rank=2, threshold="500")
+    bronze = add_tier(session, program, name="Bronze", rank=1, threshold="0", clock=clock)
+    add_tier(session, program, name="Silver", rank=2, threshold="500", clock=clock)
     set_scheme(session, program, current_registry(), "points_earned", {"window_days": 365})
     ledger = Ledger(session, clock)
     for n in range(members):
@@ -78,7 +78,7 @@ def measure(label: str, url: str, members: int) -> list[tuple]:
         ids = (platform.id, bare.id, bronze.id)
         session.expunge_all()
         platform, bare, bronze = session.get(Program, ids[0]), session.get(Program, ids[1]), session.get(Tier, ids[2])
-        ours = timed(lambda: (recalculate(session, platform, clock=clock), session.commit()))
+        ours = timed(lambda: (recalculate(session, platform, clock=clock, registry=current_registry()), session.commit()))
 
         def baseline():
             values = scheme_of(current_registry(), "points_earned").qualifying_values(

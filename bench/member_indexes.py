@@ -55,7 +55,7 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
             for name in INDEXES:
                 db.session.execute(text(f"DROP INDEX {name}"))
         program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
-        add_tier(db.session, program, name="Bronze", rank=1, threshold="0")
+        add_tier(db.session, program, name="Bronze", rank=1, threshold="0", clock=app.config["CLOCK"])
         set_scheme(db.session, program, current_registry(), "points_earned", {"window_days": 365})
         db.session.commit()
 
@@ -70,7 +70,7 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
             ledger.earn(member, 100, key=f"seed-{member.id}")
         db.session.commit()
         began = time.perf_counter()
-        result = recalculate(db.session, program, registry=current_registry())
+        result = recalculate(db.session, program, registry=current_registry(), clock=app.config["CLOCK"])
         db.session.commit()
         moving = time.perf_counter() - began
         assert result.upgraded == members, result

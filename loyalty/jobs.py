@@ -32,13 +32,13 @@ from sqlalchemy import delete, extract, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.earning.events import Birthday, Customer
 from loyalty.earning.pipeline import process
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
 from loyalty.referrals import reward_due
-from loyalty.registry import Registry, current_registry
+from loyalty.registry import Registry
 from loyalty.reporting.rollups import roll_up
 from loyalty.tiers.recalculate import recalculate
 
@@ -207,8 +207,8 @@ def check_cron(expression: str) -> str:
 # --- running -----------------------------------------------------------------
 
 
-def run_job(session: Session, name: str, *, trigger: str = "manual", registry=None,
-            clock: Clock | None = None, once_since: datetime | None = None) -> JobRun:
+def run_job(session: Session, name: str, *, trigger: str = "manual", registry,
+            clock: Clock, once_since: datetime | None = None) -> JobRun:
     """Run a job now, under its lock, and record the run. Never raises for the job's own errors.
 
     ``name`` is a job of :data:`JOBS`, or ``tiers:<program>`` for one program's tiers.
@@ -224,8 +224,6 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry=No
     base, _, program_slug = name.partition(":")
     if base not in JOBS or (program_slug and base != "tiers"):
         raise errors.InvalidInput(f"no job {name!r} (jobs: {', '.join(JOBS)}, or tiers:<program>)")
-    registry = registry or current_registry()
-    clock = clock or current_clock()
     function, _ = JOBS[base]
     with job_lock(session, name, clock) as (held, work):
         done_already = held and once_since is not None and work.scalar(

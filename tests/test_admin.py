@@ -270,7 +270,7 @@ class TestPages:
         clock.advance(timedelta(days=3))
         owner = signed_in(app, "owner@example.com")
         live = owner.get("/admin/acme/?days=7").get_data(as_text=True)
-        assert run_job(session, "rollups", clock=clock).counts["days"] == 3
+        assert run_job(session, "rollups", clock=clock, registry=app.extensions["loyalty.registry"]).counts["days"] == 3
         session.commit()
         rolled = owner.get("/admin/acme/?days=7").get_data(as_text=True)
         assert "Days before 2026-01-04 are read from the daily roll-ups" in rolled
@@ -471,8 +471,8 @@ def test_edit_a_tier(app, session, shop, users):
     from loyalty.models import Tier
     from loyalty.tiers.levels import add_tier
 
-    gold = add_tier(session, shop, name="Gold", rank=3, threshold="500")
-    add_tier(session, shop, name="Silver", rank=2, threshold="200")
+    gold = add_tier(session, shop, name="Gold", rank=3, threshold="500", clock=app.config["CLOCK"])
+    add_tier(session, shop, name="Silver", rank=2, threshold="200", clock=app.config["CLOCK"])
     session.commit()
     manager = signed_in(app, "manager@example.com")
     form = {"name": "Gold", "threshold": "600", "keep_threshold": "450", "earn_multiplier": "1.5", "perks": "Early access"}
@@ -494,7 +494,7 @@ def test_a_rewards_availability_and_its_code_pool(app, session, shop, users, reg
     from loyalty.rewards import add_reward
     from loyalty.tiers.levels import add_tier
 
-    add_tier(session, shop, name="Gold", rank=3)
+    add_tier(session, shop, name="Gold", rank=3, clock=clock)
     reward = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=100,
                         config={"use_pool": True}, clock=clock)
     session.commit()

@@ -105,13 +105,13 @@ class TestMembers:
                              content_type="application/x-www-form-urlencoded")
         assert answer.status_code == 422 and "code" in answer.json
 
-    def test_read_a_member(self, client, session, program, member, auth, clock):
+    def test_read_a_member(self, client, session, program, member, auth, clock, registry):
         ledger = Ledger(session, clock)
         earned = ledger.earn(member, 120, key="seed")
         ledger.earn(member, 30, key="seed-pending", pending=True, release_at=clock.now() + timedelta(days=7))
         ledger.redeem(member, 20, key="spend")
         ledger.reverse(earned.entry_id, 10, key="refund", reason="refund", actor="test")
-        set_member_tier(session, member, add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5"))
+        set_member_tier(session, member, add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5", clock=clock), clock=clock, registry=registry)
         session.commit()
         body = client.get(f"{API}/members/c-1", headers=auth).json
         assert body["external_id"] == "c-1" and body["email"] == "ann@example.com" and body["status"] == "active"

@@ -54,12 +54,12 @@ def generated(app, tmp_path):
         shutil.rmtree(tmp_path / "loyalty_client", ignore_errors=True)
 
 
-def test_a_generated_client_round_trip(generated, session, program, clock, database_url, tmp_path):
+def test_a_generated_client_round_trip(generated, session, program, clock, database_url, tmp_path, registry):
     from loyalty_client import AuthenticatedClient
     from loyalty_client.api.members import create_adjustment, enrol_member, get_member
     from loyalty_client.models import Adjustment, Enrol, EntryKind, Member, MemberStatus, Posting, Tier
 
-    gold = add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5")
+    gold = add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5", clock=clock)
     secret = create_key(session, program, name="generated", clock=clock).secret
     session.commit()
     with gunicorn(database_url, tmp_path) as base:
@@ -69,7 +69,7 @@ def test_a_generated_client_round_trip(generated, session, program, clock, datab
         assert enrolled.status_code == 201 and isinstance(enrolled.parsed, Member), enrolled.content
         assert enrolled.parsed.tier is None and enrolled.parsed.status is MemberStatus.ACTIVE
 
-        set_member_tier(session, find_member(session, program, "a/b@example.com"), gold, clock=clock)
+        set_member_tier(session, find_member(session, program, "a/b@example.com"), gold, clock=clock, registry=registry)
         session.commit()
         member = get_member.sync(external_id="a/b@example.com", client=client)
         assert isinstance(member, Member) and isinstance(member.tier, Tier)

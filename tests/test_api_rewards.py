@@ -34,7 +34,7 @@ def auth(session, program, clock):
 def catalog(session, program, registry, clock, auth):
     member, _ = enrol(session, program, external_id="c-1", email="ann@example.com", clock=clock)
     Ledger(session, clock).earn(member, 1_000, key="seed")
-    add_tier(session, program, name="Gold", rank=3)
+    add_tier(session, program, name="Gold", rank=3, clock=clock)
     rewards = {
         "five": add_reward(session, program, registry, type="fixed_amount_code", name="5 off", points=500,
                            config={"amount": "5.00"}, stock=10, clock=clock),

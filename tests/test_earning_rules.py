@@ -43,19 +43,19 @@ class TestPointsPerCurrency:
         add_rule("points_per_currency", {"points_per_unit": "0.5", "rounding": "nearest"})
         assert push(order_paid("5.00")).points == 3  # 2.5 -> 3
 
-    def test_tier_multiplier_applies(self, push, add_rule, session, program, member_factory):
+    def test_tier_multiplier_applies(self, push, add_rule, session, program, member_factory, clock, registry):
         from loyalty.tiers.levels import add_tier, set_member_tier
 
-        gold = add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5")
-        set_member_tier(session, member_factory("c-1"), gold)
+        gold = add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5", clock=clock)
+        set_member_tier(session, member_factory("c-1"), gold, clock=clock, registry=registry)
         session.commit()
         add_rule("points_per_currency", {"points_per_unit": "2"})
         assert push(order_paid("33.33")).points == 99  # 66.66 x 1.5 = 99.99, rounded down
 
-    def test_tier_multiplier_can_be_switched_off(self, push, add_rule, session, program, member_factory):
+    def test_tier_multiplier_can_be_switched_off(self, push, add_rule, session, program, member_factory, clock, registry):
         from loyalty.tiers.levels import add_tier, set_member_tier
 
-        set_member_tier(session, member_factory("c-1"), add_tier(session, program, name="Gold", rank=2, earn_multiplier="3"))
+        set_member_tier(session, member_factory("c-1"), add_tier(session, program, name="Gold", rank=2, earn_multiplier="3", clock=clock), clock=clock, registry=registry)
         session.commit()
         add_rule("points_per_currency", {"points_per_unit": "1", "apply_tier_multiplier": False})
         assert push(order_paid("10.00")).points == 10

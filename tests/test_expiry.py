@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from loyalty import errors, jobs
 from loyalty.earning.events import CustomEvent, Customer
 from loyalty.ledger import Ledger
+from loyalty.registry import current_registry
 from loyalty.programs.members import enrol
 from loyalty.models import Entry, Lot
 from loyalty.programs.program import update_program
@@ -25,7 +26,7 @@ def policy(session, program, name, after=None):
 
 
 def expire(session, clock):
-    return jobs.run_job(session, "expire", clock=clock)
+    return jobs.run_job(session, "expire", clock=clock, registry=current_registry())
 
 
 def test_after_days_expires_on_the_day(session, program, push, clock, add_rule):

@@ -18,24 +18,24 @@ from tests.conftest import available, pending
 from tests.test_cli import ok
 
 
-def test_a_run_is_recorded_with_its_counts(session, program, member, clock):
+def test_a_run_is_recorded_with_its_counts(session, program, member, clock, registry):
     Ledger(session, clock).earn(member, 40, key="e1", pending=True, release_at=clock.now() + timedelta(days=1))
     session.commit()
     clock.advance(timedelta(days=2))
-    run = jobs.run_job(session, "release", clock=clock)
+    run = jobs.run_job(session, "release", clock=clock, registry=registry)
     assert run.status == "succeeded" and run.counts == {"released": 1} and run.finished_at is not None
     assert available(session, program, "c-1") == 40 and pending(session, program, "c-1") == 0
-    assert jobs.run_job(session, "release", clock=clock).counts == {"released": 0}
+    assert jobs.run_job(session, "release", clock=clock, registry=registry).counts == {"released": 0}
 
 
-def test_a_failing_job_is_recorded_and_does_not_raise(session, program, clock, monkeypatch):
+def test_a_failing_job_is_recorded_and_does_not_raise(session, program, clock, monkeypatch, registry):
     def broken(*args):
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setitem(jobs.JOBS, "expire", (broken, "* * * * *"))
-    run = jobs.run_job(session, "expire", clock=clock)
+    run = jobs.run_job(session, "expire", clock=clock, registry=registry)
     assert run.status == "failed" and "the disk is on fire" in run.error
-    assert jobs.run_job(session, "release", clock=clock).status == "succeeded"  # the next job still runs
+    assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"  # the next job still runs
 
 
 def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, monkeypatch):
@@ -51,7 +51,7 @@ def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, 
     def scheduler():
         with app.app_context():
             started.wait()
-            results.append(jobs.run_job(db.session, "birthdays", trigger="schedule", clock=clock).status)
+            results.append(jobs.run_job(db.session, "birthdays", trigger="schedule", clock=clock, registry=app.extensions["loyalty.registry"]).status)
             db.session.remove()
 
     threads = [threading.Thread(target=scheduler) for _ in range(2)]
@@ -60,22 +60,22 @@ def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, 
     for thread in threads:
         thread.join()
     assert sorted(results) == ["skipped", "succeeded"]
-    assert jobs.run_job(session, "birthdays", clock=clock).status == "succeeded"  # the lock was released
+    assert jobs.run_job(session, "birthdays", clock=clock, registry=app.extensions["loyalty.registry"]).status == "succeeded"  # the lock was released
 
 
-def test_a_dead_holders_lease_expires(session, clock, is_postgres):
+def test_a_dead_holders_lease_expires(session, clock, is_postgres, registry):
     if is_postgres:
         return  # PostgreSQL's advisory lock dies with its connection
     from loyalty.models import JobLock
 
     session.add(JobLock(job="release", holder="crashed", expires_at=clock.now() + timedelta(minutes=5)))
     session.commit()
-    assert jobs.run_job(session, "release", clock=clock).status == "skipped"
+    assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "skipped"
     clock.advance(timedelta(minutes=6))
-    assert jobs.run_job(session, "release", clock=clock).status == "succeeded"
+    assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"
 
 
-def test_birthdays_once_a_year_and_29_february(session, program, clock, add_rule):
+def test_birthdays_once_a_year_and_29_february(session, program, clock, add_rule, registry):
     add_rule("birthday_bonus", {"points": 30}, name="Birthday")
     today = clock.now().date()
     enrol(session, program, external_id="today", birthday=today.replace(year=1990), clock=clock)
@@ -83,16 +83,16 @@ def test_birthdays_once_a_year_and_29_february(session, program, clock, add_rule
           clock=clock)
     enrol(session, program, external_id="leap", birthday=date(1992, 2, 29), clock=clock)
     session.commit()
-    assert jobs.run_job(session, "birthdays", clock=clock).counts["members"] == 1
-    jobs.run_job(session, "birthdays", clock=clock)  # again the same day: nothing new
+    assert jobs.run_job(session, "birthdays", clock=clock, registry=registry).counts["members"] == 1
+    jobs.run_job(session, "birthdays", clock=clock, registry=registry)  # again the same day: nothing new
     assert available(session, program, "today") == 30 and available(session, program, "tomorrow") == 0
     clock.set(datetime(2027, 2, 28, 9, tzinfo=timezone.utc))  # not a leap year
-    jobs.run_job(session, "birthdays", clock=clock)
+    jobs.run_job(session, "birthdays", clock=clock, registry=registry)
     assert available(session, program, "leap") == 30
 
 
 def test_tiers_job_per_program_and_cli(runner, session, program, member, registry, clock):
-    add_tier(session, program, name="Gold", rank=1, threshold="100")
+    add_tier(session, program, name="Gold", rank=1, threshold="100", clock=clock)
     set_scheme(session, program, registry, "points_earned", {})
     Ledger(session, clock).earn(member, 150, key="e1")
     session.commit()
@@ -105,11 +105,11 @@ def test_tiers_job_per_program_and_cli(runner, session, program, member, registr
     assert result.exit_code != 0 and "invalid_input" in result.output
 
 
-def test_a_second_scheduler_does_not_rerun_a_tick(session, program, clock):
+def test_a_second_scheduler_does_not_rerun_a_tick(session, program, clock, registry):
     tick = clock.now()
-    assert jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick).status == "succeeded"
-    again = jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick)
+    assert jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick, registry=registry).status == "succeeded"
+    again = jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick, registry=registry)
     assert again.status == "skipped" and "already" in again.error
     clock.advance(timedelta(minutes=15))
     assert jobs.run_job(session, "release", trigger="schedule", clock=clock,
-                        once_since=clock.now()).status == "succeeded"
+                        once_since=clock.now(), registry=registry).status == "succeeded"

@@ -298,20 +298,20 @@ class TestTheScheduler:
         sync_programs(app, timetable, outage)  # does not raise, forgets nothing
         assert [job.id for job in timetable.get_jobs()] == ["tiers:acme"] and outage.down
 
-    def test_a_run_whose_end_was_never_recorded_is_marked_abandoned(self, session, program, clock):
+    def test_a_run_whose_end_was_never_recorded_is_marked_abandoned(self, session, program, clock, registry):
         dead = JobRun(job="release", trigger="schedule", status="running", started_at=clock.now())
         other = JobRun(job="expire", trigger="schedule", status="running", started_at=clock.now())
         session.add_all([dead, other])
         session.commit()
         clock.advance(timedelta(minutes=15))
-        assert jobs.run_job(session, "release", clock=clock).status == "succeeded"
+        assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"
         session.expire_all()
         assert (dead.status, dead.finished_at) == ("abandoned", clock.now())
         assert "never recorded" in dead.error
         assert other.status == "running"  # another job's: its own next run decides
 
     def test_a_sqlite_lease_this_process_failed_to_release_does_not_block_the_job(self, session, program, clock,
-                                                                                 is_postgres):
+                                                                                 is_postgres, registry):
         if is_postgres:
             pytest.skip("the lease is SQLite's lock")
         import os
@@ -323,10 +323,10 @@ class TestTheScheduler:
         session.add(JobLock(job="release", holder=f"{socket.gethostname()}:{os.getpid()}:123",
                             expires_at=clock.now() + timedelta(hours=5)))
         session.commit()
-        assert jobs.run_job(session, "release", clock=clock).status == "succeeded"
+        assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"
         session.add(JobLock(job="expire", holder="elsewhere:1:2", expires_at=clock.now() + timedelta(hours=5)))
         session.commit()
-        assert jobs.run_job(session, "expire", clock=clock).status == "skipped"  # another process's: respected
+        assert jobs.run_job(session, "expire", clock=clock, registry=registry).status == "skipped"  # another process's: respected
 
 
 # --- on PostgreSQL: real connections taken away -------------------------------------------------
@@ -522,7 +522,7 @@ class TestOnPostgres:
             return {}
 
         monkeypatch.setitem(jobs.JOBS, "release", (job, "* * * * *"))
-        run = jobs.run_job(db.session, "release", clock=clock)
+        run = jobs.run_job(db.session, "release", clock=clock, registry=app.extensions["loyalty.registry"])
         assert run.status == "failed" and not went_on, run.error
         monkeypatch.undo()
-        assert jobs.run_job(db.session, "release", clock=clock).status == "succeeded"
+        assert jobs.run_job(db.session, "release", clock=clock, registry=app.extensions["loyalty.registry"]).status == "succeeded"

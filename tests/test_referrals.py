@@ -217,7 +217,7 @@ PATHS = [through_shopify_discount_code, through_shopify_note_attribute, through_
 class TestAttribution:
     @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__.removeprefix("through_"))
     def test_a_friends_first_order_with_the_code_converts_and_is_rewarded_after_review(
-            self, client, session, shop, ann, clock, path):
+            self, client, session, shop, ann, clock, path, registry):
         storefront, body, headers, friend, via = path(ann.referral_code, clock)
         assert send(client, storefront, body, headers)["status"] == "processed"
         referral = the_referral(session, friend)
@@ -226,12 +226,12 @@ class TestAttribution:
         assert earned(session, shop, "c-ann") == 0  # nothing before the review period ends
 
         clock.set(referral.review_until + timedelta(minutes=1))
-        assert run_job(session, "referrals").counts == {"rewarded": 1}
+        assert run_job(session, "referrals", clock=clock, registry=registry).counts == {"rewarded": 1}
         referral = the_referral(session, friend)
         assert referral.status == "rewarded" and referral.reason is None
         assert earned(session, shop, "c-ann") == REFERRER_POINTS
         assert earned(session, shop, friend) == FRIEND_POINTS
-        assert run_job(session, "referrals").counts == {"rewarded": 0}  # rewarded once
+        assert run_job(session, "referrals", clock=clock, registry=registry).counts == {"rewarded": 0}  # rewarded once
 
     def test_the_same_order_again_changes_nothing(self, client, session, shop, ann, clock):
         data = shopify_order(9010, 5010, code=ann.referral_code)
@@ -404,13 +404,13 @@ class TestReview:
         assert referral.status == "converted"
         return referral
 
-    def test_refund_inside_the_review_period_cancels(self, client, session, shop, ann, clock):
+    def test_refund_inside_the_review_period_cancels(self, client, session, shop, ann, clock, registry):
         referral = self.converted(client, session, ann)
         shopify_refund(client, 5201, "100.00", START + timedelta(days=3), 1)
         referral = the_referral(session, "9201")
         assert referral.status == "cancelled" and "refunded during the review period" in referral.reason
         clock.set(START + timedelta(days=30))
-        assert run_job(session, "referrals").counts == {"rewarded": 0}
+        assert run_job(session, "referrals", clock=clock, registry=registry).counts == {"rewarded": 0}
         assert earned(session, shop, "c-ann") == 0 and earned(session, shop, "9201") == 0
 
     def test_partial_refund_below_the_minimum_cancels(self, client, session, shop, ann):
@@ -418,12 +418,12 @@ class TestReview:
         shopify_refund(client, 5201, "95.00", START + timedelta(days=2), 1)
         assert the_referral(session, "9201").status == "cancelled"
 
-    def test_partial_refund_above_the_minimum_keeps_it(self, client, session, shop, ann, clock):
+    def test_partial_refund_above_the_minimum_keeps_it(self, client, session, shop, ann, clock, registry):
         self.converted(client, session, ann)
         shopify_refund(client, 5201, "30.00", START + timedelta(days=2), 1)
         assert the_referral(session, "9201").status == "converted"
         clock.set(START + timedelta(days=15))
-        run_job(session, "referrals")
+        run_job(session, "referrals", clock=clock, registry=registry)
         assert earned(session, shop, "c-ann") == REFERRER_POINTS
 
     def test_cancellation_inside_the_review_period_cancels(self, client, session, shop, ann):
@@ -432,20 +432,20 @@ class TestReview:
                      topic="orders/cancelled")
         assert the_referral(session, "9201").status == "cancelled"
 
-    def test_refund_after_the_review_period_changes_nothing(self, client, session, shop, ann, clock):
+    def test_refund_after_the_review_period_changes_nothing(self, client, session, shop, ann, clock, registry):
         referral = self.converted(client, session, ann)
         # The job has not run yet, but the refund came after the period: the referral stands.
         clock.set(referral.review_until + timedelta(hours=1))
         shopify_refund(client, 5201, "100.00", referral.review_until + timedelta(hours=1), 1)
         assert the_referral(session, "9201").status == "converted"
-        run_job(session, "referrals")
+        run_job(session, "referrals", clock=clock, registry=registry)
         assert the_referral(session, "9201").status == "rewarded"
         assert earned(session, shop, "c-ann") == REFERRER_POINTS
 
-    def test_refund_after_the_reward_leaves_it(self, client, session, shop, ann, clock):
+    def test_refund_after_the_reward_leaves_it(self, client, session, shop, ann, clock, registry):
         referral = self.converted(client, session, ann)
         clock.set(referral.review_until + timedelta(days=1))
-        run_job(session, "referrals")
+        run_job(session, "referrals", clock=clock, registry=registry)
         shopify_refund(client, 5201, "100.00", clock.now(), 1)
         assert the_referral(session, "9201").status == "rewarded"
         assert earned(session, shop, "c-ann") == REFERRER_POINTS

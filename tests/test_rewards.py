@@ -153,12 +153,12 @@ class TestLimits:
         spend(session, program, rich, made.id, key="b")
         assert "limit of 2" in self.refused(session, program, rich, made.id, key="c")
 
-    def test_tier(self, session, program, rich, reward):
-        add_tier(session, program, name="Silver", rank=1)
-        gold = add_tier(session, program, name="Gold", rank=2)
+    def test_tier(self, session, program, rich, reward, clock, registry):
+        add_tier(session, program, name="Silver", rank=1, clock=clock)
+        gold = add_tier(session, program, name="Gold", rank=2, clock=clock)
         made = reward(min_tier="Gold")
         assert "for Gold members and above" in self.refused(session, program, rich, made.id)
-        set_member_tier(session, rich, gold)
+        set_member_tier(session, rich, gold, clock=clock, registry=registry)
         session.commit()
         assert spend(session, program, rich, made.id).status == "issued"
 
@@ -378,7 +378,7 @@ class TestConcurrency:
 
             try:
                 redemption = redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, member_id),
-                                    reward_id, key=f"t-{n}", clock=app.config["CLOCK"], registry=app.extensions["loyalty_registry"])
+                                    reward_id, key=f"t-{n}", clock=app.config["CLOCK"], registry=app.extensions["loyalty.registry"])
                 db.session.commit()
                 return redemption.status
             except errors.InsufficientPoints:
@@ -407,7 +407,7 @@ class TestConcurrency:
 
             try:
                 redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, ids[n]), reward_id,
-                       key="once", clock=clock, registry=app.extensions["loyalty_registry"])
+                       key="once", clock=clock, registry=app.extensions["loyalty.registry"])
                 db.session.commit()
                 return "issued"
             except errors.RewardUnavailable:

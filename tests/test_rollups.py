@@ -73,7 +73,7 @@ def same_figures(session, program, now):
     assert breakage(session, program) == breakage(session, unrolled(program))
 
 
-def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_program, clock):
+def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_program, clock, registry):
     program = busy_program
     clock.set(START + 9 * DAY + timedelta(hours=2))
     before = figures(session, program, clock.now() - 30 * DAY, clock.now())
@@ -81,7 +81,7 @@ def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_pro
     assert (before.outstanding, before.pending, before.active_members, before.members) == (240, 0, 3, 3)
     assert before.rolled_up_until is None
 
-    run = run_job(session, "rollups", clock=clock)
+    run = run_job(session, "rollups", clock=clock, registry=registry)
     assert run.status == "succeeded" and run.counts == {"days": 9}  # 1 to 9 January; the 10th has not ended
     assert program.rolled_up_until == date(2026, 1, 10)
     same_figures(session, program, clock.now())
@@ -97,13 +97,13 @@ def test_figures_are_the_same_with_the_rollups_as_counted_live(session, busy_pro
     assert (after.issued, after.outstanding, after.rolled_up_until) == (765, 245, date(2026, 1, 10))
 
 
-def test_the_job_sums_each_day_once_it_ended_and_a_late_entry_at_the_next_run(session, busy_program, clock):
+def test_the_job_sums_each_day_once_it_ended_and_a_late_entry_at_the_next_run(session, busy_program, clock, registry):
     program = busy_program
     clock.set(JAN[11] + timedelta(minutes=30))  # the 10th ended less than an hour ago: not yet
-    assert run_job(session, "rollups", clock=clock).counts == {"days": 9}
+    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 9}
     assert program.rolled_up_until == date(2026, 1, 10)
     clock.set(JAN[11] + timedelta(hours=2))
-    assert run_job(session, "rollups", clock=clock).counts == {"days": 2}  # the 9th again, and the 10th
+    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 2}  # the 9th again, and the 10th
     assert days_due(session, program, clock.now()) == [date(2026, 1, 10)]
 
     # A transaction that read the clock on the 10th commits after the 10th was summed.
@@ -114,24 +114,24 @@ def test_the_job_sums_each_day_once_it_ended_and_a_late_entry_at_the_next_run(se
     session.commit()
     assert {v.invariant for v in verify(session)} == {"rollups"}
     clock.set(JAN[11] + timedelta(hours=3))
-    assert run_job(session, "rollups", clock=clock).counts == {"days": 1}
+    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 1}
     assert verify(session) == []
     same_figures(session, program, clock.now())
 
 
-def test_a_program_without_entries_and_a_clock_that_went_back(session, program, clock):
-    run_job(session, "rollups", clock=clock)
+def test_a_program_without_entries_and_a_clock_that_went_back(session, program, clock, registry):
+    run_job(session, "rollups", clock=clock, registry=registry)
     assert program.rolled_up_until == START.date()  # nothing before today to sum
     clock.set(START - 5 * DAY)
-    assert run_job(session, "rollups", clock=clock).counts == {"days": 0}
+    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 0}
     assert program.rolled_up_until == START.date()  # the mark never moves back
     assert session.scalar(select(DailyFigure)) is None
 
 
 @pytest.mark.corrupts_ledger
-def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_not_say(session, busy_program, clock):
+def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_not_say(session, busy_program, clock, registry):
     clock.set(JAN[12])
-    run_job(session, "rollups", clock=clock)
+    run_job(session, "rollups", clock=clock, registry=registry)
     assert verify(session) == []
     session.execute(update(DailyFigure)
                     .where(DailyFigure.day == date(2026, 1, 2), DailyFigure.figure == "entries:redeem").values(value=99))

@@ -24,11 +24,11 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def tiered(session, program, registry):
+def tiered(session, program, registry, clock):
     """Bronze from 0, Silver from 500 (kept from 400), Gold from 1000."""
-    add_tier(session, program, name="Bronze", rank=1, threshold="0")
-    add_tier(session, program, name="Silver", rank=2, threshold="500", keep_threshold="400", earn_multiplier="1.25")
-    add_tier(session, program, name="Gold", rank=3, threshold="1000", earn_multiplier="1.5", perks="Free shipping")
+    add_tier(session, program, name="Bronze", rank=1, threshold="0", clock=clock)
+    add_tier(session, program, name="Silver", rank=2, threshold="500", keep_threshold="400", earn_multiplier="1.25", clock=clock)
+    add_tier(session, program, name="Gold", rank=3, threshold="1000", earn_multiplier="1.5", perks="Free shipping", clock=clock)
     set_scheme(session, program, registry, "points_earned", {"window": "rolling", "window_days": 30})
     session.commit()
     return program
@@ -105,7 +105,7 @@ def test_amount_spent_and_orders_count(session, tiered, push, registry, clock):
 
 
 def test_orders_count_in_a_window(session, program, registry, push, clock):
-    add_tier(session, program, name="Regular", rank=1, threshold="2")
+    add_tier(session, program, name="Regular", rank=1, threshold="2", clock=clock)
     set_scheme(session, program, registry, "orders_count", {"window": "rolling", "window_days": 30})
     session.commit()
     push(order_paid("5.00", order_id="o-1"))
@@ -179,7 +179,7 @@ def test_one_step_down_and_never(session, tiered, member, registry, clock):
 
 def test_manual_tier_is_a_floor_until_its_date(session, tiered, member, registry, clock):
     gold = get_tier(session, tiered, "Gold")
-    set_member_tier(session, member, gold, until=clock.now() + 10 * DAY, clock=clock)
+    set_member_tier(session, member, gold, until=clock.now() + 10 * DAY, clock=clock, registry=registry)
     session.commit()
     Ledger(session, clock).earn(member, 600, key="e1")  # earns Silver: the floor keeps Gold
     recalc(session, tiered, registry, clock)
@@ -192,7 +192,7 @@ def test_manual_tier_is_a_floor_until_its_date(session, tiered, member, registry
     reasons = session.scalars(select(TierChange.reason).order_by(TierChange.id)).all()
     assert reasons == ["manual", "downgrade"]
     with pytest.raises(errors.InvalidInput):
-        set_member_tier(session, member, None, until=clock.now() - DAY, clock=clock)
+        set_member_tier(session, member, None, until=clock.now() - DAY, clock=clock, registry=registry)
 
 
 def test_upgrade_on_event_fires_the_hook(session, tiered, registry, push, clock, add_rule):
@@ -214,7 +214,7 @@ def test_upgrade_on_event_fires_the_hook(session, tiered, registry, push, clock,
     assert tier_of(session, tiered) == "Gold"
 
 
-def test_invalid_scheme_settings_change_nothing(session, tiered, registry):
+def test_invalid_scheme_settings_change_nothing(session, tiered, registry, clock):
     for name, settings in (("points_earned", {"window_days": 0}), ("points_earned", {"downgrade": "sometimes"}),
                            ("points_earned", {"surprise": 1}), ("no_such_scheme", {})):
         with pytest.raises(errors.InvalidInput):
@@ -226,9 +226,9 @@ def test_invalid_scheme_settings_change_nothing(session, tiered, registry):
         "window": "rolling", "window_days": 30,
     }
     with pytest.raises(errors.InvalidInput):
-        add_tier(session, tiered, name="Platinum", rank=4, threshold="100", keep_threshold="200")
+        add_tier(session, tiered, name="Platinum", rank=4, threshold="100", keep_threshold="200", clock=clock)
     with pytest.raises(errors.InvalidInput):
-        add_tier(session, tiered, name="Platinum", rank=4, threshold="-1")
+        add_tier(session, tiered, name="Platinum", rank=4, threshold="-1", clock=clock)
 
 
 def test_recalculation_is_set_based(session, tiered, registry, clock):
@@ -293,7 +293,7 @@ def test_the_plugin_guides_tier_scheme_example_works(session, tiered, registry, 
     registry.types["tier_schemes"]["discounted_orders"] = namespace["DiscountedOrders"]()
     try:
         scheme(session, tiered, registry, "discounted_orders", window="rolling", window_days=30)
-        add_tier(session, tiered, name="Bargain hunter", rank=4, threshold="2")
+        add_tier(session, tiered, name="Bargain hunter", rank=4, threshold="2", clock=clock)
         session.commit()
         push(order_paid("20.00", discount="5.00", order_id="d-1"))
         push(order_paid("20.00", order_id="d-2"))

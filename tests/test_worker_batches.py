@@ -81,7 +81,7 @@ def setup_program(session, registry, clock, slug: str, window: int):
     earned = ledger.earn(members[0], 40, key="setup:earn")
     ledger.redeem(members[0], 40, key="setup:spend")
     ledger.reverse(earned.entry_id, key="setup:reverse", reason="chargeback", actor="test")
-    set_member_tier(session, members[1], add_tier(session, program, name="Gold", rank=1, earn_multiplier="2"))
+    set_member_tier(session, members[1], add_tier(session, program, name="Gold", rank=1, earn_multiplier="2", clock=clock), clock=clock, registry=registry)
     members[2].status = "suspended"
     session.commit()
     return program

@@ -164,7 +164,7 @@ def build_demo(session) -> dict:
     if not list_tiers(session, program):
         for name, rank, multiplier, threshold, keep, perks in TIERS:
             add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier, threshold=threshold,
-                     keep_threshold=keep, perks=perks)
+                     keep_threshold=keep, perks=perks, clock=current_clock())
         set_scheme(session, program, registry, *TIER_SCHEME)
     if not list_rewards(session, program):
         made = {name: add_reward(session, program, registry, type=type_, name=name, points=points,
@@ -189,7 +189,7 @@ def build_demo(session) -> dict:
     ann, cara = get_member(session, program, "cust-ann"), get_member(session, program, "cust-cara")
     if ann.tier_floor_id is None:  # a VIP given Gold by hand for her first 90 days: a floor no recalculation breaks
         gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
-        set_member_tier(session, ann, gold, until=program.created_at + timedelta(days=90))
+        set_member_tier(session, ann, gold, until=program.created_at + timedelta(days=90), clock=current_clock(), registry=current_registry())
     session.commit()  # the webhooks below are separate requests, with their own transactions
 
     # Dates hang off the program's creation, not the wall clock, so that a
@@ -253,7 +253,7 @@ def build_demo(session) -> dict:
 
     # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated;
     # the days of those orders rolled up for the dashboard.
-    job_runs = [run_job(session, name)
+    job_runs = [run_job(session, name, clock=current_clock(), registry=current_registry())
                 for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays", "rollups")]
     # Redemptions through the API: Ann (Gold) takes a tote code from the pool, Fay spends 300 points on credit.
     catalog = {r["name"]: r for r in store.api("GET", "/rewards?member=cust-ann", api_key)}

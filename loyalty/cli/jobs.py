@@ -10,10 +10,12 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.jobs import JOBS, recent_runs, run_job
 from loyalty.models import Program
 from loyalty.outage import Outage, is_outage
+from loyalty.registry import current_registry
 
 log = logging.getLogger("loyalty.scheduler")
 
@@ -43,7 +45,7 @@ def list_(job, limit):
 @transactional
 def run(name):
     """Run a job now (tiers, release, referrals, expire, birthdays, inbox_retry, rollups, or tiers:<program>)."""
-    result = run_job(db.session, name)
+    result = run_job(db.session, name, clock=current_clock(), registry=current_registry())
     detail = result.error or ", ".join(f"{k} {v}" for k, v in (result.counts or {}).items())
     click.echo(f"Job {result.job} {result.status}: {detail}")
     if result.status == "failed":
@@ -62,7 +64,7 @@ def run_scheduled(app, name: str, outage: Outage):
         # Cron ticks are whole minutes: another scheduler's run of this tick counts as done.
         tick = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         try:
-            result = run_job(db.session, name, trigger="schedule", once_since=tick)
+            result = run_job(db.session, name, trigger="schedule", once_since=tick, clock=current_clock(), registry=current_registry())
         except Exception as exc:
             if not is_outage(exc):
                 raise

@@ -107,7 +107,7 @@ def set_tier(program_slug, external_id, tier_name, until):
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, external_id)
     tier = get_tier(db.session, program, tier_name) if tier_name else None
-    set_member_tier(db.session, member, tier, until=until)
+    set_member_tier(db.session, member, tier, until=until, clock=current_clock(), registry=current_registry())
     held = f" (held until {until.isoformat(timespec='seconds')})" if tier and until else ""
     click.echo(f"{member.external_id} is now {'in ' + tier.name if tier else 'without a tier'}{held}.")
 

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from loyalty.cli.common import json_object, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.jobs import check_cron
 from loyalty.programs.members import get_member
@@ -33,7 +34,7 @@ group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and h
 def add(program_slug, name, rank, threshold, keep_threshold, earn_multiplier, perks):
     """Add a tier."""
     tier = add_tier(db.session, get_program(db.session, program_slug), name=name, rank=rank, threshold=threshold,
-                    keep_threshold=keep_threshold, earn_multiplier=earn_multiplier, perks=perks)
+                    keep_threshold=keep_threshold, earn_multiplier=earn_multiplier, perks=perks, clock=current_clock())
     click.echo(f"Added tier {tier.name} (rank {tier.rank}, from {plain(tier.threshold)}, earn x{tier.earn_multiplier}).")
 
 
@@ -84,7 +85,7 @@ def scheme(program_slug, name, settings, cron):
 @transactional
 def recalc(program_slug):
     """Recalculate every member's tier now (what the nightly job does)."""
-    result = recalculate(db.session, get_program(db.session, program_slug))
+    result = recalculate(db.session, get_program(db.session, program_slug), clock=current_clock(), registry=current_registry())
     click.echo(f"{result.members} members: {result.upgraded} up, {result.downgraded} down, "
                f"{result.floors_ended} manual tiers ended.")
 

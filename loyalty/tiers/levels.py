@@ -21,9 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import Member, Program, Tier, TierChange
-from loyalty.registry import current_registry
 from loyalty.tiers.schemes import load_settings, scheme_of
 
 #: Members loaded or written per statement.
@@ -49,7 +48,7 @@ def _decimal(value, name: str, *, allow_none: bool = False) -> Decimal | None:
 
 def add_tier(
     session: Session, program: Program, *, name: str, rank: int, earn_multiplier="1", threshold="0",
-    keep_threshold=None, perks: str | None = None, clock: Clock | None = None,
+    keep_threshold=None, perks: str | None = None, clock: Clock,
 ) -> Tier:
     if not name or not name.strip() or len(name.strip()) > 100:
         raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
@@ -63,7 +62,7 @@ def add_tier(
         raise errors.Conflict(f"program {program.slug} already has a tier named {name!r} or ranked {rank}")
     tier = Tier(
         program_id=program.id, name=name.strip(), rank=rank, earn_multiplier=multiplier, threshold=entry,
-        keep_threshold=keep, perks=(perks or "").strip() or None, created_at=(clock or current_clock()).now(),
+        keep_threshold=keep, perks=(perks or "").strip() or None, created_at=clock.now(),
     )
     session.add(tier)
     session.flush()
@@ -122,14 +121,14 @@ def set_scheme(session: Session, program: Program, registry, name: str | None, s
 
 def set_member_tier(
     session: Session, member: Member, tier: Tier | None, *, until: datetime | None = None,
-    registry=None, clock: Clock | None = None,
+    registry, clock: Clock,
 ) -> None:
     """Give a member a tier by hand. It is also a floor: no recalculation goes below it until ``until``.
 
     Without a tier, the member's floor is removed and their tier cleared
     (the next recalculation gives them what their value earns).
     """
-    now = (clock or current_clock()).now()
+    now = clock.now()
     if until is not None and until <= now:
         raise errors.InvalidInput("the end of a manual tier must be in the future")
     old = member.tier_id
@@ -153,7 +152,6 @@ def record_changes(session: Session, program_id: int, changes: list[tuple], now:
     """
     if not changes:
         return
-    registry = registry or current_registry()
     session.connection().execute(TierChange.__table__.insert(), [
         {"program_id": program_id, "member_id": member_id, "from_tier_id": old, "to_tier_id": new,
          "reason": reason, "qualifying_value": value, "created_at": now}

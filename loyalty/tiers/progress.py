@@ -12,22 +12,20 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty.clock import current_clock
+from loyalty.clock import Clock
 from loyalty.models import Member, Program
-from loyalty.registry import current_registry
 from loyalty.tiers.levels import list_tiers
 from loyalty.tiers.schemes import scheme_of, window_of
 
 
-def progress(session: Session, program: Program, member: Member, *, registry=None, clock=None) -> dict | None:
+def progress(session: Session, program: Program, member: Member, *, registry, clock: Clock) -> dict | None:
     """Where the member stands: the metric, their value, the next tier and what is left, what keeps theirs.
 
     ``None`` when the program has no tier scheme.
     """
     if program.tier_scheme is None:
         return None
-    registry = registry or current_registry()
-    now = (clock or current_clock()).now()
+    now = clock.now()
     scheme = scheme_of(registry, program.tier_scheme)
     settings = program.tier_settings or {}
     values = scheme.qualifying_values(program, settings, now, member_ids=[member.id]).subquery()

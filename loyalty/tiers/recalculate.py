@@ -31,9 +31,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.clock import Clock, current_clock
+from loyalty.clock import Clock
 from loyalty.models import Member, Program, Tier
-from loyalty.registry import current_registry
 from loyalty.tiers.levels import BATCH, list_tiers, record_changes
 from loyalty.tiers.schemes import scheme_of
 
@@ -47,7 +46,7 @@ class Recalculation:
 
 
 def recalculate(
-    session: Session, program: Program, *, registry=None, clock: Clock | None = None,
+    session: Session, program: Program, *, registry, clock: Clock,
     member_ids: list[int] | None = None, upgrades_only: bool = False,
 ) -> Recalculation:
     """Move the program's members (or ``member_ids``) to the tier their value gives them now.
@@ -55,8 +54,7 @@ def recalculate(
     ``upgrades_only``: what an event does, between nightly runs (a
     downgrade waits for the recalculation the program's policy names).
     """
-    registry = registry or current_registry()
-    now = (clock or current_clock()).now()
+    now = clock.now()
     if program.tier_scheme is None:
         raise errors.InvalidInput(f"program {program.slug} has no tier scheme (loyalty tiers scheme)")
     tiers = list_tiers(session, program)
@@ -98,7 +96,7 @@ def recalculate(
     )
 
 
-def upgrade_on_event(session: Session, program: Program, member_ids, *, registry=None, clock=None) -> None:
+def upgrade_on_event(session: Session, program: Program, member_ids, *, registry, clock: Clock) -> None:
     """After an event posted points or an order: move these members up at once if they now qualify."""
     if program.tier_scheme is not None:
         recalculate(session, program, registry=registry, clock=clock, member_ids=list(member_ids), upgrades_only=True)

@@ -43,7 +43,7 @@ def member_view(member: Member) -> dict:
         "birthday": member.birthday, "status": member.status, "enrolled_at": member.enrolled_at,
         "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier,
                  "perks": tier.perks} if tier else None,
-        "tier_progress": progress(db.session, g.program, member, clock=current_clock()),
+        "tier_progress": progress(db.session, g.program, member, clock=current_clock(), registry=current_registry()),
         "balances": _balances(member, balances),
         "referral_code": member.referral_code,
         "referral_link": link_for(g.program, member.referral_code),

@@ -33,7 +33,8 @@ from ledger import ensure_database, reset  # noqa: E402
 from loyalty.app import create_app  # noqa: E402
 from loyalty.clock import FrozenClock, SystemClock  # noqa: E402
 from loyalty.db import db  # noqa: E402
-from loyalty.ledger import Ledger, verify  # noqa: E402
+from loyalty.invariants import verify  # noqa: E402
+from loyalty.ledger import Ledger  # noqa: E402
 from loyalty.programs.members import enrol  # noqa: E402
 from loyalty.models import Lot, Member, Program, Tier  # noqa: E402
 from loyalty.programs.program import create_program  # noqa: E402

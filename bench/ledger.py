@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 from loyalty.app import create_app
 from loyalty.clock import SystemClock
 from loyalty.db import db
-from loyalty.ledger import Ledger, verify
+from loyalty.ledger import Ledger
+from loyalty.invariants import verify
 from loyalty.programs.members import enrol
 from loyalty.models import Member
 from loyalty.programs.program import create_program

@@ -95,7 +95,7 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
         while inbox.process_batch(db.session, registry=registry, limit=100):
             pass
         elapsed = time.perf_counter() - began
-        from loyalty.ledger import verify
+        from loyalty.invariants import verify
 
         assert verify(db.session) == []
         db.session.remove()

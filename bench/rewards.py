@@ -36,7 +36,8 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
 
     from loyalty.app import create_app
     from loyalty.db import db
-    from loyalty.ledger import Ledger, verify
+    from loyalty.ledger import Ledger
+    from loyalty.invariants import verify
     from loyalty.programs.members import enrol
     from loyalty.programs.program import create_program
     from loyalty.registry import current_registry

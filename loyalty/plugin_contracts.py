@@ -23,8 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from marshmallow import Schema
+
 #: What a tier scheme's value counts; shown with a member's progress (API, CLI).
 METRICS = ("points", "amount", "orders")
+
+#: What an earning rule type can apply to (its ``events``): part of the rule-type contract, kept
+#: here so that checking a plugin needs nothing from the earning package.
+EVENT_KINDS = ("order_paid", "enrolled", "birthday", "custom_event")
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,6 @@ def _not_implemented(item, method: str, base) -> bool:
 
 def problems(kind: str, item) -> list[str]:
     """What is wrong with ``item`` as a ``kind`` type (empty when nothing): sentences naming the attribute."""
-    from marshmallow import Schema
-
-    from loyalty.earning.rule_types import EVENT_KINDS
-
     contract = CONTRACTS[kind]
     missing = [attr for attr in contract.required if not hasattr(item, attr)]
     if missing:

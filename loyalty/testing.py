@@ -104,7 +104,7 @@ def loyalty_app(tmp_path, loyalty_plugins, loyalty_clock):
 
     from loyalty.app import create_app
     from loyalty.db import db
-    from loyalty.ledger import verify
+    from loyalty.invariants import verify
 
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/loyalty-test.db",

@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, event, func, select, text
 from loyalty.app import create_app
 from loyalty.clock import FrozenClock
 from loyalty.db import db
-from loyalty.ledger import Ledger, verify
+from loyalty.ledger import Ledger
+from loyalty.invariants import verify
 from loyalty.programs.members import enrol
 from loyalty.models import Account, Entry, Lot, LotConsumption, Transfer
 from loyalty.programs.program import create_program

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from loyalty import errors
-from loyalty.ledger import Ledger, verify
+from loyalty.ledger import Ledger
+from loyalty.invariants import verify
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from tests.conftest import snapshot

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from loyalty.jobs import run_job
-from loyalty.ledger import Ledger, verify
+from loyalty.ledger import Ledger
+from loyalty.invariants import verify
 from loyalty.models import DailyFigure, MemberActivity
 from loyalty.reporting.periods import TICK, midnight
 from loyalty.reporting.finance import breakage, rollforward

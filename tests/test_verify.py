@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text, update
 
-from loyalty.ledger import verify
+from loyalty.invariants import verify
 from loyalty.models import Account, Entry, Lot
 
 pytestmark = pytest.mark.corrupts_ledger

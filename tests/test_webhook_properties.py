@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from loyalty.ledger import verify
+from loyalty.invariants import verify
 from loyalty.models import WebhookDelivery
 from loyalty.storefronts.connections import add_storefront
 from tests.conftest import snapshot

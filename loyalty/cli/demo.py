@@ -27,7 +27,8 @@ from loyalty.storefronts.adapters import hmac_sha256
 from loyalty.db import db
 from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
-from loyalty.ledger import Ledger, verify
+from loyalty.ledger import Ledger
+from loyalty.invariants import verify
 from loyalty.programs.members import get_member
 from loyalty.programs.program import create_program, get_program
 from loyalty.registry import current_registry

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from loyalty import errors
 from loyalty.db import db
-from loyalty.ledger import verify as verify_ledger
+from loyalty.invariants import verify as verify_ledger
 from loyalty.models import Program
 from loyalty.programs.program import get_program
 

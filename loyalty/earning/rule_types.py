@@ -23,7 +23,6 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from loyalty.validation import invalid
 
 #: The events an earning rule can apply to.
-EVENT_KINDS = ("order_paid", "enrolled", "birthday", "custom_event")
 
 ROUNDING = {"down": ROUND_FLOOR, "nearest": ROUND_HALF_UP, "up": ROUND_CEILING}
 
@@ -124,7 +123,7 @@ class MemberView:
 class EarningContext:
     """What a rule type's ``evaluate`` receives.
 
-    ``kind`` is one of :data:`EVENT_KINDS`; ``order`` is set for
+    ``kind`` is one of :data:`loyalty.plugin_contracts.EVENT_KINDS`; ``order`` is set for
     ``order_paid``; ``event_name`` and ``properties`` for ``custom_event``;
     ``occurred_at`` is when the event happened (not when it was processed;
     never ``None``, dry runs included).
@@ -149,7 +148,7 @@ class EarningRuleType:
     """Base class for rule types; subclass it, or provide the same attributes.
 
     Set ``name`` (lower_snake_case, unique), ``title``, ``description``,
-    ``events`` (a tuple of :data:`EVENT_KINDS`) and ``schema`` (a subclass of
+    ``events`` (a tuple of :data:`loyalty.plugin_contracts.EVENT_KINDS`) and ``schema`` (a subclass of
     :class:`RuleConfigSchema`), and implement :meth:`evaluate`.
     """
 

@@ -9,9 +9,5 @@ from loyalty.ledger.idempotency import MAX_KEY_LENGTH, scoped_key
 from loyalty.ledger.issuing import NewEarning
 from loyalty.ledger.posting import SWEEP_BATCH, Ledger
 from loyalty.ledger.receipts import Receipt, TransferLine
-from loyalty.ledger.verify import Violation, verify
 
-__all__ = [
-    "MAX_AMOUNT", "MAX_KEY_LENGTH", "SWEEP_BATCH", "Ledger", "NewEarning", "Receipt", "TransferLine", "Violation",
-    "scoped_key", "verify",
-]
+__all__ = ["MAX_AMOUNT", "MAX_KEY_LENGTH", "SWEEP_BATCH", "Ledger", "NewEarning", "Receipt", "TransferLine", "scoped_key"]

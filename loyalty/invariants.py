@@ -1,4 +1,7 @@
-"""``loyalty verify``: check the ledger's invariants (DESIGN.md) with set-based SQL.
+"""``loyalty verify``: check the platform's invariants (DESIGN.md) with set-based SQL.
+
+The ledger's, and those of what sits on it: referrals, rewards and their
+stock, the daily roll-ups. So it sits above them all, beside the jobs.
 
 Each check is a query that returns the rows breaking one invariant; an
 empty result means it holds. The same function backs the CLI command and
@@ -13,7 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Redemption, Referral, Reward, Transfer
+from loyalty.models import (
+    Account, DailyFigure, Entry, Lot, LotConsumption, MemberActivity, Program, Redemption, Referral, Reward, Transfer,
+)
+from loyalty.reporting.periods import ONE_DAY, midnight
+from loyalty.reporting.rollups import ACTIVE_KINDS, range_totals
 
 accounts = Account.__table__
 entries = Entry.__table__
@@ -301,10 +308,6 @@ def _redemptions(session: Session, program_id: int) -> list[str]:
 
 def _rollups(session: Session, program_id: int) -> list[str]:
     """Every rolled-up day says what the ledger says of that day, and each member's last active day is right."""
-    from loyalty.models import DailyFigure, MemberActivity
-    from loyalty.reporting.periods import ONE_DAY, midnight
-    from loyalty.reporting.rollups import ACTIVE_KINDS, range_totals
-
     mark = session.scalar(select(programs.c.rolled_up_until).where(programs.c.id == program_id))
     stored: dict = {}
     for day, figure, value in session.execute(

@@ -13,18 +13,16 @@ own assertions passed.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, text
 
 from loyalty.app import create_app
 from loyalty.clock import FrozenClock
 from loyalty.db import db
 from loyalty.ledger import Ledger, verify
 from loyalty.programs.members import enrol
-from loyalty.models import Account, Entry, Lot, LotConsumption, Transfer
 from loyalty.programs.program import create_program
 from loyalty.testing import StoreClient
 
@@ -151,17 +149,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def snapshot(session) -> tuple:
-    """Everything a ledger write could change, to prove that a refused request changed nothing."""
-    counts = tuple(
-        session.scalar(select(func.count()).select_from(model))
-        for model in (Entry, Transfer, Lot, LotConsumption, Account)
-    )
-    balances = tuple(session.execute(select(Account.id, Account.balance).order_by(Account.id)).all())
-    remaining = tuple(session.execute(select(Lot.id, Lot.remaining).order_by(Lot.id)).all())
-    return counts, balances, remaining
-
-
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "corrupts_ledger: the test breaks invariants on purpose; skip the after-test verify"
@@ -202,70 +189,3 @@ def push(session, program, registry, clock):
         return outcome
 
     return run
-
-
-def available(session, program, external_id) -> int:
-    from loyalty.programs.members import get_member
-
-    member = get_member(session, program, external_id)
-    return Ledger(session).balances(member.id)["available"]
-
-
-def pending(session, program, external_id) -> int:
-    from loyalty.programs.members import get_member
-
-    member = get_member(session, program, external_id)
-    return Ledger(session).balances(member.id)["pending"]
-
-
-def run_together(app, count: int, work) -> list:
-    """``work(n)`` in ``count`` threads released at once, each in its own app context; their results."""
-    import threading
-
-    barrier = threading.Barrier(count)
-    results, failures = [], []
-
-    def run(n):
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(work(n))
-        except Exception as exc:  # reported below, with the test's failure
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
-
-
-def guide_example(hook: str) -> dict:
-    """Run the Python example under ``### <hook>`` in docs/plugins.md, as written: its names."""
-    import re
-    from pathlib import Path
-
-    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-    section = guide.read_text().split(f"### {hook}")[1].split("### ")[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
-    return namespace
-
-
-@contextmanager
-def statements_issued(session):
-    """The SQL statements the block sends (one per execute or executemany): ``with statements_issued(s) as sql:``."""
-    issued: list[str] = []
-    engine = session.get_bind()
-
-    def listener(conn, cursor, statement, *args):
-        issued.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield issued
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)

@@ -20,7 +20,7 @@ from loyalty import errors
 from loyalty.ledger import Ledger, verify
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 DAY = timedelta(days=1)
 MEMBERS = 2

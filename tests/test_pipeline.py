@@ -14,7 +14,7 @@ from loyalty.earning.pipeline import process, simulate
 from loyalty.models import Entry, Order
 from loyalty.registry import build_registry
 from loyalty.testing import order_paid
-from tests.conftest import available, pending, snapshot
+from tests.helpers import available, pending, snapshot
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
 from loyalty.testing import order_paid
 from loyalty.tiers.levels import add_tier, get_tier, recalculate, set_member_tier, set_scheme
-from tests.conftest import guide_example, statements_issued
+from tests.helpers import guide_example, statements_issued
 
 DAY = timedelta(days=1)
 
@@ -265,7 +265,7 @@ def test_progress_in_the_api(app, session, tiered, member, registry, clock):
 
 
 def test_tier_cli(runner, session, tiered, member, clock):
-    from tests.test_cli import fails, ok
+    from tests.helpers.cli import fails, ok
 
     Ledger(session, clock).earn(member, 1100, key="e1")
     session.commit()

@@ -10,7 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from loyalty.testing import START
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 SECRETS = {
     "shopify": "shpss_test_secret_0123456789",
@@ -57,8 +59,6 @@ def stripe_headers(body: bytes, *, secret=SECRETS["stripe"], timestamp=None) -> 
     """Signed by the stripe library's own signing code, dated ``timestamp`` (default: the tests' frozen clock)."""
     import stripe
 
-    from tests.conftest import START
-
     timestamp = int(timestamp if timestamp is not None else START.timestamp())
     signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{body.decode()}", secret)
     return {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
@@ -85,3 +85,26 @@ def stripe_event(kind: str, obj: dict, event_id: str | None = None) -> bytes:
     envelope = fixture("stripe/event.json")
     envelope.update({"id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "type": kind, "data": {"object": obj}})
     return json.dumps(envelope).encode()
+
+
+def shopify_delivery(step, n: int) -> tuple[str, bytes]:
+    """A Shopify topic and body for one step of the worker-batch tests' sequences (``("paid", order, customer, amount, currency)``, ``("refund", ...)``, ``("cancel", order)``, ``("customer", n)``)."""
+    kind = step[0]
+    if kind == "paid":
+        _, order, customer, amount, currency = step
+        return "orders/paid", json.dumps({
+            "id": 1000 + order, "currency": currency, "financial_status": "paid",
+            "processed_at": "2026-11-01T10:00:00+00:00", "total_line_items_price": f"{amount}.00",
+            "total_discounts": "0.00", "total_tax": "0.00", "total_price": f"{amount}.00",
+            "customer": {"id": 500 + customer, "email": f"c{customer}@example.com"},
+            "line_items": [{"id": 1, "title": "Beans", "quantity": 1, "price": f"{amount}.00", "product_id": 7}],
+        }).encode()
+    if kind == "refund":
+        _, order, refund, amount = step
+        return "refunds/create", json.dumps({
+            "id": 7000 + refund, "order_id": 1000 + order, "created_at": "2026-11-02T10:00:00+00:00",
+            "transactions": [{"kind": "refund", "status": "success", "amount": f"{amount}.00", "currency": "USD"}],
+        }).encode()
+    if kind == "cancel":
+        return "orders/cancelled", json.dumps({"id": 1000 + step[1], "cancelled_at": "2026-11-03T10:00:00Z"}).encode()
+    return "customers/create", json.dumps({"id": 500 + step[1], "email": f"c{step[1]}@example.com"}).encode()

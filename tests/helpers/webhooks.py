@@ -1,25 +1,25 @@
-"""Signing and sending webhooks the way each store does, for the tests."""
+"""Signing webhooks the way each store does, for the tests.
+
+Shopify and WooCommerce are signed by the kit (:mod:`loyalty.testing.stores`,
+plain HMAC as they document it); Stripe and Standard Webhooks here by the
+official ``stripe`` and ``standardwebhooks`` libraries, so that the suite
+checks the adapters against the stores' own code, and test_kit.py checks
+the kit's signing against the same libraries.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from pathlib import Path
 
-from loyalty.testing import START
+from loyalty import testing
+from loyalty.testing import START, STORE_SECRETS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
-SECRETS = {
-    "shopify": "shpss_test_secret_0123456789",
-    "woocommerce": "wc_test_secret_0123456789",
-    "stripe": "whsec_stripe_test_secret_0123",
-    "standard_webhooks": "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32by").decode(),
-}
+#: The kit's secrets: the suite connects the stores with the same ones as plugin authors' tests.
+SECRETS = STORE_SECRETS
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -31,28 +31,12 @@ def fixture(name: str):
     return data
 
 
-def b64_hmac(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def shopify_headers(body: bytes, topic: str, *, secret=SECRETS["shopify"], webhook_id=None) -> dict:
-    return {
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Hmac-Sha256": b64_hmac(secret, body),
-        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-        "X-Shopify-Shop-Domain": "acme.myshopify.com",
-        "Content-Type": "application/json",
-    }
+    return testing.shopify_headers(body, topic, secret, webhook_id=webhook_id)
 
 
 def woocommerce_headers(body: bytes, topic: str, *, secret=SECRETS["woocommerce"], delivery_id=None) -> dict:
-    return {
-        "X-WC-Webhook-Topic": topic,
-        "X-WC-Webhook-Signature": b64_hmac(secret, body),
-        "X-WC-Webhook-Delivery-ID": delivery_id or str(uuid.uuid4().int % 10**8),
-        "X-WC-Webhook-Source": "https://shop.example.com/",
-        "Content-Type": "application/json",
-    }
+    return testing.woocommerce_headers(body, topic, secret, delivery_id=delivery_id)
 
 
 def stripe_headers(body: bytes, *, secret=SECRETS["stripe"], timestamp=None) -> dict:

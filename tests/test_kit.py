@@ -25,7 +25,7 @@ def test_the_kits_fixtures_work_without_the_suites_conftest(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "kit_checks.py"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    assert "7 passed" in result.stdout
 
 
 def test_stripe_signing_is_the_stripe_librarys():

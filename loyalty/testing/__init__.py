@@ -22,7 +22,7 @@ The base (:mod:`loyalty.testing.app`)
     ``loyalty_app`` (inside an app context), ``loyalty_session``,
     ``loyalty_registry`` (the plugin registry), ``loyalty_program`` (``test``,
     USD), ``loyalty_enrol("c-2", email=...)`` (a member), ``loyalty_member``
-    (``c-1``). :class:`StoreClient` is the app's test client class.
+    (``c-1``), ``loyalty_balance("c-1")`` (a member's available points). :class:`StoreClient` is the app's test client class.
 
 Earning rules and events (:mod:`loyalty.testing.earning`)
     ``loyalty_add_rule(type, config)`` (a configured rule),
@@ -49,6 +49,11 @@ Storefronts (:mod:`loyalty.testing.stores`)
     built-in store (:func:`shopify_headers`, :func:`woocommerce_headers`,
     :func:`stripe_headers`, :func:`standard_webhooks_headers`).
 
+Referrals and referral checks (:mod:`loyalty.testing.referrals`)
+    ``loyalty_referral_terms(**changes)`` (the program's terms, ``checks=``
+    a check's settings), ``loyalty_refer(referrer, friend_id)`` (a friend
+    attributed, the checks run → the referral: ``status``, ``reason``).
+
 The HTTP API (:mod:`loyalty.testing.api`)
     ``loyalty_api_key`` (a read+write key's secret), ``loyalty_api`` (a
     test client sending it as ``Authorization: Bearer``).
@@ -61,6 +66,7 @@ from loyalty.testing.app import (
     START,
     StoreClient,
     loyalty_app,
+    loyalty_balance,
     loyalty_clock,
     loyalty_enrol,
     loyalty_member,
@@ -70,6 +76,7 @@ from loyalty.testing.app import (
     loyalty_session,
 )
 from loyalty.testing.earning import loyalty_add_rule, loyalty_push, order_paid
+from loyalty.testing.referrals import loyalty_refer, loyalty_referral_terms
 from loyalty.testing.rewards import loyalty_add_reward, loyalty_award, loyalty_redeem
 from loyalty.testing.stores import (
     STORE_SECRETS,
@@ -94,6 +101,7 @@ __all__ = [
     "loyalty_api_key",
     "loyalty_app",
     "loyalty_award",
+    "loyalty_balance",
     "loyalty_clock",
     "loyalty_connect_store",
     "loyalty_deliver",
@@ -104,6 +112,8 @@ __all__ = [
     "loyalty_push",
     "loyalty_recalculate",
     "loyalty_redeem",
+    "loyalty_refer",
+    "loyalty_referral_terms",
     "loyalty_registry",
     "loyalty_session",
     "loyalty_set_scheme",

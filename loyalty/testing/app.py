@@ -124,3 +124,16 @@ def loyalty_enrol(loyalty_session, loyalty_program, loyalty_clock):
 def loyalty_member(loyalty_enrol):
     """Member ``c-1`` (``c-1@example.com``) of the test program."""
     return loyalty_enrol("c-1", email="c-1@example.com")
+
+
+@pytest.fixture
+def loyalty_balance(loyalty_session, loyalty_program):
+    """``loyalty_balance("c-1")`` → the member's available points (``pending=True``: the pending ones)."""
+    from loyalty.ledger import Ledger
+    from loyalty.programs.members import get_member
+
+    def balance(external_id: str, *, pending: bool = False, program=None) -> int:
+        member = get_member(loyalty_session, program or loyalty_program, external_id)
+        return Ledger(loyalty_session).balances(member.id)["pending" if pending else "available"]
+
+    return balance

@@ -59,3 +59,10 @@ def test_the_api_with_a_key(loyalty_api, loyalty_member):
 def test_rules_and_events(loyalty_add_rule, loyalty_push):
     loyalty_add_rule("points_per_currency", {"points_per_unit": "1"})
     assert loyalty_push(order_paid("25.00")).points == 25
+
+
+def test_a_referral_and_its_checks(loyalty_referral_terms, loyalty_refer, loyalty_member):
+    loyalty_referral_terms(referrer_points=100)
+    assert loyalty_refer(loyalty_member, "f-1", friend_email="friend@example.com").status == "pending"
+    stopped = loyalty_refer(loyalty_member, "f-2", friend_email="c-1+again@example.com")
+    assert stopped.status == "rejected" and stopped.reason

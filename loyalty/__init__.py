@@ -4,10 +4,8 @@ The core is a double-entry points ledger (``loyalty.ledger``); everything
 else (earning rules, tiers, rewards, storefront webhooks) posts to it.
 """
 
-from loyalty.hookspecs import hookimpl
-
 __version__ = "0.1.0"
-__all__ = ["create_app", "hookimpl", "__version__"]
+__all__ = ["create_app", "__version__"]
 
 
 def create_app(config=None):

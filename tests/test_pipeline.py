@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from loyalty import errors, hookimpl
+from loyalty import errors
 from loyalty.earning.events import Customer, CustomerCreated, OrderCancelled, OrderRefunded
 from loyalty.earning.pipeline import process, simulate
 from loyalty.models import Entry, Order
+from loyalty.plugin_api import hookimpl
 from loyalty.registry import build_registry
 from loyalty.testing import order_paid
 from tests.helpers import available, pending, snapshot

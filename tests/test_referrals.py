@@ -465,7 +465,7 @@ class TestReview:
         assert earned(session, shop, "c-ann") == 3 * REFERRER_POINTS
 
     def test_the_converted_hook_fires_once(self, app, client, session, shop, ann):
-        from loyalty import hookimpl
+        from loyalty.plugin_api import hookimpl
         from loyalty.registry import current_registry
 
         seen = []

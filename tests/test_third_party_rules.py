@@ -17,9 +17,7 @@ from datetime import timedelta
 import pytest
 from marshmallow import fields, validate
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
-from loyalty.earning.events import CustomEvent, Customer
+from loyalty.plugin_api import Award, Customer, CustomEvent, EarningRuleType, RuleConfigSchema, hookimpl
 from loyalty.testing import order_paid
 from tests.helpers import available
 

@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from loyalty import errors, hookimpl
+from loyalty import errors
 from loyalty.access.api_keys import create_key
 from loyalty.earning.events import OrderCancelled, OrderRefunded
 from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
+from loyalty.plugin_api import hookimpl
 from loyalty.testing import order_paid
 from loyalty.tiers.levels import add_tier, get_tier, recalculate, set_member_tier, set_scheme
 from tests.helpers import guide_example, statements_issued

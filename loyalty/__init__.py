@@ -7,7 +7,5 @@ import from :mod:`loyalty.plugin_api`. This module imports nothing else,
 so importing any part of the package does not build the whole app.
 """
 
-from loyalty.hookspecs import hookimpl
-
 __version__ = "0.1.0"
-__all__ = ["hookimpl", "__version__"]
+__all__ = ["__version__"]

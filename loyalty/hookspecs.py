@@ -1,7 +1,8 @@
 """Every hook a plugin can implement.
 
 A plugin is a module (or object) with functions decorated by
-``@hookimpl``, imported with ``from loyalty import hookimpl``. The
+``@hookimpl``, imported with ``from loyalty.plugin_api import hookimpl``
+(every contract a plugin implements is there, :mod:`loyalty.plugin_api`). The
 platform finds third-party plugins through the ``loyalty`` entry-point
 group and registers its own built-ins (the ``loyalty.plugins`` package)
 the same way.
@@ -27,7 +28,18 @@ keeps that page in step with this module.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import pluggy
+
+if TYPE_CHECKING:  # only for the annotations: the hooks' arguments come from every layer
+    from loyalty.earning.rule_types import EarningRuleType
+    from loyalty.ledger import Receipt
+    from loyalty.models import Member, Program, Redemption, Referral, Tier
+    from loyalty.referrals.checks import ReferralCheck
+    from loyalty.rewards.types import RewardType
+    from loyalty.storefronts.adapters import StorefrontAdapter
+    from loyalty.tiers.schemes import TierScheme
 
 hookspec = pluggy.HookspecMarker("loyalty")
 hookimpl = pluggy.HookimplMarker("loyalty")
@@ -37,7 +49,7 @@ hookimpl = pluggy.HookimplMarker("loyalty")
 
 
 @hookspec
-def register_earning_rule_types(register):
+def register_earning_rule_types(register: Callable[[EarningRuleType], None]) -> None:
     """Contribute earning rule types.
 
     Called once at start. Call ``register(rule_type)`` for each type, where
@@ -52,7 +64,7 @@ def register_earning_rule_types(register):
 
 
 @hookspec
-def register_tier_schemes(register):
+def register_tier_schemes(register: Callable[[TierScheme], None]) -> None:
     """Contribute tier schemes (how members qualify for tiers).
 
     Called once at start. Call ``register(scheme)`` for each scheme, a
@@ -70,7 +82,7 @@ def register_tier_schemes(register):
 
 
 @hookspec
-def register_reward_types(register):
+def register_reward_types(register: Callable[[RewardType], None]) -> None:
     """Contribute reward types for the catalog.
 
     Called once at start. Call ``register(reward_type)`` for each, a
@@ -94,7 +106,7 @@ def register_reward_types(register):
 
 
 @hookspec
-def register_storefronts(register):
+def register_storefronts(register: Callable[[StorefrontAdapter], None]) -> None:
     """Contribute storefront adapters (Shopify, WooCommerce, …).
 
     Called once at start. Call ``register(adapter)`` for each: a
@@ -119,7 +131,7 @@ def register_storefronts(register):
 
 
 @hookspec
-def register_referral_checks(register):
+def register_referral_checks(register: Callable[[ReferralCheck], None]) -> None:
     """Contribute referral fraud checks.
 
     Called once at start. Call ``register(check)`` for each, a
@@ -144,7 +156,7 @@ def register_referral_checks(register):
 
 
 @hookspec
-def member_enrolled(program, member):
+def member_enrolled(program: Program, member: Member) -> None:
     """A member was enrolled (by the CLI, the API or a storefront event).
 
     :param program: the :class:`loyalty.models.Program`.
@@ -153,7 +165,7 @@ def member_enrolled(program, member):
 
 
 @hookspec
-def points_posted(program, member, posting, cause):
+def points_posted(program: Program, member: Member, posting: Receipt, cause: dict[str, Any]) -> None:
     """Points were posted to a member's account by the earning pipeline.
 
     Called once per new ledger entry, not for replays.
@@ -168,7 +180,9 @@ def points_posted(program, member, posting, cause):
 
 
 @hookspec
-def tier_changed(program, member, old_tier, new_tier, reason):
+def tier_changed(
+    program: Program, member: Member, old_tier: Tier | None, new_tier: Tier | None, reason: str
+) -> None:
     """A member moved to another tier: at an event, a recalculation, or by hand.
 
     Called once per change, inside the transaction that moved the member
@@ -181,7 +195,7 @@ def tier_changed(program, member, old_tier, new_tier, reason):
 
 
 @hookspec
-def reward_redeemed(program, member, redemption):
+def reward_redeemed(program: Program, member: Member, redemption: Redemption) -> None:
     """A member redeemed a reward (or was given one): it is issued, its points spent.
 
     Called once per redemption, inside its transaction, after the reward
@@ -193,7 +207,7 @@ def reward_redeemed(program, member, redemption):
 
 
 @hookspec
-def referral_converted(program, referral):
+def referral_converted(program: Program, referral: Referral) -> None:
     """A referred friend's qualifying order converted a referral; its review period starts.
 
     Called once per referral, inside the transaction that converted it.

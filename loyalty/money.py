@@ -27,6 +27,26 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
+#: Stripe's zero-decimal currencies (docs.stripe.com/currencies#zero-decimal).
+STRIPE_ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+STRIPE_THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+
+
+def stripe_exponent(currency: str) -> int:
+    """The decimal places of ``currency``'s minor unit as Stripe counts amounts (not always ISO 4217's).
+
+    Stripe sends and takes integer minor units, but its list differs from
+    ISO 4217 (ISK has 2 places at Stripe, 0 in ISO; MGA 0 at Stripe). Here,
+    not in a plugin, because both the Stripe storefront (reading amounts)
+    and the Stripe promotion reward (sending them) need it, and a plugin
+    never imports another plugin.
+    """
+    currency = currency.upper()
+    if currency in STRIPE_ZERO_DECIMAL:
+        return 0
+    return 3 if currency in STRIPE_THREE_DECIMAL else 2
+
+
 def to_decimal(value, currency: str, *, field: str = "amount") -> Decimal:
     """Parse ``value`` as an amount of ``currency``; refuse floats and extra precision."""
     if isinstance(value, float):

@@ -8,28 +8,29 @@ The schema is built once per run from the Alembic migrations (not from
 test the ledger invariants are checked with the same code as
 ``loyalty verify``: a test that leaves the ledger broken fails even if its
 own assertions passed.
+
+The fixtures are the kit's (:mod:`loyalty.testing`, which plugin authors
+use too): this file overrides only what the platform's suite does
+differently (``loyalty_app`` on one shared database, PostgreSQL too, and
+the ``plugins`` marker; ``loyalty_program`` is ``acme``) and keeps the
+short names the tests use (``app``, ``session``, ``clock``, ``program``,
+``add_rule``, ...) as aliases of the kit's fixtures. Helpers the test
+modules share are in :mod:`tests.helpers`.
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
-from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, text
 
 from loyalty.app import create_app
-from loyalty.clock import FrozenClock
 from loyalty.db import db
-from loyalty.ledger import Ledger
 from loyalty.invariants import verify
-from loyalty.programs.members import enrol
-from loyalty.models import Account, Entry, Lot, LotConsumption, Transfer
+from loyalty.ledger import Ledger
 from loyalty.programs.program import create_program
 from loyalty.testing import StoreClient
-
-START = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -85,20 +86,22 @@ def _clean(is_postgres: bool) -> None:
 
 
 @pytest.fixture
-def clock():
-    return FrozenClock(START)
+def loyalty_plugins(request):
+    """The plugins of the test's ``plugins`` marker: the app loads them as a third party's."""
+    plugins = request.node.get_closest_marker("plugins")
+    return list(plugins.args) if plugins else []
 
 
 @pytest.fixture
-def app(_schema, clock, is_postgres, tmp_path, request):
-    plugins = request.node.get_closest_marker("plugins")
+def loyalty_app(_schema, loyalty_clock, loyalty_plugins, is_postgres, request):
+    """The kit's app on the suite's one database (emptied before and after), verified unless ``corrupts_ledger``."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": _schema,
             "TESTING": True,
-            "CLOCK": clock,
+            "CLOCK": loyalty_clock,
             "SECRET_KEY": "test",
-            "PLUGINS": list(plugins.args) if plugins else [],
+            "PLUGINS": loyalty_plugins,
         }
     )
     app.test_client_class = StoreClient
@@ -116,8 +119,39 @@ def app(_schema, clock, is_postgres, tmp_path, request):
 
 
 @pytest.fixture
-def session(app):
-    return db.session
+def loyalty_program(loyalty_session, loyalty_clock):
+    """The suite's program: ``acme`` in USD."""
+    program = create_program(loyalty_session, slug="acme", name="Acme", currency="USD", clock=loyalty_clock)
+    loyalty_session.commit()
+    return program
+
+
+# The suite's short names for the kit's fixtures.
+
+
+@pytest.fixture
+def clock(loyalty_clock):
+    return loyalty_clock
+
+
+@pytest.fixture
+def app(loyalty_app):
+    return loyalty_app
+
+
+@pytest.fixture
+def session(loyalty_session):
+    return loyalty_session
+
+
+@pytest.fixture
+def registry(loyalty_registry):
+    return loyalty_registry
+
+
+@pytest.fixture
+def program(loyalty_program):
+    return loyalty_program
 
 
 @pytest.fixture
@@ -126,18 +160,11 @@ def ledger(session, clock):
 
 
 @pytest.fixture
-def program(session, clock):
-    program = create_program(session, slug="acme", name="Acme", currency="USD", clock=clock)
-    session.commit()
-    return program
+def member_factory(loyalty_enrol):
+    """``member_factory("c-2", other_program, email=...)``: the kit's ``loyalty_enrol``."""
 
-
-@pytest.fixture
-def member_factory(session, program, clock):
     def make(external_id: str = "c-1", target=None, **fields):
-        member, _ = enrol(session, target or program, external_id=external_id, clock=clock, **fields)
-        session.commit()
-        return member
+        return loyalty_enrol(external_id, program=target, **fields)
 
     return make
 
@@ -152,17 +179,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def snapshot(session) -> tuple:
-    """Everything a ledger write could change, to prove that a refused request changed nothing."""
-    counts = tuple(
-        session.scalar(select(func.count()).select_from(model))
-        for model in (Entry, Transfer, Lot, LotConsumption, Account)
-    )
-    balances = tuple(session.execute(select(Account.id, Account.balance).order_by(Account.id)).all())
-    remaining = tuple(session.execute(select(Lot.id, Lot.remaining).order_by(Lot.id)).all())
-    return counts, balances, remaining
-
-
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "corrupts_ledger: the test breaks invariants on purpose; skip the after-test verify"
@@ -173,100 +189,20 @@ def pytest_configure(config):
 
 
 @pytest.fixture
-def registry(app):
-    from loyalty.registry import current_registry
-
-    return current_registry()
-
-
-@pytest.fixture
-def add_rule(session, program, registry, clock):
-    """``add_rule("points_per_currency", {"points_per_unit": "1"})``"""
-    from loyalty.earning.rules import add_rule as add
+def add_rule(loyalty_add_rule):
+    """``add_rule("points_per_currency", {"points_per_unit": "1"})``: the kit's ``loyalty_add_rule``."""
 
     def make(type, config=None, *, name=None, target=None):
-        rule = add(session, target or program, registry, type=type, name=name or type, config=config, clock=clock)
-        session.commit()
-        return rule
+        return loyalty_add_rule(type, config, name=name, program=target)
 
     return make
 
 
 @pytest.fixture
-def push(session, program, registry, clock):
-    """Process one event in its own transaction: ``push(order_paid("50.00"))``."""
-    from loyalty.earning.pipeline import process
+def push(loyalty_push):
+    """Process one event in its own transaction: ``push(order_paid("50.00"))`` (the kit's ``loyalty_push``)."""
 
     def run(event, *, target=None):
-        outcome = process(session, target or program, event, registry=registry, clock=clock)
-        session.commit()
-        return outcome
+        return loyalty_push(event, program=target)
 
     return run
-
-
-def available(session, program, external_id) -> int:
-    from loyalty.programs.members import get_member
-
-    member = get_member(session, program, external_id)
-    return Ledger(session).balances(member.id)["available"]
-
-
-def pending(session, program, external_id) -> int:
-    from loyalty.programs.members import get_member
-
-    member = get_member(session, program, external_id)
-    return Ledger(session).balances(member.id)["pending"]
-
-
-def run_together(app, count: int, work) -> list:
-    """``work(n)`` in ``count`` threads released at once, each in its own app context; their results."""
-    import threading
-
-    barrier = threading.Barrier(count)
-    results, failures = [], []
-
-    def run(n):
-        try:
-            with app.app_context():
-                barrier.wait()
-                results.append(work(n))
-        except Exception as exc:  # reported below, with the test's failure
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
-
-
-def guide_example(hook: str) -> dict:
-    """Run the Python example under ``### <hook>`` in docs/plugins.md, as written: its names."""
-    import re
-    from pathlib import Path
-
-    guide = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-    section = guide.read_text().split(f"### {hook}")[1].split("### ")[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 (our own documentation)
-    return namespace
-
-
-@contextmanager
-def statements_issued(session):
-    """The SQL statements the block sends (one per execute or executemany): ``with statements_issued(s) as sql:``."""
-    issued: list[str] = []
-    engine = session.get_bind()
-
-    def listener(conn, cursor, statement, *args):
-        issued.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield issued
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)

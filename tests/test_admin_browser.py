@@ -20,7 +20,7 @@ from loyalty.access.admin_users import create_admin
 from loyalty.earning.events import Customer, OrderPaid
 from loyalty.earning.pipeline import enrol
 from loyalty.models import AuditEntry
-from tests.conftest import available
+from tests.helpers import available
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
@@ -184,7 +184,7 @@ def test_replay_a_failed_delivery(page, session, shop, registry, clock, app):
 
     from loyalty.models import WebhookDelivery
     from loyalty.storefronts.connections import add_storefront
-    from tests.webhook_helpers import SECRETS, standard_headers
+    from tests.helpers.webhooks import SECRETS, standard_headers
 
     add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock)
     session.commit()

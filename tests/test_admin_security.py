@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from loyalty.models import AdminUser, AuditEntry
-from tests.conftest import snapshot
-from tests.test_admin import PASSWORD, Browser, browser, shop, signed_in, users  # noqa: F401  (fixtures)
+from tests.helpers import snapshot
+from tests.helpers.admin import PASSWORD, Browser, browser, shop, signed_in, users  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = "9" * 40  # beyond 64 bits
@@ -86,7 +86,7 @@ class TestSignInLimitAcrossWorkers:
     def test_two_workers_sharing_the_database_share_the_limit(self, app, session, users):
         """Two processes, as gunicorn's workers are, each trying 8 wrong passwords at the same time: 10 get through."""
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        workers = [subprocess.Popen([sys.executable, "-m", "tests.login_attempts", url, "8"], cwd=ROOT,
+        workers = [subprocess.Popen([sys.executable, "-m", "tests.helpers.login_attempts", url, "8"], cwd=ROOT,
                                     stdout=subprocess.PIPE, text=True) for _ in range(2)]
         statuses = [status for worker in workers for status in json.loads(worker.communicate(timeout=120)[0])]
         assert sorted(statuses) == [200] * 10 + [429] * 6
@@ -300,7 +300,7 @@ class TestHostileInput:
                                                             "order.subtotal": HUGE, "action": "try"}),
     ])
     def test_a_huge_number_in_a_form_changes_nothing(self, app, session, users, path, form):
-        from tests.conftest import snapshot as ledger_snapshot
+        from tests.helpers import snapshot as ledger_snapshot
 
         owner = signed_in(app, "owner@example.com")
         before = ledger_snapshot(session), session.scalar(select(func.count()).select_from(AuditEntry))
@@ -320,7 +320,7 @@ class TestHostileInput:
     def test_every_field_of_every_form_with_a_hostile_value(self, app, session, users, catalog):
         """Each form filled in as a person would, one field at a time replaced by each hostile value: no 500,
         and a refusal changes nothing."""
-        from tests.conftest import snapshot as ledger_snapshot
+        from tests.helpers import snapshot as ledger_snapshot
 
         owner = self._owner(app)
         tried, failures = 0, []

@@ -14,7 +14,7 @@ from loyalty.programs.members import enrol
 from loyalty.models import ApiKey, Entry, Member
 from loyalty.programs.program import create_program
 from loyalty.tiers.levels import add_tier, set_member_tier
-from tests.conftest import available, snapshot
+from tests.helpers import available, snapshot
 
 API = "/api/v1"
 

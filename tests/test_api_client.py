@@ -23,7 +23,7 @@ import pytest
 from loyalty.access.api_keys import create_key
 from loyalty.programs.members import find_member
 from loyalty.tiers.levels import add_tier, set_member_tier
-from tests.live_server import gunicorn
+from tests.helpers.live_server import gunicorn
 
 pytestmark = pytest.mark.slow
 

@@ -145,7 +145,7 @@ def test_through_gunicorn(session, program, clock, shop, database_url, tmp_path)
     """gunicorn decodes %2F in PATH_INFO and passes RAW_URI: the same paths reach the same members."""
     import requests
 
-    from tests.live_server import gunicorn
+    from tests.helpers.live_server import gunicorn
 
     for external_id in ("x", "x/transactions", "a/b@example.com"):
         enrol(session, program, external_id=external_id, clock=clock)

@@ -22,7 +22,7 @@ from loyalty.programs.members import enrol
 from loyalty.models import ApiIdempotentRequest, Member, Redemption
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward
-from tests.conftest import START, snapshot
+from tests.helpers import START, snapshot
 
 API = "/api/v1"
 

@@ -10,7 +10,7 @@ from loyalty.programs.members import enrol
 from loyalty.models import Referral
 from loyalty.programs.program import create_program
 from loyalty.referrals import set_terms
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 API = "/api/v1"
 

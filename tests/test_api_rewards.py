@@ -14,8 +14,8 @@ from loyalty.programs.program import create_program
 from loyalty.rewards import add_reward
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier
-from tests.conftest import available, snapshot
-from tests.fake_stripe import FakeStripe
+from tests.helpers import available, snapshot
+from tests.helpers.fake_stripe import FakeStripe
 
 API = "/api/v1"
 

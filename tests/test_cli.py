@@ -6,19 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import Entry
-from tests.conftest import snapshot
-
-
-def ok(runner, *args):
-    result = runner.invoke(args=list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(runner, *args):
-    result = runner.invoke(args=list(args))
-    assert result.exit_code != 0, result.output
-    return result.output
+from tests.helpers import snapshot
+from tests.helpers.cli import fails, ok
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from loyalty.models import ApiKey
-from tests.test_cli import fails, ok
+from tests.helpers.cli import fails, ok
 
 
 def test_create_list_revoke(runner, app, session, program, member):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import EarningRule
-from tests.conftest import snapshot
-from tests.test_cli import fails, ok
+from tests.helpers import snapshot
+from tests.helpers.cli import fails, ok
 
 ORDER = {
     "type": "order_paid", "order_id": "1001", "currency": "USD", "subtotal": "80.00", "total": "86.40",

@@ -7,7 +7,7 @@ import pytest
 from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.referrals import attribute
-from tests.test_cli import fails, ok
+from tests.helpers.cli import fails, ok
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 import pytest
 
 from loyalty.models import Reward
-from tests.test_cli import fails, ok
+from tests.helpers.cli import fails, ok
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import fails, ok
-from tests.webhook_helpers import fixture_bytes, shopify_headers
+from tests.helpers.cli import fails, ok
+from tests.helpers.webhooks import fixture_bytes, shopify_headers
 
 
 def test_connect_list_and_rotate(runner, program):

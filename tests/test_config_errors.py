@@ -42,7 +42,7 @@ class TestAdmin:
     @pytest.fixture
     def manager(self, app, session, program, clock):
         from loyalty.access.admin_users import create_admin
-        from tests.test_admin import PASSWORD, signed_in
+        from tests.helpers.admin import PASSWORD, signed_in
 
         create_admin(session, email="manager@example.com", password=PASSWORD, role="manager", clock=clock)
         session.commit()

@@ -18,7 +18,7 @@ from loyalty.access.api_keys import create_key
 from loyalty.earning.events import CustomEvent, Customer
 from loyalty.earning.pipeline import process
 from loyalty.models import CustomEventRecord, Entry, WebhookDelivery
-from tests.conftest import available, run_together, snapshot
+from tests.helpers import available, run_together, snapshot
 
 REVIEWS = {"event_name": "review_written", "points": 25}
 
@@ -132,7 +132,7 @@ def test_the_cli_reports_a_repeat_as_duplicate(runner, program, add_rule, tmp_pa
 
 def test_a_webhook_repeat_under_another_delivery_id_earns_nothing(app, session, program, registry, clock, add_rule):
     from loyalty.storefronts.connections import add_storefront
-    from tests.webhook_helpers import SECRETS, standard_headers
+    from tests.helpers.webhooks import SECRETS, standard_headers
 
     add_storefront(session, program, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"],
                    clock=clock)

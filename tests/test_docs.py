@@ -43,3 +43,23 @@ def test_the_guide_shows_the_example_plugin_as_it_is():
                 assert line in source, f"docs/plugins.md shows a line the example does not have: {line!r}"
             return
     pytest.fail("docs/plugins.md does not show the example's code")
+
+
+def _loyalty_imports(source: str) -> list[str]:
+    return [line.strip() for line in source.splitlines()
+            if line.strip().startswith(("from loyalty", "import loyalty")) and not line.strip().startswith(
+                ("from loyalty_", "import loyalty_"))]
+
+
+def test_the_guide_imports_only_the_plugin_api_and_the_kit():
+    for block in re.findall(r"```python\n(.*?)```", GUIDE, re.DOTALL):
+        for line in _loyalty_imports(block):
+            assert line.startswith(("from loyalty.plugin_api import", "from loyalty.testing import")), line
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "examples").glob("*/**/*.py")),
+                         ids=lambda path: str(path.relative_to(ROOT / "docs" / "examples")))
+def test_every_example_imports_only_the_plugin_api_and_the_kit(path):
+    allowed = ("from loyalty.plugin_api import",) + (("from loyalty.testing import",) if "tests" in path.parts else ())
+    for line in _loyalty_imports(path.read_text()):
+        assert line.startswith(allowed), f"{path.name}: {line}"

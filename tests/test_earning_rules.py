@@ -9,7 +9,7 @@ import pytest
 from loyalty import errors
 from loyalty.earning.events import Birthday, Customer, CustomEvent
 from loyalty.testing import order_paid
-from tests.conftest import available
+from tests.helpers import available
 
 
 class TestPointsPerCurrency:

@@ -15,7 +15,7 @@ from loyalty.programs.members import enrol
 from loyalty.models import Entry, Lot
 from loyalty.programs.program import update_program
 from loyalty.testing import order_paid
-from tests.conftest import available, pending, snapshot, statements_issued
+from tests.helpers import available, pending, snapshot, statements_issued
 
 DAY = timedelta(days=1)
 

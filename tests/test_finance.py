@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from loyalty.reporting.finance import breakage, rollforward
 from loyalty.ledger import Ledger
 from loyalty.models import Account
-from tests.conftest import START
+from tests.helpers import START
 
 
 def members_total(session, program) -> int:
@@ -58,7 +58,7 @@ def test_breakage_by_the_month_points_became_spendable(session, program, member,
 
 def test_the_finance_page_and_its_csv(app, session, program, member, clock):
     from loyalty.access.admin_users import create_admin
-    from tests.test_admin import signed_in
+    from tests.helpers.admin import signed_in
 
     Ledger(session, clock).earn(member, 250, key="e1")
     create_admin(session, email="fin@example.com", password="correct-horse-battery", role="viewer", clock=clock)

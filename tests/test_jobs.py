@@ -14,8 +14,8 @@ from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol
 from loyalty.models import JobRun
 from loyalty.tiers.levels import add_tier, set_scheme
-from tests.conftest import available, pending
-from tests.test_cli import ok
+from tests.helpers import available, pending
+from tests.helpers.cli import ok
 
 
 def test_a_run_is_recorded_with_its_counts(session, program, member, clock, registry):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from loyalty import errors
 from loyalty.models import Entry, Lot, LotConsumption
-from tests.conftest import START, snapshot
+from tests.helpers import START, snapshot
 
 DAY = timedelta(days=1)
 

@@ -21,7 +21,7 @@ from loyalty.ledger import Ledger
 from loyalty.invariants import verify
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 DAY = timedelta(days=1)
 MEMBERS = 2

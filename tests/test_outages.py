@@ -4,7 +4,7 @@ The unit tests inject the errors a lost database raises and run on both
 backends. The ``TestOnPostgres`` tests take real connections away from a
 real worker process: ``pg_terminate_backend`` on its backends (picked by
 their ``application_name`` in this database, nobody else's), and a relay
-in front of the server that a test can cut (:mod:`tests.db_proxy`), which
+in front of the server that a test can cut (:mod:`tests.helpers.db_proxy`), which
 is what a restart or a network failure looks like to the worker.
 """
 
@@ -32,8 +32,7 @@ from loyalty.models import Entry, JobRun, WebhookDelivery
 from loyalty.outage import Outage, is_outage
 from loyalty.storefronts.connections import add_storefront
 from loyalty.webhooks import inbox, worker
-from tests.test_worker_batches import shopify_delivery
-from tests.webhook_helpers import SECRETS, shopify_headers
+from tests.helpers.webhooks import SECRETS, shopify_delivery, shopify_headers
 
 
 def lost(message="terminating connection due to administrator command") -> OperationalError:
@@ -382,7 +381,7 @@ class TestOnPostgres:
 
     @pytest.fixture
     def relay(self, database_url):
-        from tests.db_proxy import Relay
+        from tests.helpers.db_proxy import Relay
 
         url = make_url(database_url)
         relay = Relay(url.host or "127.0.0.1", url.port or 5432).start()

@@ -8,14 +8,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from loyalty import errors, hookimpl
+from loyalty import errors
 from loyalty.earning.events import Customer, CustomerCreated, OrderCancelled, OrderRefunded
 from loyalty.earning.pipeline import process
 from loyalty.earning.simulate import simulate
 from loyalty.models import Entry, Order
+from loyalty.plugin_api import hookimpl
 from loyalty.registry import build_registry
 from loyalty.testing import order_paid
-from tests.conftest import available, pending, snapshot
+from tests.helpers import available, pending, snapshot
 
 
 @pytest.fixture

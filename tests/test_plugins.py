@@ -12,12 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType
+from loyalty.plugin_api import Award, EarningRuleType, hookimpl
 from loyalty.registry import BUILTIN_PLUGINS, PluginError, build_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "loyalty-spend-threshold"
+#: The other worked examples, one per plugin kind: folder, entry point, registration kind, type name, their tests.
+EXAMPLES = [
+    ("loyalty-tinyshop", "tinyshop", "storefronts", "tinyshop", 5),
+    ("loyalty-largest-order", "largest_order", "tier_schemes", "largest_order", 3),
+    ("loyalty-donation", "donation", "reward_types", "donation", 4),
+    ("loyalty-blocked-domains", "blocked_domains", "referral_checks", "blocked_domains", 3),
+]
 
 BUILTIN_RULE_TYPES = {
     "points_per_currency", "product_multiplier", "first_order_bonus", "signup_bonus",
@@ -209,11 +215,12 @@ def test_a_broken_installed_plugin_stops_the_start_with_its_name(tmp_path):
 
 @pytest.fixture(scope="module")
 def installed_example(tmp_path_factory):
-    """The example plugin, pip-installed into its own folder (a real dist-info with its entry point)."""
+    """Every example plugin, pip-installed into one folder by one pip run (real dist-infos with their entry points)."""
     site = tmp_path_factory.mktemp("site")
+    examples = [EXAMPLE, *(ROOT / "docs" / "examples" / folder for folder, *_ in EXAMPLES)]
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--target", str(site), str(EXAMPLE)],
+         "--target", str(site), *map(str, examples)],
         check=True,
     )
     assert list(site.glob("loyalty_spend_threshold-1.0.0.dist-info"))
@@ -221,7 +228,8 @@ def installed_example(tmp_path_factory):
     importlib.invalidate_caches()
     yield site
     sys.path.remove(str(site))
-    sys.modules.pop("loyalty_spend_threshold", None)
+    for module in ["loyalty_spend_threshold", *(folder.replace("-", "_") for folder, *_ in EXAMPLES)]:
+        sys.modules.pop(module, None)
 
 
 def test_the_example_plugin_is_found_through_its_entry_point(installed_example):
@@ -268,3 +276,31 @@ def test_the_example_plugins_own_tests_pass_with_the_shipped_fixtures(installed_
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+@pytest.mark.parametrize("folder, entry_point, kind, type_name, _", EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_each_example_is_found_through_its_entry_point(installed_example, folder, entry_point, kind, type_name, _):
+    registry = build_registry()
+    assert registry.owner(kind, type_name) == entry_point
+    (info,) = [p for p in registry.plugins() if p.name == entry_point]
+    assert info.version == "1.0.0" and not info.builtin
+
+
+def test_the_examples_own_tests_pass_with_the_shipped_fixtures(installed_example):
+    """One pytest run over the four examples' tests, each written with the kit alone."""
+    folders = [str(ROOT / "docs" / "examples" / folder / "tests") for folder, *_ in EXAMPLES]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *folders],
+        env={**os.environ, "PYTHONPATH": str(installed_example)},
+        capture_output=True, text=True, cwd=installed_example,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{sum(count for *_, count in EXAMPLES)} passed" in result.stdout
+
+
+def test_the_built_in_plugins_import_only_the_plugin_api():
+    """A plugin imports the public plugin API and never another plugin (nor the core's modules)."""
+    for path in sorted((ROOT / "plugins").rglob("*.py")):
+        for line in path.read_text().splitlines():
+            if line.startswith(("from loyalty", "import loyalty")):
+                assert line.startswith("from loyalty.plugin_api import"), f"{path.relative_to(ROOT)}: {line}"

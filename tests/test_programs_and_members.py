@@ -9,7 +9,7 @@ from loyalty import errors
 from loyalty.programs.members import enrol, get_member
 from loyalty.models import Account, Member, Program
 from loyalty.programs.program import create_program, get_program
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 
 
 def test_a_program_gets_its_system_accounts(session, program):

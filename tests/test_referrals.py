@@ -22,8 +22,8 @@ from loyalty.programs.members import get_member
 from loyalty.models import Entry, Referral
 from loyalty.referrals import approve, attribute, reject, set_terms
 from loyalty.storefronts.connections import add_storefront
-from tests.conftest import START, guide_example, run_together, snapshot
-from tests.webhook_helpers import (
+from tests.helpers import START, guide_example, run_together, snapshot
+from tests.helpers.webhooks import (
     SECRETS,
     fixture,
     shopify_headers,
@@ -465,7 +465,7 @@ class TestReview:
         assert earned(session, shop, "c-ann") == 3 * REFERRER_POINTS
 
     def test_the_converted_hook_fires_once(self, app, client, session, shop, ann):
-        from loyalty import hookimpl
+        from loyalty.plugin_api import hookimpl
         from loyalty.registry import current_registry
 
         seen = []

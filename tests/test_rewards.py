@@ -23,8 +23,8 @@ from loyalty.models import Redemption, Reward
 from loyalty.rewards import add_reward, cancel, get_reward, import_codes, redeem, update_reward
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_member_tier
-from tests.conftest import START, available, run_together, snapshot
-from tests.fake_stripe import FakeStripe
+from tests.helpers import START, available, run_together, snapshot
+from tests.helpers.fake_stripe import FakeStripe
 
 
 @pytest.fixture
@@ -424,7 +424,7 @@ def test_the_plugin_guides_reward_type_example_works(session, program, rich, reg
     import json
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from tests.conftest import guide_example
+    from tests.helpers import guide_example
 
     calls = []
 

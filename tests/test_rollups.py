@@ -17,7 +17,7 @@ from loyalty.reporting.periods import TICK, midnight
 from loyalty.reporting.finance import breakage, rollforward
 from loyalty.reporting.dashboard import daily_points, figures
 from loyalty.reporting.rollups import balance_changes, days_due
-from tests.conftest import START, run_together
+from tests.helpers import START, run_together
 
 DAY = timedelta(days=1)
 JAN = {n: midnight(date(2026, 1, n)) for n in range(1, 32)}

@@ -17,11 +17,9 @@ from datetime import timedelta
 import pytest
 from marshmallow import fields, validate
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
-from loyalty.earning.events import CustomEvent, Customer
+from loyalty.plugin_api import Award, Customer, CustomEvent, EarningRuleType, RuleConfigSchema, hookimpl
 from loyalty.testing import order_paid
-from tests.conftest import available
+from tests.helpers import available
 
 pytestmark = pytest.mark.plugins(__name__)
 
@@ -134,7 +132,7 @@ def test_the_workers_set_based_path_counts_the_same(add_rule, push, session, pro
 
 def test_a_dry_run_from_the_cli_gives_rules_a_whole_context(add_rule, runner, program):
     """``loyalty orders simulate --file docs/examples/order.json`` crashed: occurred_at was None."""
-    from tests.test_docs import ROOT
+    from tests.helpers import ROOT
 
     add_rule("date_stamp", {}, name="Stamp")
     result = runner.invoke(args=["orders", "simulate", "--program", "acme",
@@ -167,14 +165,14 @@ def test_a_rule_that_raises_in_a_dry_run_is_named(add_rule, runner, program):
 class TestTryItInTheAdmin:
     @pytest.fixture
     def manager(self, app, users):
-        from tests.test_admin import signed_in
+        from tests.helpers.admin import signed_in
 
         return signed_in(app, "manager@example.com")
 
     @pytest.fixture
     def users(self, session, program, clock):
         from loyalty.access.admin_users import create_admin
-        from tests.test_admin import PASSWORD
+        from tests.helpers.admin import PASSWORD
 
         create_admin(session, email="manager@example.com", password=PASSWORD, role="manager", clock=clock)
         session.commit()

@@ -9,16 +9,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from loyalty import errors, hookimpl
+from loyalty import errors
 from loyalty.access.api_keys import create_key
 from loyalty.earning.events import OrderCancelled, OrderRefunded
 from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
+from loyalty.plugin_api import hookimpl
 from loyalty.testing import order_paid
 from loyalty.tiers.levels import add_tier, get_tier, set_member_tier, set_scheme
 from loyalty.tiers.recalculate import recalculate
-from tests.conftest import guide_example, statements_issued
+from tests.helpers import guide_example, statements_issued
 
 DAY = timedelta(days=1)
 
@@ -266,7 +267,7 @@ def test_progress_in_the_api(app, session, tiered, member, registry, clock):
 
 
 def test_tier_cli(runner, session, tiered, member, clock):
-    from tests.test_cli import fails, ok
+    from tests.helpers.cli import fails, ok
 
     Ledger(session, clock).earn(member, 1100, key="e1")
     session.commit()

@@ -14,7 +14,7 @@ from loyalty.plugins.storefronts.shopify import Shopify
 from loyalty.plugins.storefronts.stripe_payments import Stripe, from_stripe_amount
 from loyalty.plugins.storefronts.woocommerce import WooCommerce
 from loyalty.storefronts.adapters import WebhookRequest
-from tests.webhook_helpers import fixture, fixture_bytes, stripe_event
+from tests.helpers.webhooks import fixture, fixture_bytes, stripe_event
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from loyalty.earning.event_checks import UNSTORABLE
 from loyalty.models import Entry, Order, WebhookDelivery
-from tests.conftest import available, snapshot
-from tests.test_webhook_intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
-from tests.webhook_helpers import (
+from tests.helpers import available, snapshot
+from tests.helpers.intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
+from tests.helpers.webhooks import (
     fixture,
     fixture_bytes,
     shopify_headers,

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import Entry, Order, WebhookDelivery
-from loyalty.storefronts.connections import add_storefront
-from tests.conftest import available, snapshot
-from tests.webhook_helpers import (
+from tests.helpers import available, snapshot
+from tests.helpers.intake import SHOPIFY_MEMBER, SHOPIFY_ORDER, client, post, shop  # noqa: F401 (fixtures)
+from tests.helpers.webhooks import (
     SECRETS,
     fixture,
     fixture_bytes,
@@ -22,28 +22,6 @@ from tests.webhook_helpers import (
     stripe_headers,
     woocommerce_headers,
 )
-
-SHOPIFY_ORDER = fixture("shopify/order_discount_code_paid.json")
-SHOPIFY_MEMBER = str(SHOPIFY_ORDER["customer"]["id"])
-
-
-@pytest.fixture
-def shop(session, program, registry, clock, add_rule):
-    add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base")
-    for kind, secret in SECRETS.items():
-        add_storefront(session, program, registry, type=kind, secret=secret, clock=clock)
-    session.commit()
-    return program
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def post(client, storefront, body: bytes, headers: dict, program="acme"):
-    return client.post(f"/webhooks/{program}/{storefront}", data=body, headers=headers)
-
 
 def deliveries(session):
     return session.scalar(select(func.count()).select_from(WebhookDelivery))

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from loyalty.invariants import verify
 from loyalty.models import WebhookDelivery
 from loyalty.storefronts.connections import add_storefront
-from tests.conftest import snapshot
-from tests.webhook_helpers import (
+from tests.helpers import snapshot
+from tests.helpers.webhooks import (
     SECRETS,
     fixture,
     shopify_headers,

@@ -12,7 +12,7 @@ from loyalty.plugins.storefronts.shopify import Shopify
 from loyalty.plugins.storefronts.standard_webhooks import StandardWebhooks
 from loyalty.plugins.storefronts.stripe_payments import Stripe
 from loyalty.storefronts.adapters import WebhookRequest
-from tests.webhook_helpers import fixture, fixture_bytes
+from tests.helpers.webhooks import fixture, fixture_bytes
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

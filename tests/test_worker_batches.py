@@ -13,7 +13,6 @@ delivery's status must come out the same.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 
 from hypothesis import HealthCheck, example, given, settings
@@ -28,8 +27,8 @@ from loyalty.earning.rules import add_rule
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_member_tier
 from loyalty.webhooks import inbox
-from tests.conftest import statements_issued
-from tests.webhook_helpers import SECRETS, shopify_headers
+from tests.helpers import statements_issued
+from tests.helpers.webhooks import SECRETS, shopify_delivery, shopify_headers
 
 CUSTOMERS = 5  # c0 in debt, c1 in a double-points tier, c2 suspended, c3 and c4 not enrolled yet
 ORDERS = 8
@@ -44,28 +43,6 @@ delivery = st.one_of(
 )
 
 _runs = itertools.count()
-
-
-def shopify_delivery(step, n: int) -> tuple[str, bytes]:
-    kind = step[0]
-    if kind == "paid":
-        _, order, customer, amount, currency = step
-        return "orders/paid", json.dumps({
-            "id": 1000 + order, "currency": currency, "financial_status": "paid",
-            "processed_at": "2026-11-01T10:00:00+00:00", "total_line_items_price": f"{amount}.00",
-            "total_discounts": "0.00", "total_tax": "0.00", "total_price": f"{amount}.00",
-            "customer": {"id": 500 + customer, "email": f"c{customer}@example.com"},
-            "line_items": [{"id": 1, "title": "Beans", "quantity": 1, "price": f"{amount}.00", "product_id": 7}],
-        }).encode()
-    if kind == "refund":
-        _, order, refund, amount = step
-        return "refunds/create", json.dumps({
-            "id": 7000 + refund, "order_id": 1000 + order, "created_at": "2026-11-02T10:00:00+00:00",
-            "transactions": [{"kind": "refund", "status": "success", "amount": f"{amount}.00", "currency": "USD"}],
-        }).encode()
-    if kind == "cancel":
-        return "orders/cancelled", json.dumps({"id": 1000 + step[1], "cancelled_at": "2026-11-03T10:00:00Z"}).encode()
-    return "customers/create", json.dumps({"id": 500 + step[1], "email": f"c{step[1]}@example.com"}).encode()
 
 
 def setup_program(session, registry, clock, slug: str, window: int):

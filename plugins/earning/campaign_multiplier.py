@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema, base_rate_field
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, base_rate_field, hookimpl
 
 
 class CampaignMultiplierConfig(RuleConfigSchema):

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 from marshmallow import fields, validate
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
 
 PERIODS = ("day", "week", "month", "year")
 

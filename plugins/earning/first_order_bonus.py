@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
 
 
 class FirstOrderBonusConfig(RuleConfigSchema):

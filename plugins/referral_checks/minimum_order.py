@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from loyalty import hookimpl
-from loyalty.referrals.checks import ReferralCheck
+from loyalty.plugin_api import ReferralCheck, hookimpl
 
 
 class MinimumOrder(ReferralCheck):

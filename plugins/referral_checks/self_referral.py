@@ -7,8 +7,7 @@ friend's order ships to an address the referrer's orders shipped to.
 
 from __future__ import annotations
 
-from loyalty import hookimpl
-from loyalty.referrals.checks import ReferralCheck
+from loyalty.plugin_api import ReferralCheck, hookimpl
 
 #: Providers that deliver ``j.o.e@`` to ``joe@``.
 DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}

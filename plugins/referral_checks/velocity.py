@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from marshmallow import fields, validate
 
-from loyalty import hookimpl
-from loyalty.referrals.checks import ReferralCheck, ReferralCheckSchema
+from loyalty.plugin_api import ReferralCheck, ReferralCheckSchema, hookimpl
 
 
 class VelocitySchema(ReferralCheckSchema):

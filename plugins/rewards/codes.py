@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from marshmallow import fields, validate
 
-from loyalty import errors, hookimpl
-from loyalty.rewards.types import Issued, RewardConfigSchema, RewardType
+from loyalty.plugin_api import Issued, RewardConfigSchema, RewardType, errors, hookimpl
 
 
 class AmountSchema(RewardConfigSchema):

@@ -19,9 +19,15 @@ from decimal import Decimal
 import stripe
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from loyalty import errors, hookimpl
-from loyalty.plugins.storefronts.stripe_payments import stripe_exponent
-from loyalty.rewards.types import Issued, RewardConfigSchema, RewardNotIssued, RewardType
+from loyalty.plugin_api import (
+    Issued,
+    RewardConfigSchema,
+    RewardNotIssued,
+    RewardType,
+    errors,
+    hookimpl,
+    money,
+)
 
 #: How often the stripe library retries a request after a network error or a 5xx answer.
 MAX_NETWORK_RETRIES = 2
@@ -120,7 +126,7 @@ def _client(redemption) -> stripe.StripeClient:
 
 
 def _minor(amount: Decimal, currency: str) -> int:
-    return int(amount.scaleb(stripe_exponent(currency)))
+    return int(amount.scaleb(money.stripe_exponent(currency)))
 
 
 def _call(request):

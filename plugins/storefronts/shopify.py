@@ -19,8 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from loyalty import errors, hookimpl
-from loyalty.earning.events import (
+from loyalty.plugin_api import (
     Address,
     Customer,
     CustomerCreated,
@@ -28,9 +27,16 @@ from loyalty.earning.events import (
     OrderCancelled,
     OrderPaid,
     OrderRefunded,
+    StorefrontAdapter,
+    count_of,
+    errors,
+    hmac_sha256,
+    hookimpl,
+    id_of,
+    money_of,
     referral_mark,
+    same,
 )
-from loyalty.storefronts.adapters import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID_STATUSES = {"paid", "partially_refunded", "refunded", "partially_paid"}
 

@@ -15,9 +15,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from loyalty import errors, hookimpl
-from loyalty.earning.event_schemas import load_event
-from loyalty.storefronts.adapters import StorefrontAdapter, check_timestamp, hmac_sha256, same
+
+from loyalty.plugin_api import (
+    StorefrontAdapter,
+    check_timestamp,
+    errors,
+    hmac_sha256,
+    hookimpl,
+    load_event,
+    same,
+)
 
 TOLERANCE_SECONDS = 5 * 60
 

@@ -23,30 +23,22 @@ from decimal import Decimal
 
 import stripe
 
-from loyalty import errors, hookimpl
-from loyalty.earning.events import (
+from loyalty.plugin_api import (
     Address,
     Customer,
     CustomerCreated,
     OrderPaid,
     OrderRefunded,
+    StorefrontAdapter,
+    check_timestamp,
+    errors,
+    hookimpl,
+    id_of,
+    money,
     referral_mark,
 )
-from loyalty.storefronts.adapters import StorefrontAdapter, check_timestamp, id_of
 
 TOLERANCE_SECONDS = 300
-
-#: Stripe's zero-decimal currencies (docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
-THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
-
-
-def stripe_exponent(currency: str) -> int:
-    currency = currency.upper()
-    if currency in ZERO_DECIMAL:
-        return 0
-    return 3 if currency in THREE_DECIMAL else 2
-
 
 def from_stripe_amount(amount: int | None, currency: str) -> Decimal:
     """Stripe's integer minor units → ``Decimal`` (1099 usd → 10.99; 1099 jpy → 1099)."""
@@ -54,7 +46,7 @@ def from_stripe_amount(amount: int | None, currency: str) -> Decimal:
         raise errors.MalformedWebhook("a Stripe amount is missing")
     if isinstance(amount, bool) or not isinstance(amount, int):  # 2.5 or "2500" is not Stripe's
         raise errors.MalformedWebhook(f"a Stripe amount is a whole number of minor units, not {str(amount)[:40]!r}")
-    exponent = stripe_exponent(currency)
+    exponent = money.stripe_exponent(currency)
     return (Decimal(amount).scaleb(-exponent)).quantize(Decimal(1).scaleb(-exponent))
 
 

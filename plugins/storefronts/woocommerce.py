@@ -20,8 +20,7 @@ import binascii
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from loyalty import errors, hookimpl
-from loyalty.earning.events import (
+from loyalty.plugin_api import (
     Address,
     Customer,
     CustomerCreated,
@@ -29,9 +28,16 @@ from loyalty.earning.events import (
     OrderCancelled,
     OrderPaid,
     OrderRefunded,
+    StorefrontAdapter,
+    count_of,
+    errors,
+    hmac_sha256,
+    hookimpl,
+    id_of,
+    money_of,
     referral_mark,
+    same,
 )
-from loyalty.storefronts.adapters import StorefrontAdapter, count_of, hmac_sha256, id_of, money_of, same
 
 PAID = {"processing", "completed"}
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from sqlalchemy import Numeric, cast, func
 
-from loyalty import hookimpl, money
-from loyalty.models import Member, Order
-from loyalty.tiers.schemes import TierScheme, WindowedSchema, per_member, window_of
+from loyalty.plugin_api import (
+    Member,
+    Order,
+    TierScheme,
+    WindowedSchema,
+    hookimpl,
+    money,
+    per_member,
+    window_of,
+)
 
 
 def _per_member(program, value, start, member_ids):

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from loyalty import hookimpl
-from loyalty.models import Entry, Member
-from loyalty.tiers.schemes import TierScheme, TierSchemeSchema, WindowedSchema, per_member, window_of
+from loyalty.plugin_api import (
+    Entry,
+    Member,
+    TierScheme,
+    TierSchemeSchema,
+    WindowedSchema,
+    hookimpl,
+    per_member,
+    window_of,
+)
 
 
 def earned_points(program, start, member_ids=None):

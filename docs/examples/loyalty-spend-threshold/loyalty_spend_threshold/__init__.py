@@ -7,8 +7,7 @@ reached pays.
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from loyalty import hookimpl
-from loyalty.earning.rule_types import Award, EarningRuleType, RuleConfigSchema
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
 
 
 class StepSchema(Schema):

@@ -3,7 +3,7 @@
 import pytest
 
 import loyalty_spend_threshold
-from loyalty import errors
+from loyalty.plugin_api import errors
 from loyalty.testing import order_paid
 
 STEPS = {"steps": [{"spend": "100", "points": 50}, {"spend": "200", "points": 150}]}

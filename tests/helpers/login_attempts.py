@@ -1,4 +1,4 @@
-"""One "worker" for the sign-in limit test: ``python -m tests.login_attempts DATABASE_URL COUNT``.
+"""One "worker" for the sign-in limit test: ``python -m tests.helpers.login_attempts DATABASE_URL COUNT``.
 
 Its own process and its own app against the shared database, as each of
 gunicorn's workers is; it tries a wrong password COUNT times and prints the

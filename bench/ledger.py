@@ -168,8 +168,8 @@ def measure(label: str, url: str, transfers: int, thread_counts: list[int]) -> l
             db.session.rollback()
             assert not violations, violations
             engine.dispose()
-        b, l = statistics.median(base), statistics.median(led)
-        rows.append((label, threads, b, l, l / b))
+        b, ours = statistics.median(base), statistics.median(led)
+        rows.append((label, threads, b, ours, ours / b))
         print(f"  {label:10} threads={threads}: baseline {b:8.0f}/s  ledger {l:8.0f}/s  ratio {l / b:.2f}",
               file=sys.stderr)
         reset(url)
@@ -241,8 +241,8 @@ def main() -> int:
 
     print("| backend | threads | baseline (transfers/s) | ledger (transfers/s) | ledger / baseline |")
     print("|---|---:|---:|---:|---:|")
-    for label, threads, b, l, ratio in rows:
-        print(f"| {label} | {threads} | {b:,.0f} | {l:,.0f} | {ratio:.2f} |")
+    for label, threads, b, ours, ratio in rows:
+        print(f"| {label} | {threads} | {b:,.0f} | {ours:,.0f} | {ratio:.2f} |")
     return 0
 
 

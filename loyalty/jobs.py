@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import zlib
+from functools import partial
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -35,6 +36,7 @@ from loyalty import errors
 from loyalty.clock import Clock
 from loyalty.earning.events import Birthday, Customer
 from loyalty.earning.pipeline import process
+from loyalty.ledger import SWEEP_BATCH, Ledger
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
 from loyalty.referrals import reward_due
@@ -80,10 +82,8 @@ def _in_batches(session, sweep) -> int:
 
 def release_job(session, clock, registry, program_slug=None) -> dict:
     """Move pending points whose return window has passed to available."""
-    from loyalty.ledger import SWEEP_BATCH, Ledger
-
     ledger = Ledger(session, clock)
-    return {"released": sum(_in_batches(session, lambda: ledger.release_due(program.id, limit=SWEEP_BATCH))
+    return {"released": sum(_in_batches(session, partial(ledger.release_due, program.id, limit=SWEEP_BATCH))
                             for program in _programs(session, program_slug))}
 
 
@@ -92,22 +92,20 @@ def referrals_job(session, clock, registry, program_slug=None) -> dict:
     rewarded = 0
     for program in _programs(session, program_slug):
         if program.referral_terms:
-            rewarded += _in_batches(session, lambda: reward_due(session, program, registry=registry, clock=clock))
+            rewarded += _in_batches(session, partial(reward_due, session, program, registry=registry, clock=clock))
     return {"rewarded": rewarded}
 
 
 def expire_job(session, clock, registry, program_slug=None) -> dict:
     """Expire lots past their date, and the points of inactive members under an inactivity policy."""
-    from loyalty.ledger import SWEEP_BATCH, Ledger
-
     ledger = Ledger(session, clock)
     counts = {"expired_lots": 0, "expired_inactive": 0}
     for program in _programs(session, program_slug):
-        counts["expired_lots"] += _in_batches(session, lambda: ledger.expire_due(program.id, limit=SWEEP_BATCH))
+        counts["expired_lots"] += _in_batches(session, partial(ledger.expire_due, program.id, limit=SWEEP_BATCH))
         if program.expiry_policy == "inactivity":
             days = program.expiry_after
             counts["expired_inactive"] += _in_batches(
-                session, lambda: ledger.expire_inactive(program.id, days, limit=SWEEP_BATCH))
+                session, partial(ledger.expire_inactive, program.id, days, limit=SWEEP_BATCH))
     return counts
 
 

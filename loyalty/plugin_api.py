@@ -70,7 +70,6 @@ from loyalty.earning.events import (
     referral_mark,
 )
 from loyalty.earning.rule_types import (
-    EVENT_KINDS,
     Award,
     EarningContext,
     EarningRuleType,
@@ -80,6 +79,7 @@ from loyalty.earning.rule_types import (
     RuleConfigSchema,
     base_rate_field,
 )
+from loyalty.plugin_contracts import EVENT_KINDS
 from loyalty.errors import (
     InvalidInput,
     LoyaltyError,

@@ -125,7 +125,7 @@ def test_fields_use_the_named_enums(spec, schema, field, component):
 
 
 def test_query_enums_are_one_component_and_never_null(spec):
-    for method, path, operation in operations(spec):
+    for _method, path, operation in operations(spec):
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query":
                 text = json.dumps(parameter["schema"])

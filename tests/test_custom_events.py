@@ -76,7 +76,7 @@ def test_the_same_event_id_at_once_is_recorded_once(app, session, program, membe
     def deliver(n):
         # Half for a member already enrolled (they queue on the member's lock), half for a new customer
         # (they meet at the record's unique key).
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             try:
                 outcome = process(db.session, db.session.get(Program, program_id),
                                   review(event_id=f"rev-{n % 2}", member="c-1" if n % 2 else "c-race"),

@@ -57,7 +57,13 @@ def test_the_guide_imports_only_the_plugin_api_and_the_kit():
             assert line.startswith(("from loyalty.plugin_api import", "from loyalty.testing import")), line
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "examples").glob("*/**/*.py")),
+def _example_sources() -> list:
+    """The examples' own files: not what installing one leaves behind (``build/``, ``*.egg-info``)."""
+    return sorted(path for path in (ROOT / "docs" / "examples").glob("*/**/*.py")
+                  if not {"build", "dist"} & set(path.parts) and not any(p.endswith(".egg-info") for p in path.parts))
+
+
+@pytest.mark.parametrize("path", _example_sources(),
                          ids=lambda path: str(path.relative_to(ROOT / "docs" / "examples")))
 def test_every_example_imports_only_the_plugin_api_and_the_kit(path):
     allowed = ("from loyalty.plugin_api import",) + (("from loyalty.testing import",) if "tests" in path.parts else ())

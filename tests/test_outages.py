@@ -75,7 +75,7 @@ def chained(first: BaseException, then: BaseException) -> BaseException:
         try:
             raise first
         except BaseException:
-            raise then
+            raise then  # noqa: B904  (chained on purpose: the outage is the context of what follows)
     except BaseException as exc:
         return exc
 

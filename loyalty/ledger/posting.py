@@ -277,7 +277,7 @@ class Ledger:
         try:
             expires_at = utc(expires_at)
         except OverflowError:
-            raise errors.InvalidInput(f"expires_at {expires_at.isoformat()} is beyond the last year a date can have")
+            raise errors.InvalidInput(f"expires_at {expires_at.isoformat()} is beyond the last year a date can have") from None
         if expires_at <= now:
             raise errors.InvalidInput(
                 f"expires_at {expires_at.isoformat()} is in the past (now {now.isoformat()}): "

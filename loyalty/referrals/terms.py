@@ -13,10 +13,12 @@ from decimal import Decimal
 from urllib.parse import quote, urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from sqlalchemy.orm import object_session
 
 from loyalty import errors, money
 from loyalty.ledger import MAX_AMOUNT
 from loyalty.models import Program
+from loyalty.rewards import get_reward
 from loyalty.validation import invalid
 
 
@@ -113,10 +115,6 @@ def set_terms(program: Program, registry, **changes) -> Terms:
         raise invalid("referral terms", exc) from None
     money.to_decimal(loaded["min_order"], program.currency, field="min_order")  # no fractions of a cent
     if loaded["friend_reward"] is not None:
-        from sqlalchemy.orm import object_session
-
-        from loyalty.rewards import get_reward
-
         get_reward(object_session(program), program, loaded["friend_reward"])  # this program's, or UnknownReward
     loaded["checks"] = check_settings(registry, loaded["checks"], changed_checks)
     program.referral_terms = TermsSchema().dump(loaded)

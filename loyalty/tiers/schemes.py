@@ -20,6 +20,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
 from loyalty import errors
+from loyalty.models import Member
 from loyalty.validation import invalid
 
 DOWNGRADE_POLICIES = ("never", "at_recalculation", "after_grace")
@@ -101,8 +102,6 @@ def per_member(program, rows, onclause, value, member_ids=None) -> Select:
     The usual shape of :meth:`TierScheme.qualifying_values`: members outer-joined
     to what is counted, grouped by member.
     """
-    from loyalty.models import Member
-
     query = (
         select(Member.id.label("member_id"), func.coalesce(value, 0).label("value"))
         .select_from(Member.__table__.outerjoin(rows, onclause))

@@ -1,7 +1,7 @@
 """ledger: programs, members, accounts, entries, transfers, lots
 
 Revision ID: 0001_ledger
-Revises: 
+Revises:
 Create Date: 2026-11-24 15:59:31.843429
 
 """

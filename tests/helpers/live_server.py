@@ -43,7 +43,7 @@ def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float =
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"loyalty serve did not start: {process.stderr.read().decode()[-2000:]}")
+                    raise RuntimeError(f"loyalty serve did not start: {process.stderr.read().decode()[-2000:]}") from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:

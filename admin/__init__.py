@@ -14,7 +14,16 @@ notes) is shown as text.
 from __future__ import annotations
 
 from loyalty.admin import (  # noqa: F401  (importing a view module attaches its routes to the blueprint)
-    audit, auth, catalog, dashboard, finance, members, operations, rules, settings, tiers,
+    audit,
+    auth,
+    catalog,
+    dashboard,
+    finance,
+    members,
+    operations,
+    rules,
+    settings,
+    tiers,
 )
 from loyalty.admin.blueprint import bp, csrf, limiter, login_manager
 from loyalty.admin.inputs import IdConverter
@@ -24,8 +33,13 @@ def init_app(app) -> None:
     # Flask's own defaults exist already, so these are set, not defaulted. Browsers keep Secure cookies on
     # https and on http://127.0.0.1 / localhost; LOYALTY_ADMIN_COOKIE_SECURE=false for anything else over http.
     secure = bool(app.config.get("ADMIN_COOKIE_SECURE", True))
-    app.config.update(SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      REMEMBER_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True)
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+    )
     app.config.setdefault("ADMIN_LOGIN_LIMIT", "10 per minute")
     # In the platform's database (loyalty.access.rate_limits), which every worker and machine shares; or e.g. Redis:
     # LOYALTY_RATELIMIT_STORAGE_URI='"redis://127.0.0.1:6379"'.

@@ -6,10 +6,10 @@ import functools
 
 from flask import abort, request
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from loyalty.db import db
 from loyalty.models import Program
-from sqlalchemy import select
 
 
 def admin_view(*, change: bool = False, owner: bool = False):
@@ -27,8 +27,9 @@ def admin_view(*, change: bool = False, owner: bool = False):
                 if program is None or not current_user.may_see(program):
                     abort(404)
                 kwargs["program"] = program
-            if request.method == "POST" and ((change and not current_user.may_change())
-                                             or (owner and current_user.role != "owner")):
+            if request.method == "POST" and (
+                (change and not current_user.may_change()) or (owner and current_user.role != "owner")
+            ):
                 abort(403)
             return view(*args, **kwargs)
 

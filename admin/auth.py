@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from loyalty.admin.blueprint import bp, limiter
-from loyalty.clock import current_clock
-from loyalty.admin.access import admin_view, visible_programs
-from loyalty.admin.forms import ConfirmForm, LoginForm
 from loyalty.access.admin_users import authenticate, end_sessions
+from loyalty.admin.access import admin_view, visible_programs
+from loyalty.admin.blueprint import bp, limiter
+from loyalty.admin.forms import ConfirmForm, LoginForm
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.money import from_minor
 

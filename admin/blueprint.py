@@ -19,8 +19,14 @@ from loyalty.admin.inputs import refuse_control_characters
 from loyalty.db import db, is_id
 from loyalty.models import AdminUser
 
-bp = Blueprint("admin", "loyalty.admin", url_prefix="/admin", template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint(
+    "admin",
+    "loyalty.admin",
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 bp.before_request(refuse_control_characters)
 login_manager = LoginManager()
 csrf = CSRFProtect()

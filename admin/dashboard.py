@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from flask import render_template, request
 
-from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.blueprint import bp
 from loyalty.admin.periods import chosen_dates, last_days
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -26,8 +26,15 @@ def dashboard(program):
         period = last_days(days if days in PERIODS else 30, now)
     report = figures(db.session, program, period.since, period.until)
     chart = daily_points(db.session, program, period.since, period.until)
-    return render_template("admin/dashboard.html", program=program, report=report, period=period, periods=PERIODS,
-                           error=error, chart=_bars(chart, period.first_day, (period.last_day - period.first_day).days))
+    return render_template(
+        "admin/dashboard.html",
+        program=program,
+        report=report,
+        period=period,
+        periods=PERIODS,
+        error=error,
+        chart=_bars(chart, period.first_day, (period.last_day - period.first_day).days),
+    )
 
 
 def _bars(rows, first_day, days: int, width: int = 720, height: int = 160) -> dict:
@@ -37,7 +44,22 @@ def _bars(rows, first_day, days: int, width: int = 720, height: int = 160) -> di
     bars = []
     for day, issued, redeemed in rows:
         slot = (day - first_day).days
-        bars.append({"day": day, "issued": issued, "redeemed": redeemed, "x": slot * step,
-                     "w": max(step / 2 - 1, 1), "hi": issued / top * height, "hr": redeemed / top * height})
-    return {"bars": bars, "width": width, "height": height, "top": top, "first": first_day,
-            "last": first_day + timedelta(days=days)}
+        bars.append(
+            {
+                "day": day,
+                "issued": issued,
+                "redeemed": redeemed,
+                "x": slot * step,
+                "w": max(step / 2 - 1, 1),
+                "hi": issued / top * height,
+                "hr": redeemed / top * height,
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "top": top,
+        "first": first_day,
+        "last": first_day + timedelta(days=days),
+    }

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from flask import Response, render_template, request
 
-from loyalty.admin.blueprint import bp
 from loyalty.admin.access import admin_view
+from loyalty.admin.blueprint import bp
 from loyalty.admin.periods import chosen_dates, whole_days
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -27,8 +27,16 @@ def finance(program):
     cohorts = breakage(db.session, program)
     if request.args.get("format") == "csv":
         return _csv(program, report, cohorts, request.args.get("table", "rollforward"))
-    return render_template("admin/finance.html", program=program, report=report, lines=LINES, cohorts=cohorts,
-                           first=period.first_day, last=period.last_day, error=error)
+    return render_template(
+        "admin/finance.html",
+        program=program,
+        report=report,
+        lines=LINES,
+        cohorts=cohorts,
+        first=period.first_day,
+        last=period.last_day,
+        error=error,
+    )
 
 
 def _csv(program, report, cohorts, table: str) -> Response:
@@ -45,5 +53,6 @@ def _csv(program, report, cohorts, table: str) -> Response:
             writer.writerow([line, report.lines[line]])
         writer.writerow(["closing_balance", report.closing])
     name = f"{program.slug}-{table}-{(report.since + timedelta(microseconds=1)).date()}-{report.until.date()}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

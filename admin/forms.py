@@ -15,9 +15,13 @@ class LoginForm(FlaskForm):
 
 
 class AdjustForm(FlaskForm):
-    points = IntegerField("Points (negative to debit)",
-                          validators=[DataRequired(message="give a whole number of points, not zero"),
-                                      NumberRange(min=-MAX_AMOUNT, max=MAX_AMOUNT)])
+    points = IntegerField(
+        "Points (negative to debit)",
+        validators=[
+            DataRequired(message="give a whole number of points, not zero"),
+            NumberRange(min=-MAX_AMOUNT, max=MAX_AMOUNT),
+        ],
+    )
     reason = StringField("Reason", validators=[DataRequired(message="a reason is required"), Length(max=500)])
     #: Made when the form is shown: submitting it twice posts once.
     key = HiddenField(validators=[DataRequired(), Length(max=100)])

@@ -37,8 +37,9 @@ def refuse_control_characters() -> None:
     query = [text for key, values in request.args.lists() for text in (key, *values)]
     if CONTROL.search(request.path) or any(CONTROL.search(text) for text in query):
         abort(400, "The address contains a control character (NUL, CR, LF…): nothing was done.")
-    if request.method == "POST" and any("\x00" in text for key, values in request.form.lists()
-                                        for text in (key, *values)):
+    if request.method == "POST" and any(
+        "\x00" in text for key, values in request.form.lists() for text in (key, *values)
+    ):
         abort(400, "A field contains a NUL character: nothing was done.")
 
 

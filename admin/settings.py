@@ -6,23 +6,27 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
-from loyalty.clock import current_clock
-from loyalty.admin.blueprint import bp
-from loyalty.admin.access import admin_view
 from loyalty.access.admin_users import audit
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
+from loyalty.admin.access import admin_view
+from loyalty.admin.blueprint import bp
+from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.programs.expiry import POLICIES
 from loyalty.models.program import CLAWBACK_POLICIES
+from loyalty.programs.expiry import POLICIES
 from loyalty.programs.program import update_program
 from loyalty.registry import current_registry
 from loyalty.storefronts.connections import add_storefront, list_storefronts
 
 
 def _settings(program) -> dict:
-    return {"name": program.name, "return_window_days": program.return_window_days,
-            "clawback_policy": program.clawback_policy, "expiry_policy": program.expiry_policy,
-            "expiry_after": program.expiry_after}
+    return {
+        "name": program.name,
+        "return_window_days": program.return_window_days,
+        "clawback_policy": program.clawback_policy,
+        "expiry_policy": program.expiry_policy,
+        "expiry_after": program.expiry_after,
+    }
 
 
 @bp.route("/<program_slug>/settings", methods=["GET", "POST"])
@@ -33,20 +37,37 @@ def settings(program):
         try:
             window, after = request.form.get("return_window_days", ""), request.form.get("expiry_after", "")
             if not window.isdigit() or (after and not after.isdigit()):
-                raise errors.InvalidInput("the return window and the expiry period are whole numbers of days/months/years")
-            update_program(db.session, program, name=request.form.get("name"), return_window_days=int(window),
-                           clawback_policy=request.form.get("clawback_policy"),
-                           expiry_policy=request.form.get("expiry_policy"), expiry_after=int(after) if after else None)
-            audit(db.session, current_user, "program.settings", program=program, target=f"program:{program.slug}",
-                  before=before, after=_settings(program), clock=current_clock())
+                raise errors.InvalidInput(
+                    "the return window and the expiry period are whole numbers of days/months/years"
+                )
+            update_program(
+                db.session,
+                program,
+                name=request.form.get("name"),
+                return_window_days=int(window),
+                clawback_policy=request.form.get("clawback_policy"),
+                expiry_policy=request.form.get("expiry_policy"),
+                expiry_after=int(after) if after else None,
+            )
+            audit(
+                db.session,
+                current_user,
+                "program.settings",
+                program=program,
+                target=f"program:{program.slug}",
+                before=before,
+                after=_settings(program),
+                clock=current_clock(),
+            )
             db.session.commit()
             flash("Settings saved.", "ok")
             return redirect(url_for("admin.settings", program_slug=program.slug))
         except errors.LoyaltyError as exc:
             db.session.rollback()
             flash(f"Not saved: {exc.message}", "error")
-    return render_template("admin/settings.html", program=program, clawback_policies=CLAWBACK_POLICIES,
-                           expiry_policies=POLICIES)
+    return render_template(
+        "admin/settings.html", program=program, clawback_policies=CLAWBACK_POLICIES, expiry_policies=POLICIES
+    )
 
 
 @bp.route("/<program_slug>/connections", methods=["GET", "POST"])
@@ -58,20 +79,53 @@ def connections(program):
         action = request.form.get("action")
         try:
             if action == "storefront":
-                store = add_storefront(db.session, program, current_registry(), type=request.form.get("type", ""),
-                                       secret=request.form.get("secret", ""), api_key=request.form.get("api_key") or None, clock=current_clock())
-                audit(db.session, current_user, "storefront.connect", program=program, target=f"storefront:{store.type}",
-                      after={"secret": store.masked_secret, "api_key": store.masked_api_key}, clock=current_clock())
+                store = add_storefront(
+                    db.session,
+                    program,
+                    current_registry(),
+                    type=request.form.get("type", ""),
+                    secret=request.form.get("secret", ""),
+                    api_key=request.form.get("api_key") or None,
+                    clock=current_clock(),
+                )
+                audit(
+                    db.session,
+                    current_user,
+                    "storefront.connect",
+                    program=program,
+                    target=f"storefront:{store.type}",
+                    after={"secret": store.masked_secret, "api_key": store.masked_api_key},
+                    clock=current_clock(),
+                )
                 message = f"{store.type} connected (secret {store.masked_secret})."
             elif action == "create_key":
                 scopes = request.form.getlist("scopes") or ["read", "write"]
-                made = create_key(db.session, program, name=request.form.get("name", ""), scopes=scopes, clock=current_clock())
-                audit(db.session, current_user, "api_key.create", program=program, target=f"api_key:{made.key.prefix}",
-                      after={"name": made.key.name, "scopes": made.key.scopes}, clock=current_clock())
-                new_key, message = made.secret, f"API key {made.key.prefix} created: copy it now, it is not shown again."
+                made = create_key(
+                    db.session, program, name=request.form.get("name", ""), scopes=scopes, clock=current_clock()
+                )
+                audit(
+                    db.session,
+                    current_user,
+                    "api_key.create",
+                    program=program,
+                    target=f"api_key:{made.key.prefix}",
+                    after={"name": made.key.name, "scopes": made.key.scopes},
+                    clock=current_clock(),
+                )
+                new_key, message = (
+                    made.secret,
+                    f"API key {made.key.prefix} created: copy it now, it is not shown again.",
+                )
             elif action == "revoke_key":
                 key = revoke_key(db.session, program, request.form.get("prefix", ""), clock=current_clock())
-                audit(db.session, current_user, "api_key.revoke", program=program, target=f"api_key:{key.prefix}", clock=current_clock())
+                audit(
+                    db.session,
+                    current_user,
+                    "api_key.revoke",
+                    program=program,
+                    target=f"api_key:{key.prefix}",
+                    clock=current_clock(),
+                )
                 message = f"API key {key.prefix} revoked."
             else:
                 raise errors.InvalidInput("nothing to do")
@@ -82,6 +136,11 @@ def connections(program):
         except errors.LoyaltyError as exc:
             db.session.rollback()
             flash(f"Not saved: {exc.message}", "error")
-    return render_template("admin/connections.html", program=program, new_key=new_key,
-                           stores=list_storefronts(db.session, program), keys=list_keys(db.session, program),
-                           adapters=sorted(current_registry().storefronts))
+    return render_template(
+        "admin/connections.html",
+        program=program,
+        new_key=new_key,
+        stores=list_storefronts(db.session, program),
+        keys=list_keys(db.session, program),
+        adapters=sorted(current_registry().storefronts),
+    )

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from loyalty import errors
-from loyalty.clock import current_clock
-from loyalty.admin.blueprint import bp
-from loyalty.admin.access import admin_view
-from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.access.admin_users import audit
+from loyalty.admin.access import admin_view
+from loyalty.admin.blueprint import bp
+from loyalty.admin.schema_forms import fields_of, values_from
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import Tier
 from loyalty.registry import current_registry
@@ -28,8 +28,13 @@ def tiers(program):
     scheme = schemes.get(chosen)
     specs = fields_of(scheme.schema) if scheme else []
     tier_form = {key: request.form.get(key, "") for key in TIER_FIELDS}
-    settings = values_from(request.form, specs, "settings.") if request.form.get("action") == "scheme" else \
-        dict(program.tier_settings or {}) if scheme and chosen == program.tier_scheme else {}
+    settings = (
+        values_from(request.form, specs, "settings.")
+        if request.form.get("action") == "scheme"
+        else dict(program.tier_settings or {})
+        if scheme and chosen == program.tier_scheme
+        else {}
+    )
     problems = {}
     if request.method == "POST":
         try:
@@ -37,18 +42,46 @@ def tiers(program):
                 rank = tier_form["rank"]
                 if not rank.lstrip("-").isdigit():
                     raise errors.InvalidInput("the rank must be a whole number")
-                tier = add_tier(db.session, program, name=tier_form["name"], rank=int(rank),
-                                threshold=tier_form["threshold"] or "0", keep_threshold=tier_form["keep_threshold"] or None,
-                                earn_multiplier=tier_form["earn_multiplier"] or "1", perks=tier_form["perks"], clock=current_clock())
-                audit(db.session, current_user, "tier.add", program=program, target=f"tier:{tier.id}",
-                      after={"name": tier.name, "rank": tier.rank, "threshold": plain(tier.threshold),
-                             "keep_threshold": plain(tier.keep_threshold), "earn_multiplier": tier.earn_multiplier}, clock=current_clock())
+                tier = add_tier(
+                    db.session,
+                    program,
+                    name=tier_form["name"],
+                    rank=int(rank),
+                    threshold=tier_form["threshold"] or "0",
+                    keep_threshold=tier_form["keep_threshold"] or None,
+                    earn_multiplier=tier_form["earn_multiplier"] or "1",
+                    perks=tier_form["perks"],
+                    clock=current_clock(),
+                )
+                audit(
+                    db.session,
+                    current_user,
+                    "tier.add",
+                    program=program,
+                    target=f"tier:{tier.id}",
+                    after={
+                        "name": tier.name,
+                        "rank": tier.rank,
+                        "threshold": plain(tier.threshold),
+                        "keep_threshold": plain(tier.keep_threshold),
+                        "earn_multiplier": tier.earn_multiplier,
+                    },
+                    clock=current_clock(),
+                )
                 message = f"Tier {tier.name} added."
             else:
                 before = {"scheme": program.tier_scheme, "settings": program.tier_settings}
                 set_scheme(db.session, program, current_registry(), chosen or None, settings)
-                audit(db.session, current_user, "tier.scheme", program=program, target="tier scheme", before=before,
-                      after={"scheme": program.tier_scheme, "settings": program.tier_settings}, clock=current_clock())
+                audit(
+                    db.session,
+                    current_user,
+                    "tier.scheme",
+                    program=program,
+                    target="tier scheme",
+                    before=before,
+                    after={"scheme": program.tier_scheme, "settings": program.tier_settings},
+                    clock=current_clock(),
+                )
                 message = f"Tier scheme: {program.tier_scheme or 'none (tiers by hand)'}."
             db.session.commit()
             flash(message, "ok")
@@ -57,9 +90,18 @@ def tiers(program):
             db.session.rollback()
             problems = exc.details.get("fields") or {}
             flash(f"Not saved: {exc.message}", "error")
-    return render_template("admin/tiers.html", program=program, tiers=list_tiers(db.session, program), plain=plain,
-                           schemes=sorted(schemes.values(), key=lambda s: s.name), chosen=chosen, specs=specs,
-                           values=settings, errors=problems, tier_form=tier_form)
+    return render_template(
+        "admin/tiers.html",
+        program=program,
+        tiers=list_tiers(db.session, program),
+        plain=plain,
+        schemes=sorted(schemes.values(), key=lambda s: s.name),
+        chosen=chosen,
+        specs=specs,
+        values=settings,
+        errors=problems,
+        tier_form=tier_form,
+    )
 
 
 @bp.route("/<program_slug>/tiers/<id:tier_id>", methods=["GET", "POST"])
@@ -68,18 +110,37 @@ def tier_form(program, tier_id):
     tier = db.session.get(Tier, tier_id)
     if tier is None or tier.program_id != program.id:
         abort(404)
-    form = {"name": tier.name, "threshold": plain(tier.threshold),
-            "keep_threshold": plain(tier.keep_threshold) if tier.keep_threshold is not None else "",
-            "earn_multiplier": tier.earn_multiplier, "perks": tier.perks or ""}
+    form = {
+        "name": tier.name,
+        "threshold": plain(tier.threshold),
+        "keep_threshold": plain(tier.keep_threshold) if tier.keep_threshold is not None else "",
+        "earn_multiplier": tier.earn_multiplier,
+        "perks": tier.perks or "",
+    }
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
         before = _tier_view(tier)
         try:
-            update_tier(db.session, program, tier, name=form["name"], threshold=form["threshold"] or "0",
-                        keep_threshold=form["keep_threshold"] or None, earn_multiplier=form["earn_multiplier"] or "1",
-                        perks=form["perks"])
-            audit(db.session, current_user, "tier.update", program=program, target=f"tier:{tier.id}", before=before,
-                  after=_tier_view(tier), clock=current_clock())
+            update_tier(
+                db.session,
+                program,
+                tier,
+                name=form["name"],
+                threshold=form["threshold"] or "0",
+                keep_threshold=form["keep_threshold"] or None,
+                earn_multiplier=form["earn_multiplier"] or "1",
+                perks=form["perks"],
+            )
+            audit(
+                db.session,
+                current_user,
+                "tier.update",
+                program=program,
+                target=f"tier:{tier.id}",
+                before=before,
+                after=_tier_view(tier),
+                clock=current_clock(),
+            )
             db.session.commit()
             flash(f"Tier {tier.name} saved; members move at the next recalculation.", "ok")
             return redirect(url_for("admin.tiers", program_slug=program.slug))
@@ -90,5 +151,10 @@ def tier_form(program, tier_id):
 
 
 def _tier_view(tier) -> dict:
-    return {"name": tier.name, "threshold": plain(tier.threshold), "keep_threshold": plain(tier.keep_threshold),
-            "earn_multiplier": tier.earn_multiplier, "perks": tier.perks}
+    return {
+        "name": tier.name,
+        "threshold": plain(tier.threshold),
+        "keep_threshold": plain(tier.keep_threshold),
+        "earn_multiplier": tier.earn_multiplier,
+        "perks": tier.perks,
+    }

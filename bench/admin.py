@@ -41,32 +41,92 @@ def seed(session, program, members: int, clock) -> None:
     from loyalty.models import Account, Entry, Lot, Member, Transfer
     from loyalty.tiers.levels import add_tier
 
-    tiers = [add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200), clock=clock)
-             for rank, name in enumerate(("Bronze", "Silver", "Gold"), start=1)]
+    tiers = [
+        add_tier(session, program, name=name, rank=rank, threshold=str(rank * 200), clock=clock)
+        for rank, name in enumerate(("Bronze", "Silver", "Gold"), start=1)
+    ]
     session.flush()
     issued = session.scalar(select(Account.id).where(Account.program_id == program.id, Account.kind == "issued"))
     first_account = session.scalar(select(func.max(Account.id))) + 1
     conn = session.connection()
     for start in range(0, members, BATCH):
         ids = range(start + 1, min(start + BATCH, members) + 1)
-        conn.execute(insert(Member), [
-            {"id": n, "program_id": program.id, "external_id": f"cust-{n}", "email": f"c{n}@example.com",
-             "name": f"Customer {n}", "status": "active", "enrolled_at": now - timedelta(days=n % 730),
-             "referral_code": f"R{n:09d}", "tier_id": tiers[n % 3].id} for n in ids])
-        conn.execute(insert(Account), [
-            {"id": first_account + 2 * n + (kind == "pending"), "program_id": program.id, "member_id": n,
-             "kind": kind, "balance": n % 500 + 1 if kind == "available" else 0, "created_at": now}
-            for n in ids for kind in ("available", "pending")])
-        conn.execute(insert(Entry), [
-            {"id": n, "program_id": program.id, "member_id": n, "kind": "earn", "amount": n % 500 + 1,
-             "idempotency_key": f"seed-{n}", "request_hash": "0" * 64, "created_at": now - timedelta(hours=n % 8760)}
-            for n in ids])
-        conn.execute(insert(Transfer), [
-            {"program_id": program.id, "entry_id": n, "from_account_id": issued, "to_account_id": first_account + 2 * n,
-             "amount": n % 500 + 1, "created_at": now - timedelta(hours=n % 8760)} for n in ids])
-        conn.execute(insert(Lot), [
-            {"program_id": program.id, "account_id": first_account + 2 * n, "entry_id": n, "amount": n % 500 + 1,
-             "remaining": n % 500 + 1, "created_at": now - timedelta(hours=n % 8760)} for n in ids])
+        conn.execute(
+            insert(Member),
+            [
+                {
+                    "id": n,
+                    "program_id": program.id,
+                    "external_id": f"cust-{n}",
+                    "email": f"c{n}@example.com",
+                    "name": f"Customer {n}",
+                    "status": "active",
+                    "enrolled_at": now - timedelta(days=n % 730),
+                    "referral_code": f"R{n:09d}",
+                    "tier_id": tiers[n % 3].id,
+                }
+                for n in ids
+            ],
+        )
+        conn.execute(
+            insert(Account),
+            [
+                {
+                    "id": first_account + 2 * n + (kind == "pending"),
+                    "program_id": program.id,
+                    "member_id": n,
+                    "kind": kind,
+                    "balance": n % 500 + 1 if kind == "available" else 0,
+                    "created_at": now,
+                }
+                for n in ids
+                for kind in ("available", "pending")
+            ],
+        )
+        conn.execute(
+            insert(Entry),
+            [
+                {
+                    "id": n,
+                    "program_id": program.id,
+                    "member_id": n,
+                    "kind": "earn",
+                    "amount": n % 500 + 1,
+                    "idempotency_key": f"seed-{n}",
+                    "request_hash": "0" * 64,
+                    "created_at": now - timedelta(hours=n % 8760),
+                }
+                for n in ids
+            ],
+        )
+        conn.execute(
+            insert(Transfer),
+            [
+                {
+                    "program_id": program.id,
+                    "entry_id": n,
+                    "from_account_id": issued,
+                    "to_account_id": first_account + 2 * n,
+                    "amount": n % 500 + 1,
+                    "created_at": now - timedelta(hours=n % 8760),
+                }
+                for n in ids
+            ],
+        )
+        conn.execute(
+            insert(Lot),
+            [
+                {
+                    "program_id": program.id,
+                    "account_id": first_account + 2 * n,
+                    "entry_id": n,
+                    "amount": n % 500 + 1,
+                    "remaining": n % 500 + 1,
+                    "created_at": now - timedelta(hours=n % 8760),
+                }
+                for n in ids
+            ],
+        )
         session.commit()
         conn = session.connection()
 
@@ -86,7 +146,9 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
     with app.app_context():
         upgrade()
         program = create_program(db.session, slug="big", name="Big shop", currency="USD", clock=app.config["CLOCK"])
-        create_admin(db.session, email="pm@example.com", password="bench-password-1", role="owner", clock=app.config["CLOCK"])
+        create_admin(
+            db.session, email="pm@example.com", password="bench-password-1", role="owner", clock=app.config["CLOCK"]
+        )
         db.session.commit()
         began = time.perf_counter()
         seed(db.session, program, members, current_clock())
@@ -99,9 +161,14 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
     base = "https://localhost"
     page = client.get(f"{base}/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post(f"{base}/admin/login", data={"email": "pm@example.com", "password": "bench-password-1",
-                                                    "csrf_token": token},
-                       headers={"Referer": f"{base}/admin/login"}).status_code == 302
+    assert (
+        client.post(
+            f"{base}/admin/login",
+            data={"email": "pm@example.com", "password": "bench-password-1", "csrf_token": token},
+            headers={"Referer": f"{base}/admin/login"},
+        ).status_code
+        == 302
+    )
     middle = members // 2
     today = datetime.now(timezone.utc).date()
     year_ago = today - timedelta(days=364)
@@ -128,8 +195,11 @@ def measure(url: str, members: int) -> list[tuple[str, float]]:
         print(f"rolled up {run.counts['days']} days in {rolled:.1f} s ({run.status})", file=sys.stderr)
         db.session.remove()
         settle(db.engine)
-    rows += [(f"{name}, from the daily roll-ups", median_ms(client, base + path))
-             for name, path in pages if name.startswith(("dashboard", "finance"))]
+    rows += [
+        (f"{name}, from the daily roll-ups", median_ms(client, base + path))
+        for name, path in pages
+        if name.startswith(("dashboard", "finance"))
+    ]
     return rows
 
 

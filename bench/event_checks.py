@@ -35,22 +35,45 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _stripe_charge() -> bytes:
-    charge = {**json.loads((FIXTURES / "stripe/charge.json").read_text()), "amount": 4200, "amount_captured": 4200,
-              "captured": True, "paid": True, "currency": "usd", "customer": "cus_7"}
+    charge = {
+        **json.loads((FIXTURES / "stripe/charge.json").read_text()),
+        "amount": 4200,
+        "amount_captured": 4200,
+        "captured": True,
+        "paid": True,
+        "currency": "usd",
+        "customer": "cus_7",
+    }
     envelope = json.loads((FIXTURES / "stripe/event.json").read_text())
     envelope.update({"type": "charge.succeeded", "data": {"object": charge}})
     return json.dumps(envelope).encode()
 
 
 CASES = [
-    ("Shopify orders/paid (order.json)", Shopify(), {"X-Shopify-Topic": "orders/paid"},
-     (FIXTURES / "shopify/order.json").read_bytes()),
-    ("Shopify refunds/create (refund.json)", Shopify(), {"X-Shopify-Topic": "refunds/create"},
-     (FIXTURES / "shopify/refund.json").read_bytes()),
-    ("Shopify customers/create", Shopify(), {"X-Shopify-Topic": "customers/create"},
-     (FIXTURES / "shopify/customer.json").read_bytes()),
-    ("WooCommerce order.updated with refunds", WooCommerce(), {"X-WC-Webhook-Topic": "order.updated"},
-     (FIXTURES / "woocommerce/order_with_refunds.json").read_bytes()),
+    (
+        "Shopify orders/paid (order.json)",
+        Shopify(),
+        {"X-Shopify-Topic": "orders/paid"},
+        (FIXTURES / "shopify/order.json").read_bytes(),
+    ),
+    (
+        "Shopify refunds/create (refund.json)",
+        Shopify(),
+        {"X-Shopify-Topic": "refunds/create"},
+        (FIXTURES / "shopify/refund.json").read_bytes(),
+    ),
+    (
+        "Shopify customers/create",
+        Shopify(),
+        {"X-Shopify-Topic": "customers/create"},
+        (FIXTURES / "shopify/customer.json").read_bytes(),
+    ),
+    (
+        "WooCommerce order.updated with refunds",
+        WooCommerce(),
+        {"X-WC-Webhook-Topic": "order.updated"},
+        (FIXTURES / "woocommerce/order_with_refunds.json").read_bytes(),
+    ),
     ("Stripe charge.succeeded", Stripe(), {}, _stripe_charge()),
 ]
 

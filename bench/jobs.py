@@ -35,13 +35,13 @@ from loyalty.clock import FrozenClock, SystemClock  # noqa: E402
 from loyalty.db import db  # noqa: E402
 from loyalty.invariants import verify  # noqa: E402
 from loyalty.ledger import Ledger  # noqa: E402
-from loyalty.programs.members import enrol  # noqa: E402
 from loyalty.models import Lot, Member, Program, Tier  # noqa: E402
+from loyalty.programs.members import enrol  # noqa: E402
 from loyalty.programs.program import create_program  # noqa: E402
 from loyalty.registry import current_registry  # noqa: E402
-from loyalty.tiers.schemes import scheme_of  # noqa: E402
 from loyalty.tiers.levels import add_tier, set_scheme  # noqa: E402
 from loyalty.tiers.recalculate import recalculate  # noqa: E402
+from loyalty.tiers.schemes import scheme_of  # noqa: E402
 
 
 def seed(session, slug: str, members: int, clock) -> tuple:
@@ -52,8 +52,9 @@ def seed(session, slug: str, members: int, clock) -> tuple:
     ledger = Ledger(session, clock)
     for n in range(members):
         member, _ = enrol(session, program, external_id=f"m{n}", clock=clock)
-        ledger.earn(member, 300 + (n % 2) * 400, key=f"seed-{n}", pending=True,
-                    release_at=clock.now() + timedelta(days=1))
+        ledger.earn(
+            member, 300 + (n % 2) * 400, key=f"seed-{n}", pending=True, release_at=clock.now() + timedelta(days=1)
+        )
     session.commit()
     return program, bronze
 
@@ -79,11 +80,16 @@ def measure(label: str, url: str, members: int) -> list[tuple]:
         ids = (platform.id, bare.id, bronze.id)
         session.expunge_all()
         platform, bare, bronze = session.get(Program, ids[0]), session.get(Program, ids[1]), session.get(Tier, ids[2])
-        ours = timed(lambda: (recalculate(session, platform, clock=clock, registry=current_registry()), session.commit()))
+        ours = timed(
+            lambda: (recalculate(session, platform, clock=clock, registry=current_registry()), session.commit())
+        )
 
         def baseline():
-            values = scheme_of(current_registry(), "points_earned").qualifying_values(
-                bare, bare.tier_settings, clock.now()).subquery()
+            values = (
+                scheme_of(current_registry(), "points_earned")
+                .qualifying_values(bare, bare.tier_settings, clock.now())
+                .subquery()
+            )
             fetched = session.execute(select(values.c.member_id, values.c.value)).all()
             session.connection().execute(
                 update(Member.__table__).where(Member.__table__.c.id == bindparam("m")).values(tier_id=bindparam("t")),
@@ -98,7 +104,8 @@ def measure(label: str, url: str, members: int) -> list[tuple]:
         clock.advance(timedelta(days=2))
         ledger = Ledger(session, clock)
         one_by_one_lots = session.scalars(
-            select(Lot.id).where(Lot.program_id == bare.id, Lot.remaining > 0).order_by(Lot.id)).all()
+            select(Lot.id).where(Lot.program_id == bare.id, Lot.remaining > 0).order_by(Lot.id)
+        ).all()
         base = timed(lambda: ([ledger.release_lot(lot_id) for lot_id in one_by_one_lots], session.commit()))
         ours = timed(lambda: (ledger.release_due(platform.id), session.commit()))
         rows.append((label, "release: lots/s", members / base, members / ours))
@@ -111,8 +118,9 @@ def measure(label: str, url: str, members: int) -> list[tuple]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=5000)
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench")
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     rows = []

@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 from loyalty.app import create_app
 from loyalty.clock import SystemClock
 from loyalty.db import db
-from loyalty.ledger import Ledger
 from loyalty.invariants import verify
-from loyalty.programs.members import enrol
+from loyalty.ledger import Ledger
 from loyalty.models import Member
+from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -80,7 +80,8 @@ def prepare(url: str, threads: int):
             )
         program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
         member_ids = [
-            enrol(db.session, program, external_id=f"m{i}", clock=app.config["CLOCK"])[0].id for i in range(threads * MEMBERS_PER_THREAD)
+            enrol(db.session, program, external_id=f"m{i}", clock=app.config["CLOCK"])[0].id
+            for i in range(threads * MEMBERS_PER_THREAD)
         ]
         db.session.commit()
     return app, member_ids
@@ -136,7 +137,7 @@ def ledger_work(engine, member_ids):
     def work(i, count, barrier):
         # Like the baseline, each thread keeps one connection for its run.
         with engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
-            mine = member_ids[i * MEMBERS_PER_THREAD:(i + 1) * MEMBERS_PER_THREAD]
+            mine = member_ids[i * MEMBERS_PER_THREAD : (i + 1) * MEMBERS_PER_THREAD]
             members = [session.get(Member, m) for m in mine]
             ledger = Ledger(session, clock)
             ledger._system_account(members[0].program_id, "issued")
@@ -170,8 +171,10 @@ def measure(label: str, url: str, transfers: int, thread_counts: list[int]) -> l
             engine.dispose()
         b, ours = statistics.median(base), statistics.median(led)
         rows.append((label, threads, b, ours, ours / b))
-        print(f"  {label:10} threads={threads}: baseline {b:8.0f}/s  ledger {l:8.0f}/s  ratio {l / b:.2f}",
-              file=sys.stderr)
+        print(
+            f"  {label:10} threads={threads}: baseline {b:8.0f}/s  ledger {ours:8.0f}/s  ratio {ours / b:.2f}",
+            file=sys.stderr,
+        )
         reset(url)
     return rows
 

@@ -40,8 +40,8 @@ def measure(url: str, members: int, with_indexes: bool) -> dict[str, float]:
     from loyalty.app import create_app
     from loyalty.db import db
     from loyalty.ledger import Ledger
-    from loyalty.programs.members import enrol
     from loyalty.models import Member
+    from loyalty.programs.members import enrol
     from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
     from loyalty.tiers.levels import add_tier, set_scheme
@@ -85,17 +85,23 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/indexes.db"
-        runs = [(with_indexes, measure(url, args.members, with_indexes))
-                for with_indexes in (False, True, False, True)]  # twice each, alternating; the best of each
-    baseline, current = ({name: min(r[name] for w, r in runs if w == flag) for name in ("enrol", "tiers")}
-                         for flag in (False, True))
+        runs = [
+            (with_indexes, measure(url, args.members, with_indexes)) for with_indexes in (False, True, False, True)
+        ]  # twice each, alternating; the best of each
+    baseline, current = (
+        {name: min(r[name] for w, r in runs if w == flag) for name in ("enrol", "tiers")} for flag in (False, True)
+    )
     label = "PostgreSQL" if args.database_url else "SQLite"
     print(f"| {label}, {args.members:,} members | without the indexes | with them | ratio |")
     print("|---|---:|---:|---:|")
-    print(f"| enrol, per member | {baseline['enrol'] / args.members * 1000:.2f} ms"
-          f" | {current['enrol'] / args.members * 1000:.2f} ms | {current['enrol'] / baseline['enrol']:.2f} |")
-    print(f"| tier recalculation, everyone moves | {baseline['tiers']:.2f} s | {current['tiers']:.2f} s"
-          f" | {current['tiers'] / baseline['tiers']:.2f} |")
+    print(
+        f"| enrol, per member | {baseline['enrol'] / args.members * 1000:.2f} ms"
+        f" | {current['enrol'] / args.members * 1000:.2f} ms | {current['enrol'] / baseline['enrol']:.2f} |"
+    )
+    print(
+        f"| tier recalculation, everyone moves | {baseline['tiers']:.2f} s | {current['tiers']:.2f} s"
+        f" | {current['tiers'] / baseline['tiers']:.2f} |"
+    )
     return 0
 
 

@@ -45,17 +45,31 @@ CUSTOMERS = 200
 
 
 def order(n: int, customer: int, code: str | None) -> tuple[bytes, dict]:
-    body = json.dumps({
-        "id": 7_000_000 + n, "currency": "USD", "financial_status": "paid",
-        "processed_at": "2026-11-01T10:00:00+00:00", "total_line_items_price": "42.00",
-        "total_discounts": "5.00" if code else "0.00", "total_tax": "0.00", "total_price": "37.00" if code else "42.00",
-        "shipping_lines": [], "discount_codes": [{"code": code, "amount": "5.00", "type": "fixed_amount"}] if code else [],
-        "customer": {"id": customer, "email": f"c{customer}@example.com"},
-        "line_items": [{"id": 1, "title": "Beans", "sku": "BEANS", "quantity": 1, "price": "42.00", "product_id": 7}],
-    }).encode()
+    body = json.dumps(
+        {
+            "id": 7_000_000 + n,
+            "currency": "USD",
+            "financial_status": "paid",
+            "processed_at": "2026-11-01T10:00:00+00:00",
+            "total_line_items_price": "42.00",
+            "total_discounts": "5.00" if code else "0.00",
+            "total_tax": "0.00",
+            "total_price": "37.00" if code else "42.00",
+            "shipping_lines": [],
+            "discount_codes": [{"code": code, "amount": "5.00", "type": "fixed_amount"}] if code else [],
+            "customer": {"id": customer, "email": f"c{customer}@example.com"},
+            "line_items": [
+                {"id": 1, "title": "Beans", "sku": "BEANS", "quantity": 1, "price": "42.00", "product_id": 7}
+            ],
+        }
+    ).encode()
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-    return body, {"X-Shopify-Topic": "orders/paid", "X-Shopify-Hmac-Sha256": signature,
-                  "X-Shopify-Webhook-Id": f"ref-bench-{n}", "Content-Type": "application/json"}
+    return body, {
+        "X-Shopify-Topic": "orders/paid",
+        "X-Shopify-Hmac-Sha256": signature,
+        "X-Shopify-Webhook-Id": f"ref-bench-{n}",
+        "Content-Type": "application/json",
+    }
 
 
 def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: bool) -> float:
@@ -64,11 +78,11 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
 
     from loyalty.app import create_app
     from loyalty.db import db
+    from loyalty.earning.rules import add_rule
     from loyalty.programs.members import enrol
     from loyalty.programs.program import create_program
     from loyalty.referrals import set_terms
     from loyalty.registry import current_registry
-    from loyalty.earning.rules import add_rule
     from loyalty.storefronts.connections import add_storefront
     from loyalty.webhooks import inbox
 
@@ -78,9 +92,20 @@ def scenario(url: str, orders: int, *, terms: bool, new_share: int, with_code: b
         upgrade()
         registry = current_registry()
         program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
-        add_rule(db.session, program, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"}, clock=app.config["CLOCK"])
+        add_rule(
+            db.session,
+            program,
+            registry,
+            type="points_per_currency",
+            name="Base",
+            config={"points_per_unit": "1"},
+            clock=app.config["CLOCK"],
+        )
         add_storefront(db.session, program, registry, type="shopify", secret=SECRET, clock=app.config["CLOCK"])
-        codes = [enrol(db.session, program, external_id=str(10_000 + n), clock=app.config["CLOCK"])[0].referral_code for n in range(CUSTOMERS)]
+        codes = [
+            enrol(db.session, program, external_id=str(10_000 + n), clock=app.config["CLOCK"])[0].referral_code
+            for n in range(CUSTOMERS)
+        ]
         if terms:
             set_terms(program, registry, referrer_points=500, friend_points=250, min_order="10.00", review_days=14)
         db.session.commit()
@@ -110,12 +135,25 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         label = "PostgreSQL" if args.database_url else "SQLite"
-        scenarios = (("no terms (baseline)", False, 0, False), ("terms, no codes", True, 0, False),
-                     ("no terms, 10% new customers", False, 10, False),
-                     ("terms, 10% new customers referred", True, 10, True))
-        rows = [(name, scenario(args.database_url or f"sqlite:///{tmp}/{n}.db", args.orders, terms=terms,
-                                new_share=share, with_code=code))
-                for n, (name, terms, share, code) in enumerate(scenarios)]
+        scenarios = (
+            ("no terms (baseline)", False, 0, False),
+            ("terms, no codes", True, 0, False),
+            ("no terms, 10% new customers", False, 10, False),
+            ("terms, 10% new customers referred", True, 10, True),
+        )
+        rows = [
+            (
+                name,
+                scenario(
+                    args.database_url or f"sqlite:///{tmp}/{n}.db",
+                    args.orders,
+                    terms=terms,
+                    new_share=share,
+                    with_code=code,
+                ),
+            )
+            for n, (name, terms, share, code) in enumerate(scenarios)
+        ]
     base = rows[0][1]
     print(f"| {label}, worker, {args.orders} orders | ms per delivery | vs baseline |")
     print("|---|---:|---:|")

@@ -36,8 +36,8 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
 
     from loyalty.app import create_app
     from loyalty.db import db
-    from loyalty.ledger import Ledger
     from loyalty.invariants import verify
+    from loyalty.ledger import Ledger
     from loyalty.programs.members import enrol
     from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
@@ -56,10 +56,29 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
             member, _ = enrol(session, program, external_id=f"m{n}", clock=app.config["CLOCK"])
             ledger.earn(member, 10_000, key=f"seed-{n}")
             members.append(member)
-        codes = add_reward(session, program, registry, type="fixed_amount_code", name="5 off", points=500,
-                           config={"amount": "5.00"}, stock=count, limit_per_member=3, clock=app.config["CLOCK"])
-        pooled = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=500,
-                            config={"use_pool": True}, stock=count, clock=app.config["CLOCK"])
+        codes = add_reward(
+            session,
+            program,
+            registry,
+            type="fixed_amount_code",
+            name="5 off",
+            points=500,
+            config={"amount": "5.00"},
+            stock=count,
+            limit_per_member=3,
+            clock=app.config["CLOCK"],
+        )
+        pooled = add_reward(
+            session,
+            program,
+            registry,
+            type="free_shipping_code",
+            name="Ship",
+            points=500,
+            config={"use_pool": True},
+            stock=count,
+            clock=app.config["CLOCK"],
+        )
         import_codes(session, program, pooled, [f"POOL-{n:06d}" for n in range(count)], clock=app.config["CLOCK"])
         session.commit()
 
@@ -70,11 +89,17 @@ def run(url: str, count: int) -> list[tuple[str, float]]:
                 session.commit()
             rows.append((name, count / (time.perf_counter() - began)))
 
-        timed("baseline: Ledger.redeem", lambda m: Ledger(session, app.config["CLOCK"]).redeem(m, 500, key=f"base-{m.id}"))
-        timed("redeem: generated code", lambda m: redeem(session, program, m, codes.id, key="code", registry=registry,
-                                                          clock=app.config["CLOCK"]))
-        timed("redeem: code from a pool", lambda m: redeem(session, program, m, pooled.id, key="pool", registry=registry,
-                                                            clock=app.config["CLOCK"]))
+        timed(
+            "baseline: Ledger.redeem", lambda m: Ledger(session, app.config["CLOCK"]).redeem(m, 500, key=f"base-{m.id}")
+        )
+        timed(
+            "redeem: generated code",
+            lambda m: redeem(session, program, m, codes.id, key="code", registry=registry, clock=app.config["CLOCK"]),
+        )
+        timed(
+            "redeem: code from a pool",
+            lambda m: redeem(session, program, m, pooled.id, key="pool", registry=registry, clock=app.config["CLOCK"]),
+        )
         assert verify(session) == []
         session.remove()
         db.engine.dispose()

@@ -65,23 +65,41 @@ BASELINE_DDL = {
 
 def order_body(n: int) -> bytes:
     customer = 10_000 + n % CUSTOMERS
-    return json.dumps({
-        "id": 5_000_000 + n, "currency": "USD", "financial_status": "paid",
-        "processed_at": "2026-11-01T10:00:00+00:00", "total_line_items_price": "42.00", "total_discounts": "0.00",
-        "total_tax": "3.36", "total_price": "45.36", "shipping_lines": [], "discount_codes": [],
-        "customer": {"id": customer, "email": f"c{customer}@example.com", "first_name": "Bench", "last_name": str(customer)},
-        "line_items": [
-            {"id": 1, "title": "Espresso beans", "sku": "BEANS", "quantity": 1, "price": "30.00", "product_id": 7},
-            {"id": 2, "title": "Mug", "sku": "MUG", "quantity": 1, "price": "12.00", "product_id": 8},
-        ],
-    }).encode()
+    return json.dumps(
+        {
+            "id": 5_000_000 + n,
+            "currency": "USD",
+            "financial_status": "paid",
+            "processed_at": "2026-11-01T10:00:00+00:00",
+            "total_line_items_price": "42.00",
+            "total_discounts": "0.00",
+            "total_tax": "3.36",
+            "total_price": "45.36",
+            "shipping_lines": [],
+            "discount_codes": [],
+            "customer": {
+                "id": customer,
+                "email": f"c{customer}@example.com",
+                "first_name": "Bench",
+                "last_name": str(customer),
+            },
+            "line_items": [
+                {"id": 1, "title": "Espresso beans", "sku": "BEANS", "quantity": 1, "price": "30.00", "product_id": 7},
+                {"id": 2, "title": "Mug", "sku": "MUG", "quantity": 1, "price": "12.00", "product_id": 8},
+            ],
+        }
+    ).encode()
 
 
 def signed(n: int) -> tuple[bytes, dict]:
     body = order_body(n)
     signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-    return body, {"X-Shopify-Topic": "orders/paid", "X-Shopify-Hmac-Sha256": signature,
-                  "X-Shopify-Webhook-Id": f"bench-{n}", "Content-Type": "application/json"}
+    return body, {
+        "X-Shopify-Topic": "orders/paid",
+        "X-Shopify-Hmac-Sha256": signature,
+        "X-Shopify-Webhook-Id": f"bench-{n}",
+        "Content-Type": "application/json",
+    }
 
 
 # --- load generator (runs in its own process) ---------------------------------
@@ -133,7 +151,9 @@ def run_load(port, path, start, requests, concurrency) -> dict:
     """The load generator in a separate process, so the servers and it don't share a GIL."""
     output = subprocess.run(
         [sys.executable, __file__, "--load", str(port), path, str(start), str(requests), str(concurrency)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output)
 
@@ -172,15 +192,29 @@ def loyalty(args: list[str], env: dict) -> None:
 def prepare(url: str, env: dict) -> None:
     loyalty(["db", "upgrade"], env)
     loyalty(["programs", "create", "--slug", "bench", "--name", "Bench", "--currency", "USD"], env)
-    loyalty(["rules", "add", "--program", "bench", "--type", "points_per_currency", "--name", "Base",
-             "--config", '{"points_per_unit": "1"}'], env)
+    loyalty(
+        [
+            "rules",
+            "add",
+            "--program",
+            "bench",
+            "--type",
+            "points_per_currency",
+            "--name",
+            "Base",
+            "--config",
+            '{"points_per_unit": "1"}',
+        ],
+        env,
+    )
     loyalty(["storefronts", "add", "--program", "bench", "--type", "shopify", "--secret", SECRET], env)
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in BASELINE_DDL[engine.dialect.name]:
             conn.execute(text(statement))
-        conn.execute(text("INSERT INTO bench_balances (id, balance) VALUES (:i, 0)"),
-                     [{"i": i} for i in range(CUSTOMERS)])
+        conn.execute(
+            text("INSERT INTO bench_balances (id, balance) VALUES (:i, 0)"), [{"i": i} for i in range(CUSTOMERS)]
+        )
     engine.dispose()
 
 
@@ -205,21 +239,50 @@ def wait_until_processed(url: str, after: int, count: int) -> None:
 
 def measure(label: str, url: str, requests: int, concurrency: int, workers: int, idle: float) -> list[tuple]:
     """Baseline, the platform processing inline, and queued with ``workers`` batch workers."""
-    env = {**os.environ, "DATABASE_URL": url, "LOYALTY_INSTANCE_PATH": tempfile.mkdtemp(),
-           "BENCH_DATABASE_URL": url, "BENCH_SECRET": SECRET}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "LOYALTY_INSTANCE_PATH": tempfile.mkdtemp(),
+        "BENCH_DATABASE_URL": url,
+        "BENCH_SECRET": SECRET,
+    }
     prepare(url, env)
     ports = {name: free_port() for name in ("inline", "queued", "baseline")}
     serve_args = lambda port: [str(BIN / "loyalty"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]  # noqa: E731
     servers = [
         serve(serve_args(ports["inline"]), env, ports["inline"], "/healthz"),
-        serve(serve_args(ports["queued"]), {**env, "LOYALTY_WEBHOOK_PROCESSING": '"queued"'}, ports["queued"], "/healthz"),
+        serve(
+            serve_args(ports["queued"]), {**env, "LOYALTY_WEBHOOK_PROCESSING": '"queued"'}, ports["queued"], "/healthz"
+        ),
         # Served as `loyalty serve` serves the platform: 2 sync workers, access log on.
-        serve([str(BIN / "gunicorn"), "--workers", "2", "--access-logfile", "-",
-               "--bind", f"127.0.0.1:{ports['baseline']}",
-               "--pythonpath", str(ROOT / "bench"), "baseline_app:app"], env, ports["baseline"], "/"),
+        serve(
+            [
+                str(BIN / "gunicorn"),
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "--bind",
+                f"127.0.0.1:{ports['baseline']}",
+                "--pythonpath",
+                str(ROOT / "bench"),
+                "baseline_app:app",
+            ],
+            env,
+            ports["baseline"],
+            "/",
+        ),
     ]
-    servers += [subprocess.Popen([str(BIN / "loyalty"), "worker", "--idle", str(idle)], env=env, cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    servers += [
+        subprocess.Popen(
+            [str(BIN / "loyalty"), "worker", "--idle", str(idle)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     path = "/webhooks/bench/shopify"
     try:
         run_load(ports["inline"], path, 0, 200, concurrency)  # warm up; enrols the customers
@@ -247,10 +310,19 @@ def measure(label: str, url: str, requests: int, concurrency: int, workers: int,
         runs = rows[name]
         errors = [e for run in runs for e in run["errors"]]
         assert not errors, f"{name} answered {errors}"
-        result.append((label, name, statistics.median(r["rate"] for r in runs),
-                       statistics.median(r["p50"] for r in runs), statistics.median(r["p99"] for r in runs)))
-        print(f"  {label:10} {name:8} {result[-1][2]:7.0f}/s p50 {result[-1][3]:6.1f} ms p99 {result[-1][4]:6.1f} ms",
-              file=sys.stderr)
+        result.append(
+            (
+                label,
+                name,
+                statistics.median(r["rate"] for r in runs),
+                statistics.median(r["p50"] for r in runs),
+                statistics.median(r["p99"] for r in runs),
+            )
+        )
+        print(
+            f"  {label:10} {name:8} {result[-1][2]:7.0f}/s p50 {result[-1][3]:6.1f} ms p99 {result[-1][4]:6.1f} ms",
+            file=sys.stderr,
+        )
     return result
 
 
@@ -260,9 +332,9 @@ def in_process(count: int) -> None:
 
     from loyalty.app import create_app
     from loyalty.db import db
+    from loyalty.earning.rules import add_rule
     from loyalty.programs.program import create_program
     from loyalty.registry import current_registry
-    from loyalty.earning.rules import add_rule
     from loyalty.storefronts.connections import add_storefront
     from loyalty.webhooks import inbox
 
@@ -272,10 +344,21 @@ def in_process(count: int) -> None:
             app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/p.db", "WEBHOOK_PROCESSING": mode})
             with app.app_context():
                 upgrade()
-                program = create_program(db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"])
-                add_rule(db.session, program, current_registry(), type="points_per_currency", name="Base",
-                         config={"points_per_unit": "1"}, clock=app.config["CLOCK"])
-                add_storefront(db.session, program, current_registry(), type="shopify", secret=SECRET, clock=app.config["CLOCK"])
+                program = create_program(
+                    db.session, slug="bench", name="Bench", currency="USD", clock=app.config["CLOCK"]
+                )
+                add_rule(
+                    db.session,
+                    program,
+                    current_registry(),
+                    type="points_per_currency",
+                    name="Base",
+                    config={"points_per_unit": "1"},
+                    clock=app.config["CLOCK"],
+                )
+                add_storefront(
+                    db.session, program, current_registry(), type="shopify", secret=SECRET, clock=app.config["CLOCK"]
+                )
                 db.session.commit()
             client = app.test_client()
 
@@ -315,14 +398,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="deliveries per measured round")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench")
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--worker-idle", type=float, default=0.05,
-                        help="loyalty worker --idle: how long a worker lets deliveries gather after a partial batch")
-    parser.add_argument("--pg-workers", type=int, default=1,
-                        help="loyalty worker processes on PostgreSQL (SQLite has one writer: always 1)")
+    parser.add_argument(
+        "--worker-idle",
+        type=float,
+        default=0.05,
+        help="loyalty worker --idle: how long a worker lets deliveries gather after a partial batch",
+    )
+    parser.add_argument(
+        "--pg-workers",
+        type=int,
+        default=1,
+        help="loyalty worker processes on PostgreSQL (SQLite has one writer: always 1)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     from ledger import ensure_database, reset
@@ -331,21 +423,26 @@ def main() -> int:
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             # SQLite has one writer: a second worker would only queue behind the first.
-            rows += measure("SQLite", f"sqlite:///{tmp}/bench.db", args.requests, args.concurrency, workers=1,
-                            idle=args.worker_idle)
+            rows += measure(
+                "SQLite", f"sqlite:///{tmp}/bench.db", args.requests, args.concurrency, workers=1, idle=args.worker_idle
+            )
     if not args.skip_postgres:
         ensure_database(args.pg_url)
         reset(args.pg_url)
-        rows += measure("PostgreSQL", args.pg_url, args.requests, args.concurrency, workers=args.pg_workers,
-                        idle=args.worker_idle)
+        rows += measure(
+            "PostgreSQL", args.pg_url, args.requests, args.concurrency, workers=args.pg_workers, idle=args.worker_idle
+        )
         reset(args.pg_url)
-    names = {"baseline": "bare baseline", "inline": "platform, processing in the request",
-             "queued": "platform, queued + batch workers (until all processed)"}
+    names = {
+        "baseline": "bare baseline",
+        "inline": "platform, processing in the request",
+        "queued": "platform, queued + batch workers (until all processed)",
+    }
     print("| backend | server | deliveries/s | p50 (ms) | p99 (ms) | platform / baseline |")
     print("|---|---|---:|---:|---:|---:|")
     for index in range(0, len(rows), 3):
         base = rows[index]
-        for row in rows[index:index + 3]:
+        for row in rows[index : index + 3]:
             ratio = "" if row is base else f"{row[2] / base[2]:.2f}"
             print(f"| {row[0]} | {names[row[1]]} | {row[2]:,.0f} | {row[3]:.1f} | {row[4]:.1f} | {ratio} |")
     return 0

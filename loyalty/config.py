@@ -35,7 +35,7 @@ def normalize_url(url: str) -> str:
     """Read plain PostgreSQL URLs as psycopg 3 ones (SQLAlchemy's default driver is psycopg2)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -86,9 +86,11 @@ def insert_many(conn, table, rows: list[dict]) -> list[int]:
         return []
     name = table.name
     if conn.dialect.name == "postgresql":
-        ids = list(conn.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, {len(rows):d})"
-        ).scalars())
+        ids = list(
+            conn.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, {len(rows):d})"
+            ).scalars()
+        )
     else:
         last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar()
         ids = list(range(last + 1, last + 1 + len(rows)))

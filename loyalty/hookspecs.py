@@ -28,7 +28,8 @@ keeps that page in step with this module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -180,9 +181,7 @@ def points_posted(program: Program, member: Member, posting: Receipt, cause: dic
 
 
 @hookspec
-def tier_changed(
-    program: Program, member: Member, old_tier: Tier | None, new_tier: Tier | None, reason: str
-) -> None:
+def tier_changed(program: Program, member: Member, old_tier: Tier | None, new_tier: Tier | None, reason: str) -> None:
     """A member moved to another tier: at an event, a recalculation, or by hand.
 
     Called once per change, inside the transaction that moved the member

@@ -17,7 +17,17 @@ from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from loyalty.models import (
-    Account, DailyFigure, Entry, Lot, LotConsumption, MemberActivity, Program, Redemption, Referral, Reward, Transfer,
+    Account,
+    DailyFigure,
+    Entry,
+    Lot,
+    LotConsumption,
+    MemberActivity,
+    Program,
+    Redemption,
+    Referral,
+    Reward,
+    Transfer,
 )
 from loyalty.reporting.periods import ONE_DAY, midnight
 from loyalty.reporting.rollups import ACTIVE_KINDS, range_totals
@@ -52,11 +62,7 @@ def _derived_balances():
         select(transfers.c.to_account_id.label("account_id"), transfers.c.amount.label("delta")),
         select(transfers.c.from_account_id.label("account_id"), (-transfers.c.amount).label("delta")),
     ).subquery()
-    return (
-        select(moves.c.account_id, func.sum(moves.c.delta).label("derived"))
-        .group_by(moves.c.account_id)
-        .subquery()
-    )
+    return select(moves.c.account_id, func.sum(moves.c.delta).label("derived")).group_by(moves.c.account_id).subquery()
 
 
 def _zero_sum(session: Session, program_id: int) -> list[str]:
@@ -78,8 +84,13 @@ def _cached_balances(session: Session, program_id: int) -> list[str]:
     """2a. Every cached balance equals the sum of its account's transfers."""
     derived = _derived_balances()
     query = (
-        select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance,
-               func.coalesce(derived.c.derived, 0).label("derived"))
+        select(
+            accounts.c.id,
+            accounts.c.member_id,
+            accounts.c.kind,
+            accounts.c.balance,
+            func.coalesce(derived.c.derived, 0).label("derived"),
+        )
         .select_from(accounts.outerjoin(derived, derived.c.account_id == accounts.c.id))
         .where(
             accounts.c.program_id == program_id,
@@ -97,14 +108,17 @@ def _cached_balances(session: Session, program_id: int) -> list[str]:
 def _lots_cover_balances(session: Session, program_id: int) -> list[str]:
     """2b. Each member account's open lots sum to its balance (or to zero while it is negative)."""
     open_sum = (
-        select(lots.c.account_id, func.sum(lots.c.remaining).label("open"))
-        .group_by(lots.c.account_id)
-        .subquery()
+        select(lots.c.account_id, func.sum(lots.c.remaining).label("open")).group_by(lots.c.account_id).subquery()
     )
     expected = case((accounts.c.balance > 0, accounts.c.balance), else_=literal(0))
     query = (
-        select(accounts.c.id, accounts.c.member_id, accounts.c.kind, accounts.c.balance,
-               func.coalesce(open_sum.c.open, 0).label("open"))
+        select(
+            accounts.c.id,
+            accounts.c.member_id,
+            accounts.c.kind,
+            accounts.c.balance,
+            func.coalesce(open_sum.c.open, 0).label("open"),
+        )
         .select_from(accounts.outerjoin(open_sum, open_sum.c.account_id == accounts.c.id))
         .where(
             accounts.c.program_id == program_id,
@@ -244,22 +258,40 @@ def _same_program(session: Session, program_id: int) -> list[str]:
 def _referral_rewards(session: Session, program_id: int) -> list[str]:
     """A referral pays only once rewarded, each side once, the points it shows, to the right member."""
     posted = (
-        select(entries.c.source_id, entries.c.member_id, func.count().label("n"), func.sum(entries.c.amount).label("points"))
+        select(
+            entries.c.source_id,
+            entries.c.member_id,
+            func.count().label("n"),
+            func.sum(entries.c.amount).label("points"),
+        )
         .where(entries.c.program_id == program_id, entries.c.source_type == "referral", entries.c.kind == "earn")
         .group_by(entries.c.source_id, entries.c.member_id)
         .subquery()
     )
-    side = case((posted.c.member_id == referrals.c.referrer_id, referrals.c.referrer_points),
-                (posted.c.member_id == referrals.c.friend_member_id, referrals.c.friend_points), else_=None)
+    side = case(
+        (posted.c.member_id == referrals.c.referrer_id, referrals.c.referrer_points),
+        (posted.c.member_id == referrals.c.friend_member_id, referrals.c.friend_points),
+        else_=None,
+    )
     query = (
-        select(posted.c.source_id, posted.c.member_id, posted.c.n, posted.c.points, referrals.c.status, side.label("shown"))
-        .select_from(posted.outerjoin(referrals, func.cast(referrals.c.id, entries.c.source_id.type) == posted.c.source_id))
-        .where(or_(posted.c.n > 1, referrals.c.status.is_distinct_from("rewarded"), side.is_(None),
-                   side != posted.c.points))
+        select(
+            posted.c.source_id, posted.c.member_id, posted.c.n, posted.c.points, referrals.c.status, side.label("shown")
+        )
+        .select_from(
+            posted.outerjoin(referrals, func.cast(referrals.c.id, entries.c.source_id.type) == posted.c.source_id)
+        )
+        .where(
+            or_(
+                posted.c.n > 1, referrals.c.status.is_distinct_from("rewarded"), side.is_(None), side != posted.c.points
+            )
+        )
         .limit(DETAIL_LIMIT)
     )
-    return [f"referral {r.source_id} ({r.status}) posted {r.points} points in {r.n} entries to member {r.member_id}"
-            f" (shows {r.shown})" for r in session.execute(query).all()]
+    return [
+        f"referral {r.source_id} ({r.status}) posted {r.points} points in {r.n} entries to member {r.member_id}"
+        f" (shows {r.shown})"
+        for r in session.execute(query).all()
+    ]
 
 
 def _redemptions(session: Session, program_id: int) -> list[str]:
@@ -267,26 +299,54 @@ def _redemptions(session: Session, program_id: int) -> list[str]:
     spent = entries.alias("spent")
     returned = entries.alias("returned")
     wrong = (
-        select(redemptions.c.id, redemptions.c.status, redemptions.c.points,
-               spent.c.amount.label("spent"), returned.c.amount.label("returned"))
-        .select_from(redemptions.outerjoin(spent, spent.c.id == redemptions.c.entry_id)
-                     .outerjoin(returned, returned.c.id == redemptions.c.reversal_entry_id))
-        .where(redemptions.c.program_id == program_id, or_(
-            and_(redemptions.c.status == "failed", or_(redemptions.c.points != 0, redemptions.c.entry_id.is_not(None))),
-            and_(redemptions.c.points > 0, or_(
-                spent.c.kind.is_distinct_from("redeem"), spent.c.amount.is_distinct_from(redemptions.c.points),
-                spent.c.member_id.is_distinct_from(redemptions.c.member_id))),
-            and_(redemptions.c.status == "cancelled", redemptions.c.points > 0,
-                 returned.c.amount.is_distinct_from(redemptions.c.points)),
-        ))
+        select(
+            redemptions.c.id,
+            redemptions.c.status,
+            redemptions.c.points,
+            spent.c.amount.label("spent"),
+            returned.c.amount.label("returned"),
+        )
+        .select_from(
+            redemptions.outerjoin(spent, spent.c.id == redemptions.c.entry_id).outerjoin(
+                returned, returned.c.id == redemptions.c.reversal_entry_id
+            )
+        )
+        .where(
+            redemptions.c.program_id == program_id,
+            or_(
+                and_(
+                    redemptions.c.status == "failed",
+                    or_(redemptions.c.points != 0, redemptions.c.entry_id.is_not(None)),
+                ),
+                and_(
+                    redemptions.c.points > 0,
+                    or_(
+                        spent.c.kind.is_distinct_from("redeem"),
+                        spent.c.amount.is_distinct_from(redemptions.c.points),
+                        spent.c.member_id.is_distinct_from(redemptions.c.member_id),
+                    ),
+                ),
+                and_(
+                    redemptions.c.status == "cancelled",
+                    redemptions.c.points > 0,
+                    returned.c.amount.is_distinct_from(redemptions.c.points),
+                ),
+            ),
+        )
         .limit(DETAIL_LIMIT)
     )
-    found = [f"redemption {r.id} ({r.status}, {r.points} points) has spent {r.spent} and returned {r.returned}"
-             for r in session.execute(wrong)]
+    found = [
+        f"redemption {r.id} ({r.status}, {r.points} points) has spent {r.spent} and returned {r.returned}"
+        for r in session.execute(wrong)
+    ]
     orphans = (
-        select(entries.c.id).where(
-            entries.c.program_id == program_id, entries.c.kind == "redeem", entries.c.source_type == "reward",
-            ~select(redemptions.c.id).where(redemptions.c.entry_id == entries.c.id).exists())
+        select(entries.c.id)
+        .where(
+            entries.c.program_id == program_id,
+            entries.c.kind == "redeem",
+            entries.c.source_type == "reward",
+            ~select(redemptions.c.id).where(redemptions.c.entry_id == entries.c.id).exists(),
+        )
         .limit(DETAIL_LIMIT)
     )
     found += [f"entry {r.id} spent points on a reward without a redemption" for r in session.execute(orphans)]
@@ -302,8 +362,9 @@ def _redemptions(session: Session, program_id: int) -> list[str]:
         .where(rewards.c.program_id == program_id, rewards.c.issued_count != func.coalesce(out.c.n, 0))
         .limit(DETAIL_LIMIT)
     )
-    return found + [f"reward {r.id} counts {r.issued_count} issued, but {r.n} redemptions are out"
-                    for r in session.execute(stock)]
+    return found + [
+        f"reward {r.id} counts {r.issued_count} issued, but {r.n} redemptions are out" for r in session.execute(stock)
+    ]
 
 
 def _rollups(session: Session, program_id: int) -> list[str]:
@@ -311,10 +372,16 @@ def _rollups(session: Session, program_id: int) -> list[str]:
     mark = session.scalar(select(programs.c.rolled_up_until).where(programs.c.id == program_id))
     stored: dict = {}
     for day, figure, value in session.execute(
-            select(DailyFigure.day, DailyFigure.figure, DailyFigure.value).where(DailyFigure.program_id == program_id)):
+        select(DailyFigure.day, DailyFigure.figure, DailyFigure.value).where(DailyFigure.program_id == program_id)
+    ):
         stored.setdefault(day, {})[figure] = value
-    active = dict(session.execute(select(MemberActivity.member_id, MemberActivity.last_active_on)
-                                  .where(MemberActivity.program_id == program_id)).all())
+    active = dict(
+        session.execute(
+            select(MemberActivity.member_id, MemberActivity.last_active_on).where(
+                MemberActivity.program_id == program_id
+            )
+        ).all()
+    )
     if mark is None:
         return ["rolled-up rows exist but the program has no roll-up mark"] if stored or active else []
     found = [f"day {day} is rolled up but not before the mark {mark}" for day in sorted(stored) if day >= mark]
@@ -325,14 +392,24 @@ def _rollups(session: Session, program_id: int) -> list[str]:
         if stored.get(day, {}) != expected:
             found.append(f"day {day} rolled up as {stored.get(day, {})}, the ledger says {expected}")
         day += ONE_DAY
-    last_active = {member_id: when.date() for member_id, when in session.execute(
-        select(entries.c.member_id, func.max(entries.c.created_at))
-        .where(entries.c.program_id == program_id, entries.c.kind.in_(ACTIVE_KINDS), entries.c.member_id.is_not(None),
-               entries.c.created_at < midnight(mark))
-        .group_by(entries.c.member_id))}
+    last_active = {
+        member_id: when.date()
+        for member_id, when in session.execute(
+            select(entries.c.member_id, func.max(entries.c.created_at))
+            .where(
+                entries.c.program_id == program_id,
+                entries.c.kind.in_(ACTIVE_KINDS),
+                entries.c.member_id.is_not(None),
+                entries.c.created_at < midnight(mark),
+            )
+            .group_by(entries.c.member_id)
+        )
+    }
     wrong = sorted(m for m in set(active) | set(last_active) if active.get(m) != last_active.get(m))
-    found += [f"member {m} last active on {active.get(m)} in the roll-up, {last_active.get(m)} in the ledger"
-              for m in wrong[:DETAIL_LIMIT]]
+    found += [
+        f"member {m} last active on {active.get(m)} in the roll-up, {last_active.get(m)} in the ledger"
+        for m in wrong[:DETAIL_LIMIT]
+    ]
     return found
 
 
@@ -351,6 +428,7 @@ CHECKS = {
     "redemptions": _redemptions,
     "rollups": _rollups,
 }
+
 
 def verify(session: Session, program_slug: str | None = None) -> list[Violation]:
     """Every violation of every invariant, for one program or for all of them."""

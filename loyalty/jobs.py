@@ -23,10 +23,10 @@ import os
 import socket
 import threading
 import zlib
-from functools import partial
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 from sqlalchemy import delete, extract, or_, select, text, update
@@ -83,8 +83,12 @@ def _in_batches(session, sweep) -> int:
 def release_job(session, clock, registry, program_slug=None) -> dict:
     """Move pending points whose return window has passed to available."""
     ledger = Ledger(session, clock)
-    return {"released": sum(_in_batches(session, partial(ledger.release_due, program.id, limit=SWEEP_BATCH))
-                            for program in _programs(session, program_slug))}
+    return {
+        "released": sum(
+            _in_batches(session, partial(ledger.release_due, program.id, limit=SWEEP_BATCH))
+            for program in _programs(session, program_slug)
+        )
+    }
 
 
 def referrals_job(session, clock, registry, program_slug=None) -> dict:
@@ -105,7 +109,8 @@ def expire_job(session, clock, registry, program_slug=None) -> dict:
         if program.expiry_policy == "inactivity":
             days = program.expiry_after
             counts["expired_inactive"] += _in_batches(
-                session, partial(ledger.expire_inactive, program.id, days, limit=SWEEP_BATCH))
+                session, partial(ledger.expire_inactive, program.id, days, limit=SWEEP_BATCH)
+            )
     return counts
 
 
@@ -117,17 +122,20 @@ def birthdays_job(session, clock, registry, program_slug=None) -> dict:
         days.append((2, 29))
     counts = {"members": 0, "points": 0}
     for program in _programs(session, program_slug):
-        born_today = or_(*(
-            (extract("month", Member.birthday) == month) & (extract("day", Member.birthday) == day)
-            for month, day in days
-        ))
+        born_today = or_(
+            *(
+                (extract("month", Member.birthday) == month) & (extract("day", Member.birthday) == day)
+                for month, day in days
+            )
+        )
         for external_id in session.scalars(
             select(Member.external_id)
             .where(Member.program_id == program.id, Member.status == "active", born_today)
             .order_by(Member.id)
         ).all():
-            outcome = process(session, program, Birthday(Customer(external_id), today.year),
-                              registry=registry, clock=clock)
+            outcome = process(
+                session, program, Birthday(Customer(external_id), today.year), registry=registry, clock=clock
+            )
             counts["members"] += 1
             counts["points"] += outcome.points
     return counts
@@ -205,8 +213,9 @@ def check_cron(expression: str) -> str:
 # --- running -----------------------------------------------------------------
 
 
-def run_job(session: Session, name: str, *, trigger: str = "manual", registry,
-            clock: Clock, once_since: datetime | None = None) -> JobRun:
+def run_job(
+    session: Session, name: str, *, trigger: str = "manual", registry, clock: Clock, once_since: datetime | None = None
+) -> JobRun:
     """Run a job now, under its lock, and record the run. Never raises for the job's own errors.
 
     ``name`` is a job of :data:`JOBS`, or ``tiers:<program>`` for one program's tiers.
@@ -224,17 +233,29 @@ def run_job(session: Session, name: str, *, trigger: str = "manual", registry,
         raise errors.InvalidInput(f"no job {name!r} (jobs: {', '.join(JOBS)}, or tiers:<program>)")
     function, _ = JOBS[base]
     with job_lock(session, name, clock) as (held, work):
-        done_already = held and once_since is not None and work.scalar(
-            select(JobRun.id).where(JobRun.job == name, JobRun.status != "skipped", JobRun.started_at >= once_since)
-        ) is not None
+        done_already = (
+            held
+            and once_since is not None
+            and work.scalar(
+                select(JobRun.id).where(JobRun.job == name, JobRun.status != "skipped", JobRun.started_at >= once_since)
+            )
+            is not None
+        )
         if held:
             _abandon_unfinished(work, name, clock)
-        run = JobRun(job=name, trigger=trigger, started_at=clock.now(),
-                     status="running" if held and not done_already else "skipped")
+        run = JobRun(
+            job=name,
+            trigger=trigger,
+            started_at=clock.now(),
+            status="running" if held and not done_already else "skipped",
+        )
         if run.status == "skipped":
             run.finished_at = run.started_at
-            run.error = ("another scheduler ran this job for this time already" if done_already
-                         else "another scheduler is running this job")
+            run.error = (
+                "another scheduler ran this job for this time already"
+                if done_already
+                else "another scheduler is running this job"
+            )
         work.add(run)
         work.flush()
         # Read now: reading an attribute after the commit would open a
@@ -268,9 +289,13 @@ def _abandon_unfinished(session: Session, name: str, clock: Clock) -> None:
     on SQLite a lease is free only once released or lapsed.
     """
     session.execute(
-        update(JobRun).where(JobRun.job == name, JobRun.status == "running")
-        .values(status="abandoned", finished_at=clock.now(),
-                error="its end was never recorded: the run lost the database, or its process died")
+        update(JobRun)
+        .where(JobRun.job == name, JobRun.status == "running")
+        .values(
+            status="abandoned",
+            finished_at=clock.now(),
+            error="its end was never recorded: the run lost the database, or its process died",
+        )
     )
 
 

@@ -13,9 +13,7 @@ from loyalty import errors
 
 #: ISO 4217 currencies whose minor unit is not 1/100.
 _EXPONENTS = {
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
-    ),
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0),
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
     "CLF": 4,
     "UYW": 4,
@@ -50,7 +48,7 @@ def stripe_exponent(currency: str) -> int:
 def to_decimal(value, currency: str, *, field: str = "amount") -> Decimal:
     """Parse ``value`` as an amount of ``currency``; refuse floats and extra precision."""
     if isinstance(value, float):
-        raise errors.InvalidInput(f"{field}: money must not be a float; send a string such as \"19.99\"")
+        raise errors.InvalidInput(f'{field}: money must not be a float; send a string such as "19.99"')
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError):

@@ -31,10 +31,17 @@ PG_OUTAGE_STATES = frozenset({"57P01", "57P02", "57P03"})
 #: SQLite primary result codes of a database that is busy or unwell, not of a statement:
 #: BUSY and LOCKED (another writer held the lock past ``busy_timeout``), NOMEM, IOERR,
 #: FULL, CANTOPEN, PROTOCOL.
-SQLITE_OUTAGE_CODES = frozenset({
-    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_IOERR,
-    sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
-})
+SQLITE_OUTAGE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
 
 #: The worker's and the scheduler's waits between tries: 0.5 s doubling to 30 s.
 FIRST_WAIT = 0.5
@@ -98,8 +105,17 @@ class Outage:
     from the shortest again.
     """
 
-    def __init__(self, what: str, log: logging.Logger, *, meanwhile: str | None = None, first: float = FIRST_WAIT,
-                 longest: float = LONGEST_WAIT, jitter=random.random, now=time.monotonic):
+    def __init__(
+        self,
+        what: str,
+        log: logging.Logger,
+        *,
+        meanwhile: str | None = None,
+        first: float = FIRST_WAIT,
+        longest: float = LONGEST_WAIT,
+        jitter=random.random,
+        now=time.monotonic,
+    ):
         self.what, self.log = what, log
         self.meanwhile = meanwhile or f"retrying with backoff, {first:g} s doubling to {longest:g} s"
         self.first, self.longest, self.jitter, self.now = first, longest, jitter, now
@@ -124,6 +140,7 @@ class Outage:
         with self._lock:
             if self.since is None:
                 return
-            self.log.warning("%s: database back after %.1f s (%d failed tries)",
-                             self.what, self.now() - self.since, self.tries)
+            self.log.warning(
+                "%s: database back after %.1f s (%d failed tries)", self.what, self.now() - self.since, self.tries
+            )
             self.since, self.tries = None, 0

@@ -79,7 +79,6 @@ from loyalty.earning.rule_types import (
     RuleConfigSchema,
     base_rate_field,
 )
-from loyalty.plugin_contracts import EVENT_KINDS
 from loyalty.errors import (
     InvalidInput,
     LoyaltyError,
@@ -88,6 +87,7 @@ from loyalty.errors import (
 )
 from loyalty.hookspecs import hookimpl
 from loyalty.models import Entry, Member, Order
+from loyalty.plugin_contracts import EVENT_KINDS
 from loyalty.referrals.checks import (
     OrderFacts,
     Person,

@@ -48,26 +48,39 @@ class Contract:
 
 CONTRACTS = {
     "earning_rule_types": Contract(
-        ("name", "title", "schema", "events", "evaluate"), ("evaluate",), ("evaluate",),
-        "loyalty.earning.rule_types:EarningRuleType", "loyalty.earning.rule_types:RuleConfigSchema",
+        ("name", "title", "schema", "events", "evaluate"),
+        ("evaluate",),
+        ("evaluate",),
+        "loyalty.earning.rule_types:EarningRuleType",
+        "loyalty.earning.rule_types:RuleConfigSchema",
     ),
     "tier_schemes": Contract(
-        ("name", "title", "schema", "metric", "qualifying_values"), ("qualifying_values",), ("qualifying_values",),
-        "loyalty.tiers.schemes:TierScheme", "loyalty.tiers.schemes:TierSchemeSchema",
+        ("name", "title", "schema", "metric", "qualifying_values"),
+        ("qualifying_values",),
+        ("qualifying_values",),
+        "loyalty.tiers.schemes:TierScheme",
+        "loyalty.tiers.schemes:TierSchemeSchema",
     ),
     "reward_types": Contract(
         ("name", "title", "schema", "variable", "issue", "cancel"),
-        ("issue", "cancel", "check_pricing", "describe"), ("issue",),
-        "loyalty.rewards.types:RewardType", "loyalty.rewards.types:RewardConfigSchema",
+        ("issue", "cancel", "check_pricing", "describe"),
+        ("issue",),
+        "loyalty.rewards.types:RewardType",
+        "loyalty.rewards.types:RewardConfigSchema",
     ),
     "storefronts": Contract(
         ("name", "title", "verify", "delivery_id", "topic", "parse", "is_ping", "stored_headers"),
-        ("verify", "delivery_id", "topic", "parse", "is_ping"), ("verify", "delivery_id", "topic", "parse"),
-        "loyalty.storefronts.adapters:StorefrontAdapter", None,
+        ("verify", "delivery_id", "topic", "parse", "is_ping"),
+        ("verify", "delivery_id", "topic", "parse"),
+        "loyalty.storefronts.adapters:StorefrontAdapter",
+        None,
     ),
     "referral_checks": Contract(
-        ("name", "title", "schema", "default_action", "check"), ("check",), ("check",),
-        "loyalty.referrals.checks:ReferralCheck", "loyalty.referrals.checks:ReferralCheckSchema",
+        ("name", "title", "schema", "default_action", "check"),
+        ("check",),
+        ("check",),
+        "loyalty.referrals.checks:ReferralCheck",
+        "loyalty.referrals.checks:ReferralCheckSchema",
     ),
 }
 
@@ -123,8 +136,10 @@ def problems(kind: str, item) -> list[str]:
         found.append(f"{name}.variable must be True or False")
     if kind == "storefronts":
         headers = item.stored_headers
-        if isinstance(headers, str) or not isinstance(headers, (tuple, list)) or not all(
-            isinstance(h, str) and h == h.lower() for h in headers
+        if (
+            isinstance(headers, str)
+            or not isinstance(headers, (tuple, list))
+            or not all(isinstance(h, str) and h == h.lower() for h in headers)
         ):
             found.append(f"{name}.stored_headers must be a tuple of lower-case header names")
     if kind == "referral_checks" and item.default_action not in ("reject", "flag"):

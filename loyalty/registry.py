@@ -126,16 +126,12 @@ class Registry:
     def plugins(self) -> list[PluginInfo]:
         infos = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda item: item[0]):
-            hooks = sorted(
-                caller.name for caller in self.pm.get_hookcallers(plugin) or []
-            )
+            hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
             contributes: dict[str, list[str]] = {}
             for (kind, type_name), owner in self._owner.items():
                 if owner == name:
                     contributes.setdefault(kind, []).append(type_name)
-            infos.append(
-                PluginInfo(name, self._versions.get(name), name in BUILTIN_PLUGINS, hooks, contributes)
-            )
+            infos.append(PluginInfo(name, self._versions.get(name), name in BUILTIN_PLUGINS, hooks, contributes))
         return infos
 
     # --- start -------------------------------------------------------------

@@ -12,6 +12,7 @@ from loyalty.models import AuditEntry, Referral
 from tests.helpers import available, snapshot
 from tests.helpers.admin import PASSWORD, Browser, browser, shop, signed_in, users  # noqa: F401 (fixtures)
 
+
 class TestSignIn:
     def test_pages_need_a_signed_in_person(self, browser, users):
         for path in ("/admin/", "/admin/acme/", "/admin/acme/members", "/admin/acme/members/c-ann"):
@@ -28,12 +29,16 @@ class TestSignIn:
         cookie = answer.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert browser.get("/admin/").status_code == 200  # two programs: the list
-        assert browser.post("/admin/logout", csrf=True, data={"csrf_token": browser.token("/admin/")}).status_code == 302
+        assert (
+            browser.post("/admin/logout", csrf=True, data={"csrf_token": browser.token("/admin/")}).status_code == 302
+        )
         assert browser.get("/admin/").status_code == 302
 
     def test_no_open_redirect_after_sign_in(self, browser, users):
-        answer = browser.post("/admin/login?next=//evil.example/x", {
-            "email": "owner@example.com", "password": PASSWORD, "csrf_token": browser.token("/admin/login")})
+        answer = browser.post(
+            "/admin/login?next=//evil.example/x",
+            {"email": "owner@example.com", "password": PASSWORD, "csrf_token": browser.token("/admin/login")},
+        )
         assert answer.headers["Location"] == "/admin/"
 
     def test_sign_in_is_rate_limited(self, app, browser, users):
@@ -62,8 +67,9 @@ class TestRoles:
         assert "Ann Archer" in page and 'id="adjust"' not in page
         token = viewer.token("/admin/acme/members/c-ann")
         before = snapshot(session)
-        answer = viewer.post("/admin/acme/members/c-ann", {"csrf_token": token, "points": 50, "reason": "x",
-                                                           "key": "k1"})
+        answer = viewer.post(
+            "/admin/acme/members/c-ann", {"csrf_token": token, "points": 50, "reason": "x", "key": "k1"}
+        )
         assert answer.status_code == 403 and snapshot(session) == before
 
     def test_a_manager_adjusts_with_a_reason_and_it_is_audited(self, app, session, shop, users):
@@ -79,19 +85,26 @@ class TestRoles:
         assert available(session, shop, "c-ann") == 260
         (entry,) = session.scalars(select(AuditEntry)).all()
         assert (entry.actor, entry.action, entry.target, entry.note) == (
-            "manager@example.com", "member.adjust", "member:c-ann", "Duplicate order")
+            "manager@example.com",
+            "member.adjust",
+            "member:c-ann",
+            "Duplicate order",
+        )
         assert entry.before == {"available": 300} and entry.after["available"] == 260
         log = signed_in(app, "viewer@example.com").get("/admin/acme/audit").get_data(as_text=True)
         assert "manager@example.com" in log and "member.adjust" in log and "Duplicate order" in log
 
-    @pytest.mark.parametrize("form, message", [
-        ({"points": "0", "reason": "x"}, "not zero"),
-        ({"points": "10", "reason": ""}, "a reason is required"),
-        ({"points": "ten", "reason": "x"}, "give a whole number of points"),
-        ({"points": "1e999999", "reason": "x"}, "give a whole number of points"),
-        ({"points": "-400", "reason": "too much"}, "Not adjusted"),
-        ({"points": "5", "reason": "x", "key": "k" * 10_000}, "the form was not the one this page gave"),
-    ])
+    @pytest.mark.parametrize(
+        "form, message",
+        [
+            ({"points": "0", "reason": "x"}, "not zero"),
+            ({"points": "10", "reason": ""}, "a reason is required"),
+            ({"points": "ten", "reason": "x"}, "give a whole number of points"),
+            ({"points": "1e999999", "reason": "x"}, "give a whole number of points"),
+            ({"points": "-400", "reason": "too much"}, "Not adjusted"),
+            ({"points": "5", "reason": "x", "key": "k" * 10_000}, "the form was not the one this page gave"),
+        ],
+    )
     def test_a_bad_adjustment_changes_nothing(self, app, session, shop, users, form, message):
         manager = signed_in(app, "manager@example.com")
         before = snapshot(session)
@@ -111,8 +124,10 @@ class TestSafety:
             assert answer.status_code == 400
         assert snapshot(session) == before
         fresh = Browser(app)
-        assert fresh.post("/admin/login", {"email": "owner@example.com", "password": PASSWORD},
-                          csrf=False).status_code == 400
+        assert (
+            fresh.post("/admin/login", {"email": "owner@example.com", "password": PASSWORD}, csrf=False).status_code
+            == 400
+        )
 
     def test_what_stores_send_is_shown_as_text(self, app, shop, users):
         owner = signed_in(app, "owner@example.com")
@@ -127,8 +142,9 @@ class TestSafety:
 
         key = create_key(session, shop, name="t", clock=app.config["CLOCK"]).secret
         session.commit()
-        answer = app.test_client().post("/api/v1/members", json={"external_id": "c-api"},
-                                        headers={"Authorization": f"Bearer {key}"})
+        answer = app.test_client().post(
+            "/api/v1/members", json={"external_id": "c-api"}, headers={"Authorization": f"Bearer {key}"}
+        )
         assert answer.status_code == 201
 
 
@@ -151,11 +167,28 @@ class TestPages:
 
         from loyalty.earning.events import OrderPaid
 
-        push(OrderPaid(order_id="o-77", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("20.00"),
-                       total=Decimal("20.00")))
+        push(
+            OrderPaid(
+                order_id="o-77",
+                customer=Customer("c-ann"),
+                currency="USD",
+                subtotal=Decimal("20.00"),
+                total=Decimal("20.00"),
+            )
+        )
         page = signed_in(app, "viewer@example.com").get("/admin/acme/members/c-ann").get_data(as_text=True)
-        for text in ("Ann Archer", "300", "o-77", "20.00 USD", "Points by expiry", "Ledger", "Tier history", "Referrals",
-                     "Redemptions", "referral code"):
+        for text in (
+            "Ann Archer",
+            "300",
+            "o-77",
+            "20.00 USD",
+            "Points by expiry",
+            "Ledger",
+            "Tier history",
+            "Referrals",
+            "Redemptions",
+            "referral code",
+        ):
             assert text in page
 
     def test_the_dashboard(self, app, session, shop, users, clock):
@@ -174,12 +207,15 @@ class TestPages:
         december = owner.get("/admin/acme/?from=2025-12-01&to=2025-12-31").get_data(as_text=True)
         assert "0</b> points issued" in december and "0</b> points outstanding" in december  # nothing yet then
         assert "300</b> points outstanding" in owner.get("/admin/acme/?from=2026-01-01&to=2026-03-31").get_data(
-            as_text=True)  # a last day after today ends today
-        for query, message in (("from=2026-01-05&to=2026-01-02", "The period&#39;s first day is after its last."),
-                               ("from=yesterday&to=2026-01-02", "Give both dates of the period as YYYY-MM-DD."),
-                               ("from=2026-01-01", "Give both dates of the period as YYYY-MM-DD."),
-                               ("from=2027-01-01&to=2027-01-02", "The period starts after today."),
-                               ("from=2000-01-01&to=2026-01-02", "Choose at most 3660 days.")):
+            as_text=True
+        )  # a last day after today ends today
+        for query, message in (
+            ("from=2026-01-05&to=2026-01-02", "The period&#39;s first day is after its last."),
+            ("from=yesterday&to=2026-01-02", "Give both dates of the period as YYYY-MM-DD."),
+            ("from=2026-01-01", "Give both dates of the period as YYYY-MM-DD."),
+            ("from=2027-01-01&to=2027-01-02", "The period starts after today."),
+            ("from=2000-01-01&to=2026-01-02", "Choose at most 3660 days."),
+        ):
             page = owner.get(f"/admin/acme/?{query}")
             assert page.status_code == 200 and message in page.get_data(as_text=True), query
             assert "2026-01-11 to 2026-02-10" in page.get_data(as_text=True)  # the last 30 days instead
@@ -196,7 +232,7 @@ class TestPages:
         session.commit()
         rolled = owner.get("/admin/acme/?days=7").get_data(as_text=True)
         assert "Days before 2026-01-04 are read from the daily roll-ups" in rolled
-        figures = lambda page: page[page.index('<section class="figures">'):]  # noqa: E731
+        figures = lambda page: page[page.index('<section class="figures">') :]  # noqa: E731
         assert figures(rolled) == figures(live) and "300</b> points issued" in rolled
 
 
@@ -208,8 +244,13 @@ class TestRules:
         page = manager.get("/admin/acme/rules/new?type=points_per_currency").get_data(as_text=True)
         for field in ("config.points_per_unit", "config.include_tax", "config.rounding", "config.min_order_amount"):
             assert f'name="{field}"' in page  # generated from the plugin's schema
-        form = {"name": "Base rate", "config.points_per_unit": "2", "config.rounding": "down",
-                "order.subtotal": "30.00", "order.tax": "3.00"}
+        form = {
+            "name": "Base rate",
+            "config.points_per_unit": "2",
+            "config.rounding": "down",
+            "order.subtotal": "30.00",
+            "order.tax": "3.00",
+        }
         tried = manager.post("/admin/acme/rules/new?type=points_per_currency", {**form, "action": "try"})
         assert "This order would earn 60 points" in tried.get_data(as_text=True)
         assert session.scalar(select(func.count()).select_from(EarningRule)) == 0  # a try saves nothing
@@ -227,15 +268,27 @@ class TestRules:
         from loyalty.models import EarningRule
 
         manager = signed_in(app, "manager@example.com")
-        page = manager.post("/admin/acme/rules/new?type=points_per_currency",
-                            {"name": "Bad", "config.points_per_unit": "-1", "action": "save"}).get_data(as_text=True)
+        page = manager.post(
+            "/admin/acme/rules/new?type=points_per_currency",
+            {"name": "Bad", "config.points_per_unit": "-1", "action": "save"},
+        ).get_data(as_text=True)
         assert "Not saved" in page and "points_per_unit" in page
         assert session.scalar(select(func.count()).select_from(EarningRule)) == 0
         assert manager.get("/admin/acme/rules/new?type=nope").status_code == 404
         viewer = signed_in(app, "viewer@example.com")
-        assert viewer.post("/admin/acme/rules/new?type=points_per_currency",
-                           {"name": "X", "config.points_per_unit": "1", "action": "save",
-                            "csrf_token": viewer.token("/admin/acme/rules")}, csrf=False).status_code == 403
+        assert (
+            viewer.post(
+                "/admin/acme/rules/new?type=points_per_currency",
+                {
+                    "name": "X",
+                    "config.points_per_unit": "1",
+                    "action": "save",
+                    "csrf_token": viewer.token("/admin/acme/rules"),
+                },
+                csrf=False,
+            ).status_code
+            == 403
+        )
 
 
 class TestTiersAndOperations:
@@ -244,8 +297,18 @@ class TestTiersAndOperations:
 
         manager = signed_in(app, "manager@example.com")
         token = manager.token("/admin/acme/tiers")
-        answer = manager.post("/admin/acme/tiers", {"csrf_token": token, "action": "tier", "name": "Gold", "rank": "3",
-                                                    "threshold": "500", "keep_threshold": "400", "earn_multiplier": "1.5"})
+        answer = manager.post(
+            "/admin/acme/tiers",
+            {
+                "csrf_token": token,
+                "action": "tier",
+                "name": "Gold",
+                "rank": "3",
+                "threshold": "500",
+                "keep_threshold": "400",
+                "earn_multiplier": "1.5",
+            },
+        )
         assert answer.status_code == 302
         tier = session.scalar(select(Tier))
         assert (tier.name, tier.rank, tier.threshold, tier.keep_threshold) == ("Gold", 3, 500, 400)
@@ -253,16 +316,27 @@ class TestTiersAndOperations:
         assert "Not saved" in bad and session.scalar(select(func.count()).select_from(Tier)) == 1
         page = manager.get("/admin/acme/tiers?scheme=points_earned").get_data(as_text=True)
         assert 'name="settings.window_days"' in page and 'name="settings.downgrade"' in page
-        manager.post("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned",
-                                           "settings.window": "rolling", "settings.window_days": "365"})
+        manager.post(
+            "/admin/acme/tiers",
+            {
+                "action": "scheme",
+                "scheme": "points_earned",
+                "settings.window": "rolling",
+                "settings.window_days": "365",
+            },
+        )
         session.expire_all()
         assert shop.tier_scheme == "points_earned" and shop.tier_settings["window_days"] == 365
-        refused = manager.post("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned",
-                                                     "settings.window_days": "-3"}).get_data(as_text=True)
+        refused = manager.post(
+            "/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned", "settings.window_days": "-3"}
+        ).get_data(as_text=True)
         assert "Not saved" in refused
         session.expire_all()
         assert shop.tier_settings["window_days"] == 365
-        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["tier.add", "tier.scheme"]
+        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
+            "tier.add",
+            "tier.scheme",
+        ]
 
     def test_the_inbox_shows_a_failed_delivery_and_replays_it(self, app, session, shop, users, registry, clock):
         import json
@@ -270,13 +344,16 @@ class TestTiersAndOperations:
         from loyalty.storefronts.connections import add_storefront
         from tests.helpers.webhooks import SECRETS, standard_headers
 
-        add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"],
-                       clock=clock)
+        add_storefront(
+            session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock
+        )
         session.commit()
-        body = json.dumps({"type": "custom_event", "event_id": "e-1", "name": "review_written",
-                           "customer": {"external_id": "c-ann"}}).encode()
-        app.test_client().post("/webhooks/acme/standard_webhooks", data=body,
-                               headers=standard_headers(body, int(clock.now().timestamp())))
+        body = json.dumps(
+            {"type": "custom_event", "event_id": "e-1", "name": "review_written", "customer": {"external_id": "c-ann"}}
+        ).encode()
+        app.test_client().post(
+            "/webhooks/acme/standard_webhooks", data=body, headers=standard_headers(body, int(clock.now().timestamp()))
+        )
         from loyalty.models import WebhookDelivery
 
         delivery = session.scalar(select(WebhookDelivery))
@@ -303,7 +380,9 @@ class TestTiersAndOperations:
         assert manager.post("/admin/acme/jobs", {"job": "tiers:acme"}).status_code == 302
         assert manager.post("/admin/acme/jobs", {"job": "nope"}).status_code == 400
         plugins = owner.get("/admin/acme/plugins").get_data(as_text=True)
-        assert "loyalty.plugins.rewards.stripe_promotion" in plugins and "reward types: stripe_promotion_code" in plugins
+        assert (
+            "loyalty.plugins.rewards.stripe_promotion" in plugins and "reward types: stripe_promotion_code" in plugins
+        )
 
 
 class TestCatalogAndSettings:
@@ -316,8 +395,10 @@ class TestCatalogAndSettings:
         bad = manager.post("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": "500"})
         assert "needs an amount" in bad.get_data(as_text=True)
         assert session.scalar(select(func.count()).select_from(Reward)) == 0
-        manager.post("/admin/acme/rewards/new?type=fixed_amount_code",
-                     {"name": "5 off", "points": "500", "stock": "10", "config.amount": "5.00", "config.prefix": "LOYAL"})
+        manager.post(
+            "/admin/acme/rewards/new?type=fixed_amount_code",
+            {"name": "5 off", "points": "500", "stock": "10", "config.amount": "5.00", "config.prefix": "LOYAL"},
+        )
         reward = session.scalar(select(Reward))
         assert (reward.name, reward.points, reward.stock, reward.config["prefix"]) == ("5 off", 500, 10, "LOYAL")
         listing = manager.get("/admin/acme/rewards").get_data(as_text=True)
@@ -325,7 +406,10 @@ class TestCatalogAndSettings:
         manager.post("/admin/acme/rewards", {"reward": reward.id, "action": "pause"})
         session.expire_all()
         assert session.get(Reward, reward.id).active is False
-        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["reward.add", "reward.pause"]
+        assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
+            "reward.add",
+            "reward.pause",
+        ]
 
     def test_review_flagged_referrals(self, app, session, shop, users, registry):
         from loyalty.programs.members import get_member
@@ -346,17 +430,29 @@ class TestCatalogAndSettings:
         assert session.get(Referral, ids["f-2"]).status == "pending"
         rejected = session.get(Referral, ids["f-3"])
         assert rejected.status == "rejected" and rejected.reason == "coupon site"
-        again = manager.post("/admin/acme/referrals", {"referral": ids["f-3"], "action": "approve"}, follow_redirects=True)
+        again = manager.post(
+            "/admin/acme/referrals", {"referral": ids["f-3"], "action": "approve"}, follow_redirects=True
+        )
         assert "Not changed" in again.get_data(as_text=True)
 
     def test_settings_and_their_audit(self, app, session, shop, users):
         manager = signed_in(app, "manager@example.com")
-        form = {"name": "Acme Rewards", "return_window_days": "14", "clawback_policy": "cap_at_zero",
-                "expiry_policy": "after_days", "expiry_after": "365"}
+        form = {
+            "name": "Acme Rewards",
+            "return_window_days": "14",
+            "clawback_policy": "cap_at_zero",
+            "expiry_policy": "after_days",
+            "expiry_after": "365",
+        }
         assert manager.post("/admin/acme/settings", form).status_code == 302
         session.expire_all()
         assert (shop.name, shop.return_window_days, shop.clawback_policy, shop.expiry_policy, shop.expiry_after) == (
-            "Acme Rewards", 14, "cap_at_zero", "after_days", 365)
+            "Acme Rewards",
+            14,
+            "cap_at_zero",
+            "after_days",
+            365,
+        )
         refused = manager.post("/admin/acme/settings", {**form, "return_window_days": "900"}).get_data(as_text=True)
         assert "Not saved" in refused
         session.expire_all()
@@ -368,8 +464,10 @@ class TestCatalogAndSettings:
         from loyalty.models import ApiKey
 
         owner = signed_in(app, "owner@example.com")
-        owner.post("/admin/acme/connections", {"action": "storefront", "type": "shopify",
-                                                "secret": "shpss_supersecret_value_1234"})
+        owner.post(
+            "/admin/acme/connections",
+            {"action": "storefront", "type": "shopify", "secret": "shpss_supersecret_value_1234"},
+        )
         page = owner.get("/admin/acme/connections").get_data(as_text=True)
         assert "supersecret" not in page and "shopify" in page
         created = owner.post("/admin/acme/connections", {"action": "create_key", "name": "Headless shop"})
@@ -397,7 +495,13 @@ def test_edit_a_tier(app, session, shop, users):
     add_tier(session, shop, name="Silver", rank=2, threshold="200", clock=app.config["CLOCK"])
     session.commit()
     manager = signed_in(app, "manager@example.com")
-    form = {"name": "Gold", "threshold": "600", "keep_threshold": "450", "earn_multiplier": "1.5", "perks": "Early access"}
+    form = {
+        "name": "Gold",
+        "threshold": "600",
+        "keep_threshold": "450",
+        "earn_multiplier": "1.5",
+        "perks": "Early access",
+    }
     assert manager.post(f"/admin/acme/tiers/{gold.id}", form).status_code == 302
     session.expire_all()
     tier = session.get(Tier, gold.id)
@@ -417,24 +521,43 @@ def test_a_rewards_availability_and_its_code_pool(app, session, shop, users, reg
     from loyalty.tiers.levels import add_tier
 
     add_tier(session, shop, name="Gold", rank=3, clock=clock)
-    reward = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=100,
-                        config={"use_pool": True}, clock=clock)
+    reward = add_reward(
+        session,
+        shop,
+        registry,
+        type="free_shipping_code",
+        name="Ship",
+        points=100,
+        config={"use_pool": True},
+        clock=clock,
+    )
     session.commit()
     manager = signed_in(app, "manager@example.com")
-    manager.post(f"/admin/acme/rewards/{reward.id}", {"action": "availability", "stock": "20", "limit_per_member": "2",
-                                                      "ends": "2026-06-30", "min_tier": "Gold"})
+    manager.post(
+        f"/admin/acme/rewards/{reward.id}",
+        {"action": "availability", "stock": "20", "limit_per_member": "2", "ends": "2026-06-30", "min_tier": "Gold"},
+    )
     session.expire_all()
     saved = session.get(Reward, reward.id)
     assert (saved.stock, saved.limit_per_member, saved.ends_at.date().isoformat()) == (20, 2, "2026-06-30")
     assert saved.min_tier_id is not None
-    page = manager.post(f"/admin/acme/rewards/{reward.id}", {"action": "codes", "codes": "ship-1\nSHIP-2\nship-1\n"},
-                        follow_redirects=True).get_data(as_text=True)
+    page = manager.post(
+        f"/admin/acme/rewards/{reward.id}",
+        {"action": "codes", "codes": "ship-1\nSHIP-2\nship-1\n"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "2 new codes imported" in page and "2 unused" in page
-    for bad in ({"action": "availability", "ends": "someday"}, {"action": "availability", "min_tier": "Platinum"},
-                {"action": "codes", "codes": "has spaces in it"}):
-        assert "Not saved" in manager.post(f"/admin/acme/rewards/{reward.id}", bad,
-                                           follow_redirects=True).get_data(as_text=True)
+    for bad in (
+        {"action": "availability", "ends": "someday"},
+        {"action": "availability", "min_tier": "Platinum"},
+        {"action": "codes", "codes": "has spaces in it"},
+    ):
+        assert "Not saved" in manager.post(f"/admin/acme/rewards/{reward.id}", bad, follow_redirects=True).get_data(
+            as_text=True
+        )
     session.expire_all()
     assert session.get(Reward, reward.id).stock == 20
     assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
-        "reward.update", "reward.import_codes"]
+        "reward.update",
+        "reward.import_codes",
+    ]

@@ -25,7 +25,9 @@ from tests.helpers import available
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
 
 
 @pytest.fixture
@@ -59,10 +61,22 @@ def page(server):
 def shop(session, program, registry, clock, add_rule, push):
     add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base rate")
     enrol(session, program, Customer("c-ann", "ann@example.com", "Ann Archer"), registry=registry, clock=clock)
-    enrol(session, program, Customer("c-evil", "evil@example.com", "<img src=x onerror=alert(1)>"), registry=registry,
-          clock=clock)
-    push(OrderPaid(order_id="1001", customer=Customer("c-ann"), currency="USD", subtotal=Decimal("120.00"),
-                   total=Decimal("120.00")))
+    enrol(
+        session,
+        program,
+        Customer("c-evil", "evil@example.com", "<img src=x onerror=alert(1)>"),
+        registry=registry,
+        clock=clock,
+    )
+    push(
+        OrderPaid(
+            order_id="1001",
+            customer=Customer("c-ann"),
+            currency="USD",
+            subtotal=Decimal("120.00"),
+            total=Decimal("120.00"),
+        )
+    )
     create_admin(session, email="pm@example.com", password=PASSWORD, role="manager", clock=clock)
     session.commit()
     return program
@@ -189,8 +203,11 @@ def test_replay_a_failed_delivery(page, session, shop, registry, clock, app):
     add_storefront(session, shop, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock)
     session.commit()
     body = json.dumps({"type": "customer_created", "customer": {"external_id": "c-new", "email": "new@example.com"}})
-    app.test_client().post("/webhooks/acme/standard_webhooks", data=body.encode(),
-                           headers=standard_headers(body.encode(), int(clock.now().timestamp())))
+    app.test_client().post(
+        "/webhooks/acme/standard_webhooks",
+        data=body.encode(),
+        headers=standard_headers(body.encode(), int(clock.now().timestamp())),
+    )
     delivery = session.query(WebhookDelivery).one()
     delivery.status, delivery.last_error = "failed", "internal_error: the database was down"
     delivery_id = delivery.id  # read before the commit: reading after it would open a transaction (SQLite's lock)

@@ -61,8 +61,9 @@ class TestSessionsEnd:
     def test_a_password_change_ends_the_accounts_sessions(self, app, session, runner, users):
         owner, manager = signed_in(app, "owner@example.com"), signed_in(app, "manager@example.com")
         cookie = saved_session(owner)
-        answer = runner.invoke(args=["admins", "set-password", "--email", "OWNER@example.com",
-                                     "--password", "a brand new password"])
+        answer = runner.invoke(
+            args=["admins", "set-password", "--email", "OWNER@example.com", "--password", "a brand new password"]
+        )
         assert answer.exit_code == 0, answer.output
         assert "owner@example.com" in answer.output and "signed out" in answer.output
         assert signed_out(owner.get("/admin/")) and signed_out(replay(app, cookie).get("/admin/"))
@@ -74,8 +75,10 @@ class TestSessionsEnd:
 
     def test_set_password_refuses_an_unknown_account_or_a_short_password(self, runner, session, users):
         before = session.scalar(select(AdminUser.password_hash).where(AdminUser.email == "owner@example.com"))
-        for args, message in ((["--email", "nobody@example.com", "--password", "long enough pw"], "no admin account"),
-                              (["--email", "owner@example.com", "--password", "short"], "at least 10")):
+        for args, message in (
+            (["--email", "nobody@example.com", "--password", "long enough pw"], "no admin account"),
+            (["--email", "owner@example.com", "--password", "short"], "at least 10"),
+        ):
             answer = runner.invoke(args=["admins", "set-password", *args])
             assert answer.exit_code != 0 and message in answer.output
         session.expire_all()
@@ -86,8 +89,15 @@ class TestSignInLimitAcrossWorkers:
     def test_two_workers_sharing_the_database_share_the_limit(self, app, session, users):
         """Two processes, as gunicorn's workers are, each trying 8 wrong passwords at the same time: 10 get through."""
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        workers = [subprocess.Popen([sys.executable, "-m", "tests.helpers.login_attempts", url, "8"], cwd=ROOT,
-                                    stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.helpers.login_attempts", url, "8"],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         statuses = [status for worker in workers for status in json.loads(worker.communicate(timeout=120)[0])]
         assert sorted(statuses) == [200] * 10 + [429] * 6
 
@@ -138,22 +148,74 @@ HOSTILE = st.one_of(
     st.integers(min_value=1, max_value=4).map(str),
     st.integers(min_value=-(10**40), max_value=10**40).map(str),
     st.text(max_size=30),
-    st.sampled_from(["\x00", "a\x00b", "a\r\nb", "\r\nSet-Cookie: x=1", HUGE, "-" + HUGE, "0", "1e400", "NaN",
-                     "9223372036854775808", "ünïcødé", "..", "/", "%00", "🙂", "<script>", "' OR 1=1 --"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "a\r\nb",
+            "\r\nSet-Cookie: x=1",
+            HUGE,
+            "-" + HUGE,
+            "0",
+            "1e400",
+            "NaN",
+            "9223372036854775808",
+            "ünïcødé",
+            "..",
+            "/",
+            "%00",
+            "🙂",
+            "<script>",
+            "' OR 1=1 --",
+        ]
+    ),
 )
 #: What a person would type (so that a form gets past its first check and a hostile value in another field
 #: counts), and a number beyond 64 bits among them.
-PLAUSIBLE = st.sampled_from(["Gold", "5", "1.5", "500", "2026-12-31", "points_earned", "rolling", "365", "down",
-                             "fixed_amount_code", "read", "days", "no_clawback", HUGE])
-QUERY_KEYS = ("q", "before", "status", "storefront", "type", "days", "from", "to", "format", "table", "scheme", "next",
-              "reward", "page")
+PLAUSIBLE = st.sampled_from(
+    [
+        "Gold",
+        "5",
+        "1.5",
+        "500",
+        "2026-12-31",
+        "points_earned",
+        "rolling",
+        "365",
+        "down",
+        "fixed_amount_code",
+        "read",
+        "days",
+        "no_clawback",
+        HUGE,
+    ]
+)
+QUERY_KEYS = (
+    "q",
+    "before",
+    "status",
+    "storefront",
+    "type",
+    "days",
+    "from",
+    "to",
+    "format",
+    "table",
+    "scheme",
+    "next",
+    "reward",
+    "page",
+)
 
 
 def admin_paths(app, methods: str) -> list[str]:
     """Every admin URL rule answering ``methods``, as the rule is written (``/admin/<program_slug>/tiers/<id:…>``)."""
     skip = {"admin.static", "admin.logout", "admin.login"} if methods == "POST" else {"admin.static"}
-    return sorted(rule.rule for rule in app.url_map.iter_rules()
-                  if rule.endpoint.startswith("admin.") and methods in rule.methods and rule.endpoint not in skip)
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.") and methods in rule.methods and rule.endpoint not in skip
+    )
 
 
 def fill(rule: str, draw) -> str:
@@ -172,23 +234,70 @@ def fill(rule: str, draw) -> str:
 FORMS = {
     "member": (("points", "reason", "key"), ()),
     "jobs": (("job",), ()),
-    "tiers": (("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks", "scheme", "settings.window",
-               "settings.window_days", "settings.downgrade", "settings.grace_days"), ("tier", "scheme")),
+    "tiers": (
+        (
+            "name",
+            "rank",
+            "threshold",
+            "keep_threshold",
+            "earn_multiplier",
+            "perks",
+            "scheme",
+            "settings.window",
+            "settings.window_days",
+            "settings.downgrade",
+            "settings.grace_days",
+        ),
+        ("tier", "scheme"),
+    ),
     "tier_form": (("name", "threshold", "keep_threshold", "earn_multiplier", "perks"), ()),
-    "rule_form": (("name", "config.points_per_unit", "config.rounding", "config.skus", "config.multiplier",
-                   "config.min_order_amount", "order.subtotal", "order.discount", "order.tax", "order.shipping",
-                   "order.sku", "order.member"), ("try", "save")),
+    "rule_form": (
+        (
+            "name",
+            "config.points_per_unit",
+            "config.rounding",
+            "config.skus",
+            "config.multiplier",
+            "config.min_order_amount",
+            "order.subtotal",
+            "order.discount",
+            "order.tax",
+            "order.shipping",
+            "order.sku",
+            "order.member",
+        ),
+        ("try", "save"),
+    ),
     "rule_switch": ((), ()),
     "rewards": (("reward",), ("pause", "resume")),
-    "reward_form": (("name", "description", "points", "step_value", "min_points", "max_points", "stock",
-                     "limit_per_member", "min_tier", "config.amount", "config.prefix", "config.expires_days",
-                     "config.use_pool"), ()),
-    "reward_edit": (("codes", "stock", "limit_per_member", "starts", "ends", "min_tier", "description"),
-                    ("codes", "availability")),
+    "reward_form": (
+        (
+            "name",
+            "description",
+            "points",
+            "step_value",
+            "min_points",
+            "max_points",
+            "stock",
+            "limit_per_member",
+            "min_tier",
+            "config.amount",
+            "config.prefix",
+            "config.expires_days",
+            "config.use_pool",
+        ),
+        (),
+    ),
+    "reward_edit": (
+        ("codes", "stock", "limit_per_member", "starts", "ends", "min_tier", "description"),
+        ("codes", "availability"),
+    ),
     "referrals": (("referral", "reason"), ("approve", "reject")),
     "settings": (("name", "return_window_days", "clawback_policy", "expiry_policy", "expiry_after"), ()),
-    "connections": (("type", "secret", "api_key", "name", "scopes", "prefix"), ("storefront", "create_key",
-                                                                                 "revoke_key")),
+    "connections": (
+        ("type", "secret", "api_key", "name", "scopes", "prefix"),
+        ("storefront", "create_key", "revoke_key"),
+    ),
     "delivery": ((), ()),
 }
 
@@ -196,33 +305,74 @@ FORMS = {
 def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog's ids)
     """Each admin form as a person fills it in: ``(path, action) -> fields``."""
     tier, rule, reward = catalog["tier_id"][0], catalog["rule_id"][0], catalog["reward_id"][0]
-    tier_fields = {"name": "Silver", "threshold": "100", "keep_threshold": "80", "earn_multiplier": "1.25",
-                   "perks": "Free shipping"}
+    tier_fields = {
+        "name": "Silver",
+        "threshold": "100",
+        "keep_threshold": "80",
+        "earn_multiplier": "1.25",
+        "perks": "Free shipping",
+    }
     return {
         ("/admin/acme/members/c-ann", None): {"points": "5", "reason": "Apology", "key": "k-hostile"},
         ("/admin/acme/tiers", "tier"): {**tier_fields, "rank": "4"},
-        ("/admin/acme/tiers", "scheme"): {"scheme": "points_earned", "settings.window": "rolling",
-                                          "settings.window_days": "365", "settings.downgrade": "after_grace",
-                                          "settings.grace_days": "30"},
+        ("/admin/acme/tiers", "scheme"): {
+            "scheme": "points_earned",
+            "settings.window": "rolling",
+            "settings.window_days": "365",
+            "settings.downgrade": "after_grace",
+            "settings.grace_days": "30",
+        },
         (f"/admin/acme/tiers/{tier}", None): tier_fields,
         ("/admin/acme/rules/new?type=points_per_currency", "try"): {
-            "name": "Rate", "config.points_per_unit": "2", "config.rounding": "down", "order.subtotal": "30.00",
-            "order.tax": "3.00", "order.discount": "1.00", "order.shipping": "2.00", "order.member": "c-ann"},
-        (f"/admin/acme/rules/{rule}", "save"): {"name": "Rate", "config.points_per_unit": "2",
-                                                "config.min_order_amount": "10.00"},
+            "name": "Rate",
+            "config.points_per_unit": "2",
+            "config.rounding": "down",
+            "order.subtotal": "30.00",
+            "order.tax": "3.00",
+            "order.discount": "1.00",
+            "order.shipping": "2.00",
+            "order.member": "c-ann",
+        },
+        (f"/admin/acme/rules/{rule}", "save"): {
+            "name": "Rate",
+            "config.points_per_unit": "2",
+            "config.min_order_amount": "10.00",
+        },
         ("/admin/acme/rewards/new?type=fixed_amount_code", None): {
-            "name": "10 off", "description": "Ten", "points": "1000", "stock": "5", "limit_per_member": "2",
-            "config.amount": "10.00", "config.prefix": "LOYAL", "config.expires_days": "90"},
+            "name": "10 off",
+            "description": "Ten",
+            "points": "1000",
+            "stock": "5",
+            "limit_per_member": "2",
+            "config.amount": "10.00",
+            "config.prefix": "LOYAL",
+            "config.expires_days": "90",
+        },
         ("/admin/acme/rewards/new?type=store_credit", None): {
-            "name": "Credit", "points": "100", "step_value": "1.00", "min_points": "500", "max_points": "5000"},
+            "name": "Credit",
+            "points": "100",
+            "step_value": "1.00",
+            "min_points": "500",
+            "max_points": "5000",
+        },
         (f"/admin/acme/rewards/{reward}", "availability"): {
-            "stock": "10", "limit_per_member": "3", "starts": "2026-01-01", "ends": "2026-12-31", "min_tier": "Gold",
-            "description": "Five off"},
+            "stock": "10",
+            "limit_per_member": "3",
+            "starts": "2026-01-01",
+            "ends": "2026-12-31",
+            "min_tier": "Gold",
+            "description": "Five off",
+        },
         (f"/admin/acme/rewards/{reward}", "codes"): {"codes": "CODE-1\nCODE-2"},
         ("/admin/acme/rewards", "pause"): {"reward": reward},
         ("/admin/acme/referrals", "reject"): {"referral": "1", "reason": "coupon site"},
-        ("/admin/acme/settings", None): {"name": "Acme", "return_window_days": "14", "clawback_policy": "allow_negative",
-                                         "expiry_policy": "days", "expiry_after": "365"},
+        ("/admin/acme/settings", None): {
+            "name": "Acme",
+            "return_window_days": "14",
+            "clawback_policy": "allow_negative",
+            "expiry_policy": "days",
+            "expiry_after": "365",
+        },
         ("/admin/acme/connections", "create_key"): {"name": "storefront", "scopes": "read"},
         ("/admin/acme/connections", "storefront"): {"type": "shopify", "secret": "a-long-enough-secret"},
         ("/admin/acme/connections", "revoke_key"): {"prefix": "lk_12345678"},
@@ -233,49 +383,82 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
 @pytest.fixture
 def catalog(session, shop, clock, registry):
     """A tier, a rule and a reward, so that forms reach real rows too: the path values to draw from."""
-    from loyalty.rewards import add_reward
     from loyalty.earning.rules import add_rule
+    from loyalty.rewards import add_reward
     from loyalty.tiers.levels import add_tier
 
     tier = add_tier(session, shop, name="Gold", rank=3, threshold="500", clock=clock)
-    rule = add_rule(session, shop, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"},
-                    clock=clock)
-    reward = add_reward(session, shop, registry, type="fixed_amount_code", name="5 off", points=500,
-                        config={"amount": "5.00"}, clock=clock)
+    rule = add_rule(
+        session, shop, registry, type="points_per_currency", name="Base", config={"points_per_unit": "1"}, clock=clock
+    )
+    reward = add_reward(
+        session,
+        shop,
+        registry,
+        type="fixed_amount_code",
+        name="5 off",
+        points=500,
+        config={"amount": "5.00"},
+        clock=clock,
+    )
     session.commit()
-    return {"external_id": ["c-ann"], "tier_id": [str(tier.id)], "rule_id": [str(rule.id)],
-            "reward_id": [str(reward.id)], "action": ["pause", "resume"]}
+    return {
+        "external_id": ["c-ann"],
+        "tier_id": [str(tier.id)],
+        "rule_id": [str(rule.id)],
+        "reward_id": [str(reward.id)],
+        "action": ["pause", "resume"],
+    }
 
 
 class TestHostileInput:
-    @pytest.mark.parametrize("path", [
-        f"/admin/acme/members?before={HUGE}", f"/admin/acme/inbox?before={HUGE}", f"/admin/acme/inbox/{HUGE}",
-        f"/admin/acme/rules/{HUGE}", f"/admin/acme/tiers/{HUGE}", f"/admin/acme/rewards/{HUGE}",
-        f"/admin/acme/audit?before={HUGE}", "/admin/acme/members?q=%00", "/admin/%00/", "/admin/acme/members/c%00",
-        "/admin/acme/audit?before=-5", "/admin/acme/members?before=x", "/admin/acme/members?before=" + "9" * 5000,
-        "/admin/acme/rules/" + "9" * 5000, "/admin/login?next=/admin/%0d%0aSet-Cookie:x=1",
-    ])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            f"/admin/acme/members?before={HUGE}",
+            f"/admin/acme/inbox?before={HUGE}",
+            f"/admin/acme/inbox/{HUGE}",
+            f"/admin/acme/rules/{HUGE}",
+            f"/admin/acme/tiers/{HUGE}",
+            f"/admin/acme/rewards/{HUGE}",
+            f"/admin/acme/audit?before={HUGE}",
+            "/admin/acme/members?q=%00",
+            "/admin/%00/",
+            "/admin/acme/members/c%00",
+            "/admin/acme/audit?before=-5",
+            "/admin/acme/members?before=x",
+            "/admin/acme/members?before=" + "9" * 5000,
+            "/admin/acme/rules/" + "9" * 5000,
+            "/admin/login?next=/admin/%0d%0aSet-Cookie:x=1",
+        ],
+    )
     def test_a_huge_id_or_a_control_character_is_a_clear_4xx(self, app, users, path):
         owner = signed_in(app, "owner@example.com")
         answer = owner.get(path)
         assert 400 <= answer.status_code < 500, (path, answer.status_code)
         if answer.status_code == 400:
             assert "not a valid id" in answer.get_data(as_text=True) or "control character" in answer.get_data(
-                as_text=True)
+                as_text=True
+            )
 
     def test_sign_in_with_a_newline_in_next_is_refused_and_signs_no_one_in(self, app, browser, users):
         token = browser.token("/admin/login")
-        answer = browser.post("/admin/login?next=/admin/%0d%0aSet-Cookie:%20x=1",
-                              {"email": "owner@example.com", "password": PASSWORD, "csrf_token": token})
+        answer = browser.post(
+            "/admin/login?next=/admin/%0d%0aSet-Cookie:%20x=1",
+            {"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+        )
         assert answer.status_code == 400 and "Set-Cookie" not in answer.headers
         assert signed_out(browser.get("/admin/"))
 
-    @pytest.mark.parametrize("form", [
-        {"points": "50", "reason": "nul \x00 inside", "key": "k1"},
-        {"points": HUGE, "reason": "huge", "key": "k2"},
-        {"points": "-" + HUGE, "reason": "huge", "key": "k3"},
-        {"points": "50", "reason": "ok", "key": "k\x00"},
-    ])
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"points": "50", "reason": "nul \x00 inside", "key": "k1"},
+            {"points": HUGE, "reason": "huge", "key": "k2"},
+            {"points": "-" + HUGE, "reason": "huge", "key": "k3"},
+            {"points": "50", "reason": "ok", "key": "k\x00"},
+        ],
+    )
     def test_a_hostile_adjustment_changes_nothing(self, app, session, users, form):
         manager = signed_in(app, "manager@example.com")
         before = snapshot(session)
@@ -283,22 +466,34 @@ class TestHostileInput:
         assert answer.status_code < 500
         assert snapshot(session) == before and session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
-    @pytest.mark.parametrize("path, form", [
-        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": HUGE, "threshold": "500"}),
-        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "3", "threshold": HUGE}),
-        ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "3", "threshold": "1", "earn_multiplier": HUGE}),
-        ("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned", "settings.window_days": HUGE}),
-        ("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": HUGE, "config.amount": "5"}),
-        ("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": "5", "stock": HUGE,
-                                                            "config.amount": "5"}),
-        ("/admin/acme/rewards", {"reward": HUGE, "action": "pause"}),
-        ("/admin/acme/referrals", {"referral": HUGE, "action": "approve"}),
-        ("/admin/acme/settings", {"name": "Acme", "return_window_days": HUGE}),
-        ("/admin/acme/settings", {"name": "Acme", "return_window_days": "0", "expiry_policy": "days",
-                                  "expiry_after": HUGE}),
-        ("/admin/acme/rules/new?type=points_per_currency", {"name": "x", "config.points_per_unit": "1",
-                                                            "order.subtotal": HUGE, "action": "try"}),
-    ])
+    @pytest.mark.parametrize(
+        "path, form",
+        [
+            ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": HUGE, "threshold": "500"}),
+            ("/admin/acme/tiers", {"action": "tier", "name": "Gold", "rank": "3", "threshold": HUGE}),
+            (
+                "/admin/acme/tiers",
+                {"action": "tier", "name": "Gold", "rank": "3", "threshold": "1", "earn_multiplier": HUGE},
+            ),
+            ("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned", "settings.window_days": HUGE}),
+            ("/admin/acme/rewards/new?type=fixed_amount_code", {"name": "5 off", "points": HUGE, "config.amount": "5"}),
+            (
+                "/admin/acme/rewards/new?type=fixed_amount_code",
+                {"name": "5 off", "points": "5", "stock": HUGE, "config.amount": "5"},
+            ),
+            ("/admin/acme/rewards", {"reward": HUGE, "action": "pause"}),
+            ("/admin/acme/referrals", {"referral": HUGE, "action": "approve"}),
+            ("/admin/acme/settings", {"name": "Acme", "return_window_days": HUGE}),
+            (
+                "/admin/acme/settings",
+                {"name": "Acme", "return_window_days": "0", "expiry_policy": "days", "expiry_after": HUGE},
+            ),
+            (
+                "/admin/acme/rules/new?type=points_per_currency",
+                {"name": "x", "config.points_per_unit": "1", "order.subtotal": HUGE, "action": "try"},
+            ),
+        ],
+    )
     def test_a_huge_number_in_a_form_changes_nothing(self, app, session, users, path, form):
         from tests.helpers import snapshot as ledger_snapshot
 
@@ -326,11 +521,25 @@ class TestHostileInput:
         tried, failures = 0, []
         for (path, action), good in GOOD_FORMS(catalog).items():
             for field in good:
-                for hostile in ("9" * 40, "-" + "9" * 40, "2147483648", "9223372036854775808", "1e400", "NaN",
-                                "-1", "x" * 5000, "ünïcødé 🙂", "<script>", "a\r\nb"):
+                for hostile in (
+                    "9" * 40,
+                    "-" + "9" * 40,
+                    "2147483648",
+                    "9223372036854775808",
+                    "1e400",
+                    "NaN",
+                    "-1",
+                    "x" * 5000,
+                    "ünïcødé 🙂",
+                    "<script>",
+                    "a\r\nb",
+                ):
                     # Names and ranks differ each time: a form that went through must not refuse the next early.
-                    unique = {key: f"{good[key]} {tried}" if key == "name" else str(10 + tried)
-                              for key in ("name", "rank") if key in good}
+                    unique = {
+                        key: f"{good[key]} {tried}" if key == "name" else str(10 + tried)
+                        for key in ("name", "rank")
+                        if key in good
+                    }
                     form = {**good, **unique, field: hostile, **({"action": action} if action else {})}
                     before = ledger_snapshot(session), session.scalar(select(func.count()).select_from(AuditEntry))
                     try:
@@ -358,27 +567,38 @@ class TestHostileInput:
         owner = self._owner(app)
         endpoint = data.draw(st.sampled_from(sorted(FORMS)))
         fields, actions = FORMS[endpoint]
-        (rule,) = [r.rule for r in app.url_map.iter_rules() if r.endpoint == f"admin.{endpoint}"
-                   and "POST" in r.methods][:1]
+        (rule,) = [
+            r.rule for r in app.url_map.iter_rules() if r.endpoint == f"admin.{endpoint}" and "POST" in r.methods
+        ][:1]
+
         def value(match):  # the program is acme (hostile ones are the GET property's); an id that exists, or not
             name = match.group(1).rsplit(":", 1)[-1]
             hostile = HOSTILE.map(lambda v: quote(v, safe=""))
             return "acme" if name == "program_slug" else data.draw(st.sampled_from(catalog.get(name, ["1"])) | hostile)
 
         path = re.sub(r"<([^>]+)>", value, rule)
-        form = data.draw(st.dictionaries(st.sampled_from([*fields, "reason", "points"]), PLAUSIBLE | HOSTILE,
-                                         max_size=len(fields)))
+        form = data.draw(
+            st.dictionaries(st.sampled_from([*fields, "reason", "points"]), PLAUSIBLE | HOSTILE, max_size=len(fields))
+        )
         if actions:
             form["action"] = data.draw(st.sampled_from(actions))
-        query = data.draw(st.sampled_from({"rule_form": ["?type=points_per_currency", "?type=product_multiplier"],
-                                           "reward_form": ["?type=fixed_amount_code", "?type=store_credit"]}
-                                          .get(endpoint, [""])))
+        query = data.draw(
+            st.sampled_from(
+                {
+                    "rule_form": ["?type=points_per_currency", "?type=product_multiplier"],
+                    "reward_form": ["?type=fixed_amount_code", "?type=store_credit"],
+                }.get(endpoint, [""])
+            )
+        )
         answer = owner.post(path + query, {**form, "csrf_token": owner.csrf})
         assert answer.status_code < 500, (path, form)
 
     def test_every_admin_form_is_in_the_property(self, app):
-        posted = {rule.endpoint.removeprefix("admin.") for rule in app.url_map.iter_rules()
-                  if rule.endpoint.startswith("admin.") and "POST" in rule.methods}
+        posted = {
+            rule.endpoint.removeprefix("admin.")
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith("admin.") and "POST" in rule.methods
+        }
         assert posted - {"login", "logout"} == set(FORMS)
 
     def _owner(self, app):

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from loyalty.access.api_keys import create_key, revoke_key
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
 from loyalty.models import ApiKey, Entry, Member
+from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from loyalty.tiers.levels import add_tier, set_member_tier
 from tests.helpers import available, snapshot
@@ -64,8 +64,9 @@ class TestAuthentication:
         reader = create_key(session, program, name="dashboard", scopes=["read"], clock=clock).secret
         session.commit()
         before = snapshot(session)
-        answer = client.post(f"{API}/members", json={"external_id": "c-9"},
-                             headers={"Authorization": f"Bearer {reader}"})
+        answer = client.post(
+            f"{API}/members", json={"external_id": "c-9"}, headers={"Authorization": f"Bearer {reader}"}
+        )
         assert answer.status_code == 403 and answer.json["code"] == "insufficient_scope"
         assert snapshot(session) == before and session.scalar(select(func.count()).select_from(Member)) == 0
 
@@ -85,15 +86,18 @@ class TestMembers:
         assert again.status_code == 200 and again.json["email"] == "eve@example.com"
         assert again.json["balances"]["available"] == 50  # the welcome bonus once
 
-    @pytest.mark.parametrize("body, field", [
-        ({}, "external_id"),
-        ({"external_id": ""}, "external_id"),
-        ({"external_id": "   "}, "external_id"),
-        ({"external_id": "x" * 256}, "external_id"),
-        ({"external_id": "c-2", "email": "not-an-address"}, "email"),
-        ({"external_id": "c-2", "birthday": "31/12/1990"}, "birthday"),
-        ({"external_id": "c-2", "surprise": 1}, "surprise"),
-    ])
+    @pytest.mark.parametrize(
+        "body, field",
+        [
+            ({}, "external_id"),
+            ({"external_id": ""}, "external_id"),
+            ({"external_id": "   "}, "external_id"),
+            ({"external_id": "x" * 256}, "external_id"),
+            ({"external_id": "c-2", "email": "not-an-address"}, "email"),
+            ({"external_id": "c-2", "birthday": "31/12/1990"}, "birthday"),
+            ({"external_id": "c-2", "surprise": 1}, "surprise"),
+        ],
+    )
     def test_invalid_enrolment_is_422_with_field_errors(self, client, session, auth, body, field):
         answer = client.post(f"{API}/members", json=body, headers=auth)
         assert answer.status_code == 422 and answer.json["code"] == "validation_error"
@@ -101,8 +105,9 @@ class TestMembers:
         assert session.scalar(select(func.count()).select_from(Member)) == 0
 
     def test_not_json_is_refused(self, client, auth):
-        answer = client.post(f"{API}/members", data="external_id=c-2", headers=auth,
-                             content_type="application/x-www-form-urlencoded")
+        answer = client.post(
+            f"{API}/members", data="external_id=c-2", headers=auth, content_type="application/x-www-form-urlencoded"
+        )
         assert answer.status_code == 422 and "code" in answer.json
 
     def test_read_a_member(self, client, session, program, member, auth, clock, registry):
@@ -111,7 +116,13 @@ class TestMembers:
         ledger.earn(member, 30, key="seed-pending", pending=True, release_at=clock.now() + timedelta(days=7))
         ledger.redeem(member, 20, key="spend")
         ledger.reverse(earned.entry_id, 10, key="refund", reason="refund", actor="test")
-        set_member_tier(session, member, add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5", clock=clock), clock=clock, registry=registry)
+        set_member_tier(
+            session,
+            member,
+            add_tier(session, program, name="Gold", rank=2, earn_multiplier="1.5", clock=clock),
+            clock=clock,
+            registry=registry,
+        )
         session.commit()
         body = client.get(f"{API}/members/c-1", headers=auth).json
         assert body["external_id"] == "c-1" and body["email"] == "ann@example.com" and body["status"] == "active"
@@ -129,8 +140,11 @@ class TestIsolation:
         before = snapshot(session)
         assert client.get(f"{API}/members/c-1", headers=auth).status_code == 404
         assert client.get(f"{API}/members/c-1/transactions", headers=auth).status_code == 404
-        answer = client.post(f"{API}/members/c-1/adjustments", json={"points": -100, "reason": "steal"},
-                             headers={**auth, "Idempotency-Key": "x-1"})
+        answer = client.post(
+            f"{API}/members/c-1/adjustments",
+            json={"points": -100, "reason": "steal"},
+            headers={**auth, "Idempotency-Key": "x-1"},
+        )
         assert answer.status_code == 404
         assert snapshot(session) == before
         assert available(session, other, "c-1") == 500
@@ -168,11 +182,21 @@ class TestTransactions:
         session.commit()
         lines = client.get(f"{API}/members/c-1/transactions", headers=auth).json["data"]
         assert [(line["kind"], line["available"], line["reason"], line["actor"]) for line in lines] == [
-            ("adjust", -40, "goodwill reversed", "cli:ops"), ("earn", 100, None, None),
+            ("adjust", -40, "goodwill reversed", "cli:ops"),
+            ("earn", 100, None, None),
         ]
 
-    @pytest.mark.parametrize("query", [{"cursor": "nonsense!"}, {"cursor": "ABC"}, {"cursor": "z" * 13}, {"limit": 0},
-                                       {"limit": 101}, {"limit": "ten"}])
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"cursor": "nonsense!"},
+            {"cursor": "ABC"},
+            {"cursor": "z" * 13},
+            {"limit": 0},
+            {"limit": 101},
+            {"limit": "ten"},
+        ],
+    )
     def test_bad_paging_is_422(self, client, member, auth, query):
         answer = client.get(f"{API}/members/c-1/transactions", query_string=query, headers=auth)
         assert answer.status_code == 422 and answer.json["code"] in ("invalid_cursor", "validation_error")
@@ -207,18 +231,21 @@ class TestAdjustments:
         assert over.status_code == 409 and over.json["code"] == "insufficient_points"
         assert snapshot(session) == before
 
-    @pytest.mark.parametrize("body, idempotency_key, code", [
-        ({"points": 10, "reason": "x"}, None, "idempotency_key_required"),
-        ({"points": 10, "reason": "x"}, "", "invalid_idempotency_key"),
-        ({"points": 10, "reason": "x"}, "k" * 256, "invalid_idempotency_key"),
-        ({"points": 0, "reason": "x"}, "z-1", "validation_error"),
-        ({"points": 1.5, "reason": "x"}, "z-2", "validation_error"),
-        ({"points": "10", "reason": "x"}, "z-3", "validation_error"),
-        ({"points": 10}, "z-4", "validation_error"),
-        ({"points": 10, "reason": "  "}, "z-5", "validation_error"),
-        ({"points": 10**13, "reason": "x"}, "z-6", "validation_error"),
-        ({"points": 10, "reason": "x", "expires_at": "2027-01-01T00:00:00"}, "z-7", "validation_error"),
-    ])
+    @pytest.mark.parametrize(
+        "body, idempotency_key, code",
+        [
+            ({"points": 10, "reason": "x"}, None, "idempotency_key_required"),
+            ({"points": 10, "reason": "x"}, "", "invalid_idempotency_key"),
+            ({"points": 10, "reason": "x"}, "k" * 256, "invalid_idempotency_key"),
+            ({"points": 0, "reason": "x"}, "z-1", "validation_error"),
+            ({"points": 1.5, "reason": "x"}, "z-2", "validation_error"),
+            ({"points": "10", "reason": "x"}, "z-3", "validation_error"),
+            ({"points": 10}, "z-4", "validation_error"),
+            ({"points": 10, "reason": "  "}, "z-5", "validation_error"),
+            ({"points": 10**13, "reason": "x"}, "z-6", "validation_error"),
+            ({"points": 10, "reason": "x", "expires_at": "2027-01-01T00:00:00"}, "z-7", "validation_error"),
+        ],
+    )
     def test_invalid_adjustments_change_nothing(self, client, session, member, auth, body, idempotency_key, code):
         before = snapshot(session)
         answer = self.post(client, auth, body, key=idempotency_key)
@@ -253,8 +280,12 @@ class TestAdjustments:
 class TestEvents:
     def test_custom_event_earns_once(self, client, session, auth, add_rule):
         add_rule("custom_event", {"event_name": "review_written", "points": 25}, name="Reviews")
-        body = {"event_id": "rev-1", "name": "review_written", "member": {"external_id": "c-5"},
-                "properties": {"stars": 5}}
+        body = {
+            "event_id": "rev-1",
+            "name": "review_written",
+            "member": {"external_id": "c-5"},
+            "properties": {"stars": 5},
+        }
         first = client.post(f"{API}/events", json=body, headers=auth)
         assert first.status_code == 201 and first.json["status"] == "processed" and first.json["points"] == 25
         again = client.post(f"{API}/events", json=body, headers=auth)
@@ -271,13 +302,16 @@ class TestEvents:
         clash = client.post(f"{API}/events", json={**body, "event_id": "f-2"}, headers=headers)
         assert clash.status_code == 409
 
-    @pytest.mark.parametrize("body", [
-        {"name": "x", "member": {"external_id": "c-1"}},
-        {"event_id": "e", "member": {"external_id": "c-1"}},
-        {"event_id": "e", "name": "x"},
-        {"event_id": "e", "name": "x", "member": {}},
-        {"event_id": "e", "name": "x", "member": {"external_id": "c-1"}, "properties": []},
-    ])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "x", "member": {"external_id": "c-1"}},
+            {"event_id": "e", "member": {"external_id": "c-1"}},
+            {"event_id": "e", "name": "x"},
+            {"event_id": "e", "name": "x", "member": {}},
+            {"event_id": "e", "name": "x", "member": {"external_id": "c-1"}, "properties": []},
+        ],
+    )
     def test_invalid_events_are_422(self, client, session, auth, body):
         before = snapshot(session)
         answer = client.post(f"{API}/events", json=body, headers=auth)
@@ -291,8 +325,13 @@ class TestDocument:
         assert document.status_code == 200
         spec = document.json
         assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
-        assert {"/api/v1/members", "/api/v1/members/{external_id}", "/api/v1/members/{external_id}/transactions",
-                "/api/v1/members/{external_id}/adjustments", "/api/v1/events"} <= set(spec["paths"])
+        assert {
+            "/api/v1/members",
+            "/api/v1/members/{external_id}",
+            "/api/v1/members/{external_id}/transactions",
+            "/api/v1/members/{external_id}/adjustments",
+            "/api/v1/events",
+        } <= set(spec["paths"])
         assert spec["components"]["schemas"]["Error"]["properties"]["code"]["type"] == "string"
         page = client.get(f"{API}/docs")
         assert page.status_code == 200 and b"swagger" in page.data.lower()
@@ -318,8 +357,10 @@ def test_concurrent_enrolments_and_events_are_one(app, session, program, auth, i
     if not is_postgres:
         pytest.skip("concurrent writers: PostgreSQL (SQLite has one writer)")
     add_rule("custom_event", {"event_name": "review", "points": 5}, name="Reviews")
-    for path, body in (("/members", {"external_id": "c-race"}),
-                       ("/events", {"event_id": "e-race", "name": "review", "member": {"external_id": "c-race2"}})):
+    for path, body in (
+        ("/members", {"external_id": "c-race"}),
+        ("/events", {"event_id": "e-race", "name": "review", "member": {"external_id": "c-race2"}}),
+    ):
         answers, barrier = [], threading.Barrier(8)
 
         def call():

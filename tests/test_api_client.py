@@ -38,9 +38,21 @@ def generated(app, tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"post_hooks": []}))  # (formatting with ruff is not needed to import it)
     result = subprocess.run(
-        [str(GENERATOR), "generate", "--path", str(document), "--meta", "none", "--config", str(config),
-         "--output-path", str(tmp_path / "loyalty_client")],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(document),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--output-path",
+            str(tmp_path / "loyalty_client"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
@@ -76,12 +88,14 @@ def test_a_generated_client_round_trip(generated, session, program, clock, datab
         assert member.tier.name == "Gold" and member.tier.earn_multiplier == "1.5"
 
         body = Adjustment(points=25, reason="Goodwill")
-        first = create_adjustment.sync_detailed(external_id="a/b@example.com", client=client, body=body,
-                                                idempotency_key="goodwill-1")
+        first = create_adjustment.sync_detailed(
+            external_id="a/b@example.com", client=client, body=body, idempotency_key="goodwill-1"
+        )
         assert first.status_code == 201 and isinstance(first.parsed, Posting), first.content
         assert first.parsed.kind is EntryKind.ADJUST and first.parsed.balances.available == 25
-        again = create_adjustment.sync_detailed(external_id="a/b@example.com", client=client, body=body,
-                                                idempotency_key="goodwill-1")
+        again = create_adjustment.sync_detailed(
+            external_id="a/b@example.com", client=client, body=body, idempotency_key="goodwill-1"
+        )
         assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
         assert again.parsed.entry_id == first.parsed.entry_id
         assert get_member.sync(external_id="a/b@example.com", client=client).balances.available == 25

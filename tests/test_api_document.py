@@ -27,9 +27,14 @@ OPERATIONS = {
     ("get", "/codes/{code}"): "getCode",
 }
 
-IDEMPOTENT = {("post", "/members"), ("post", "/members/{external_id}/adjustments"), ("post", "/events"),
-              ("post", "/referrals"), ("post", "/members/{external_id}/redemptions"),
-              ("post", "/members/{external_id}/redemptions/{redemption_id}/cancel")}
+IDEMPOTENT = {
+    ("post", "/members"),
+    ("post", "/members/{external_id}/adjustments"),
+    ("post", "/events"),
+    ("post", "/referrals"),
+    ("post", "/members/{external_id}/redemptions"),
+    ("post", "/members/{external_id}/redemptions/{redemption_id}/cancel"),
+}
 
 
 @pytest.fixture
@@ -50,10 +55,19 @@ def test_every_operation_has_a_stable_unique_operation_id(spec):
     assert len(set(found.values())) == len(found)
 
 
-@pytest.mark.parametrize("schema, field", [
-    ("Tier", "earn_multiplier"), ("NextTier", "threshold"), ("NextTier", "remaining"), ("KeepTier", "threshold"),
-    ("TierProgress", "value"), ("Reward", "step_value"), ("Redemption", "value"), ("Code", "value"),
-])
+@pytest.mark.parametrize(
+    "schema, field",
+    [
+        ("Tier", "earn_multiplier"),
+        ("NextTier", "threshold"),
+        ("NextTier", "remaining"),
+        ("KeepTier", "threshold"),
+        ("TierProgress", "value"),
+        ("Reward", "step_value"),
+        ("Redemption", "value"),
+        ("Code", "value"),
+    ],
+)
 def test_decimals_are_strings_as_sent(spec, schema, field):
     prop = spec["components"]["schemas"][schema]["properties"][field]
     types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
@@ -104,22 +118,31 @@ def test_no_unused_components(spec):
         assert f'"#/components/schemas/{name}"' in text, name
 
 
-@pytest.mark.parametrize("component, values", [
-    ("RedemptionStatus", ["issued", "used", "cancelled", "failed"]),
-    ("ReferralStatus", ["pending", "flagged", "converted", "rewarded", "rejected", "cancelled"]),
-    ("MemberStatus", ["active", "suspended", "closed"]),
-    ("EntryKind", ["earn", "release", "redeem", "expire", "adjust", "reverse"]),
-    ("Pricing", ["fixed", "variable"]),
-])
+@pytest.mark.parametrize(
+    "component, values",
+    [
+        ("RedemptionStatus", ["issued", "used", "cancelled", "failed"]),
+        ("ReferralStatus", ["pending", "flagged", "converted", "rewarded", "rejected", "cancelled"]),
+        ("MemberStatus", ["active", "suspended", "closed"]),
+        ("EntryKind", ["earn", "release", "redeem", "expire", "adjust", "reverse"]),
+        ("Pricing", ["fixed", "variable"]),
+    ],
+)
 def test_closed_sets_are_named_enums(spec, component, values):
     assert spec["components"]["schemas"][component] == {"type": "string", "enum": values}
 
 
-@pytest.mark.parametrize("schema, field, component", [
-    ("Redemption", "status", "RedemptionStatus"), ("Referral", "status", "ReferralStatus"),
-    ("Member", "status", "MemberStatus"), ("Transaction", "kind", "EntryKind"), ("Posting", "kind", "EntryKind"),
-    ("Reward", "pricing", "Pricing"),
-])
+@pytest.mark.parametrize(
+    "schema, field, component",
+    [
+        ("Redemption", "status", "RedemptionStatus"),
+        ("Referral", "status", "ReferralStatus"),
+        ("Member", "status", "MemberStatus"),
+        ("Transaction", "kind", "EntryKind"),
+        ("Posting", "kind", "EntryKind"),
+        ("Reward", "pricing", "Pricing"),
+    ],
+)
 def test_fields_use_the_named_enums(spec, schema, field, component):
     assert spec["components"]["schemas"][schema]["properties"][field]["$ref"] == f"#/components/schemas/{component}"
 

@@ -21,8 +21,22 @@ from loyalty.rewards import add_reward
 
 API = "/api/v1"
 
-IDS = ["team/ann", "a/b@example.com", "/leading", "trailing/", "x//y", "x/transactions", "x/redemptions",
-       "x/redemptions/1/cancel", "x/adjustments", "x/referrals", "100%/sure", "é/ü", "a%2Fb", "line\nbreak/x"]
+IDS = [
+    "team/ann",
+    "a/b@example.com",
+    "/leading",
+    "trailing/",
+    "x//y",
+    "x/transactions",
+    "x/redemptions",
+    "x/redemptions/1/cancel",
+    "x/adjustments",
+    "x/referrals",
+    "100%/sure",
+    "é/ü",
+    "a%2Fb",
+    "line\nbreak/x",
+]
 
 
 @pytest.fixture
@@ -33,8 +47,9 @@ def client(app):
 @pytest.fixture
 def shop(session, program, registry, clock):
     set_terms(program, registry, referrer_points=100, friend_points=50)
-    reward = add_reward(session, program, registry, type="free_shipping_code", name="Free shipping", points=100,
-                        clock=clock)
+    reward = add_reward(
+        session, program, registry, type="free_shipping_code", name="Free shipping", points=100, clock=clock
+    )
     key = create_key(session, program, name="shop", clock=clock).secret
     session.commit()
     return {"auth": {"Authorization": f"Bearer {key}"}, "reward": reward.id}
@@ -57,11 +72,17 @@ def walk(client, session, program, clock, shop, external_id):
     assert got.status_code == 200 and got.json["external_id"] == external_id, (at, got.json)
     history = client.get(f"{at}/transactions", headers=auth)
     assert history.status_code == 200 and len(history.json["data"]) == 1, (at, history.json)
-    adjusted = client.post(f"{at}/adjustments", json={"points": 5, "reason": "x"},
-                           headers={**auth, "Idempotency-Key": f"adj:{path_of(external_id)}"})
+    adjusted = client.post(
+        f"{at}/adjustments",
+        json={"points": 5, "reason": "x"},
+        headers={**auth, "Idempotency-Key": f"adj:{path_of(external_id)}"},
+    )
     assert adjusted.status_code == 201 and adjusted.json["balances"]["available"] == 505, adjusted.json
-    redeemed = client.post(f"{at}/redemptions", json={"reward_id": shop["reward"]},
-                           headers={**auth, "Idempotency-Key": f"red:{path_of(external_id)}"})
+    redeemed = client.post(
+        f"{at}/redemptions",
+        json={"reward_id": shop["reward"]},
+        headers={**auth, "Idempotency-Key": f"red:{path_of(external_id)}"},
+    )
     assert redeemed.status_code == 201, redeemed.json
     listed = client.get(f"{at}/redemptions", headers=auth)
     assert listed.status_code == 200 and [r["id"] for r in listed.json["data"]] == [redeemed.json["id"]]
@@ -71,8 +92,11 @@ def walk(client, session, program, clock, shop, external_id):
     assert referrals.status_code == 200, referrals.json
     catalog = client.get(f"{API}/rewards", query_string={"member": external_id}, headers=auth)
     assert catalog.status_code == 200 and catalog.json[0]["available"] is True, catalog.json
-    referred = client.post(f"{API}/referrals", headers=auth, json={
-        "code": got.json["referral_code"], "friend": {"external_id": f"friend of {external_id}"}})
+    referred = client.post(
+        f"{API}/referrals",
+        headers=auth,
+        json={"code": got.json["referral_code"], "friend": {"external_id": f"friend of {external_id}"}},
+    )
     assert referred.status_code == 201 and referred.json["referrer"] == external_id, referred.json
 
 
@@ -94,9 +118,12 @@ def test_a_sub_resource_is_not_mistaken_for_a_member(client, session, program, c
 
 def test_sub_resource_paths_are_never_members(app, client, shop):
     """A literal slash and a sub-resource's name: the sub-resource, or 405 with what it allows."""
-    for method, path, allowed in [("GET", "/members/x/adjustments", "POST"), ("PUT", "/members/x/transactions", "GET"),
-                                  ("GET", "/members/x/redemptions/5/cancel", "POST"),
-                                  ("OPTIONS", "/members/x/adjustments", "POST, OPTIONS")]:
+    for method, path, allowed in [
+        ("GET", "/members/x/adjustments", "POST"),
+        ("PUT", "/members/x/transactions", "GET"),
+        ("GET", "/members/x/redemptions/5/cancel", "POST"),
+        ("OPTIONS", "/members/x/adjustments", "POST, OPTIONS"),
+    ]:
         answer = client.open(f"{API}{path}", method=method, headers=shop["auth"])
         assert answer.status_code == (200 if method == "OPTIONS" else 405), (path, answer.status_code)
         methods = set(answer.headers["Allow"].split(", ")) - {"OPTIONS", "HEAD"}
@@ -119,8 +146,9 @@ def test_unencoded_slashes_reach_the_member_too(client, session, program, clock,
     assert client.get(f"{API}/members/team/ann/transactions", headers=auth).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/members/team%00ann", "/members/team%00ann/transactions",
-                                  "/members/a%2Fb%00/transactions"])
+@pytest.mark.parametrize(
+    "path", ["/members/team%00ann", "/members/team%00ann/transactions", "/members/a%2Fb%00/transactions"]
+)
 def test_a_nul_in_the_path_is_no_member(client, session, program, clock, shop, path):
     enrol(session, program, external_id="team/ann", clock=clock)
     session.commit()
@@ -129,8 +157,11 @@ def test_a_nul_in_the_path_is_no_member(client, session, program, clock, shop, p
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(external_id=st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1,
-                           max_size=40).filter(lambda text: text.strip() == text and text.strip()))
+@given(
+    external_id=st.text(
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1, max_size=40
+    ).filter(lambda text: text.strip() == text and text.strip())
+)
 def test_any_external_id_is_reachable(client, session, program, clock, shop, external_id):
     auth = shop["auth"]
     enrolled = client.post(f"{API}/members", json={"external_id": external_id}, headers=auth)
@@ -151,6 +182,7 @@ def test_through_gunicorn(session, program, clock, shop, database_url, tmp_path)
         enrol(session, program, external_id=external_id, clock=clock)
     session.commit()
     with gunicorn(database_url, tmp_path) as base:
+
         def get(path):
             return requests.get(f"{base}{API}{path}", headers=shop["auth"], timeout=10)
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
 from loyalty.models import ApiIdempotentRequest, Member, Redemption
+from loyalty.programs.members import enrol
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward
 from tests.helpers import START, snapshot
@@ -44,8 +44,9 @@ def auth(session, program, clock, registry):
 
 @pytest.fixture
 def reward_id(session, program, registry, clock):
-    reward = add_reward(session, program, registry, type="free_shipping_code", name="Free shipping", points=100,
-                        clock=clock)
+    reward = add_reward(
+        session, program, registry, type="free_shipping_code", name="Free shipping", points=100, clock=clock
+    )
     session.commit()
     return reward.id
 
@@ -57,8 +58,9 @@ def reviews(add_rule):
 
 def everything(session) -> tuple:
     """What any API write could change."""
-    counts = tuple(session.scalar(select(func.count()).select_from(model))
-                   for model in (Member, Redemption, ApiIdempotentRequest))
+    counts = tuple(
+        session.scalar(select(func.count()).select_from(model)) for model in (Member, Redemption, ApiIdempotentRequest)
+    )
     return snapshot(session), counts
 
 
@@ -74,8 +76,9 @@ class TestDeepBodies:
     @pytest.mark.parametrize("body", [deep(100_000), b"[" * 100_000 + b"]" * 100_000])
     def test_a_body_nested_thousands_deep_is_400(self, client, session, auth, path, body):
         before = everything(session)
-        answer = client.post(f"{API}{path}", data=body, content_type="application/json",
-                             headers={**auth, "Idempotency-Key": "deep-1"})
+        answer = client.post(
+            f"{API}{path}", data=body, content_type="application/json", headers={**auth, "Idempotency-Key": "deep-1"}
+        )
         assert answer.status_code == 400, answer.data[:300]
         assert answer.json["code"] == "bad_request" and "nested" in answer.json["message"]
         assert everything(session) == before
@@ -88,8 +91,16 @@ class TestDeepBodies:
             inner["a"] = {}
             inner = inner["a"]
         before = everything(session)
-        answer = client.post(f"{API}/events", headers=auth, json={
-            "event_id": "e-1", "name": "review_written", "member": {"external_id": "c-1"}, "properties": properties})
+        answer = client.post(
+            f"{API}/events",
+            headers=auth,
+            json={
+                "event_id": "e-1",
+                "name": "review_written",
+                "member": {"external_id": "c-1"},
+                "properties": properties,
+            },
+        )
         assert answer.status_code == status, answer.json
         if status == 400:
             assert "nested" in answer.json["message"] and everything(session) == before
@@ -99,19 +110,33 @@ class TestTextThatIsNotText:
     """JSON's ``"\\ud800"`` is a string Python holds but no database driver can encode: it was a 500 on every
     write that met it (found by trying the platform as an attacker)."""
 
-    @pytest.mark.parametrize("path, body", [
-        ("/members", {"external_id": "a\ud800b"}),
-        ("/members", {"external_id": "c-9", "name": "\udfff"}),
-        ("/members/c-1/adjustments", {"points": 1, "reason": "x\ud800y"}),
-        ("/events", {"event_id": "e-\ud800", "name": "review_written", "member": {"external_id": "c-1"}}),
-        ("/events", {"event_id": "e-2", "name": "review_written", "member": {"external_id": "c-1"},
-                     "properties": {"\udfff": 1}}),
-        ("/referrals", {"code": "\ud800", "friend": {"external_id": "f-1"}}),
-    ])
+    @pytest.mark.parametrize(
+        "path, body",
+        [
+            ("/members", {"external_id": "a\ud800b"}),
+            ("/members", {"external_id": "c-9", "name": "\udfff"}),
+            ("/members/c-1/adjustments", {"points": 1, "reason": "x\ud800y"}),
+            ("/events", {"event_id": "e-\ud800", "name": "review_written", "member": {"external_id": "c-1"}}),
+            (
+                "/events",
+                {
+                    "event_id": "e-2",
+                    "name": "review_written",
+                    "member": {"external_id": "c-1"},
+                    "properties": {"\udfff": 1},
+                },
+            ),
+            ("/referrals", {"code": "\ud800", "friend": {"external_id": "f-1"}}),
+        ],
+    )
     def test_an_unpaired_surrogate_is_400(self, client, session, auth, path, body):
         before = everything(session)
-        answer = client.post(f"{API}{path}", data=json.dumps(body), content_type="application/json",
-                             headers={**auth, "Idempotency-Key": "surrogate-1"})
+        answer = client.post(
+            f"{API}{path}",
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={**auth, "Idempotency-Key": "surrogate-1"},
+        )
         assert answer.status_code == 400, answer.json
         assert answer.json["code"] == "bad_request" and "surrogate" in answer.json["message"]
         assert everything(session) == before
@@ -119,34 +144,43 @@ class TestTextThatIsNotText:
     def test_a_body_over_the_limit_is_413(self, app, client, session, auth):
         app.config["API_MAX_BYTES"] = 10_000
         before = everything(session)
-        answer = client.post(f"{API}/members", headers=auth,
-                             json={"external_id": "c-big", "name": "x" * 20, "pad": "y" * 20_000})
+        answer = client.post(
+            f"{API}/members", headers=auth, json={"external_id": "c-big", "name": "x" * 20, "pad": "y" * 20_000}
+        )
         assert answer.status_code == 413 and answer.json["code"] == "too_large"
         assert everything(session) == before
 
 
 #: Every aware moment Python can write, with any offset: some of them overflow once turned into UTC.
 MOMENTS = st.datetimes(
-    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59),
+    min_value=datetime(1, 1, 1),
+    max_value=datetime(9999, 12, 31, 23, 59, 59),
     timezones=st.builds(lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60)),
 )
 
 
 class TestMoments:
-    @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
-                                        "9999-12-31T23:59:59+00:00"])
+    @pytest.mark.parametrize(
+        "moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59+00:00"]
+    )
     def test_an_expiry_beyond_what_can_be_stored_is_422(self, client, session, auth, moment):
         before = everything(session)
-        answer = client.post(f"{API}/members/c-1/adjustments", json={"points": 5, "reason": "x", "expires_at": moment},
-                             headers={**auth, "Idempotency-Key": "far-1"})
+        answer = client.post(
+            f"{API}/members/c-1/adjustments",
+            json={"points": 5, "reason": "x", "expires_at": moment},
+            headers={**auth, "Idempotency-Key": "far-1"},
+        )
         assert answer.status_code == 422 and "expires_at" in answer.json["errors"]["json"], answer.json
         assert everything(session) == before
 
     @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
     def test_an_event_time_beyond_what_can_be_stored_is_422(self, client, session, auth, moment):
         before = everything(session)
-        answer = client.post(f"{API}/events", headers=auth, json={
-            "event_id": "e-1", "name": "review_written", "member": {"external_id": "c-1"}, "occurred_at": moment})
+        answer = client.post(
+            f"{API}/events",
+            headers=auth,
+            json={"event_id": "e-1", "name": "review_written", "member": {"external_id": "c-1"}, "occurred_at": moment},
+        )
         assert answer.status_code == 422 and "occurred_at" in answer.json["errors"]["json"], answer.json
         assert everything(session) == before
 
@@ -156,19 +190,26 @@ class TestMoments:
         text = moment.isoformat()
         for path, body in [
             ("/members/c-1/adjustments", {"points": points, "reason": "x", "expires_at": text}),
-            ("/events", {"event_id": f"e-{text}", "name": "review_written", "member": {"external_id": "c-1"},
-                         "occurred_at": text}),
+            (
+                "/events",
+                {
+                    "event_id": f"e-{text}",
+                    "name": "review_written",
+                    "member": {"external_id": "c-1"},
+                    "occurred_at": text,
+                },
+            ),
         ]:
             answer = client.post(f"{API}{path}", json=body, headers={**auth, "Idempotency-Key": f"k-{text}-{points}"})
             assert answer.status_code < 500, (path, body, answer.json)
             session.rollback()
 
-
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(birthday=st.dates())
     def test_any_birthday_is_never_a_server_error(self, client, session, auth, add_rule, birthday):
-        answer = client.post(f"{API}/members", json={"external_id": f"b-{birthday}", "birthday": birthday.isoformat()},
-                             headers=auth)
+        answer = client.post(
+            f"{API}/members", json={"external_id": f"b-{birthday}", "birthday": birthday.isoformat()}, headers=auth
+        )
         assert answer.status_code in (200, 201), answer.json
         session.rollback()
 
@@ -181,8 +222,9 @@ class TestBigIds:
         assert answer.status_code == 404 and answer.json["code"] in {"not_found", "unknown_redemption"}
         assert everything(session) == before
 
-    @pytest.mark.parametrize("body", [{"reward_id": 2**64}, {"reward_id": 1, "points": 10**40},
-                                      {"reward_id": -(2**70)}])
+    @pytest.mark.parametrize(
+        "body", [{"reward_id": 2**64}, {"reward_id": 1, "points": 10**40}, {"reward_id": -(2**70)}]
+    )
     def test_integers_beyond_64_bits_in_a_body_are_422(self, client, session, auth, reward_id, body):
         before = everything(session)
         answer = client.post(f"{API}/members/c-1/redemptions", json=body, headers={**auth, "Idempotency-Key": "b-1"})
@@ -235,44 +277,66 @@ class TestAdjustmentExpiry:
 
     def test_a_credit_that_expires_in_the_past_is_refused(self, client, session, auth):
         before = everything(session)
-        answer = self.post(client, auth, {"points": 5, "reason": "x",
-                                          "expires_at": (START - timedelta(seconds=1)).isoformat()}, "p-1")
+        answer = self.post(
+            client, auth, {"points": 5, "reason": "x", "expires_at": (START - timedelta(seconds=1)).isoformat()}, "p-1"
+        )
         assert answer.status_code == 422 and answer.json["code"] == "invalid_input"
         assert "past" in answer.json["message"]
         assert everything(session) == before
 
     def test_a_debit_with_an_expiry_is_refused(self, client, session, auth):
         before = everything(session)
-        answer = self.post(client, auth, {"points": -5, "reason": "x",
-                                          "expires_at": (START + timedelta(days=30)).isoformat()}, "p-2")
+        answer = self.post(
+            client, auth, {"points": -5, "reason": "x", "expires_at": (START + timedelta(days=30)).isoformat()}, "p-2"
+        )
         assert answer.status_code == 422 and answer.json["code"] == "invalid_input"
         assert "debit" in answer.json["message"]
         assert everything(session) == before
 
     def test_a_credit_that_expires_later_is_fine(self, client, auth):
-        answer = self.post(client, auth, {"points": 5, "reason": "x",
-                                          "expires_at": (START + timedelta(days=30)).isoformat()}, "p-3")
+        answer = self.post(
+            client, auth, {"points": 5, "reason": "x", "expires_at": (START + timedelta(days=30)).isoformat()}, "p-3"
+        )
         assert answer.status_code == 201
 
-    @pytest.mark.parametrize("amount, expires, word", [("5", "2025-12-31T00:00:00+00:00", "past"),
-                                                       ("-5", "2027-01-01T00:00:00+00:00", "debit")])
+    @pytest.mark.parametrize(
+        "amount, expires, word",
+        [("5", "2025-12-31T00:00:00+00:00", "past"), ("-5", "2027-01-01T00:00:00+00:00", "debit")],
+    )
     def test_the_cli_refuses_the_same(self, runner, session, auth, amount, expires, word):
         before = everything(session)
-        result = runner.invoke(args=["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", amount,
-                                     "--reason", "x", "--expires-at", expires])
+        result = runner.invoke(
+            args=[
+                "points",
+                "adjust",
+                "--program",
+                "acme",
+                "--member",
+                "c-1",
+                "--amount",
+                amount,
+                "--reason",
+                "x",
+                "--expires-at",
+                expires,
+            ]
+        )
         assert result.exit_code == 1 and word in result.output, result.output
         assert "Traceback" not in result.output
         assert everything(session) == before
 
 
 class TestMethodNotAllowed:
-    @pytest.mark.parametrize("method, path, allowed", [
-        ("DELETE", "/members/c-1", {"GET"}),
-        ("PUT", "/members", {"POST"}),
-        ("GET", "/events", {"POST"}),
-        ("POST", "/codes/ABC", {"GET"}),
-        ("PATCH", "/members/c-1/redemptions", {"GET", "POST"}),
-    ])
+    @pytest.mark.parametrize(
+        "method, path, allowed",
+        [
+            ("DELETE", "/members/c-1", {"GET"}),
+            ("PUT", "/members", {"POST"}),
+            ("GET", "/events", {"POST"}),
+            ("POST", "/codes/ABC", {"GET"}),
+            ("PATCH", "/members/c-1/redemptions", {"GET", "POST"}),
+        ],
+    )
     def test_405_says_what_is_allowed(self, client, auth, method, path, allowed):
         answer = client.open(f"{API}{path}", method=method, headers=auth)
         assert answer.status_code == 405 and answer.json["code"] == "method_not_allowed"

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.access.api_keys import create_key
-from loyalty.programs.members import enrol
 from loyalty.models import Referral
+from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from loyalty.referrals import set_terms
 from tests.helpers import snapshot
@@ -33,7 +33,9 @@ def ann(member_factory, auth):
 
 
 def refer(client, auth, code, friend, **extra):
-    return client.post(f"{API}/referrals", json={"code": code, "friend": {"external_id": friend, **extra}}, headers=auth)
+    return client.post(
+        f"{API}/referrals", json={"code": code, "friend": {"external_id": friend, **extra}}, headers=auth
+    )
 
 
 def count(session) -> int:
@@ -45,7 +47,12 @@ class TestAttribute:
         first = refer(client, auth, ann.referral_code.lower(), "f-1", email="f1@example.com")
         assert first.status_code == 201
         body = first.json
-        assert (body["status"], body["referrer"], body["code"], body["via"]) == ("pending", "c-ann", ann.referral_code, "api")
+        assert (body["status"], body["referrer"], body["code"], body["via"]) == (
+            "pending",
+            "c-ann",
+            ann.referral_code,
+            "api",
+        )
         assert body["friend"] == {"external_id": "f-1", "email": "f1@example.com"} and body["order_id"] is None
         again = refer(client, auth, ann.referral_code, "f-1")
         assert again.status_code == 200 and again.json["id"] == body["id"]
@@ -76,16 +83,19 @@ class TestAttribute:
         assert answer.status_code == 409 and answer.json["code"] == "referrals_disabled"
         assert count(session) == 0
 
-    @pytest.mark.parametrize("body", [
-        {"friend": {"external_id": "f-1"}},
-        {"code": "ABC"},
-        {"code": "ABC", "friend": {}},
-        {"code": "ABC", "friend": {"external_id": "   "}},
-        {"code": "ABC", "friend": {"external_id": "f\x00"}},
-        {"code": "ABC", "friend": {"external_id": "f-1", "email": "not an email"}},
-        {"code": "ABC", "friend": {"external_id": "f-1"}, "ip": "not-an-ip; drop"},
-        {"code": "A" * 33, "friend": {"external_id": "f-1"}},
-    ])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"friend": {"external_id": "f-1"}},
+            {"code": "ABC"},
+            {"code": "ABC", "friend": {}},
+            {"code": "ABC", "friend": {"external_id": "   "}},
+            {"code": "ABC", "friend": {"external_id": "f\x00"}},
+            {"code": "ABC", "friend": {"external_id": "f-1", "email": "not an email"}},
+            {"code": "ABC", "friend": {"external_id": "f-1"}, "ip": "not-an-ip; drop"},
+            {"code": "A" * 33, "friend": {"external_id": "f-1"}},
+        ],
+    )
     def test_invalid_requests(self, client, session, auth, ann, body):
         answer = client.post(f"{API}/referrals", json=body, headers=auth)
         assert answer.status_code == 422 and answer.json["code"] == "validation_error"
@@ -117,8 +127,9 @@ class TestList:
             refer(client, auth, ann.referral_code, f"f-{n}")
         seen, cursor = [], None
         while True:
-            page = client.get(f"{API}/members/c-ann/referrals?limit=2" + (f"&cursor={cursor}" if cursor else ""),
-                              headers=auth).json
+            page = client.get(
+                f"{API}/members/c-ann/referrals?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=auth
+            ).json
             seen += [r["friend"]["external_id"] for r in page["data"]]
             cursor = page["next_cursor"]
             if cursor is None:

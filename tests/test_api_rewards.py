@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
 from loyalty.models import Redemption
+from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from loyalty.rewards import add_reward
 from loyalty.storefronts.connections import add_storefront
@@ -36,12 +36,40 @@ def catalog(session, program, registry, clock, auth):
     Ledger(session, clock).earn(member, 1_000, key="seed")
     add_tier(session, program, name="Gold", rank=3, clock=clock)
     rewards = {
-        "five": add_reward(session, program, registry, type="fixed_amount_code", name="5 off", points=500,
-                           config={"amount": "5.00"}, stock=10, clock=clock),
-        "steps": add_reward(session, program, registry, type="store_credit", name="Credit", points=100,
-                            config={}, step_value="1.00", max_points=2_000, clock=clock),
-        "gold": add_reward(session, program, registry, type="free_product", name="Gold mug", points=50,
-                           config={"title": "Mug"}, min_tier="Gold", clock=clock),
+        "five": add_reward(
+            session,
+            program,
+            registry,
+            type="fixed_amount_code",
+            name="5 off",
+            points=500,
+            config={"amount": "5.00"},
+            stock=10,
+            clock=clock,
+        ),
+        "steps": add_reward(
+            session,
+            program,
+            registry,
+            type="store_credit",
+            name="Credit",
+            points=100,
+            config={},
+            step_value="1.00",
+            max_points=2_000,
+            clock=clock,
+        ),
+        "gold": add_reward(
+            session,
+            program,
+            registry,
+            type="free_product",
+            name="Gold mug",
+            points=50,
+            config={"title": "Mug"},
+            min_tier="Gold",
+            clock=clock,
+        ),
     }
     session.commit()
     return {name: reward.id for name, reward in rewards.items()}
@@ -61,7 +89,12 @@ class TestCatalog:
         rows = client.get(f"{API}/rewards", headers=auth).json
         assert [r["name"] for r in rows] == ["Gold mug", "Credit", "5 off"]  # cheapest first
         five = rows[2]
-        assert (five["summary"], five["stock_left"], five["pricing"], five["available"]) == ("5.00 USD off", 10, "fixed", True)
+        assert (five["summary"], five["stock_left"], five["pricing"], five["available"]) == (
+            "5.00 USD off",
+            10,
+            "fixed",
+            True,
+        )
         assert (rows[1]["pricing"], rows[1]["step_value"], rows[1]["max_points"]) == ("variable", "1.00", 2_000)
         for_ann = {r["name"]: r for r in client.get(f"{API}/rewards?member=c-1", headers=auth).json}
         assert for_ann["Gold mug"]["available"] is False and "Gold members" in for_ann["Gold mug"]["unavailable_reason"]
@@ -73,7 +106,12 @@ class TestRedeem:
         first = redeem(client, auth, {"reward_id": catalog["five"]})
         assert first.status_code == 201
         body = first.json
-        assert (body["status"], body["points"], body["reward"], body["details"]["amount"]) == ("issued", 500, "5 off", "5.00")
+        assert (body["status"], body["points"], body["reward"], body["details"]["amount"]) == (
+            "issued",
+            500,
+            "5 off",
+            "5.00",
+        )
         again = redeem(client, auth, {"reward_id": catalog["five"]})
         assert again.status_code == 201 and again.json == body and again.headers["Idempotent-Replayed"] == "true"
         assert available(session, program, "c-1") == 500
@@ -84,12 +122,15 @@ class TestRedeem:
         answer = redeem(client, auth, {"reward_id": catalog["steps"], "points": 300})
         assert answer.status_code == 201 and answer.json["value"] == "3.00"
 
-    @pytest.mark.parametrize("body, key, status, code", [
-        ({"reward_id": 999}, "k", 404, "unknown_reward"),
-        ({"reward_id": "five"}, "k", 422, "validation_error"),
-        ({}, "k", 422, "validation_error"),
-        ({"reward_id": 1}, None, 422, "idempotency_key_required"),
-    ])
+    @pytest.mark.parametrize(
+        "body, key, status, code",
+        [
+            ({"reward_id": 999}, "k", 404, "unknown_reward"),
+            ({"reward_id": "five"}, "k", 422, "validation_error"),
+            ({}, "k", 422, "validation_error"),
+            ({"reward_id": 1}, None, 422, "idempotency_key_required"),
+        ],
+    )
     def test_refusals_change_nothing(self, client, session, auth, catalog, body, key, status, code):
         before = (snapshot(session), redemptions(session))
         answer = redeem(client, auth, body, key=key)
@@ -98,10 +139,12 @@ class TestRedeem:
 
     def test_refusals_by_the_catalog_change_nothing(self, client, session, auth, catalog):
         before = (snapshot(session), redemptions(session))
-        for body, code in (({"reward_id": catalog["gold"]}, "reward_unavailable"),
-                           ({"reward_id": catalog["steps"], "points": 1_500}, "insufficient_points"),
-                           ({"reward_id": catalog["steps"], "points": 150}, "invalid_input"),
-                           ({"reward_id": catalog["steps"]}, "invalid_input")):
+        for body, code in (
+            ({"reward_id": catalog["gold"]}, "reward_unavailable"),
+            ({"reward_id": catalog["steps"], "points": 1_500}, "insufficient_points"),
+            ({"reward_id": catalog["steps"], "points": 150}, "invalid_input"),
+            ({"reward_id": catalog["steps"]}, "invalid_input"),
+        ):
             answer = redeem(client, auth, body, key=f"k-{code}-{body.get('points')}")
             assert answer.json["code"] == code and answer.status_code in (409, 422)
         assert (snapshot(session), redemptions(session)) == before
@@ -115,16 +158,26 @@ class TestRedeem:
         assert redeem(client, auth, {"reward_id": theirs.id}).status_code == 404
         assert redeem(client, auth, {"reward_id": catalog["five"]}, member="c-x").status_code == 404
 
-    def test_a_reward_stripe_cannot_issue_is_a_502_and_spends_nothing(self, client, session, program, auth, registry,
-                                                                      clock, monkeypatch):
+    def test_a_reward_stripe_cannot_issue_is_a_502_and_spends_nothing(
+        self, client, session, program, auth, registry, clock, monkeypatch
+    ):
         from loyalty.plugins.rewards import stripe_promotion
 
-        add_storefront(session, program, registry, type="stripe", secret="whsec_abcdefgh", api_key="sk_test_abcdefgh",
-                       clock=clock)
+        add_storefront(
+            session, program, registry, type="stripe", secret="whsec_abcdefgh", api_key="sk_test_abcdefgh", clock=clock
+        )
         member, _ = enrol(session, program, external_id="cus_1", clock=clock)
         Ledger(session, clock).earn(member, 600, key="s")
-        made = add_reward(session, program, registry, type="stripe_promotion_code", name="Stripe 5", points=500,
-                          config={"amount_off": "5.00"}, clock=clock)
+        made = add_reward(
+            session,
+            program,
+            registry,
+            type="stripe_promotion_code",
+            name="Stripe 5",
+            points=500,
+            config={"amount_off": "5.00"},
+            clock=clock,
+        )
         session.commit()
         with FakeStripe() as fake:
             monkeypatch.setattr(stripe, "api_base", fake.url)

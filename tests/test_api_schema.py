@@ -28,7 +28,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from sqlalchemy import select
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -45,14 +44,18 @@ from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol
 from loyalty.referrals import set_terms
-from loyalty.models import Tier
 from loyalty.rewards import add_reward, redeem
-from loyalty.tiers.levels import add_tier, set_member_tier, set_scheme
 
 EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    positive_data_acceptance,
+]
 
 #: What JSON Schema cannot say (semantic 422s), shared with a run of ``st`` by hand.
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -64,10 +67,21 @@ def data(session, program, clock, add_rule, registry):
     member, _ = enrol(session, program, external_id="c-1", clock=clock)
     Ledger(session, clock).earn(member, 1_000_000, key="seed")
     set_terms(program, registry, referrer_points=100, friend_points=50)
-    reward = add_reward(session, program, registry, type="free_shipping_code", name="Free shipping", points=100,
-                        clock=clock)
-    add_reward(session, program, registry, type="store_credit", name="Credit", points=100, config={},
-               step_value="1.00", max_points=2_000, clock=clock)
+    reward = add_reward(
+        session, program, registry, type="free_shipping_code", name="Free shipping", points=100, clock=clock
+    )
+    add_reward(
+        session,
+        program,
+        registry,
+        type="store_credit",
+        name="Credit",
+        points=100,
+        config={},
+        step_value="1.00",
+        max_points=2_000,
+        clock=clock,
+    )
     redemption = redeem(session, program, member, reward.id, key="seed", clock=clock, registry=registry)
     secret = create_key(session, program, name="schemathesis", clock=clock).secret
     session.commit()

@@ -13,22 +13,59 @@ from tests.helpers.cli import fails, ok
 @pytest.fixture
 def acme(runner):
     ok(runner, "programs", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD")
-    ok(runner, "members", "add", "--program", "acme", "--external-id", "c-1", "--email", "ann@example.com",
-       "--name", "Ann", "--birthday", "1990-04-12")
+    ok(
+        runner,
+        "members",
+        "add",
+        "--program",
+        "acme",
+        "--external-id",
+        "c-1",
+        "--email",
+        "ann@example.com",
+        "--name",
+        "Ann",
+        "--birthday",
+        "1990-04-12",
+    )
 
 
 def test_the_issue_walkthrough(runner, acme, session):
     assert "Entry 1: earn 100 points." in ok(
-        runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "100",
-        "--reason", "order 1001", "--key", "order-1001",
+        runner,
+        "points",
+        "award",
+        "--program",
+        "acme",
+        "--member",
+        "c-1",
+        "--amount",
+        "100",
+        "--reason",
+        "order 1001",
+        "--key",
+        "order-1001",
     )
     assert "already posted" in ok(
         runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "100", "--key", "order-1001"
     )
     ok(runner, "points", "redeem", "--program", "acme", "--member", "c-1", "--amount", "30", "--reason", "coupon")
     ok(runner, "points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "-5", "--reason", "typo")
-    ok(runner, "points", "reverse", "--program", "acme", "--member", "c-1", "--entry", "1", "--amount", "10",
-       "--reason", "partial refund")
+    ok(
+        runner,
+        "points",
+        "reverse",
+        "--program",
+        "acme",
+        "--member",
+        "c-1",
+        "--entry",
+        "1",
+        "--amount",
+        "10",
+        "--reason",
+        "partial refund",
+    )
     shown = ok(runner, "members", "show", "--program", "acme", "c-1")
     assert "Available 55   Pending 0" in shown
     assert "reverses 1: partial refund" in shown and "order 1001" in shown
@@ -39,8 +76,21 @@ def test_the_issue_walkthrough(runner, acme, session):
 def test_pending_points_release_and_expiry(runner, acme, clock):
     from datetime import timedelta
 
-    ok(runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "40",
-       "--release-at", "2026-01-05", "--expires-at", "2026-02-01")
+    ok(
+        runner,
+        "points",
+        "award",
+        "--program",
+        "acme",
+        "--member",
+        "c-1",
+        "--amount",
+        "40",
+        "--release-at",
+        "2026-01-05",
+        "--expires-at",
+        "2026-02-01",
+    )
     assert "Released 0 points" in ok(runner, "points", "release", "--program", "acme")
     clock.advance(timedelta(days=5))
     assert "Released 40 points in 1 lots" in ok(runner, "points", "release", "--program", "acme")
@@ -59,11 +109,16 @@ def test_pending_points_release_and_expiry(runner, acme, clock):
         (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "0"], "invalid_input"),
         (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "-3"], "invalid_input"),
         (["points", "redeem", "--program", "acme", "--member", "c-1", "--amount", "1"], "insufficient_points"),
-        (["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "0", "--reason", "x"], "invalid_input"),
+        (
+            ["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "0", "--reason", "x"],
+            "invalid_input",
+        ),
         (["points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "5"], "Missing option '--reason'"),
         (["points", "reverse", "--program", "acme", "--entry", "99"], "unknown_entry"),
-        (["points", "award", "--program", "acme", "--member", "c-1", "--amount", "5", "--expires-at", "soon"],
-         "is not a date"),
+        (
+            ["points", "award", "--program", "acme", "--member", "c-1", "--amount", "5", "--expires-at", "soon"],
+            "is not a date",
+        ),
     ],
 )
 def test_bad_commands_say_why_and_change_nothing(runner, acme, session, args, message):
@@ -121,7 +176,9 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session, clock):
     from loyalty.access.admin_users import authenticate
 
     password = again.split("e-mail owner@demo.example  password ")[1].split()[0]
-    assert authenticate(session, "owner@demo.example", password, clock=clock) is not None  # the latest run's password works
+    assert (
+        authenticate(session, "owner@demo.example", password, clock=clock) is not None
+    )  # the latest run's password works
     assert "cust-fay  redeemed 'Welcome 10% off' for 0 points" in first
     assert "cust-ann  redeemed 'Canvas tote (Gold)' for 800 points: code TOTE-FREE-1001" in first
     # The same rewards and codes again (the tote's stock is read before or after Ann's, by run).

@@ -26,8 +26,9 @@ def test_create_list_revoke(runner, app, session, program, member):
 
 
 def test_read_only_key_and_bad_input(runner, session, program):
-    assert "(dashboard, read)" in ok(runner, "api-keys", "create", "--program", "acme", "--name", "dashboard",
-                                     "--scope", "read")
+    assert "(dashboard, read)" in ok(
+        runner, "api-keys", "create", "--program", "acme", "--name", "dashboard", "--scope", "read"
+    )
     assert "unknown_program" in fails(runner, "api-keys", "create", "--program", "nope", "--name", "x")
     assert "invalid_input" in fails(runner, "api-keys", "create", "--program", "acme", "--name", " ")
     assert "not_found" in fails(runner, "api-keys", "revoke", "--program", "acme", "lk_00000000")

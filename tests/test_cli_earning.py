@@ -12,8 +12,13 @@ from tests.helpers import snapshot
 from tests.helpers.cli import fails, ok
 
 ORDER = {
-    "type": "order_paid", "order_id": "1001", "currency": "USD", "subtotal": "80.00", "total": "86.40",
-    "tax": "6.40", "customer": {"external_id": "c-1", "email": "ann@example.com"},
+    "type": "order_paid",
+    "order_id": "1001",
+    "currency": "USD",
+    "subtotal": "80.00",
+    "total": "86.40",
+    "tax": "6.40",
+    "customer": {"external_id": "c-1", "email": "ann@example.com"},
     "lines": [{"id": "1", "sku": "COFFEE", "title": "Coffee", "total": "80.00"}],
 }
 
@@ -34,8 +39,19 @@ def order_file(tmp_path):
 
 
 def test_rules_add_list_update_pause_resume(runner, acme):
-    added = ok(runner, "rules", "add", "--program", "acme", "--type", "points_per_currency", "--name", "Base",
-               "--config", '{"points_per_unit": "2"}')
+    added = ok(
+        runner,
+        "rules",
+        "add",
+        "--program",
+        "acme",
+        "--type",
+        "points_per_currency",
+        "--name",
+        "Base",
+        "--config",
+        '{"points_per_unit": "2"}',
+    )
     assert "Added rule 1: Base (points_per_currency)" in added
     assert '"rounding": "down"' in added  # defaults are stored, so the rule never changes under you
     assert "active" in ok(runner, "rules", "list", "--program", "acme")
@@ -69,8 +85,19 @@ def test_rule_types_lists_settings(runner, app):
 
 
 def test_events_push_and_members_show(runner, acme, order_file):
-    ok(runner, "rules", "add", "--program", "acme", "--type", "points_per_currency", "--name", "Base",
-       "--config", '{"points_per_unit": "1"}')
+    ok(
+        runner,
+        "rules",
+        "add",
+        "--program",
+        "acme",
+        "--type",
+        "points_per_currency",
+        "--name",
+        "Base",
+        "--config",
+        '{"points_per_unit": "1"}',
+    )
     assert "order_paid: processed (member c-1), +80 points" in ok(
         runner, "events", "push", "--program", "acme", "--file", order_file(ORDER)
     )
@@ -88,8 +115,10 @@ def test_events_push_and_members_show(runner, acme, order_file):
         ({**ORDER, "unexpected": 1}, "Unknown field"),
         ({"type": "order_teleported"}, "event type must be one of"),
         ({**ORDER, "total": "1.234"}, "decimal places"),
-        ({"type": "order_refunded", "order_id": "9", "refund_id": "r", "amount": "1.00", "currency": "USD"},
-         "order_not_found"),
+        (
+            {"type": "order_refunded", "order_id": "9", "refund_id": "r", "amount": "1.00", "currency": "USD"},
+            "order_not_found",
+        ),
         # Values that would not fit the database (issue 15): refused by the pipeline's checks.
         ({**ORDER, "order_id": "9" * 300}, "order_id is 300 characters long"),
         ({**ORDER, "customer": {"external_id": "c-\x00"}}, "customer.external_id must not contain NUL"),
@@ -118,12 +147,32 @@ def test_events_nested_thousands_deep_say_why(runner, acme, session, tmp_path):
 
 
 def test_orders_simulate_is_a_dry_run(runner, acme, session, order_file):
-    ok(runner, "rules", "add", "--program", "acme", "--type", "points_per_currency", "--name", "Base",
-       "--config", '{"points_per_unit": "1", "include_tax": true}')
+    ok(
+        runner,
+        "rules",
+        "add",
+        "--program",
+        "acme",
+        "--type",
+        "points_per_currency",
+        "--name",
+        "Base",
+        "--config",
+        '{"points_per_unit": "1", "include_tax": true}',
+    )
     before = snapshot(session)
     session.rollback()
-    output = ok(runner, "orders", "simulate", "--program", "acme", "--file", order_file(ORDER),
-                "--rule", '{"type": "product_multiplier", "name": "Coffee x2", "config": {"multiplier": "2", "skus": ["COFFEE"]}}')
+    output = ok(
+        runner,
+        "orders",
+        "simulate",
+        "--program",
+        "acme",
+        "--file",
+        order_file(ORDER),
+        "--rule",
+        '{"type": "product_multiplier", "name": "Coffee x2", "config": {"multiplier": "2", "skus": ["COFFEE"]}}',
+    )
     assert "86  Base (points_per_currency)" in output
     assert "80  Coffee x2 (product_multiplier)" in output
     assert "166  in total (nothing was posted)" in output
@@ -136,20 +185,43 @@ def test_tiers_and_set_tier(runner, acme, order_file):
     ok(runner, "tiers", "add", "--program", "acme", "--name", "Gold", "--rank", "2", "--earn-multiplier", "1.5")
     assert "Gold" in ok(runner, "tiers", "list", "--program", "acme")
     assert "already has a tier" in fails(runner, "tiers", "add", "--program", "acme", "--name", "Gold", "--rank", "3")
-    assert "above 0" in fails(runner, "tiers", "add", "--program", "acme", "--name", "X", "--rank", "4",
-                              "--earn-multiplier", "0")
+    assert "above 0" in fails(
+        runner, "tiers", "add", "--program", "acme", "--name", "X", "--rank", "4", "--earn-multiplier", "0"
+    )
     ok(runner, "members", "add", "--program", "acme", "--external-id", "c-1")
     ok(runner, "members", "set-tier", "--program", "acme", "c-1", "--tier", "Gold")
     assert "unknown_tier" in fails(runner, "members", "set-tier", "--program", "acme", "c-1", "--tier", "Platinum")
-    ok(runner, "rules", "add", "--program", "acme", "--type", "points_per_currency", "--name", "Base",
-       "--config", '{"points_per_unit": "1"}')
+    ok(
+        runner,
+        "rules",
+        "add",
+        "--program",
+        "acme",
+        "--type",
+        "points_per_currency",
+        "--name",
+        "Base",
+        "--config",
+        '{"points_per_unit": "1"}',
+    )
     assert "+120 points" in ok(runner, "events", "push", "--program", "acme", "--file", order_file(ORDER))
     assert "tier Gold" in ok(runner, "members", "show", "--program", "acme", "c-1")
 
 
 def test_signup_bonus_through_members_add(runner, acme):
-    ok(runner, "rules", "add", "--program", "acme", "--type", "signup_bonus", "--name", "Welcome",
-       "--config", '{"points": 25}')
+    ok(
+        runner,
+        "rules",
+        "add",
+        "--program",
+        "acme",
+        "--type",
+        "signup_bonus",
+        "--name",
+        "Welcome",
+        "--config",
+        '{"points": 25}',
+    )
     assert "25 welcome points" in ok(runner, "members", "add", "--program", "acme", "--external-id", "c-9")
 
 

@@ -12,19 +12,47 @@ from tests.helpers.cli import fails, ok
 
 @pytest.fixture
 def acme(runner):
-    ok(runner, "programs", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD", "--return-window-days", "14")
+    ok(
+        runner,
+        "programs",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--currency",
+        "USD",
+        "--return-window-days",
+        "14",
+    )
     ok(runner, "members", "add", "--program", "acme", "--external-id", "c-ann", "--email", "ann@example.com")
 
 
 def test_terms_shown_then_set(runner, acme, session):
     assert "off (no terms yet" in ok(runner, "referrals", "terms", "--program", "acme")
-    out = ok(runner, "referrals", "terms", "--program", "acme", "--referrer-points", "500", "--friend-points", "250",
-             "--min-order", "25.00", "--monthly-cap", "5", "--link", "https://shop.example.com/?ref={code}")
+    out = ok(
+        runner,
+        "referrals",
+        "terms",
+        "--program",
+        "acme",
+        "--referrer-points",
+        "500",
+        "--friend-points",
+        "250",
+        "--min-order",
+        "25.00",
+        "--monthly-cap",
+        "5",
+        "--link",
+        "https://shop.example.com/?ref={code}",
+    )
     assert "referrer gets 500 points, friend gets 250 points" in out
     assert "the first order of at least 25.00 USD" in out and "the return window (14 days)" in out
     assert "monthly cap per referrer: 5" in out
-    out = ok(runner, "referrals", "terms", "--program", "acme", "--monthly-cap", "none", "--review-days", "30",
-             "--any-order")
+    out = ok(
+        runner, "referrals", "terms", "--program", "acme", "--monthly-cap", "none", "--review-days", "30", "--any-order"
+    )
     assert "monthly cap per referrer: none" in out and "review period: 30 days" in out and "any order" in out
     ok(runner, "rewards", "add", "--program", "acme", "--type", "free_shipping_code", "--name", "Ship", "--points", "1")
     assert "and reward 1 (Ship)" in ok(runner, "referrals", "terms", "--program", "acme", "--friend-reward", "1")
@@ -34,9 +62,15 @@ def test_terms_shown_then_set(runner, acme, session):
     assert f"https://shop.example.com/?ref={code}" in ok(runner, "members", "show", "--program", "acme", "c-ann")
 
 
-@pytest.mark.parametrize("args", [
-    ("--referrer-points", "-5"), ("--min-order", "abc"), ("--link", "ftp://x/{code}"), ("--monthly-cap", "many"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--referrer-points", "-5"),
+        ("--min-order", "abc"),
+        ("--link", "ftp://x/{code}"),
+        ("--monthly-cap", "many"),
+    ],
+)
 def test_invalid_terms_change_nothing(runner, acme, session, args):
     ok(runner, "referrals", "terms", "--program", "acme", "--referrer-points", "100")
     before = get_program(session, "acme").referral_terms
@@ -50,14 +84,25 @@ def test_checks_listed_and_set(runner, acme, session):
     for name in ("self_referral", "existing_customer", "minimum_order", "velocity"):
         assert name in out
     assert "max_per_ip=3" in out
-    ok(runner, "referrals", "check", "--program", "acme", "velocity", "--settings", '{"max_per_ip": 5}',
-       "--action", "reject")
+    ok(
+        runner,
+        "referrals",
+        "check",
+        "--program",
+        "acme",
+        "velocity",
+        "--settings",
+        '{"max_per_ip": 5}',
+        "--action",
+        "reject",
+    )
     ok(runner, "referrals", "check", "--program", "acme", "self_referral", "--off")
     out = ok(runner, "referrals", "checks", "--program", "acme")
     assert "max_per_ip=5" in out and "velocity           on  reject" in out and "self_referral      off" in out
     assert "no referral check 'nope'" in fails(runner, "referrals", "check", "--program", "acme", "nope", "--off")
-    assert "max_per_ip" in fails(runner, "referrals", "check", "--program", "acme", "velocity",
-                                 "--settings", '{"max_per_ip": -1}')
+    assert "max_per_ip" in fails(
+        runner, "referrals", "check", "--program", "acme", "velocity", "--settings", '{"max_per_ip": -1}'
+    )
 
 
 def test_review_flagged_referrals(runner, acme, session, registry, clock):
@@ -73,7 +118,8 @@ def test_review_flagged_referrals(runner, acme, session, registry, clock):
     assert "f-2" in out and "f-3" in out and "f-1" not in out and "the referrer has 1 or more" in out
     assert "now pending" in ok(runner, "referrals", "approve", "--program", "acme", str(second.id))
     assert "rejected: looks like a coupon site" in ok(
-        runner, "referrals", "reject", "--program", "acme", str(third.id), "--reason", "looks like a coupon site")
+        runner, "referrals", "reject", "--program", "acme", str(third.id), "--reason", "looks like a coupon site"
+    )
     assert "referral_not_open" in fails(runner, "referrals", "approve", "--program", "acme", str(third.id))
     assert "unknown_referral" in fails(runner, "referrals", "approve", "--program", "acme", "999")
     assert "needs a reason" in fails(runner, "referrals", "reject", "--program", "acme", str(first.id), "--reason", " ")

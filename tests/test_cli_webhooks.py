@@ -18,21 +18,28 @@ def test_connect_list_and_rotate(runner, program):
 
 
 def test_refused_connections(runner, program):
-    assert "no storefront adapter 'magento'" in fails(runner, "storefronts", "add", "--program", "acme",
-                                                      "--type", "magento", "--secret", "long-enough-1")
-    assert "at least 8" in fails(runner, "storefronts", "add", "--program", "acme", "--type", "shopify",
-                                 "--secret", "short")
+    assert "no storefront adapter 'magento'" in fails(
+        runner, "storefronts", "add", "--program", "acme", "--type", "magento", "--secret", "long-enough-1"
+    )
+    assert "at least 8" in fails(
+        runner, "storefronts", "add", "--program", "acme", "--type", "shopify", "--secret", "short"
+    )
 
 
 def test_inbox_list_show_replay_retry(app, runner, program):
     ok(runner, "storefronts", "add", "--program", "acme", "--type", "shopify", "--secret", "inbox-secret-1")
     client = app.test_client()
     cancel = json.dumps({"id": 777, "cancelled_at": None}).encode()
-    response = client.post("/webhooks/acme/shopify", data=cancel,
-                           headers=shopify_headers(cancel, "orders/cancelled", secret="inbox-secret-1"))
+    response = client.post(
+        "/webhooks/acme/shopify",
+        data=cancel,
+        headers=shopify_headers(cancel, "orders/cancelled", secret="inbox-secret-1"),
+    )
     assert response.status_code == 202
     body = fixture_bytes("shopify/customer.json")
-    client.post("/webhooks/acme/shopify", data=body, headers=shopify_headers(body, "customers/create", secret="inbox-secret-1"))
+    client.post(
+        "/webhooks/acme/shopify", data=body, headers=shopify_headers(body, "customers/create", secret="inbox-secret-1")
+    )
     listed = ok(runner, "inbox", "list")
     assert "orders/cancelled" in listed and "deferred" in listed and "order_not_found" in listed
     assert "customers/create" in listed and "processed" in listed

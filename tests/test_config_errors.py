@@ -20,17 +20,37 @@ WINDOW_DAYS = "window_days: Must be greater than or equal to 1 and less than or 
 PREFIX = "prefix: up to 10 capital letters or digits"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["tiers", "scheme", "--program", "acme", "--scheme", "points_earned", "--settings", '{"window_days": 0}'],
-     f"invalid settings for tier scheme points_earned: {WINDOW_DAYS}"),
-    (["rewards", "add", "--program", "acme", "--type", "fixed_amount_code", "--name", "Five off", "--points", "500",
-      "--config", '{"amount": "5.00", "prefix": "lower"}'],
-     f"invalid config for reward type fixed_amount_code: {PREFIX}"),
-    (["referrals", "check", "--program", "acme", "velocity", "--settings", '{"max_per_ip": "many"}'],
-     "invalid settings for check velocity: max_per_ip: Not a valid integer."),
-    (["referrals", "terms", "--program", "acme", "--min-order", "-5"],
-     "invalid referral terms: min_order:"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["tiers", "scheme", "--program", "acme", "--scheme", "points_earned", "--settings", '{"window_days": 0}'],
+            f"invalid settings for tier scheme points_earned: {WINDOW_DAYS}",
+        ),
+        (
+            [
+                "rewards",
+                "add",
+                "--program",
+                "acme",
+                "--type",
+                "fixed_amount_code",
+                "--name",
+                "Five off",
+                "--points",
+                "500",
+                "--config",
+                '{"amount": "5.00", "prefix": "lower"}',
+            ],
+            f"invalid config for reward type fixed_amount_code: {PREFIX}",
+        ),
+        (
+            ["referrals", "check", "--program", "acme", "velocity", "--settings", '{"max_per_ip": "many"}'],
+            "invalid settings for check velocity: max_per_ip: Not a valid integer.",
+        ),
+        (["referrals", "terms", "--program", "acme", "--min-order", "-5"], "invalid referral terms: min_order:"),
+    ],
+)
 def test_the_cli_shows_config_errors_per_field(runner, program, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code != 0
@@ -52,19 +72,23 @@ class TestAdmin:
     def by_field(page: str, name: str) -> str:
         """The text of the form's paragraph holding the input ``name``."""
         start = page.index(f'name="{name}"')
-        return html.unescape(page[start:page.index("</p>", start)])
+        return html.unescape(page[start : page.index("</p>", start)])
 
     def test_a_tier_scheme_error_is_shown_by_its_field(self, manager):
-        answer = manager.post("/admin/acme/tiers", {"action": "scheme", "scheme": "points_earned",
-                                                   "settings.window": "rolling", "settings.window_days": "0"})
+        answer = manager.post(
+            "/admin/acme/tiers",
+            {"action": "scheme", "scheme": "points_earned", "settings.window": "rolling", "settings.window_days": "0"},
+        )
         page = answer.get_data(as_text=True)
         assert answer.status_code == 200 and "{'" not in html.unescape(page)
         assert f"Not saved: invalid settings for tier scheme points_earned: {WINDOW_DAYS}" in html.unescape(page)
         assert "Must be greater than or equal to 1" in self.by_field(page, "settings.window_days")
 
     def test_a_reward_config_error_is_shown_by_its_field(self, manager):
-        answer = manager.post("/admin/acme/rewards/new?type=fixed_amount_code", {
-            "name": "Five off", "points": "500", "config.amount": "5.00", "config.prefix": "lower"})
+        answer = manager.post(
+            "/admin/acme/rewards/new?type=fixed_amount_code",
+            {"name": "Five off", "points": "500", "config.amount": "5.00", "config.prefix": "lower"},
+        )
         page = answer.get_data(as_text=True)
         assert answer.status_code == 200 and "{'" not in html.unescape(page)
         assert f"Not saved: invalid config for reward type fixed_amount_code: {PREFIX}" in html.unescape(page)

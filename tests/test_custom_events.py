@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from loyalty import errors
 from loyalty.access.api_keys import create_key
-from loyalty.earning.events import CustomEvent, Customer
+from loyalty.earning.events import Customer, CustomEvent
 from loyalty.earning.pipeline import process
 from loyalty.models import CustomEventRecord, Entry, WebhookDelivery
 from tests.helpers import available, run_together, snapshot
@@ -78,9 +78,13 @@ def test_the_same_event_id_at_once_is_recorded_once(app, session, program, membe
         # (they meet at the record's unique key).
         for _attempt in (1, 2):
             try:
-                outcome = process(db.session, db.session.get(Program, program_id),
-                                  review(event_id=f"rev-{n % 2}", member="c-1" if n % 2 else "c-race"),
-                                  registry=current_registry(), clock=clock)
+                outcome = process(
+                    db.session,
+                    db.session.get(Program, program_id),
+                    review(event_id=f"rev-{n % 2}", member="c-1" if n % 2 else "c-race"),
+                    registry=current_registry(),
+                    clock=clock,
+                )
                 db.session.commit()
                 return outcome.status, outcome.points
             except IntegrityError:  # enrolling one new customer at once: once more, as the intake does
@@ -120,10 +124,15 @@ class TestApi:
 
 def test_the_cli_reports_a_repeat_as_duplicate(runner, program, add_rule, tmp_path):
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"type": "custom_event", "event_id": "rev-1", "name": "review_written",
-                                 "customer": {"external_id": "c-1"}}))
-    assert "custom_event: processed (member c-1)" in runner.invoke(
-        args=["events", "push", "--program", "acme", "--file", str(event)]).output
+    event.write_text(
+        json.dumps(
+            {"type": "custom_event", "event_id": "rev-1", "name": "review_written", "customer": {"external_id": "c-1"}}
+        )
+    )
+    assert (
+        "custom_event: processed (member c-1)"
+        in runner.invoke(args=["events", "push", "--program", "acme", "--file", str(event)]).output
+    )
     add_rule("custom_event", REVIEWS, name="Reviews")
     again = runner.invoke(args=["events", "push", "--program", "acme", "--file", str(event)])
     assert again.exit_code == 0
@@ -134,17 +143,22 @@ def test_a_webhook_repeat_under_another_delivery_id_earns_nothing(app, session, 
     from loyalty.storefronts.connections import add_storefront
     from tests.helpers.webhooks import SECRETS, standard_headers
 
-    add_storefront(session, program, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"],
-                   clock=clock)
+    add_storefront(
+        session, program, registry, type="standard_webhooks", secret=SECRETS["standard_webhooks"], clock=clock
+    )
     add_rule("custom_event", REVIEWS, name="Reviews")
     client = app.test_client()
     now = int(clock.now().timestamp())
 
     def send(msg_id, member="c-1"):
-        body = json.dumps({"type": "custom_event", "event_id": "rev-1", "name": "review_written",
-                           "customer": {"external_id": member}}).encode()
-        return client.post("/webhooks/acme/standard_webhooks", data=body,
-                           headers={**standard_headers(body, now, msg_id=msg_id), "Content-Type": "application/json"})
+        body = json.dumps(
+            {"type": "custom_event", "event_id": "rev-1", "name": "review_written", "customer": {"external_id": member}}
+        ).encode()
+        return client.post(
+            "/webhooks/acme/standard_webhooks",
+            data=body,
+            headers={**standard_headers(body, now, msg_id=msg_id), "Content-Type": "application/json"},
+        )
 
     assert send("msg_1").json["status"] == "processed"
     assert send("msg_2").status_code == 200

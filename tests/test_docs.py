@@ -46,9 +46,12 @@ def test_the_guide_shows_the_example_plugin_as_it_is():
 
 
 def _loyalty_imports(source: str) -> list[str]:
-    return [line.strip() for line in source.splitlines()
-            if line.strip().startswith(("from loyalty", "import loyalty")) and not line.strip().startswith(
-                ("from loyalty_", "import loyalty_"))]
+    return [
+        line.strip()
+        for line in source.splitlines()
+        if line.strip().startswith(("from loyalty", "import loyalty"))
+        and not line.strip().startswith(("from loyalty_", "import loyalty_"))
+    ]
 
 
 def test_the_guide_imports_only_the_plugin_api_and_the_kit():
@@ -59,12 +62,14 @@ def test_the_guide_imports_only_the_plugin_api_and_the_kit():
 
 def _example_sources() -> list:
     """The examples' own files: not what installing one leaves behind (``build/``, ``*.egg-info``)."""
-    return sorted(path for path in (ROOT / "docs" / "examples").glob("*/**/*.py")
-                  if not {"build", "dist"} & set(path.parts) and not any(p.endswith(".egg-info") for p in path.parts))
+    return sorted(
+        path
+        for path in (ROOT / "docs" / "examples").glob("*/**/*.py")
+        if not {"build", "dist"} & set(path.parts) and not any(p.endswith(".egg-info") for p in path.parts)
+    )
 
 
-@pytest.mark.parametrize("path", _example_sources(),
-                         ids=lambda path: str(path.relative_to(ROOT / "docs" / "examples")))
+@pytest.mark.parametrize("path", _example_sources(), ids=lambda path: str(path.relative_to(ROOT / "docs" / "examples")))
 def test_every_example_imports_only_the_plugin_api_and_the_kit(path):
     allowed = ("from loyalty.plugin_api import",) + (("from loyalty.testing import",) if "tests" in path.parts else ())
     for line in _loyalty_imports(path.read_text()):

@@ -52,10 +52,18 @@ class TestPointsPerCurrency:
         add_rule("points_per_currency", {"points_per_unit": "2"})
         assert push(order_paid("33.33")).points == 99  # 66.66 x 1.5 = 99.99, rounded down
 
-    def test_tier_multiplier_can_be_switched_off(self, push, add_rule, session, program, member_factory, clock, registry):
+    def test_tier_multiplier_can_be_switched_off(
+        self, push, add_rule, session, program, member_factory, clock, registry
+    ):
         from loyalty.tiers.levels import add_tier, set_member_tier
 
-        set_member_tier(session, member_factory("c-1"), add_tier(session, program, name="Gold", rank=2, earn_multiplier="3", clock=clock), clock=clock, registry=registry)
+        set_member_tier(
+            session,
+            member_factory("c-1"),
+            add_tier(session, program, name="Gold", rank=2, earn_multiplier="3", clock=clock),
+            clock=clock,
+            registry=registry,
+        )
         session.commit()
         add_rule("points_per_currency", {"points_per_unit": "1", "apply_tier_multiplier": False})
         assert push(order_paid("10.00")).points == 10
@@ -142,9 +150,15 @@ class TestBirthdayBonus:
 class TestCampaignMultiplier:
     def test_inside_and_outside_the_window(self, push, add_rule):
         add_rule("points_per_currency", {"points_per_unit": "1"}, name="base")
-        add_rule("campaign_multiplier", {
-            "multiplier": "2", "starts_at": "2026-03-01T00:00:00+00:00", "ends_at": "2026-03-03T00:00:00+00:00",
-        }, name="double")
+        add_rule(
+            "campaign_multiplier",
+            {
+                "multiplier": "2",
+                "starts_at": "2026-03-01T00:00:00+00:00",
+                "ends_at": "2026-03-03T00:00:00+00:00",
+            },
+            name="double",
+        )
         at = lambda day, hour=12: datetime(2026, 3, day, hour, tzinfo=timezone.utc)  # noqa: E731
         assert push(order_paid("30.00", occurred_at=at(1, 0))).points == 60  # start is inclusive
         assert push(order_paid("30.00", occurred_at=at(2, 23))).points == 60
@@ -153,9 +167,14 @@ class TestCampaignMultiplier:
 
     def test_window_must_be_ordered(self, add_rule):
         with pytest.raises(errors.InvalidInput, match="ends_at"):
-            add_rule("campaign_multiplier", {
-                "multiplier": "2", "starts_at": "2026-03-03T00:00:00+00:00", "ends_at": "2026-03-01T00:00:00+00:00",
-            })
+            add_rule(
+                "campaign_multiplier",
+                {
+                    "multiplier": "2",
+                    "starts_at": "2026-03-03T00:00:00+00:00",
+                    "ends_at": "2026-03-01T00:00:00+00:00",
+                },
+            )
 
 
 class TestCustomEvent:
@@ -204,7 +223,11 @@ class TestCustomEvent:
         ("first_order_bonus", {"points": 0}, "points"),
         ("first_order_bonus", {"points": "many"}, "points"),
         ("custom_event", {"event_name": "x", "points": 5, "per": "decade"}, "per"),
-        ("campaign_multiplier", {"multiplier": "2", "starts_at": "2026-03-01T00:00:00", "ends_at": "2026-03-02T00:00:00+00:00"}, "starts_at"),
+        (
+            "campaign_multiplier",
+            {"multiplier": "2", "starts_at": "2026-03-01T00:00:00", "ends_at": "2026-03-02T00:00:00+00:00"},
+            "starts_at",
+        ),
     ],
 )
 def test_invalid_configs_are_refused_with_the_schema_messages(add_rule, session, type, config, field):

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty import errors, jobs
-from loyalty.earning.events import CustomEvent, Customer
+from loyalty.earning.events import Customer, CustomEvent
 from loyalty.ledger import Ledger
-from loyalty.registry import current_registry
-from loyalty.programs.members import enrol
 from loyalty.models import Entry, Lot
+from loyalty.programs.members import enrol
 from loyalty.programs.program import update_program
+from loyalty.registry import current_registry
 from loyalty.testing import order_paid
 from tests.helpers import available, pending, snapshot, statements_issued
 
@@ -42,12 +42,15 @@ def test_after_days_expires_on_the_day(session, program, push, clock, add_rule):
     assert available(session, program, "c-1") == 0
 
 
-@pytest.mark.parametrize("name, after, expected", [
-    ("end_of_month", 0, datetime(2026, 2, 1, tzinfo=timezone.utc)),
-    ("end_of_month", 12, datetime(2027, 2, 1, tzinfo=timezone.utc)),
-    ("end_of_year", 0, datetime(2027, 1, 1, tzinfo=timezone.utc)),
-    ("end_of_year", 1, datetime(2028, 1, 1, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "name, after, expected",
+    [
+        ("end_of_month", 0, datetime(2026, 2, 1, tzinfo=timezone.utc)),
+        ("end_of_month", 12, datetime(2027, 2, 1, tzinfo=timezone.utc)),
+        ("end_of_year", 0, datetime(2027, 1, 1, tzinfo=timezone.utc)),
+        ("end_of_year", 1, datetime(2028, 1, 1, tzinfo=timezone.utc)),
+    ],
+)
 def test_calendar_policies_date_each_lot(session, program, push, clock, add_rule, name, after, expected):
     add_rule("points_per_currency", {"points_per_unit": "1"})
     policy(session, program, name, after)
@@ -84,8 +87,17 @@ def test_a_custom_event_sent_again_later_is_a_duplicate(session, program, push, 
     assert available(session, program, "c-1") == 10
 
 
-@pytest.mark.parametrize("name, after", [("after_days", None), ("after_days", 0), ("end_of_year", 11),
-                                         ("inactivity", -5), ("sometimes", 3), ("after_days", True)])
+@pytest.mark.parametrize(
+    "name, after",
+    [
+        ("after_days", None),
+        ("after_days", 0),
+        ("end_of_year", 11),
+        ("inactivity", -5),
+        ("sometimes", 3),
+        ("after_days", True),
+    ],
+)
 def test_invalid_policies_change_nothing(session, program, name, after):
     with pytest.raises(errors.InvalidInput):
         update_program(session, program, expiry_policy=name, expiry_after=after)
@@ -101,8 +113,14 @@ def test_release_and_expiry_sweeps_are_set_based(session, program, clock):
     def statements(count: int, prefix: str) -> int:
         for n in range(count):
             member, _ = enrol(session, program, external_id=f"{prefix}{n}", clock=clock)
-            ledger.earn(member, 10, key=f"{prefix}{n}", pending=True, release_at=clock.now() + DAY,
-                        expires_at=clock.now() + 2 * DAY)
+            ledger.earn(
+                member,
+                10,
+                key=f"{prefix}{n}",
+                pending=True,
+                release_at=clock.now() + DAY,
+                expires_at=clock.now() + 2 * DAY,
+            )
         session.commit()
         clock.advance(DAY)
         with statements_issued(session) as issued:

@@ -6,15 +6,20 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from loyalty.reporting.finance import breakage, rollforward
 from loyalty.ledger import Ledger
 from loyalty.models import Account
+from loyalty.reporting.finance import breakage, rollforward
 from tests.helpers import START
 
 
 def members_total(session, program) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(Account.balance), 0)).where(
-        Account.program_id == program.id, Account.member_id.is_not(None))))
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Account.balance), 0)).where(
+                Account.program_id == program.id, Account.member_id.is_not(None)
+            )
+        )
+    )
 
 
 def test_a_rollforward_adds_up_to_the_balances(session, program, member, clock):
@@ -34,12 +39,19 @@ def test_a_rollforward_adds_up_to_the_balances(session, program, member, clock):
 
     whole = rollforward(session, program, START - timedelta(days=1), clock.now())
     assert whole.opening == 0
-    assert whole.lines == {"issued": 800, "reversed_by_refunds": -100, "redeemed": -200, "expired": -150,
-                           "adjusted": -50}
+    assert whole.lines == {
+        "issued": 800,
+        "reversed_by_refunds": -100,
+        "redeemed": -200,
+        "expired": -150,
+        "adjusted": -50,
+    }
     assert whole.closing == members_total(session, program) == 300  # what is left: the released 300
 
-    before, after = (rollforward(session, program, START - timedelta(days=1), middle),
-                     rollforward(session, program, middle, clock.now()))
+    before, after = (
+        rollforward(session, program, START - timedelta(days=1), middle),
+        rollforward(session, program, middle, clock.now()),
+    )
     assert before.closing == after.opening and after.closing == whole.closing  # periods chain
     assert after.lines["expired"] == -150 and after.lines["issued"] == 0
 
@@ -70,11 +82,20 @@ def test_the_finance_page_and_its_csv(app, session, program, member, clock):
     answer = person.get("/admin/acme/finance?from=2025-12-01&to=2026-01-31&format=csv")
     assert answer.mimetype == "text/csv" and "attachment" in answer.headers["Content-Disposition"]
     assert answer.get_data(as_text=True).splitlines() == [
-        "line,points", "opening_balance,0", "issued,250", "reversed_by_refunds,0", "redeemed,0", "expired,0",
-        "adjusted,0", "closing_balance,250"]
+        "line,points",
+        "opening_balance,0",
+        "issued,250",
+        "reversed_by_refunds,0",
+        "redeemed,0",
+        "expired,0",
+        "adjusted,0",
+        "closing_balance,250",
+    ]
     cohorts = person.get("/admin/acme/finance?format=csv&table=breakage").get_data(as_text=True).splitlines()
     assert cohorts == ["month,points_earned,points_expired_unspent,breakage", "2026-01,250,0,0.0000"]
     refused = person.get("/admin/acme/finance?from=nonsense&to=2026-01-31")
-    assert refused.status_code == 200 and "Give both dates of the period as YYYY-MM-DD." in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Give both dates of the period as YYYY-MM-DD." in refused.get_data(
+        as_text=True
+    )
     swapped = person.get("/admin/acme/finance?from=2026-01-31&to=2025-12-01").get_data(as_text=True)
     assert "The period&#39;s first day is after its last." in swapped and 'value="2026-01-31"' not in swapped

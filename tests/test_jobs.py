@@ -11,8 +11,8 @@ from sqlalchemy import select
 from loyalty import jobs
 from loyalty.db import db
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
 from loyalty.models import JobRun
+from loyalty.programs.members import enrol
 from loyalty.tiers.levels import add_tier, set_scheme
 from tests.helpers import available, pending
 from tests.helpers.cli import ok
@@ -35,7 +35,9 @@ def test_a_failing_job_is_recorded_and_does_not_raise(session, program, clock, m
     monkeypatch.setitem(jobs.JOBS, "expire", (broken, "* * * * *"))
     run = jobs.run_job(session, "expire", clock=clock, registry=registry)
     assert run.status == "failed" and "the disk is on fire" in run.error
-    assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"  # the next job still runs
+    assert (
+        jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"
+    )  # the next job still runs
 
 
 def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, monkeypatch):
@@ -51,7 +53,15 @@ def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, 
     def scheduler():
         with app.app_context():
             started.wait()
-            results.append(jobs.run_job(db.session, "birthdays", trigger="schedule", clock=clock, registry=app.extensions["loyalty.registry"]).status)
+            results.append(
+                jobs.run_job(
+                    db.session,
+                    "birthdays",
+                    trigger="schedule",
+                    clock=clock,
+                    registry=app.extensions["loyalty.registry"],
+                ).status
+            )
             db.session.remove()
 
     threads = [threading.Thread(target=scheduler) for _ in range(2)]
@@ -60,7 +70,10 @@ def test_two_schedulers_never_run_one_job_at_once(app, session, program, clock, 
     for thread in threads:
         thread.join()
     assert sorted(results) == ["skipped", "succeeded"]
-    assert jobs.run_job(session, "birthdays", clock=clock, registry=app.extensions["loyalty.registry"]).status == "succeeded"  # the lock was released
+    assert (
+        jobs.run_job(session, "birthdays", clock=clock, registry=app.extensions["loyalty.registry"]).status
+        == "succeeded"
+    )  # the lock was released
 
 
 def test_a_dead_holders_lease_expires(session, clock, is_postgres, registry):
@@ -79,8 +92,9 @@ def test_birthdays_once_a_year_and_29_february(session, program, clock, add_rule
     add_rule("birthday_bonus", {"points": 30}, name="Birthday")
     today = clock.now().date()
     enrol(session, program, external_id="today", birthday=today.replace(year=1990), clock=clock)
-    enrol(session, program, external_id="tomorrow", birthday=(today + timedelta(days=1)).replace(year=1990),
-          clock=clock)
+    enrol(
+        session, program, external_id="tomorrow", birthday=(today + timedelta(days=1)).replace(year=1990), clock=clock
+    )
     enrol(session, program, external_id="leap", birthday=date(1992, 2, 29), clock=clock)
     session.commit()
     assert jobs.run_job(session, "birthdays", clock=clock, registry=registry).counts["members"] == 1
@@ -97,7 +111,8 @@ def test_tiers_job_per_program_and_cli(runner, session, program, member, registr
     Ledger(session, clock).earn(member, 150, key="e1")
     session.commit()
     assert "Job tiers:acme succeeded: programs 1, members 1, upgraded 1, downgraded 0" in ok(
-        runner, "jobs", "run", "tiers:acme")
+        runner, "jobs", "run", "tiers:acme"
+    )
     listed = ok(runner, "jobs", "list")
     assert "tiers:acme" in listed and "succeeded" in listed
     assert session.scalar(select(JobRun.status).where(JobRun.job == "tiers:acme")) == "succeeded"
@@ -107,9 +122,16 @@ def test_tiers_job_per_program_and_cli(runner, session, program, member, registr
 
 def test_a_second_scheduler_does_not_rerun_a_tick(session, program, clock, registry):
     tick = clock.now()
-    assert jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick, registry=registry).status == "succeeded"
+    assert (
+        jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick, registry=registry).status
+        == "succeeded"
+    )
     again = jobs.run_job(session, "release", trigger="schedule", clock=clock, once_since=tick, registry=registry)
     assert again.status == "skipped" and "already" in again.error
     clock.advance(timedelta(minutes=15))
-    assert jobs.run_job(session, "release", trigger="schedule", clock=clock,
-                        once_since=clock.now(), registry=registry).status == "succeeded"
+    assert (
+        jobs.run_job(
+            session, "release", trigger="schedule", clock=clock, once_since=clock.now(), registry=registry
+        ).status
+        == "succeeded"
+    )

@@ -22,8 +22,13 @@ BODY = fixture_bytes("stripe/event.json")
 def test_the_kits_fixtures_work_without_the_suites_conftest(tmp_path):
     """Every kit fixture, as a plugin's tests use them: a folder of its own, so the kit's defaults apply."""
     shutil.copy(Path(__file__).parent / "kit" / "kit_checks.py", tmp_path / "kit_checks.py")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "kit_checks.py"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "kit_checks.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "7 passed" in result.stdout
 

@@ -18,7 +18,6 @@ def balances(ledger, member):
     return ledger.balances(member.id)
 
 
-
 def _account(session, member, kind):
     from loyalty.models import Account
 
@@ -156,7 +155,9 @@ class TestReverse:
         second = ledger.reverse(earn.entry_id, 30, key="refund-2")
         session.commit()
         # Released since: the rest comes from available.
-        assert [(t.from_account_id, t.amount) for t in second.transfers] == [(_account(session, member, "available"), 30)]
+        assert [(t.from_account_id, t.amount) for t in second.transfers] == [
+            (_account(session, member, "available"), 30)
+        ]
         assert balances(ledger, member) == {"available": 110, "pending": 0}
 
     def test_partial_reversals_are_capped_at_what_is_left(self, ledger, session, member):

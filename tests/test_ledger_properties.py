@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from loyalty import errors
-from loyalty.ledger import Ledger
 from loyalty.invariants import verify
+from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from tests.helpers import snapshot
@@ -62,19 +62,27 @@ _programs = itertools.count()
 @example(  # pending points released, partly refunded, then expired
     policy="allow_negative",
     operations=[
-        ("earn", 0, 80, True, 3, 10), ("advance", 5), ("release",), ("redeem", 0, 50),
-        ("reverse", 2, 60), ("earn", 0, 30, False, 0, 2), ("advance", 20), ("expire",),
+        ("earn", 0, 80, True, 3, 10),
+        ("advance", 5),
+        ("release",),
+        ("redeem", 0, 50),
+        ("reverse", 2, 60),
+        ("earn", 0, 30, False, 0, 2),
+        ("advance", 20),
+        ("expire",),
     ],
 )
 @given(policy=st.sampled_from(["allow_negative", "cap_at_zero"]), operations=st.lists(operation, max_size=30))
 def test_random_operations_keep_every_invariant(app, session, clock, policy, operations):
     program = create_program(
-        session, slug=f"prop-{next(_programs)}", name="Property", currency="USD",
-        clawback_policy=policy, clock=clock,
+        session,
+        slug=f"prop-{next(_programs)}",
+        name="Property",
+        currency="USD",
+        clawback_policy=policy,
+        clock=clock,
     )
-    members = [
-        enrol(session, program, external_id=f"m{i}", clock=clock)[0] for i in range(MEMBERS)
-    ]
+    members = [enrol(session, program, external_id=f"m{i}", clock=clock)[0] for i in range(MEMBERS)]
     session.commit()
     ledger = Ledger(session, clock)
     posted: list[int] = []  # entry ids, for reversals
@@ -115,7 +123,10 @@ def _call_for(op, ledger, members, posted, replayable, clock, key):
     if kind == "earn":
         _, m, amount, pending, release_days, expire_days = op
         return lambda: ledger.earn(
-            members[m], amount, key=key, pending=pending,
+            members[m],
+            amount,
+            key=key,
+            pending=pending,
             release_at=now + release_days * DAY if pending else None,
             expires_at=now + expire_days * DAY if expire_days else None,
         )

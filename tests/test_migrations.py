@@ -36,8 +36,8 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
 
 def test_upgrading_a_database_that_has_data(tmp_path):
     """Each migration runs on a live database, not only an empty one (SQLite rebuilds tables)."""
-    from loyalty.ledger import Ledger
     from loyalty.invariants import verify
+    from loyalty.ledger import Ledger
     from loyalty.programs.members import enrol
     from loyalty.programs.program import create_program
 

@@ -81,30 +81,50 @@ def chained(first: BaseException, then: BaseException) -> BaseException:
 
 
 class TestWhatIsAnOutage:
-    @pytest.mark.parametrize("make", [
-        lost,
-        lambda: OperationalError("SELECT 1", {}, psycopg.OperationalError("connection failed: Connection refused")),
-        lambda: OperationalError("SELECT 1", {}, psycopg.errors.CannotConnectNow("the database system is starting up")),
-        lambda: OperationalError("SELECT 1", {}, psycopg.errors.DiskFull("could not extend file")),
-        lambda: OperationalError("SELECT 1", {}, psycopg.errors.TooManyConnections("too many clients")),
-        lambda: OperationalError("SELECT 1", {}, sqlite_locked()),
-        lambda: psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly"),
-        lambda: chained(lost(), PendingRollbackError("Can't reconnect until invalid transaction is rolled back")),
-    ], ids=["terminated", "refused", "starting-up", "disk-full", "too-many-clients", "sqlite-locked", "raw-psycopg",
-            "raised-while-handling-one"])
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lost,
+            lambda: OperationalError("SELECT 1", {}, psycopg.OperationalError("connection failed: Connection refused")),
+            lambda: OperationalError(
+                "SELECT 1", {}, psycopg.errors.CannotConnectNow("the database system is starting up")
+            ),
+            lambda: OperationalError("SELECT 1", {}, psycopg.errors.DiskFull("could not extend file")),
+            lambda: OperationalError("SELECT 1", {}, psycopg.errors.TooManyConnections("too many clients")),
+            lambda: OperationalError("SELECT 1", {}, sqlite_locked()),
+            lambda: psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly"),
+            lambda: chained(lost(), PendingRollbackError("Can't reconnect until invalid transaction is rolled back")),
+        ],
+        ids=[
+            "terminated",
+            "refused",
+            "starting-up",
+            "disk-full",
+            "too-many-clients",
+            "sqlite-locked",
+            "raw-psycopg",
+            "raised-while-handling-one",
+        ],
+    )
     def test_the_database_away(self, make):
         assert is_outage(make())
 
-    @pytest.mark.parametrize("make", [
-        lambda: IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")),
-        lambda: OperationalError("SELECT", {}, psycopg.errors.QueryCanceled("canceling statement due to timeout")),
-        lambda: OperationalError("SELECT", {}, sqlite3.OperationalError("no such column: x")),
-        lambda: DataError("INSERT", {}, psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")),
-        lambda: IntegrityError("INSERT", {}, sqlite_unique()),
-        lambda: RuntimeError("bug in a plugin"),
-        lambda: RecursionError("maximum recursion depth exceeded"),
-        lambda: chained(RuntimeError("bug"), ValueError("and another")),
-    ], ids=["unique", "statement-timeout", "sqlite-syntax", "nul", "sqlite-unique", "bug", "recursion", "bugs"])
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")),
+            lambda: OperationalError("SELECT", {}, psycopg.errors.QueryCanceled("canceling statement due to timeout")),
+            lambda: OperationalError("SELECT", {}, sqlite3.OperationalError("no such column: x")),
+            lambda: DataError(
+                "INSERT", {}, psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            ),
+            lambda: IntegrityError("INSERT", {}, sqlite_unique()),
+            lambda: RuntimeError("bug in a plugin"),
+            lambda: RecursionError("maximum recursion depth exceeded"),
+            lambda: chained(RuntimeError("bug"), ValueError("and another")),
+        ],
+        ids=["unique", "statement-timeout", "sqlite-syntax", "nul", "sqlite-unique", "bug", "recursion", "bugs"],
+    )
     def test_the_works_own_errors(self, make):
         assert not is_outage(make())
 
@@ -148,8 +168,7 @@ def send_orders(app, count: int, *, first: int = 0) -> int:
 
 def statuses(session) -> dict:
     session.rollback()
-    return dict(session.execute(
-        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all())
+    return dict(session.execute(select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all())
 
 
 def assert_processed_exactly_once(session, deliveries: int, points: int) -> None:
@@ -161,8 +180,9 @@ def assert_processed_exactly_once(session, deliveries: int, points: int) -> None
 
 
 class TestTheInboxLeavesDeliveriesAloneInAnOutage:
-    def test_a_batch_that_meets_an_outage_raises_and_marks_nothing(self, app, shop, session, registry, clock,
-                                                                   monkeypatch):
+    def test_a_batch_that_meets_an_outage_raises_and_marks_nothing(
+        self, app, shop, session, registry, clock, monkeypatch
+    ):
         send_orders(app, 12)
 
         def down(*args, **kwargs):
@@ -212,8 +232,9 @@ class TestTheWorkerLoop:
             self.waits.append(timeout)
             return self.is_set()
 
-    def test_it_backs_off_while_the_database_is_away_and_carries_on(self, app, shop, session, registry, monkeypatch,
-                                                                   caplog):
+    def test_it_backs_off_while_the_database_is_away_and_carries_on(
+        self, app, shop, session, registry, monkeypatch, caplog
+    ):
         from loyalty.db import db
 
         points = send_orders(app, 30)
@@ -228,8 +249,15 @@ class TestTheWorkerLoop:
         monkeypatch.setattr(inbox, "process_batch", flaky)
         stop = self.Waits()
         with caplog.at_level(logging.INFO, logger="loyalty.worker"):
-            total = worker.run(db.session, registry=registry, max_attempts=8, batch=10, once=True, stop=stop,
-                               outage=Outage("worker", worker.log, jitter=lambda: 1.0))
+            total = worker.run(
+                db.session,
+                registry=registry,
+                max_attempts=8,
+                batch=10,
+                once=True,
+                stop=stop,
+                outage=Outage("worker", worker.log, jitter=lambda: 1.0),
+            )
         assert total == 30 and stop.waits == [0.5, 1, 2, 4]  # then three full batches and one empty: no wait
         assert len(caplog.records) == 2  # one line when it went away, one when it came back
         assert_processed_exactly_once(session, 30, points)
@@ -283,10 +311,9 @@ class TestTheScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         from loyalty.cli.jobs import sync_programs
-        from loyalty.tiers.levels import set_scheme
-
         from loyalty.db import db
         from loyalty.registry import current_registry
+        from loyalty.tiers.levels import set_scheme
 
         set_scheme(db.session, program, current_registry(), "points_earned", {})
         db.session.commit()
@@ -309,8 +336,9 @@ class TestTheScheduler:
         assert "never recorded" in dead.error
         assert other.status == "running"  # another job's: its own next run decides
 
-    def test_a_sqlite_lease_this_process_failed_to_release_does_not_block_the_job(self, session, program, clock,
-                                                                                 is_postgres, registry):
+    def test_a_sqlite_lease_this_process_failed_to_release_does_not_block_the_job(
+        self, session, program, clock, is_postgres, registry
+    ):
         if is_postgres:
             pytest.skip("the lease is SQLite's lock")
         import os
@@ -319,13 +347,20 @@ class TestTheScheduler:
         from loyalty.models import JobLock
 
         # What is left when releasing the lease met "database is locked": this process's, hours to go.
-        session.add(JobLock(job="release", holder=f"{socket.gethostname()}:{os.getpid()}:123",
-                            expires_at=clock.now() + timedelta(hours=5)))
+        session.add(
+            JobLock(
+                job="release",
+                holder=f"{socket.gethostname()}:{os.getpid()}:123",
+                expires_at=clock.now() + timedelta(hours=5),
+            )
+        )
         session.commit()
         assert jobs.run_job(session, "release", clock=clock, registry=registry).status == "succeeded"
         session.add(JobLock(job="expire", holder="elsewhere:1:2", expires_at=clock.now() + timedelta(hours=5)))
         session.commit()
-        assert jobs.run_job(session, "expire", clock=clock, registry=registry).status == "skipped"  # another process's: respected
+        assert (
+            jobs.run_job(session, "expire", clock=clock, registry=registry).status == "skipped"
+        )  # another process's: respected
 
 
 # --- on PostgreSQL: real connections taken away -------------------------------------------------
@@ -339,9 +374,10 @@ def url_for(database_url: str, name: str, relay=None) -> str:
 
 
 def backends(admin, name: str) -> list[tuple[int, str]]:
-    return admin.execute(text(
-        "SELECT pid, state FROM pg_stat_activity WHERE application_name = :name AND datname = current_database()"
-    ), {"name": name}).all()
+    return admin.execute(
+        text("SELECT pid, state FROM pg_stat_activity WHERE application_name = :name AND datname = current_database()"),
+        {"name": name},
+    ).all()
 
 
 def terminate(admin, pids) -> int:
@@ -396,9 +432,20 @@ class TestOnPostgres:
             log = tmp_path / f"worker-{len(started)}.log"
             env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test", "LOYALTY_INSTANCE_PATH": str(tmp_path)}
             process = subprocess.Popen(
-                [sys.executable, "-c", "from loyalty.console import main; main()", "worker",
-                 "--batch", str(self.BATCH), "--idle", "0.05"],
-                env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-c",
+                    "from loyalty.console import main; main()",
+                    "worker",
+                    "--batch",
+                    str(self.BATCH),
+                    "--idle",
+                    "0.05",
+                ],
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
             started.append(process)
             return process, log
 
@@ -416,8 +463,7 @@ class TestOnPostgres:
         assert process.wait(timeout=30) == 0, log.read_text()
         return log.read_text()
 
-    def test_terminated_mid_batch_again_and_again_it_carries_on(self, app, shop, session, admin, name,
-                                                              start_worker):
+    def test_terminated_mid_batch_again_and_again_it_carries_on(self, app, shop, session, admin, name, start_worker):
         deliveries, wanted = 600, 10
         points = send_orders(app, deliveries)
         began = time.monotonic()
@@ -437,11 +483,11 @@ class TestOnPostgres:
         assert_processed_exactly_once(session, deliveries, points)
         outages, recoveries = output.count("database unavailable"), output.count("database back")
         assert 1 <= outages == recoveries <= terminations and "Traceback" not in output, output
-        print(f"\n{deliveries} deliveries, {terminations} terminations mid-batch, {outages} outages seen, "
-              f"{took:.1f} s")
+        print(f"\n{deliveries} deliveries, {terminations} terminations mid-batch, {outages} outages seen, {took:.1f} s")
 
-    def test_an_idle_worker_outlives_an_outage_and_processes_what_comes_after(self, app, shop, session, admin,
-                                                                            name, relay, start_worker):
+    def test_an_idle_worker_outlives_an_outage_and_processes_what_comes_after(
+        self, app, shop, session, admin, name, relay, start_worker
+    ):
         process, log = start_worker(url_for(app.config["SQLALCHEMY_DATABASE_URI"], name, relay))
         wait_for(lambda: backends(admin, name), "worker connection", process=process, log=log)
         terminate(admin, [pid for pid, _ in backends(admin, name)])  # while it waits: the pool's ping copes
@@ -466,19 +512,30 @@ class TestOnPostgres:
         time.sleep(2)  # down for a few seconds
         assert process.poll() is None, log.read_text()
         relay.start()
-        wait_for(lambda: statuses(session).get("processed", 0) == deliveries, "the backlog processed",
-                 process=process, log=log)
+        wait_for(
+            lambda: statuses(session).get("processed", 0) == deliveries,
+            "the backlog processed",
+            process=process,
+            log=log,
+        )
         output = self.stop(process, log)
         assert output.count("database unavailable") == 1 and output.count("database back") == 1, output
         assert_processed_exactly_once(session, deliveries, points)
 
     def test_a_scheduled_run_that_loses_the_database_does_not_raise_nor_stay_running(
-            self, app, program, admin, name, relay, clock, monkeypatch, caplog):
+        self, app, program, admin, name, relay, clock, monkeypatch, caplog
+    ):
         from loyalty.app import create_app
         from loyalty.cli.jobs import run_scheduled
 
-        proxied = create_app({"SQLALCHEMY_DATABASE_URI": url_for(app.config["SQLALCHEMY_DATABASE_URI"], name, relay),
-                              "TESTING": True, "CLOCK": clock, "SECRET_KEY": "test"})
+        proxied = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url_for(app.config["SQLALCHEMY_DATABASE_URI"], name, relay),
+                "TESTING": True,
+                "CLOCK": clock,
+                "SECRET_KEY": "test",
+            }
+        )
         real = jobs.JOBS["release"]
 
         def cut(session, *args):
@@ -512,9 +569,12 @@ class TestOnPostgres:
 
         def job(work, *args):
             work.execute(text("SELECT 1"))
-            holder = admin.scalar(text(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
+            holder = admin.scalar(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
             terminate(admin, [holder])  # the lock is gone: another scheduler could take the job now
             work.execute(text("SELECT 1"))  # so the run must not get past this
             went_on.append(True)
@@ -524,4 +584,7 @@ class TestOnPostgres:
         run = jobs.run_job(db.session, "release", clock=clock, registry=app.extensions["loyalty.registry"])
         assert run.status == "failed" and not went_on, run.error
         monkeypatch.undo()
-        assert jobs.run_job(db.session, "release", clock=clock, registry=app.extensions["loyalty.registry"]).status == "succeeded"
+        assert (
+            jobs.run_job(db.session, "release", clock=clock, registry=app.extensions["loyalty.registry"]).status
+            == "succeeded"
+        )

@@ -71,7 +71,11 @@ def test_installed_wheel_creates_its_database(wheel, tmp_path):
     }
     env.pop("DATABASE_URL", None)
     script = "import sys, loyalty; from loyalty.console import main; print(loyalty.__file__, file=sys.stderr); main()"
-    for args in (["db", "upgrade"], ["programs", "create", "--slug", "w", "--name", "W", "--currency", "USD"], ["verify"]):
+    for args in (
+        ["db", "upgrade"],
+        ["programs", "create", "--slug", "w", "--name", "W", "--currency", "USD"],
+        ["verify"],
+    ):
         result = subprocess.run(
             [sys.executable, "-c", script, *args], cwd=tmp_path, env=env, capture_output=True, text=True
         )

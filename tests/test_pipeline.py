@@ -34,7 +34,12 @@ class TestOrders:
         assert outcome.status == "processed" and outcome.points == 42
         assert outcome.member.external_id == "c-1" and outcome.member.email == "c-1@example.com"
         order = session.scalar(select(Order))
-        assert (order.external_id, order.status, order.total_minor, order.member_id) == ("1001", "paid", 4250, outcome.member.id)
+        assert (order.external_id, order.status, order.total_minor, order.member_id) == (
+            "1001",
+            "paid",
+            4250,
+            outcome.member.id,
+        )
         assert available(session, program, "c-1") == 42
 
     def test_the_same_order_twice_earns_once(self, push, base_rate, session, program):
@@ -216,14 +221,27 @@ class TestDryRun:
     def test_simulate_a_draft_rule_and_a_member(self, session, program, base_rate, registry, clock, push):
         push(order_paid("10.00"))  # c-1 has a first order now
         drafts = [{"type": "first_order_bonus", "name": "Welcome order", "config": {"points": 100}}]
-        as_member = simulate(session, program, order_paid("80.00"), member_external_id="c-1",
-                             extra_rules=drafts, registry=registry, clock=clock)
+        as_member = simulate(
+            session,
+            program,
+            order_paid("80.00"),
+            member_external_id="c-1",
+            extra_rules=drafts,
+            registry=registry,
+            clock=clock,
+        )
         as_new = simulate(session, program, order_paid("80.00"), extra_rules=drafts, registry=registry, clock=clock)
         assert [a.points for a in as_member] == [80]
         assert [a.points for a in as_new] == [80, 100]
         with pytest.raises(errors.InvalidInput):
-            simulate(session, program, order_paid("1.00"), extra_rules=[{"type": "first_order_bonus", "config": {}}],
-                     registry=registry, clock=clock)
+            simulate(
+                session,
+                program,
+                order_paid("1.00"),
+                extra_rules=[{"type": "first_order_bonus", "config": {}}],
+                registry=registry,
+                clock=clock,
+            )
 
 
 class Recorder:

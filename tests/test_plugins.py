@@ -26,8 +26,13 @@ EXAMPLES = [
 ]
 
 BUILTIN_RULE_TYPES = {
-    "points_per_currency", "product_multiplier", "first_order_bonus", "signup_bonus",
-    "birthday_bonus", "campaign_multiplier", "custom_event",
+    "points_per_currency",
+    "product_multiplier",
+    "first_order_bonus",
+    "signup_bonus",
+    "birthday_bonus",
+    "campaign_multiplier",
+    "custom_event",
 }
 
 
@@ -139,20 +144,32 @@ def _broken_types():
     adapter = {m: (lambda self, request, *a: None) for m in ("verify", "delivery_id", "topic", "parse")}
     return [
         ("earning_rule_types", make(EarningRuleType), "broken does not implement evaluate"),
-        ("earning_rule_types", make(EarningRuleType, events=("order_payed",), **evaluate),
-         "broken.events has 'order_payed'"),
+        (
+            "earning_rule_types",
+            make(EarningRuleType, events=("order_payed",), **evaluate),
+            "broken.events has 'order_payed'",
+        ),
         ("earning_rule_types", make(EarningRuleType, events="order_paid", **evaluate), "broken.events must be"),
-        ("earning_rule_types", make(EarningRuleType, schema=Schema, **evaluate),
-         "broken.schema must subclass loyalty.earning.rule_types.RuleConfigSchema"),
+        (
+            "earning_rule_types",
+            make(EarningRuleType, schema=Schema, **evaluate),
+            "broken.schema must subclass loyalty.earning.rule_types.RuleConfigSchema",
+        ),
         ("tier_schemes", make(TierScheme), "broken does not implement qualifying_values"),
-        ("tier_schemes", make(TierScheme, metric="visits", **values),
-         "broken.metric is 'visits': it must be one of points, amount, orders"),
+        (
+            "tier_schemes",
+            make(TierScheme, metric="visits", **values),
+            "broken.metric is 'visits': it must be one of points, amount, orders",
+        ),
         ("reward_types", make(RewardType), "broken does not implement issue"),
         ("reward_types", make(RewardType, variable="yes", **issue), "broken.variable must be True or False"),
         ("reward_types", make(RewardType, schema=dict, **issue), "broken.schema must be a marshmallow Schema class"),
         ("storefronts", make(StorefrontAdapter), "broken does not implement verify"),
-        ("storefronts", make(StorefrontAdapter, stored_headers=("X-Topic",), **adapter),
-         "broken.stored_headers must be a tuple of lower-case header names"),
+        (
+            "storefronts",
+            make(StorefrontAdapter, stored_headers=("X-Topic",), **adapter),
+            "broken.stored_headers must be a tuple of lower-case header names",
+        ),
         ("referral_checks", make(ReferralCheck), "broken does not implement check"),
         ("referral_checks", make(ReferralCheck, check="no", default_action="block"), "broken.check must be a method"),
         ("referral_checks", make(ReferralCheck, title="", check=lambda self, r, s: None), "broken.title must be"),
@@ -165,8 +182,13 @@ def test_a_type_that_breaks_its_contract_stops_the_start_naming_the_plugin(hook,
     from loyalty.app import create_app
 
     with pytest.raises(PluginError) as caught:
-        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "PLUGINS": [_plugin(hook, item)],
-                    "SAFE_MODE": True})
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                "PLUGINS": [_plugin(hook, item)],
+                "SAFE_MODE": True,
+            }
+        )
     assert f"plugin 'broken_{hook}'" in str(caught.value)
     assert message in str(caught.value)
 
@@ -198,7 +220,9 @@ def _cli(args, extra_path: Path, **env):
     return subprocess.run(
         [sys.executable, "-c", "from loyalty.console import main; main()", *args],
         env={**os.environ, "PYTHONPATH": str(extra_path), "LOYALTY_INSTANCE_PATH": str(extra_path / "instance"), **env},
-        capture_output=True, text=True, cwd=extra_path,
+        capture_output=True,
+        text=True,
+        cwd=extra_path,
     )
 
 
@@ -219,8 +243,7 @@ def installed_example(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     examples = [EXAMPLE, *(ROOT / "docs" / "examples" / folder for folder, *_ in EXAMPLES)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--target", str(site), *map(str, examples)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, examples)],
         check=True,
     )
     assert list(site.glob("loyalty_spend_threshold-1.0.0.dist-info"))
@@ -250,17 +273,35 @@ def test_the_example_plugin_awards_points_end_to_end(installed_example, tmp_path
     steps = [
         ["db", "upgrade"],
         ["programs", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD"],
-        ["rules", "add", "--program", "acme", "--type", "spend_threshold", "--name", "Big basket",
-         "--config", json.dumps({"steps": [{"spend": "100", "points": 50}]})],
+        [
+            "rules",
+            "add",
+            "--program",
+            "acme",
+            "--type",
+            "spend_threshold",
+            "--name",
+            "Big basket",
+            "--config",
+            json.dumps({"steps": [{"spend": "100", "points": 50}]}),
+        ],
     ]
     for args in steps:
         result = _cli(args, env_path)
         assert result.returncode == 0, result.stderr
     order = tmp_path / "order.json"
-    order.write_text(json.dumps({
-        "type": "order_paid", "order_id": "1001", "currency": "USD", "subtotal": "120.00", "total": "120.00",
-        "customer": {"external_id": "c-1", "email": "ann@example.com"},
-    }))
+    order.write_text(
+        json.dumps(
+            {
+                "type": "order_paid",
+                "order_id": "1001",
+                "currency": "USD",
+                "subtotal": "120.00",
+                "total": "120.00",
+                "customer": {"external_id": "c-1", "email": "ann@example.com"},
+            }
+        )
+    )
     pushed = _cli(["events", "push", "--program", "acme", "--file", str(order)], env_path)
     assert pushed.returncode == 0, pushed.stderr
     assert "order_paid: processed (member c-1), +50 points" in pushed.stdout
@@ -272,7 +313,9 @@ def test_the_example_plugins_own_tests_pass_with_the_shipped_fixtures(installed_
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
         env={**os.environ, "PYTHONPATH": str(installed_example)},
-        capture_output=True, text=True, cwd=installed_example,
+        capture_output=True,
+        text=True,
+        cwd=installed_example,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
@@ -292,7 +335,9 @@ def test_the_examples_own_tests_pass_with_the_shipped_fixtures(installed_example
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *folders],
         env={**os.environ, "PYTHONPATH": str(installed_example)},
-        capture_output=True, text=True, cwd=installed_example,
+        capture_output=True,
+        text=True,
+        cwd=installed_example,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{sum(count for *_, count in EXAMPLES)} passed" in result.stdout

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from loyalty import errors
-from loyalty.programs.members import enrol, get_member
 from loyalty.models import Account, Member, Program
+from loyalty.programs.members import enrol, get_member
 from loyalty.programs.program import create_program, get_program
 from tests.helpers import snapshot
 
@@ -88,15 +88,30 @@ def test_the_database_refuses_cross_program_transfers(session, program, member, 
     other = create_program(session, slug="other", name="Other", currency="USD", clock=clock)
     session.flush()
     entry_id = session.execute(
-        insert(Entry).values(program_id=program.id, member_id=member.id, kind="earn", amount=5,
-                             idempotency_key="k", request_hash="h", created_at=clock.now()).returning(Entry.id)
+        insert(Entry)
+        .values(
+            program_id=program.id,
+            member_id=member.id,
+            kind="earn",
+            amount=5,
+            idempotency_key="k",
+            request_hash="h",
+            created_at=clock.now(),
+        )
+        .returning(Entry.id)
     ).scalar_one()
     foreign = session.scalar(select(Account.id).where(Account.program_id == other.id, Account.kind == "issued"))
     mine = session.scalar(select(Account.id).where(Account.member_id == member.id, Account.kind == "available"))
     with pytest.raises(IntegrityError):
         session.execute(
-            insert(Transfer).values(program_id=program.id, entry_id=entry_id, from_account_id=foreign,
-                                    to_account_id=mine, amount=5, created_at=clock.now())
+            insert(Transfer).values(
+                program_id=program.id,
+                entry_id=entry_id,
+                from_account_id=foreign,
+                to_account_id=mine,
+                amount=5,
+                created_at=clock.now(),
+            )
         )
         session.flush()
     session.rollback()
@@ -111,7 +126,14 @@ def test_the_database_refuses_non_positive_amounts(session, program, member, clo
 
     with pytest.raises(IntegrityError):
         session.execute(
-            insert(Entry).values(program_id=program.id, member_id=member.id, kind="earn", amount=amount,
-                                 idempotency_key="k", request_hash="h", created_at=clock.now())
+            insert(Entry).values(
+                program_id=program.id,
+                member_id=member.id,
+                kind="earn",
+                amount=amount,
+                idempotency_key="k",
+                request_hash="h",
+                created_at=clock.now(),
+            )
         )
     session.rollback()

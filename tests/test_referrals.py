@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from loyalty import errors
 from loyalty.jobs import run_job
-from loyalty.programs.members import get_member
 from loyalty.models import Entry, Referral
+from loyalty.programs.members import get_member
 from loyalty.referrals import approve, attribute, reject, set_terms
 from loyalty.storefronts.connections import add_storefront
 from tests.helpers import START, guide_example, run_together, snapshot
@@ -42,8 +42,15 @@ def shop(session, program, registry, clock, add_rule):
     add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base")
     for kind, secret in SECRETS.items():
         add_storefront(session, program, registry, type=kind, secret=secret, clock=clock)
-    set_terms(program, registry, referrer_points=REFERRER_POINTS, friend_points=FRIEND_POINTS, min_order="10.00",
-              review_days=14, link="https://shop.example.com/?ref={code}")
+    set_terms(
+        program,
+        registry,
+        referrer_points=REFERRER_POINTS,
+        friend_points=FRIEND_POINTS,
+        min_order="10.00",
+        review_days=14,
+        link="https://shop.example.com/?ref={code}",
+    )
     session.commit()
     return program
 
@@ -67,27 +74,54 @@ def the_referral(session, friend: str) -> Referral:
 def earned(session, program, external_id: str) -> int:
     """Points posted by referrals to a member."""
     member = get_member(session, program, external_id)
-    return session.scalar(select(func.coalesce(func.sum(Entry.amount), 0)).where(
-        Entry.member_id == member.id, Entry.source_type == "referral")) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(Entry.amount), 0)).where(
+                Entry.member_id == member.id, Entry.source_type == "referral"
+            )
+        )
+        or 0
+    )
 
 
 # --- orders, as each storefront sends them ---------------------------------------
 
 
-def shopify_order(customer: str, order_id: int, *, email=None, code=None, note=None, landing=None, when=START,
-                  price="199.00", discount="0.00", address="123 Fake Street", ip=None) -> dict:
+def shopify_order(
+    customer: str,
+    order_id: int,
+    *,
+    email=None,
+    code=None,
+    note=None,
+    landing=None,
+    when=START,
+    price="199.00",
+    discount="0.00",
+    address="123 Fake Street",
+    ip=None,
+) -> dict:
     """Shopify's published paid order, for another customer, date and code."""
     data = copy.deepcopy(fixture("shopify/order_discount_code_paid.json"))
     total = f"{float(price) - float(discount):.2f}"
-    data.update({
-        "id": order_id, "processed_at": when.isoformat(), "created_at": when.isoformat(),
-        "total_line_items_price": price, "subtotal_price": total, "total_price": total, "total_discounts": discount,
-        "discount_codes": [{"code": code or "FAKE30", "amount": discount, "type": "fixed_amount"}],
-        "note_attributes": [{"name": "ref", "value": note}] if note else [],
-        "landing_site": landing, "browser_ip": ip,
-    })
-    data["line_items"][0].update({"price": price, "quantity": 1, "discount_allocations": [
-        {"amount": discount, "discount_application_index": 0}]})
+    data.update(
+        {
+            "id": order_id,
+            "processed_at": when.isoformat(),
+            "created_at": when.isoformat(),
+            "total_line_items_price": price,
+            "subtotal_price": total,
+            "total_price": total,
+            "total_discounts": discount,
+            "discount_codes": [{"code": code or "FAKE30", "amount": discount, "type": "fixed_amount"}],
+            "note_attributes": [{"name": "ref", "value": note}] if note else [],
+            "landing_site": landing,
+            "browser_ip": ip,
+        }
+    )
+    data["line_items"][0].update(
+        {"price": price, "quantity": 1, "discount_allocations": [{"amount": discount, "discount_application_index": 0}]}
+    )
     data["customer"].update({"id": customer, "email": email or f"{customer}@example.com"})
     data["shipping_address"]["address1"] = address
     return data
@@ -95,16 +129,24 @@ def shopify_order(customer: str, order_id: int, *, email=None, code=None, note=N
 
 def send_shopify(client, data: dict, topic="orders/paid", webhook_id=None):
     body = json.dumps(data).encode()
-    response = client.post("/webhooks/acme/shopify", data=body, headers=shopify_headers(body, topic, webhook_id=webhook_id))
+    response = client.post(
+        "/webhooks/acme/shopify", data=body, headers=shopify_headers(body, topic, webhook_id=webhook_id)
+    )
     assert response.status_code < 300, response.json
     return response.json
 
 
 def shopify_refund(client, order_id: int, amount: str, when, refund_id: int):
-    return send_shopify(client, {
-        "id": refund_id, "order_id": order_id, "processed_at": when.isoformat(),
-        "transactions": [{"kind": "refund", "status": "success", "amount": amount, "currency": "USD"}],
-    }, topic="refunds/create")
+    return send_shopify(
+        client,
+        {
+            "id": refund_id,
+            "order_id": order_id,
+            "processed_at": when.isoformat(),
+            "transactions": [{"kind": "refund", "status": "success", "amount": amount, "currency": "USD"}],
+        },
+        topic="refunds/create",
+    )
 
 
 def woocommerce_order(customer: int, code: str, *, as_coupon: bool) -> bytes:
@@ -120,11 +162,19 @@ def woocommerce_order(customer: int, code: str, *, as_coupon: bool) -> bytes:
 
 def stripe_session(customer: str, code: str) -> bytes:
     session_object = copy.deepcopy(fixture("stripe/checkout_session.json"))
-    session_object.update({
-        "status": "complete", "payment_status": "paid", "currency": "usd", "amount_total": 5000,
-        "amount_subtotal": 5000, "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "customer": customer, "metadata": {"ref": code}, "payment_intent": f"pi_{uuid.uuid4().hex[:12]}",
-    })
+    session_object.update(
+        {
+            "status": "complete",
+            "payment_status": "paid",
+            "currency": "usd",
+            "amount_total": 5000,
+            "amount_subtotal": 5000,
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            "customer": customer,
+            "metadata": {"ref": code},
+            "payment_intent": f"pi_{uuid.uuid4().hex[:12]}",
+        }
+    )
     session_object["customer_details"]["email"] = "stripe-friend@example.com"
     event = json.loads(stripe_event("checkout.session.completed", session_object))
     event["created"] = int(START.timestamp())  # paid now (the fixture's event is from 2024)
@@ -152,12 +202,21 @@ class TestCodes:
         assert body["referral_code"] == members[1].referral_code
         assert body["referral_link"] == f"https://shop.example.com/?ref={members[1].referral_code}"
 
-    @pytest.mark.parametrize("terms", [
-        {"link": "shop.example.com/?ref={code}"}, {"link": "https://shop.example.com/"},
-        {"referrer_points": -1}, {"min_order": "10.001"}, {"monthly_cap": 0}, {"review_days": 400},
-        {"checks": {"no_such_check": {}}}, {"checks": {"velocity": {"max_per_ip": 0}}},
-        {"checks": {"velocity": {"action": "ignore"}}}, {"surprise": 1},
-    ])
+    @pytest.mark.parametrize(
+        "terms",
+        [
+            {"link": "shop.example.com/?ref={code}"},
+            {"link": "https://shop.example.com/"},
+            {"referrer_points": -1},
+            {"min_order": "10.001"},
+            {"monthly_cap": 0},
+            {"review_days": 400},
+            {"checks": {"no_such_check": {}}},
+            {"checks": {"velocity": {"max_per_ip": 0}}},
+            {"checks": {"velocity": {"action": "ignore"}}},
+            {"surprise": 1},
+        ],
+    )
     def test_invalid_terms_are_refused_and_change_nothing(self, session, shop, registry, terms):
         before = copy.deepcopy(shop.referral_terms)
         with pytest.raises(errors.InvalidInput):
@@ -202,22 +261,37 @@ def through_stripe_metadata(code, clock):
 
 
 def through_standard_webhooks(code, clock):
-    body = json.dumps({
-        "type": "order_paid", "order_id": "sw-9007", "currency": "USD", "subtotal": "60.00", "total": "60.00",
-        "customer": {"external_id": "sw-9007", "email": "sw@example.com"}, "referral_code": code,
-        "occurred_at": START.isoformat(),
-    }).encode()
+    body = json.dumps(
+        {
+            "type": "order_paid",
+            "order_id": "sw-9007",
+            "currency": "USD",
+            "subtotal": "60.00",
+            "total": "60.00",
+            "customer": {"external_id": "sw-9007", "email": "sw@example.com"},
+            "referral_code": code,
+            "occurred_at": START.isoformat(),
+        }
+    ).encode()
     return "standard_webhooks", body, standard_headers(body, int(clock.now().timestamp())), "sw-9007", "referral_code"
 
 
-PATHS = [through_shopify_discount_code, through_shopify_note_attribute, through_shopify_landing_page,
-         through_woocommerce_coupon, through_woocommerce_meta_data, through_stripe_metadata, through_standard_webhooks]
+PATHS = [
+    through_shopify_discount_code,
+    through_shopify_note_attribute,
+    through_shopify_landing_page,
+    through_woocommerce_coupon,
+    through_woocommerce_meta_data,
+    through_stripe_metadata,
+    through_standard_webhooks,
+]
 
 
 class TestAttribution:
     @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__.removeprefix("through_"))
     def test_a_friends_first_order_with_the_code_converts_and_is_rewarded_after_review(
-            self, client, session, shop, ann, clock, path, registry):
+        self, client, session, shop, ann, clock, path, registry
+    ):
         storefront, body, headers, friend, via = path(ann.referral_code, clock)
         assert send(client, storefront, body, headers)["status"] == "processed"
         referral = the_referral(session, friend)
@@ -251,16 +325,26 @@ class TestAttribution:
         send_shopify(client, shopify_order(9012, 5012, code=ann.referral_code))
         assert session.scalar(select(func.count()).select_from(Referral)) == 0
 
-    def test_attributed_through_the_api_then_converted_by_an_order_without_a_code(self, client, session, shop, ann,
-                                                                                     clock, registry):
-        referral, created = attribute(session, shop, code=ann.referral_code.lower(), friend_external_id="9013",
-                                      friend_email="friend@example.com", clock=clock, registry=registry)
+    def test_attributed_through_the_api_then_converted_by_an_order_without_a_code(
+        self, client, session, shop, ann, clock, registry
+    ):
+        referral, created = attribute(
+            session,
+            shop,
+            code=ann.referral_code.lower(),
+            friend_external_id="9013",
+            friend_email="friend@example.com",
+            clock=clock,
+            registry=registry,
+        )
         session.commit()
         assert created and referral.status == "pending" and referral.via == "api"
         send_shopify(client, shopify_order(9013, 5013))
         assert the_referral(session, "9013").status == "converted"
 
-    def test_a_friend_referred_once_stays_with_the_first_referrer(self, client, session, shop, ann, member_factory, clock, registry):
+    def test_a_friend_referred_once_stays_with_the_first_referrer(
+        self, client, session, shop, ann, member_factory, clock, registry
+    ):
         ben = member_factory("c-ben", email="ben@example.com")
         attribute(session, shop, code=ann.referral_code, friend_external_id="9014", registry=registry, clock=clock)
         session.commit()
@@ -270,8 +354,9 @@ class TestAttribution:
         send_shopify(client, shopify_order(9014, 5014, code=ben.referral_code))
         assert the_referral(session, "9014").referrer_id == ann.id
 
-    def test_the_queued_worker_attributes_like_inline_processing(self, app, client, session, shop, ann, clock,
-                                                                  registry, member_factory):
+    def test_the_queued_worker_attributes_like_inline_processing(
+        self, app, client, session, shop, ann, clock, registry, member_factory
+    ):
         from loyalty.webhooks.inbox import process_batch
 
         app.config["WEBHOOK_PROCESSING"] = "queued"
@@ -299,8 +384,9 @@ class TestChecks:
         referral = the_referral(session, "c-ann")
         assert referral.status == "rejected" and "the friend is the referrer" in referral.reason
 
-    @pytest.mark.parametrize("email", ["Ann.Archer+friend@gmail.com", "annarcher@googlemail.com",
-                                       "ANN.ARCHER@GMAIL.COM"])
+    @pytest.mark.parametrize(
+        "email", ["Ann.Archer+friend@gmail.com", "annarcher@googlemail.com", "ANN.ARCHER@GMAIL.COM"]
+    )
     def test_self_referral_with_a_similar_email(self, client, session, shop, ann, email):
         send_shopify(client, shopify_order(9101, 5102, email=email, code=ann.referral_code))
         referral = the_referral(session, "9101")
@@ -324,9 +410,13 @@ class TestChecks:
         referral = the_referral(session, "9104")
         assert referral.status == "rejected" and "1 paid order before" in referral.reason
 
-    def test_an_existing_customer_attributed_through_the_api_is_rejected_at_once(self, client, session, shop, ann, clock, registry):
+    def test_an_existing_customer_attributed_through_the_api_is_rejected_at_once(
+        self, client, session, shop, ann, clock, registry
+    ):
         send_shopify(client, shopify_order(9105, 5108, when=START - timedelta(days=40)))
-        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9105", registry=registry, clock=clock)
+        referral, _ = attribute(
+            session, shop, code=ann.referral_code, friend_external_id="9105", registry=registry, clock=clock
+        )
         assert referral.status == "rejected" and "before the referral" in referral.reason
 
     def test_order_below_the_minimum_after_discounts(self, client, session, shop, ann):
@@ -345,24 +435,36 @@ class TestChecks:
         referral = the_referral(session, "9107")
         assert referral.status == "converted" and referral.order_id is not None
 
-    def test_too_many_referrals_from_one_ip_are_flagged_and_a_person_decides(self, client, session, shop,
-                                                                               member_factory, clock, registry):
+    def test_too_many_referrals_from_one_ip_are_flagged_and_a_person_decides(
+        self, client, session, shop, member_factory, clock, registry
+    ):
         referrers = [member_factory(f"r-{n}") for n in range(4)]
         for n, referrer in enumerate(referrers):
-            attribute(session, shop, code=referrer.referral_code, friend_external_id=f"f-{n}", ip="203.0.113.9", clock=clock, registry=registry)
+            attribute(
+                session,
+                shop,
+                code=referrer.referral_code,
+                friend_external_id=f"f-{n}",
+                ip="203.0.113.9",
+                clock=clock,
+                registry=registry,
+            )
         session.commit()
         statuses = [the_referral(session, f"f-{n}").status for n in range(4)]
         assert statuses == ["pending", "pending", "pending", "flagged"]
         assert "3 or more referrals from IP 203.0.113.9" in the_referral(session, "f-3").reason
 
-        approved = approve(session, shop, the_referral(session, "f-3").id, actor="cli:pm", clock=clock, registry=registry)
+        approved = approve(
+            session, shop, the_referral(session, "f-3").id, actor="cli:pm", clock=clock, registry=registry
+        )
         session.commit()
         assert approved.status == "pending" and approved.decided_by == "cli:pm"
         send_shopify(client, shopify_order("f-3", 5112, ip="203.0.113.9"))  # the flag does not come back
         assert the_referral(session, "f-3").status == "converted"
 
-    def test_too_many_referrals_by_one_referrer_then_rejected_by_a_person(self, client, session, shop, ann,
-                                                                            registry, clock):
+    def test_too_many_referrals_by_one_referrer_then_rejected_by_a_person(
+        self, client, session, shop, ann, registry, clock
+    ):
         set_terms(shop, registry, checks={"velocity": {"max_per_referrer": 2}})
         session.commit()
         for n in range(3):
@@ -428,8 +530,9 @@ class TestReview:
 
     def test_cancellation_inside_the_review_period_cancels(self, client, session, shop, ann):
         self.converted(client, session, ann)
-        send_shopify(client, {"id": 5201, "cancelled_at": (START + timedelta(days=1)).isoformat()},
-                     topic="orders/cancelled")
+        send_shopify(
+            client, {"id": 5201, "cancelled_at": (START + timedelta(days=1)).isoformat()}, topic="orders/cancelled"
+        )
         assert the_referral(session, "9201").status == "cancelled"
 
     def test_refund_after_the_review_period_changes_nothing(self, client, session, shop, ann, clock, registry):
@@ -500,8 +603,9 @@ class TestConcurrency:
         def deliver(n):
             body = one_order if n % 2 else other_order  # two orders of the friend, each sent several times
             with app.test_client() as client:
-                return client.post("/webhooks/acme/shopify", data=body,
-                                   headers=shopify_headers(body, "orders/paid")).status_code
+                return client.post(
+                    "/webhooks/acme/shopify", data=body, headers=shopify_headers(body, "orders/paid")
+                ).status_code
 
         assert set(run_together(app, 8, deliver)) <= {200, 202}
         session.expire_all()
@@ -517,8 +621,11 @@ class TestConcurrency:
 
         def post(n):
             with app.test_client() as client:
-                return client.post("/api/v1/referrals", json={"code": code, "friend": {"external_id": "9302"}},
-                                   headers={"Authorization": f"Bearer {key}"}).status_code
+                return client.post(
+                    "/api/v1/referrals",
+                    json={"code": code, "friend": {"external_id": "9302"}},
+                    headers={"Authorization": f"Bearer {key}"},
+                ).status_code
 
         assert sorted(run_together(app, 8, post)) == [200] * 7 + [201]
         assert session.scalar(select(func.count()).select_from(Referral)) == 1
@@ -529,15 +636,36 @@ def test_the_plugin_guides_fraud_check_example_works(client, session, shop, ann,
     namespace = guide_example("register_referral_checks")
     registry.types["referral_checks"]["disposable_email"] = namespace["DisposableEmail"]()
     try:
-        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9401",
-                                friend_email="pal@Mailinator.com", registry=registry, clock=clock)
+        referral, _ = attribute(
+            session,
+            shop,
+            code=ann.referral_code,
+            friend_external_id="9401",
+            friend_email="pal@Mailinator.com",
+            registry=registry,
+            clock=clock,
+        )
         assert referral.status == "flagged" and "mailinator.com, a disposable-mail provider" in referral.reason
         set_terms(shop, registry, checks={"disposable_email": {"domains": ["yopmail.com"], "action": "reject"}})
-        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9402",
-                                friend_email="pal@yopmail.com", registry=registry, clock=clock)
+        referral, _ = attribute(
+            session,
+            shop,
+            code=ann.referral_code,
+            friend_external_id="9402",
+            friend_email="pal@yopmail.com",
+            registry=registry,
+            clock=clock,
+        )
         assert referral.status == "rejected"
-        referral, _ = attribute(session, shop, code=ann.referral_code, friend_external_id="9403",
-                                friend_email="pal@mailinator.com", registry=registry, clock=clock)
+        referral, _ = attribute(
+            session,
+            shop,
+            code=ann.referral_code,
+            friend_external_id="9403",
+            friend_email="pal@mailinator.com",
+            registry=registry,
+            clock=clock,
+        )
         assert referral.status == "pending"  # the program's own list replaced the defaults
         session.commit()
     finally:
@@ -552,10 +680,26 @@ def test_the_friend_can_get_a_catalog_reward(client, session, shop, ann, registr
     from loyalty.models import Redemption
     from loyalty.rewards import add_reward
 
-    welcome = add_reward(session, shop, registry, type="percentage_code", name="Welcome 15%", points=1_000,
-                         config={"percent": "15", "expires_days": 30}, clock=clock)
-    empty_pool = add_reward(session, shop, registry, type="free_shipping_code", name="Ship", points=1,
-                            config={"use_pool": True}, clock=clock)
+    welcome = add_reward(
+        session,
+        shop,
+        registry,
+        type="percentage_code",
+        name="Welcome 15%",
+        points=1_000,
+        config={"percent": "15", "expires_days": 30},
+        clock=clock,
+    )
+    empty_pool = add_reward(
+        session,
+        shop,
+        registry,
+        type="free_shipping_code",
+        name="Ship",
+        points=1,
+        config={"use_pool": True},
+        clock=clock,
+    )
     session.commit()
     with pytest.raises(errors.UnknownReward):
         set_terms(shop, registry, friend_reward=424242)

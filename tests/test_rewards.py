@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from loyalty import errors
 from loyalty.clock import current_clock
-from loyalty.registry import current_registry
 from loyalty.earning.events import Customer, OrderPaid
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
 from loyalty.models import Redemption, Reward
+from loyalty.programs.members import enrol
+from loyalty.registry import current_registry
 from loyalty.rewards import add_reward, cancel, get_reward, import_codes, redeem, update_reward
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_member_tier
@@ -39,9 +39,17 @@ def rich(session, program, clock):
 @pytest.fixture
 def reward(session, program, registry, clock):
     def make(type="fixed_amount_code", name="5 off", points=500, config=None, **options):
-        made = add_reward(session, program, registry, type=type, name=name, points=points,
-                          config={"amount": "5.00"} if config is None and type == "fixed_amount_code" else config,
-                          clock=clock, **options)
+        made = add_reward(
+            session,
+            program,
+            registry,
+            type=type,
+            name=name,
+            points=points,
+            config={"amount": "5.00"} if config is None and type == "fixed_amount_code" else config,
+            clock=clock,
+            **options,
+        )
         session.commit()
         return made
 
@@ -49,7 +57,9 @@ def reward(session, program, registry, clock):
 
 
 def spend(session, program, member, reward_id, key="k-1", **kw):
-    redemption = redeem(session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry())
+    redemption = redeem(
+        session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry()
+    )
     session.commit()
     return redemption
 
@@ -62,14 +72,24 @@ def count(session) -> int:
 
 
 class TestTypes:
-    @pytest.mark.parametrize("type_, config, details", [
-        ("fixed_amount_code", {"amount": "5.00", "min_order": "20.00"},
-         {"kind": "amount_off", "amount": "5.00", "currency": "USD", "min_order": "20.00"}),
-        ("percentage_code", {"percent": "15"}, {"kind": "percent_off", "percent": "15"}),
-        ("free_shipping_code", {}, {"kind": "free_shipping"}),
-        ("free_product", {"title": "Tote bag", "sku": "TOTE"}, {"kind": "free_product", "title": "Tote bag", "sku": "TOTE"}),
-        ("store_credit", {"amount": "10.00"}, {"kind": "store_credit", "amount": "10.00", "currency": "USD"}),
-    ])
+    @pytest.mark.parametrize(
+        "type_, config, details",
+        [
+            (
+                "fixed_amount_code",
+                {"amount": "5.00", "min_order": "20.00"},
+                {"kind": "amount_off", "amount": "5.00", "currency": "USD", "min_order": "20.00"},
+            ),
+            ("percentage_code", {"percent": "15"}, {"kind": "percent_off", "percent": "15"}),
+            ("free_shipping_code", {}, {"kind": "free_shipping"}),
+            (
+                "free_product",
+                {"title": "Tote bag", "sku": "TOTE"},
+                {"kind": "free_product", "title": "Tote bag", "sku": "TOTE"},
+            ),
+            ("store_credit", {"amount": "10.00"}, {"kind": "store_credit", "amount": "10.00", "currency": "USD"}),
+        ],
+    )
     def test_each_code_type_spends_and_issues(self, session, program, rich, reward, type_, config, details):
         made = reward(type=type_, name=type_, config=config)
         redemption = spend(session, program, rich, made.id)
@@ -92,23 +112,37 @@ class TestTypes:
         before = snapshot(session)
         for points in (None, 150, 100, 1_100, 0):
             with pytest.raises(errors.InvalidInput):
-                redeem(session, program, rich, made.id, key=f"bad-{points}", points=points, clock=current_clock(), registry=current_registry())
+                redeem(
+                    session,
+                    program,
+                    rich,
+                    made.id,
+                    key=f"bad-{points}",
+                    points=points,
+                    clock=current_clock(),
+                    registry=current_registry(),
+                )
             session.rollback()
         assert snapshot(session) == before and count(session) == 1
 
-    @pytest.mark.parametrize("options, message", [
-        ({"type": "nope"}, "no reward type"),
-        ({"config": {"percent": "150"}, "type": "percentage_code"}, "percent"),
-        ({"config": {}}, "needs an amount"),
-        ({"points": 0}, "points"),
-        ({"step_value": "1.00"}, "max points"),
-        ({"type": "percentage_code", "config": {"percent": "10"}, "step_value": "1.00", "max_points": 500},
-         "fixed price"),
-        ({"step_value": "0.001", "max_points": 1000, "config": {}}, "decimal places"),
-        ({"min_tier": "Platinum"}, "no tier"),
-        ({"starts_at": START, "ends_at": START}, "start before"),
-        ({"stock": -1}, "stock"),
-    ])
+    @pytest.mark.parametrize(
+        "options, message",
+        [
+            ({"type": "nope"}, "no reward type"),
+            ({"config": {"percent": "150"}, "type": "percentage_code"}, "percent"),
+            ({"config": {}}, "needs an amount"),
+            ({"points": 0}, "points"),
+            ({"step_value": "1.00"}, "max points"),
+            (
+                {"type": "percentage_code", "config": {"percent": "10"}, "step_value": "1.00", "max_points": 500},
+                "fixed price",
+            ),
+            ({"step_value": "0.001", "max_points": 1000, "config": {}}, "decimal places"),
+            ({"min_tier": "Platinum"}, "no tier"),
+            ({"starts_at": START, "ends_at": START}, "start before"),
+            ({"stock": -1}, "stock"),
+        ],
+    )
     def test_invalid_rewards_are_refused_and_add_nothing(self, session, program, reward, options, message):
         with pytest.raises(errors.LoyaltyError) as refused:
             reward(**options)
@@ -127,13 +161,21 @@ class TestTypes:
 
 class TestLimits:
     def refused(self, session, program, member, reward_id, error=errors.RewardUnavailable, key="x", **kw):
-        before = (snapshot(session), count(session),
-                  session.scalar(select(Reward.issued_count).where(Reward.id == reward_id)))
+        before = (
+            snapshot(session),
+            count(session),
+            session.scalar(select(Reward.issued_count).where(Reward.id == reward_id)),
+        )
         with pytest.raises(error) as refused:
-            redeem(session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry())
+            redeem(
+                session, program, member, reward_id, key=key, **kw, clock=current_clock(), registry=current_registry()
+            )
         session.rollback()
-        assert (snapshot(session), count(session),
-                session.scalar(select(Reward.issued_count).where(Reward.id == reward_id))) == before
+        assert (
+            snapshot(session),
+            count(session),
+            session.scalar(select(Reward.issued_count).where(Reward.id == reward_id)),
+        ) == before
         return refused.value.message
 
     def test_stock(self, session, program, rich, reward, member_factory, clock):
@@ -143,7 +185,9 @@ class TestLimits:
         Ledger(session, clock).earn(other, 1_000, key="seed-2")
         session.commit()
         assert "out of stock" in self.refused(session, program, other, made.id)
-        cancel(session, program, rich, session.scalar(select(Redemption.id)), clock=clock, registry=current_registry())  # a cancelled one comes back
+        cancel(
+            session, program, rich, session.scalar(select(Redemption.id)), clock=clock, registry=current_registry()
+        )  # a cancelled one comes back
         session.commit()
         assert spend(session, program, other, made.id).status == "issued"
 
@@ -210,7 +254,9 @@ class TestAfterwards:
     def test_cancel_returns_the_points_and_the_stock(self, session, program, rich, reward):
         made = reward(stock=5)
         redemption = spend(session, program, rich, made.id)
-        cancelled = cancel(session, program, rich, redemption.id, actor="api:test", clock=current_clock(), registry=current_registry())
+        cancelled = cancel(
+            session, program, rich, redemption.id, actor="api:test", clock=current_clock(), registry=current_registry()
+        )
         session.commit()
         assert cancelled.status == "cancelled" and cancelled.reversal_entry_id is not None
         assert available(session, program, "c-1") == 2_000
@@ -223,8 +269,17 @@ class TestAfterwards:
     def test_an_order_with_the_code_uses_it(self, session, program, rich, reward, push):
         made = reward()
         redemption = spend(session, program, rich, made.id)
-        push(OrderPaid(order_id="o-1", customer=Customer("c-1"), currency="USD", subtotal=Decimal("30.00"),
-                       discount=Decimal("5.00"), total=Decimal("25.00"), discount_codes=(redemption.code.lower(),)))
+        push(
+            OrderPaid(
+                order_id="o-1",
+                customer=Customer("c-1"),
+                currency="USD",
+                subtotal=Decimal("30.00"),
+                discount=Decimal("5.00"),
+                total=Decimal("25.00"),
+                discount_codes=(redemption.code.lower(),),
+            )
+        )
         session.expire_all()
         used = session.get(Redemption, redemption.id)
         assert used.status == "used" and used.order_id is not None and used.used_at is not None
@@ -264,8 +319,15 @@ def fake_stripe(monkeypatch):
 
 @pytest.fixture
 def stripe_shop(session, program, registry, clock):
-    add_storefront(session, program, registry, type="stripe", secret="whsec_test_secret_123",
-                   api_key="sk_test_loyalty_123", clock=clock)
+    add_storefront(
+        session,
+        program,
+        registry,
+        type="stripe",
+        secret="whsec_test_secret_123",
+        api_key="sk_test_loyalty_123",
+        clock=clock,
+    )
     member, _ = enrol(session, program, external_id="cus_Ann123", email="ann@example.com", clock=clock)
     Ledger(session, clock).earn(member, 2_000, key="seed-stripe")
     session.commit()
@@ -273,10 +335,14 @@ def stripe_shop(session, program, registry, clock):
 
 
 class TestStripe:
-    def test_issues_a_single_use_code_for_the_members_stripe_customer(self, session, program, stripe_shop, reward,
-                                                                      fake_stripe, clock):
-        made = reward(type="stripe_promotion_code", name="5 off at checkout",
-                      config={"amount_off": "5.00", "expires_days": 14, "min_order": "20.00"})
+    def test_issues_a_single_use_code_for_the_members_stripe_customer(
+        self, session, program, stripe_shop, reward, fake_stripe, clock
+    ):
+        made = reward(
+            type="stripe_promotion_code",
+            name="5 off at checkout",
+            config={"amount_off": "5.00", "expires_days": 14, "min_order": "20.00"},
+        )
         redemption = spend(session, program, stripe_shop, made.id)
         assert redemption.status == "issued" and available(session, program, "cus_Ann123") == 1_500
         (coupon,) = fake_stripe.calls("/v1/coupons")
@@ -293,19 +359,23 @@ class TestStripe:
 
     def test_percent_off_and_a_variable_amount(self, session, program, stripe_shop, reward, fake_stripe):
         percent = reward(type="stripe_promotion_code", name="15%", config={"percent_off": "15"})
-        steps = reward(type="stripe_promotion_code", name="Dollars", points=100, config={}, step_value="1.00",
-                       max_points=1_000)
+        steps = reward(
+            type="stripe_promotion_code", name="Dollars", points=100, config={}, step_value="1.00", max_points=1_000
+        )
         spend(session, program, stripe_shop, percent.id, key="a")
         spend(session, program, stripe_shop, steps.id, key="b", points=300)
         first, second = fake_stripe.calls("/v1/coupons")
         assert first["params"]["percent_off"] == "15.0" and second["params"]["amount_off"] == "300"
 
-    @pytest.mark.parametrize("outcome, reason", [
-        ("declined", "Stripe declined: Your card was declined."),
-        ("rate_limited", "Stripe is rate limiting requests"),
-        ("network", "could not reach Stripe (network failure)"),
-        ("server_error", "Stripe refused"),
-    ])
+    @pytest.mark.parametrize(
+        "outcome, reason",
+        [
+            ("declined", "Stripe declined: Your card was declined."),
+            ("rate_limited", "Stripe is rate limiting requests"),
+            ("network", "could not reach Stripe (network failure)"),
+            ("server_error", "Stripe refused"),
+        ],
+    )
     def test_stripe_errors_spend_nothing(self, session, program, stripe_shop, reward, fake_stripe, outcome, reason):
         made = reward(type="stripe_promotion_code", config={"amount_off": "5.00"}, stock=3)
         fake_stripe.script("/v1/coupons", outcome)
@@ -323,8 +393,9 @@ class TestStripe:
         (deleted,) = [r for r in fake_stripe.requests if r["method"] == "DELETE"]
         assert deleted["path"] == "/v1/coupons/co_test1"
 
-    def test_a_dropped_connection_is_retried_with_the_same_idempotency_key(self, session, program, stripe_shop,
-                                                                           reward, fake_stripe, monkeypatch):
+    def test_a_dropped_connection_is_retried_with_the_same_idempotency_key(
+        self, session, program, stripe_shop, reward, fake_stripe, monkeypatch
+    ):
         from loyalty.plugins.rewards import stripe_promotion
 
         monkeypatch.setattr(stripe_promotion, "MAX_NETWORK_RETRIES", 1)
@@ -377,8 +448,15 @@ class TestConcurrency:
             from loyalty.models import Member, Program
 
             try:
-                redemption = redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, member_id),
-                                    reward_id, key=f"t-{n}", clock=app.config["CLOCK"], registry=app.extensions["loyalty.registry"])
+                redemption = redeem(
+                    db.session,
+                    db.session.get(Program, program_id),
+                    db.session.get(Member, member_id),
+                    reward_id,
+                    key=f"t-{n}",
+                    clock=app.config["CLOCK"],
+                    registry=app.extensions["loyalty.registry"],
+                )
                 db.session.commit()
                 return redemption.status
             except errors.InsufficientPoints:
@@ -406,8 +484,15 @@ class TestConcurrency:
             from loyalty.models import Member, Program
 
             try:
-                redeem(db.session, db.session.get(Program, program_id), db.session.get(Member, ids[n]), reward_id,
-                       key="once", clock=clock, registry=app.extensions["loyalty.registry"])
+                redeem(
+                    db.session,
+                    db.session.get(Program, program_id),
+                    db.session.get(Member, ids[n]),
+                    reward_id,
+                    key="once",
+                    clock=clock,
+                    registry=app.extensions["loyalty.registry"],
+                )
                 db.session.commit()
                 return "issued"
             except errors.RewardUnavailable:
@@ -448,11 +533,29 @@ def test_the_plugin_guides_reward_type_example_works(session, program, rich, reg
     monkeypatch.setenv("GIFTCARD_API_KEY", "gk_test")
     registry.types["reward_types"]["gift_card"] = guide_example("register_reward_types")["GiftCard"]()
     try:
-        made = add_reward(session, program, registry, type="gift_card", name="Gift card", points=100, step_value="1.00",
-                          max_points=2_000, config={"api_url": f"http://127.0.0.1:{server.server_address[1]}"}, clock=clock)
+        made = add_reward(
+            session,
+            program,
+            registry,
+            type="gift_card",
+            name="Gift card",
+            points=100,
+            step_value="1.00",
+            max_points=2_000,
+            config={"api_url": f"http://127.0.0.1:{server.server_address[1]}"},
+            clock=clock,
+        )
         with pytest.raises(errors.InvalidInput):
-            add_reward(session, program, registry, type="gift_card", name="Fixed card", points=100,
-                       config={"api_url": "http://127.0.0.1"}, clock=clock)
+            add_reward(
+                session,
+                program,
+                registry,
+                type="gift_card",
+                name="Fixed card",
+                points=100,
+                config={"api_url": "http://127.0.0.1"},
+                clock=clock,
+            )
         session.commit()
         card = spend(session, program, rich, made.id, points=1_000)
         assert (card.status, card.code, card.details) == ("issued", "GIFT-1234", {"card_id": "gc_1"})

@@ -9,13 +9,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
+from loyalty.invariants import verify
 from loyalty.jobs import run_job
 from loyalty.ledger import Ledger
-from loyalty.invariants import verify
 from loyalty.models import DailyFigure, MemberActivity
-from loyalty.reporting.periods import TICK, midnight
-from loyalty.reporting.finance import breakage, rollforward
 from loyalty.reporting.dashboard import daily_points, figures
+from loyalty.reporting.finance import breakage, rollforward
+from loyalty.reporting.periods import TICK, midnight
 from loyalty.reporting.rollups import balance_changes, days_due
 from tests.helpers import START, run_together
 
@@ -104,7 +104,9 @@ def test_the_job_sums_each_day_once_it_ended_and_a_late_entry_at_the_next_run(se
     assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 9}
     assert program.rolled_up_until == date(2026, 1, 10)
     clock.set(JAN[11] + timedelta(hours=2))
-    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {"days": 2}  # the 9th again, and the 10th
+    assert run_job(session, "rollups", clock=clock, registry=registry).counts == {
+        "days": 2
+    }  # the 9th again, and the 10th
     assert days_due(session, program, clock.now()) == [date(2026, 1, 10)]
 
     # A transaction that read the clock on the 10th commits after the 10th was summed.
@@ -130,12 +132,17 @@ def test_a_program_without_entries_and_a_clock_that_went_back(session, program, 
 
 
 @pytest.mark.corrupts_ledger
-def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_not_say(session, busy_program, clock, registry):
+def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_not_say(
+    session, busy_program, clock, registry
+):
     clock.set(JAN[12])
     run_job(session, "rollups", clock=clock, registry=registry)
     assert verify(session) == []
-    session.execute(update(DailyFigure)
-                    .where(DailyFigure.day == date(2026, 1, 2), DailyFigure.figure == "entries:redeem").values(value=99))
+    session.execute(
+        update(DailyFigure)
+        .where(DailyFigure.day == date(2026, 1, 2), DailyFigure.figure == "entries:redeem")
+        .values(value=99)
+    )
     session.execute(update(MemberActivity).values(last_active_on=date(2025, 12, 1)))
     session.commit()
     found = [str(v) for v in verify(session)]
@@ -147,8 +154,8 @@ def test_verify_finds_a_rolled_up_day_or_a_last_active_day_that_the_ledger_does_
 def test_rolling_up_while_members_earn_into_the_same_day(app, session, program, member_factory, clock):
     """A day summed again and again while members keep earning into it: no error, and after a last run, exact."""
     from loyalty.db import db
-    from loyalty.programs.members import get_member
     from loyalty.models import Program
+    from loyalty.programs.members import get_member
     from loyalty.reporting.rollups import roll_up
 
     for n in range(6):
@@ -174,4 +181,5 @@ def test_rolling_up_while_members_earn_into_the_same_day(app, session, program, 
     rolled = figures(session, program, JAN[1] - DAY, JAN[2] + timedelta(hours=3))
     assert rolled.issued == sum(10 * (10 + n) for n in range(6)) and rolled.active_members == 6
     assert dataclasses.replace(rolled, rolled_up_until=None) == figures(
-        session, unrolled(program), JAN[1] - DAY, JAN[2] + timedelta(hours=3))
+        session, unrolled(program), JAN[1] - DAY, JAN[2] + timedelta(hours=3)
+    )

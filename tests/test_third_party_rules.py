@@ -118,8 +118,9 @@ def test_the_workers_set_based_path_counts_the_same(add_rule, push, session, pro
         push(order_paid("1.00", customer=name, order_id=f"{name}-first", occurred_at=clock.now()))
     push(order_paid("1.00", customer="c-1", order_id="c-1-second", occurred_at=clock.now()))
     push(order_paid("1.00", customer="c-2", order_id="c-2-second", occurred_at=clock.now() - timedelta(days=40)))
-    batch = [order_paid("1.00", customer=name, order_id=f"{name}-third", occurred_at=clock.now())
-             for name in ("c-1", "c-2")]
+    batch = [
+        order_paid("1.00", customer=name, order_id=f"{name}-third", occurred_at=clock.now()) for name in ("c-1", "c-2")
+    ]
     outcomes = process_paid_orders(session, program, batch, registry=registry, clock=clock)
     session.commit()
     assert all(outcome is not None for outcome in outcomes)  # both went the set-based way
@@ -135,8 +136,9 @@ def test_a_dry_run_from_the_cli_gives_rules_a_whole_context(add_rule, runner, pr
     from tests.helpers import ROOT
 
     add_rule("date_stamp", {}, name="Stamp")
-    result = runner.invoke(args=["orders", "simulate", "--program", "acme",
-                                 "--file", str(ROOT / "docs" / "examples" / "order.json")])
+    result = runner.invoke(
+        args=["orders", "simulate", "--program", "acme", "--file", str(ROOT / "docs" / "examples" / "order.json")]
+    )
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and result.exception is None
     # cust-ann is no member yet: a dry run shows them as member #0, never None.
@@ -146,8 +148,18 @@ def test_a_dry_run_from_the_cli_gives_rules_a_whole_context(add_rule, runner, pr
 def test_a_dry_run_for_a_member_gives_their_id(add_rule, runner, program, member, tmp_path):
     add_rule("date_stamp", {}, name="Stamp")
     order = tmp_path / "order.json"
-    order.write_text(json.dumps({"type": "order_paid", "order_id": "9", "currency": "USD",
-                                 "subtotal": "5.00", "total": "5.00", "customer": {"external_id": "c-1"}}))
+    order.write_text(
+        json.dumps(
+            {
+                "type": "order_paid",
+                "order_id": "9",
+                "currency": "USD",
+                "subtotal": "5.00",
+                "total": "5.00",
+                "customer": {"external_id": "c-1"},
+            }
+        )
+    )
     result = runner.invoke(args=["orders", "simulate", "--program", "acme", "--file", str(order), "--member", "c-1"])
     assert result.exit_code == 0, result.output
     assert f"member #{member.id}, day" in result.output
@@ -155,8 +167,7 @@ def test_a_dry_run_for_a_member_gives_their_id(add_rule, runner, program, member
 
 def test_a_rule_that_raises_in_a_dry_run_is_named(add_rule, runner, program):
     add_rule("exploding", {}, name="Boom")
-    result = runner.invoke(args=["orders", "simulate", "--program", "acme",
-                                 "--file", "docs/examples/order.json"])
+    result = runner.invoke(args=["orders", "simulate", "--program", "acme", "--file", "docs/examples/order.json"])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "rule 'Boom' (type exploding, plugin tests.test_third_party_rules) failed" in result.output
     assert "RuntimeError: the rule's own bug" in result.output
@@ -179,14 +190,16 @@ class TestTryItInTheAdmin:
 
     def test_try_a_third_party_rule(self, manager):
         """It answered 500: the sample order has no occurred_at, and its customer is no member."""
-        tried = manager.post("/admin/acme/rules/new?type=date_stamp",
-                             {"name": "Stamp", "order.subtotal": "30.00", "action": "try"})
+        tried = manager.post(
+            "/admin/acme/rules/new?type=date_stamp", {"name": "Stamp", "order.subtotal": "30.00", "action": "try"}
+        )
         assert tried.status_code == 200
         assert "This order would earn 1 points" in tried.get_data(as_text=True)
 
     def test_try_a_rule_that_raises(self, manager):
-        tried = manager.post("/admin/acme/rules/new?type=exploding",
-                             {"name": "Boom", "order.subtotal": "30.00", "action": "try"})
+        tried = manager.post(
+            "/admin/acme/rules/new?type=exploding", {"name": "Boom", "order.subtotal": "30.00", "action": "try"}
+        )
         assert tried.status_code == 200
         page = tried.get_data(as_text=True)
         assert "Cannot try it: rule &#39;Boom&#39; (type exploding, plugin tests.test_third_party_rules) failed" in page

@@ -13,9 +13,9 @@ from loyalty import errors
 from loyalty.access.api_keys import create_key
 from loyalty.earning.events import OrderCancelled, OrderRefunded
 from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol, get_member
 from loyalty.models import Member, Program, TierChange
 from loyalty.plugin_api import hookimpl
+from loyalty.programs.members import enrol, get_member
 from loyalty.testing import order_paid
 from loyalty.tiers.levels import add_tier, get_tier, set_member_tier, set_scheme
 from loyalty.tiers.recalculate import recalculate
@@ -28,8 +28,26 @@ DAY = timedelta(days=1)
 def tiered(session, program, registry, clock):
     """Bronze from 0, Silver from 500 (kept from 400), Gold from 1000."""
     add_tier(session, program, name="Bronze", rank=1, threshold="0", clock=clock)
-    add_tier(session, program, name="Silver", rank=2, threshold="500", keep_threshold="400", earn_multiplier="1.25", clock=clock)
-    add_tier(session, program, name="Gold", rank=3, threshold="1000", earn_multiplier="1.5", perks="Free shipping", clock=clock)
+    add_tier(
+        session,
+        program,
+        name="Silver",
+        rank=2,
+        threshold="500",
+        keep_threshold="400",
+        earn_multiplier="1.25",
+        clock=clock,
+    )
+    add_tier(
+        session,
+        program,
+        name="Gold",
+        rank=3,
+        threshold="1000",
+        earn_multiplier="1.5",
+        perks="Free shipping",
+        clock=clock,
+    )
     set_scheme(session, program, registry, "points_earned", {"window": "rolling", "window_days": 30})
     session.commit()
     return program
@@ -129,8 +147,16 @@ def test_lifetime_points_never_expire(session, tiered, member, registry, clock):
 
 
 def test_grace_period(session, tiered, member, registry, clock):
-    scheme(session, tiered, registry, "points_earned", window="rolling", window_days=30,
-           downgrade="after_grace", grace_days=10)
+    scheme(
+        session,
+        tiered,
+        registry,
+        "points_earned",
+        window="rolling",
+        window_days=30,
+        downgrade="after_grace",
+        grace_days=10,
+    )
     Ledger(session, clock).earn(member, 600, key="e1")
     recalc(session, tiered, registry, clock)
     clock.advance(31 * DAY)  # the points left the window: at risk from now
@@ -216,15 +242,22 @@ def test_upgrade_on_event_fires_the_hook(session, tiered, registry, push, clock,
 
 
 def test_invalid_scheme_settings_change_nothing(session, tiered, registry, clock):
-    for name, settings in (("points_earned", {"window_days": 0}), ("points_earned", {"downgrade": "sometimes"}),
-                           ("points_earned", {"surprise": 1}), ("no_such_scheme", {})):
+    for name, settings in (
+        ("points_earned", {"window_days": 0}),
+        ("points_earned", {"downgrade": "sometimes"}),
+        ("points_earned", {"surprise": 1}),
+        ("no_such_scheme", {}),
+    ):
         with pytest.raises(errors.InvalidInput):
             set_scheme(session, tiered, registry, name, settings)
         session.rollback()
     session.expire_all()
     assert session.get(Program, tiered.id).tier_settings == {
-        "downgrade": "at_recalculation", "grace_days": 30, "one_step_down": False,
-        "window": "rolling", "window_days": 30,
+        "downgrade": "at_recalculation",
+        "grace_days": 30,
+        "one_step_down": False,
+        "window": "rolling",
+        "window_days": 30,
     }
     with pytest.raises(errors.InvalidInput):
         add_tier(session, tiered, name="Platinum", rank=4, threshold="100", keep_threshold="200", clock=clock)
@@ -274,12 +307,25 @@ def test_tier_cli(runner, session, tiered, member, clock):
     assert "1 up" in ok(runner, "tiers", "recalc", "--program", "acme")
     assert "Gold" in ok(runner, "tiers", "history", "--program", "acme", "c-1")
     assert "points_earned" in ok(runner, "tiers", "list", "--program", "acme")
-    assert "invalid_input" in fails(runner, "tiers", "scheme", "--program", "acme", "--scheme", "points_earned",
-                                    "--cron", "every night")
-    assert "invalid_input" in fails(runner, "tiers", "scheme", "--program", "acme", "--scheme", "points_earned",
-                                    "--settings", "{not json")
-    ok(runner, "tiers", "scheme", "--program", "acme", "--scheme", "orders_count", "--settings",
-       '{"window": "calendar_year"}', "--cron", "0 4 * * *")
+    assert "invalid_input" in fails(
+        runner, "tiers", "scheme", "--program", "acme", "--scheme", "points_earned", "--cron", "every night"
+    )
+    assert "invalid_input" in fails(
+        runner, "tiers", "scheme", "--program", "acme", "--scheme", "points_earned", "--settings", "{not json"
+    )
+    ok(
+        runner,
+        "tiers",
+        "scheme",
+        "--program",
+        "acme",
+        "--scheme",
+        "orders_count",
+        "--settings",
+        '{"window": "calendar_year"}',
+        "--cron",
+        "0 4 * * *",
+    )
     session.expire_all()
     program = session.get(Program, tiered.id)
     assert program.tier_scheme == "orders_count" and program.tier_cron == "0 4 * * *"
@@ -305,8 +351,9 @@ def test_the_plugin_guides_tier_scheme_example_works(session, tiered, registry, 
 
 
 @pytest.mark.parametrize("name", ["points_earned", "lifetime_points", "amount_spent", "orders_count"])
-def test_a_scheme_asked_for_some_members_gives_their_values_only(session, program, registry, push, clock, name,
-                                                                  add_rule):
+def test_a_scheme_asked_for_some_members_gives_their_values_only(
+    session, program, registry, push, clock, name, add_rule
+):
     """What an event asks (its members only) agrees with the whole program's values."""
     add_rule("points_per_currency", {"points_per_unit": "1"})
     for n, total in enumerate(("10.00", "25.00", "40.00")):

@@ -90,7 +90,9 @@ def test_referral_points_that_do_not_match_the_referral(session, program, member
     from loyalty.referrals import attribute, set_terms
 
     set_terms(program, registry, referrer_points=100)
-    referral, _ = attribute(session, program, code=member.referral_code, friend_external_id="c-friend", registry=registry, clock=clock)
+    referral, _ = attribute(
+        session, program, code=member.referral_code, friend_external_id="c-friend", registry=registry, clock=clock
+    )
     # Points posted for a referral that was never rewarded (a writer that skipped the service).
     ledger.earn(member, 100, key="bad-referral", source=("referral", str(referral.id)))
     session.commit()
@@ -108,7 +110,9 @@ def test_redemptions_that_do_not_match_the_ledger_or_the_stock(session, program,
     from loyalty.rewards import add_reward, redeem
 
     ledger.earn(member, 1_000, key="seed")
-    reward = add_reward(session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5, clock=clock)
+    reward = add_reward(
+        session, program, registry, type="free_shipping_code", name="Ship", points=300, stock=5, clock=clock
+    )
     redemption = redeem(session, program, member, reward.id, key="r-1", clock=clock, registry=registry)
     session.commit()
     assert invariants(session) == set()

@@ -54,7 +54,11 @@ class TestShopify:
         (event,) = shopify("order.json", "orders/create")
         assert event.lines[0].total == Decimal("199.00") - Decimal("3.34")
         assert (event.subtotal, event.discount, event.tax, event.total) == (
-            Decimal("597.00"), Decimal("10.00"), Decimal("11.94"), Decimal("598.94"))
+            Decimal("597.00"),
+            Decimal("10.00"),
+            Decimal("11.94"),
+            Decimal("598.94"),
+        )
 
     @pytest.mark.parametrize("name, amount", [("refund.json", "209.00"), ("refund_created.json", "41.94")])
     def test_refunds(self, name, amount):
@@ -62,7 +66,11 @@ class TestShopify:
         data = fixture(f"shopify/{name}")
         assert isinstance(event, OrderRefunded)
         assert (event.order_id, event.refund_id, event.amount, event.currency) == (
-            str(data["order_id"]), str(data["id"]), Decimal(amount), "USD")
+            str(data["order_id"]),
+            str(data["id"]),
+            Decimal(amount),
+            "USD",
+        )
 
     def test_cancelled_and_customer(self):
         (cancelled,) = shopify("order.json", "orders/cancelled")
@@ -83,7 +91,11 @@ class TestWooCommerce:
         (event,) = woo(fixture_bytes("woocommerce/order.json"), "order.created")
         assert isinstance(event, OrderPaid) and event.customer is None
         assert (event.subtotal, event.tax, event.shipping, event.total) == (
-            Decimal("18.00"), Decimal("1.35"), Decimal("10.00"), Decimal("29.35"))
+            Decimal("18.00"),
+            Decimal("1.35"),
+            Decimal("10.00"),
+            Decimal("29.35"),
+        )
         assert event.occurred_at == datetime(2017, 3, 22, 19, 28, 8, tzinfo=timezone.utc)
 
     def test_order_with_refunds(self):
@@ -101,7 +113,10 @@ class TestWooCommerce:
     def test_customer_created_and_ping(self):
         (created,) = woo(fixture_bytes("woocommerce/customer.json"), "customer.created")
         assert (created.customer.external_id, created.customer.email, created.customer.name) == (
-            "25", "john.doe@example.com", "John Doe")
+            "25",
+            "john.doe@example.com",
+            "John Doe",
+        )
         assert WooCommerce().is_ping(WebhookRequest({}, b"webhook_id=12", NOW))
         assert not WooCommerce().is_ping(WebhookRequest({"X-WC-Webhook-Signature": "x"}, b"webhook_id=12", NOW))
 
@@ -115,10 +130,18 @@ class TestStripe:
 
     def paid_session(self, **changes):
         session = fixture("stripe/checkout_session.json")
-        session.update({"status": "complete", "payment_status": "paid", "amount_subtotal": 5000,
-                        "amount_total": 4700, "currency": "usd", "customer": "cus_42",
-                        "customer_details": {"email": "ann@example.com", "name": "Ann"},
-                        "total_details": {"amount_discount": 800, "amount_shipping": 0, "amount_tax": 500}})
+        session.update(
+            {
+                "status": "complete",
+                "payment_status": "paid",
+                "amount_subtotal": 5000,
+                "amount_total": 4700,
+                "currency": "usd",
+                "customer": "cus_42",
+                "customer_details": {"email": "ann@example.com", "name": "Ann"},
+                "total_details": {"amount_discount": 800, "amount_shipping": 0, "amount_tax": 500},
+            }
+        )
         session.update(changes)
         return session
 
@@ -137,13 +160,18 @@ class TestStripe:
         (event,) = self.parse("checkout.session.completed", self.paid_session())
         assert event.order_id == "pi_1PgafyB7WZ01zgkWSjxsAJo3"  # the payment intent: shared with charge events
         assert (event.subtotal, event.discount, event.tax, event.total) == (
-            Decimal("50.00"), Decimal("8.00"), Decimal("5.00"), Decimal("47.00"))
+            Decimal("50.00"),
+            Decimal("8.00"),
+            Decimal("5.00"),
+            Decimal("47.00"),
+        )
         assert event.customer.external_id == "cus_42"
 
     def test_zero_decimal_and_guest_by_email(self):
-        (event,) = self.parse("checkout.session.completed",
-                              self.paid_session(currency="jpy", amount_subtotal=4500, amount_total=4500, customer=None,
-                                                total_details={}))
+        (event,) = self.parse(
+            "checkout.session.completed",
+            self.paid_session(currency="jpy", amount_subtotal=4500, amount_total=4500, customer=None, total_details={}),
+        )
         assert event.total == Decimal("4500") and event.currency == "JPY"
         assert event.customer.external_id == "ann@example.com"
 
@@ -193,8 +221,15 @@ class TestReferralFields:
 
     def test_stripe(self):
         session = fixture("stripe/checkout_session.json")
-        session.update({"payment_status": "paid", "currency": "usd", "amount_total": 1000, "amount_subtotal": 1000,
-                        "metadata": {"referral_code": "ANN2K9"}})
+        session.update(
+            {
+                "payment_status": "paid",
+                "currency": "usd",
+                "amount_total": 1000,
+                "amount_subtotal": 1000,
+                "metadata": {"referral_code": "ANN2K9"},
+            }
+        )
         request = WebhookRequest({}, stripe_event("checkout.session.completed", session), NOW)
         (event,) = Stripe().parse(request)
         assert (event.referral.code, event.referral.via) == ("ANN2K9", "metadata")
@@ -204,8 +239,12 @@ class TestReferralFields:
     def test_addresses_match_however_they_are_written(self):
         from loyalty.earning.events import Address
 
-        assert Address("12 Rose Lane, Apt. 3", None, "Leeds", "LS1 4AB", "GB").key() == \
-            Address("12 rose lane apt 3", "", "LEEDS", "ls14ab", "gb").key()
-        assert Address("12 Rose Lane", None, None, "LS1 4AB", "GB").key() != \
-            Address("14 Rose Lane", None, None, "LS1 4AB", "GB").key()
+        assert (
+            Address("12 Rose Lane, Apt. 3", None, "Leeds", "LS1 4AB", "GB").key()
+            == Address("12 rose lane apt 3", "", "LEEDS", "ls14ab", "gb").key()
+        )
+        assert (
+            Address("12 Rose Lane", None, None, "LS1 4AB", "GB").key()
+            != Address("14 Rose Lane", None, None, "LS1 4AB", "GB").key()
+        )
         assert Address(None, None, "Leeds", None, "GB").key() is None

@@ -23,8 +23,9 @@ from tests.helpers.webhooks import (
 
 
 def deliveries(session) -> list[tuple[str, str]]:
-    return session.execute(select(WebhookDelivery.delivery_id, WebhookDelivery.status)
-                           .order_by(WebhookDelivery.id)).all()
+    return session.execute(
+        select(WebhookDelivery.delivery_id, WebhookDelivery.status).order_by(WebhookDelivery.id)
+    ).all()
 
 
 class TestLongDeliveryIds:
@@ -34,8 +35,16 @@ class TestLongDeliveryIds:
         stem = "msg_" + "x" * 300
         now = int(clock.now().timestamp())
         for n in (1, 2):
-            body = json.dumps({"type": "order_paid", "order_id": f"long-{n}", "currency": "USD",
-                               "subtotal": "10.00", "total": "10.00", "customer": {"external_id": "sw-1"}}).encode()
+            body = json.dumps(
+                {
+                    "type": "order_paid",
+                    "order_id": f"long-{n}",
+                    "currency": "USD",
+                    "subtotal": "10.00",
+                    "total": "10.00",
+                    "customer": {"external_id": "sw-1"},
+                }
+            ).encode()
             response = post(client, "standard_webhooks", body, standard_headers(body, now, msg_id=f"{stem}{n}"))
             assert response.status_code == 200 and response.json["status"] == "processed", response.json
         assert available(session, shop, "sw-1") == 20
@@ -137,23 +146,61 @@ class TestUnreadable:
         assert response.status_code == 400 and "nested too deeply" in response.json["message"]
         assert deliveries(session) == []
 
-    @pytest.mark.parametrize("change", [
-        {"data": ["a", "list"]},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": 840}}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 10**30}}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 500,
-                             "customer": ["cus_1"]}}},
-        {"id": "evt_\x00"},
-        {"id": {"an": "object"}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": HUGE}}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 2.5}}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": "2500"}}},
-        {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 500,
-                             "customer": "cus_\ud800"}}},
-        {"id": "evt_\udfff"},
-    ], ids=["data is a list", "numeric currency", "amount beyond 64 bits", "customer is a list",
-            "NUL in the event id", "event id is an object", "amount 1e999999", "amount 2.5", "amount as text",
-            "unpaired surrogate in the customer", "unpaired surrogate in the event id"])
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"data": ["a", "list"]},
+            {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": 840}}},
+            {
+                "data": {
+                    "object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 10**30}
+                }
+            },
+            {
+                "data": {
+                    "object": {
+                        **fixture("stripe/payment_intent.json"),
+                        "currency": "usd",
+                        "amount_received": 500,
+                        "customer": ["cus_1"],
+                    }
+                }
+            },
+            {"id": "evt_\x00"},
+            {"id": {"an": "object"}},
+            {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": HUGE}}},
+            {"data": {"object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": 2.5}}},
+            {
+                "data": {
+                    "object": {**fixture("stripe/payment_intent.json"), "currency": "usd", "amount_received": "2500"}
+                }
+            },
+            {
+                "data": {
+                    "object": {
+                        **fixture("stripe/payment_intent.json"),
+                        "currency": "usd",
+                        "amount_received": 500,
+                        "customer": "cus_\ud800",
+                    }
+                }
+            },
+            {"id": "evt_\udfff"},
+        ],
+        ids=[
+            "data is a list",
+            "numeric currency",
+            "amount beyond 64 bits",
+            "customer is a list",
+            "NUL in the event id",
+            "event id is an object",
+            "amount 1e999999",
+            "amount 2.5",
+            "amount as text",
+            "unpaired surrogate in the customer",
+            "unpaired surrogate in the event id",
+        ],
+    )
     def test_stripe(self, client, shop, session, change):
         event = json.loads(stripe_event("payment_intent.succeeded", {}))
         event.update(change)
@@ -162,17 +209,35 @@ class TestUnreadable:
         assert response.status_code == 400, response.json
         assert deliveries(session) == []
 
-    @pytest.mark.parametrize("change", [
-        {"order_id": "x" * 300},
-        {"customer": {"external_id": "c\x00"}},
-        {"total": "1e999999", "subtotal": "1e999999"},
-        {"attributes": nested(200)},
-        {"customer": {"external_id": "sw-\ud800"}},
-    ], ids=["order id too long", "NUL in a customer id", "amount beyond precision", "attributes nested 200 deep",
-            "unpaired surrogate in a customer id"])
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"order_id": "x" * 300},
+            {"customer": {"external_id": "c\x00"}},
+            {"total": "1e999999", "subtotal": "1e999999"},
+            {"attributes": nested(200)},
+            {"customer": {"external_id": "sw-\ud800"}},
+        ],
+        ids=[
+            "order id too long",
+            "NUL in a customer id",
+            "amount beyond precision",
+            "attributes nested 200 deep",
+            "unpaired surrogate in a customer id",
+        ],
+    )
     def test_standard_webhooks(self, client, shop, session, clock, change):
-        body = json.dumps({"type": "order_paid", "order_id": "sw-1", "currency": "USD", "subtotal": "10.00",
-                           "total": "10.00", "customer": {"external_id": "sw-c"}, **change}).encode()
+        body = json.dumps(
+            {
+                "type": "order_paid",
+                "order_id": "sw-1",
+                "currency": "USD",
+                "subtotal": "10.00",
+                "total": "10.00",
+                "customer": {"external_id": "sw-c"},
+                **change,
+            }
+        ).encode()
         response = post(client, "standard_webhooks", body, standard_headers(body, int(clock.now().timestamp())))
         assert response.status_code == 400, response.json
         assert deliveries(session) == []
@@ -224,7 +289,10 @@ class TestOverRefund:
         assert available(session, shop, SHOPIFY_MEMBER) == 0 < earned
         stored = session.scalar(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()))
         assert stored.status == "processed" and "recorded 31.09" in stored.note
-        assert "Note: refund 2 of 100.00 USD is more than order" in runner.invoke(args=["inbox", "show", str(stored.id)]).output
+        assert (
+            "Note: refund 2 of 100.00 USD is more than order"
+            in runner.invoke(args=["inbox", "show", str(stored.id)]).output
+        )
         # Once nothing is left, a further refund records nothing, and says so.
         third = post(client, "shopify", *shopify_refund("5.00", 3))
         assert third.json["status"] == "processed" and "nothing recorded" in third.json["note"]

@@ -23,6 +23,7 @@ from tests.helpers.webhooks import (
     woocommerce_headers,
 )
 
+
 def deliveries(session):
     return session.scalar(select(func.count()).select_from(WebhookDelivery))
 
@@ -75,7 +76,9 @@ class TestShopify:
             assert post(client, "shopify", body, shopify_headers(body, "refunds/create")).json["status"] == "processed"
         assert available(session, shop, SHOPIFY_MEMBER) in (earned - earned // 2, earned - earned // 2 - 1)
         cancel = json.dumps({**SHOPIFY_ORDER, "cancelled_at": "2024-01-01T00:00:00Z"}).encode()
-        assert post(client, "shopify", cancel, shopify_headers(cancel, "orders/cancelled")).json["status"] == "processed"
+        assert (
+            post(client, "shopify", cancel, shopify_headers(cancel, "orders/cancelled")).json["status"] == "processed"
+        )
         assert available(session, shop, SHOPIFY_MEMBER) == 0
 
     def test_new_customer_is_enrolled(self, client, shop, session):
@@ -96,12 +99,29 @@ class TestRefused:
     @pytest.mark.parametrize(
         "mutate, code",
         [
-            (lambda b, h: (b, {**h, "X-Shopify-Hmac-Sha256": shopify_headers(b, "orders/paid", secret="wrong-secret")["X-Shopify-Hmac-Sha256"]}), 401),
+            (
+                lambda b, h: (
+                    b,
+                    {
+                        **h,
+                        "X-Shopify-Hmac-Sha256": shopify_headers(b, "orders/paid", secret="wrong-secret")[
+                            "X-Shopify-Hmac-Sha256"
+                        ],
+                    },
+                ),
+                401,
+            ),
             (lambda b, h: (b.replace(b'"181.09"', b'"1.09"'), h), 401),  # tampered body
             (lambda b, h: (b, {k: v for k, v in h.items() if k != "X-Shopify-Hmac-Sha256"}), 401),
             (lambda b, h: (b, {**h, "X-Shopify-Hmac-Sha256": "not base64!"}), 401),
             (lambda b, h: (b"{not json", shopify_headers(b"{not json", "orders/paid")), 400),
-            (lambda b, h: (b, {k: v for k, v in shopify_headers(b, "orders/paid").items() if k != "X-Shopify-Webhook-Id"}), 400),
+            (
+                lambda b, h: (
+                    b,
+                    {k: v for k, v in shopify_headers(b, "orders/paid").items() if k != "X-Shopify-Webhook-Id"},
+                ),
+                400,
+            ),
         ],
     )
     def test_bad_shopify_deliveries(self, client, shop, session, mutate, code):
@@ -139,7 +159,10 @@ class TestRefused:
         body = stripe_event("customer.created", fixture("stripe/customer.json"))
         response = post(client, "stripe", body, stripe_headers(body, timestamp=clock.now().timestamp() + 600))
         assert response.status_code == 401 and "tolerance" in response.json["message"] and deliveries(session) == 0
-        assert post(client, "stripe", body, stripe_headers(body, timestamp=clock.now().timestamp() + 200)).status_code == 200
+        assert (
+            post(client, "stripe", body, stripe_headers(body, timestamp=clock.now().timestamp() + 200)).status_code
+            == 200
+        )
 
     def test_stale_standard_webhooks_timestamp(self, client, shop, session, clock):
         body = json.dumps({"type": "customer_created", "customer": {"external_id": "x-1"}}).encode()
@@ -150,7 +173,9 @@ class TestRefused:
 
 class TestOtherStorefronts:
     def test_woocommerce_order_with_refunds_and_ping(self, client, shop, session):
-        assert post(client, "woocommerce", b"webhook_id=17", {"Content-Type": "application/x-www-form-urlencoded"}).json == {"status": "ping"}
+        assert post(
+            client, "woocommerce", b"webhook_id=17", {"Content-Type": "application/x-www-form-urlencoded"}
+        ).json == {"status": "ping"}
         body = fixture_bytes("woocommerce/order_with_refunds.json")
         response = post(client, "woocommerce", body, woocommerce_headers(body, "order.updated"))
         assert response.json["status"] == "processed"
@@ -162,29 +187,54 @@ class TestOtherStorefronts:
 
     def test_stripe_checkout_then_charge_and_refund(self, client, shop, session):
         session_obj = fixture("stripe/checkout_session.json")
-        session_obj.update({"payment_status": "paid", "status": "complete", "amount_subtotal": 4200,
-                            "amount_total": 4200, "currency": "usd", "customer": "cus_7",
-                            # the stripe-mock fixture's totals are placeholders (README caveats)
-                            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}})
+        session_obj.update(
+            {
+                "payment_status": "paid",
+                "status": "complete",
+                "amount_subtotal": 4200,
+                "amount_total": 4200,
+                "currency": "usd",
+                "customer": "cus_7",
+                # the stripe-mock fixture's totals are placeholders (README caveats)
+                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            }
+        )
         body = stripe_event("checkout.session.completed", session_obj)
         assert post(client, "stripe", body, stripe_headers(body)).json["status"] == "processed"
         assert available(session, shop, "cus_7") == 42
-        intent = {**fixture("stripe/payment_intent.json"), "status": "succeeded", "amount_received": 4200,
-                  "customer": "cus_7"}
+        intent = {
+            **fixture("stripe/payment_intent.json"),
+            "status": "succeeded",
+            "amount_received": 4200,
+            "customer": "cus_7",
+        }
         body = stripe_event("payment_intent.succeeded", intent)
         assert post(client, "stripe", body, stripe_headers(body)).json["status"] == "processed"
         assert available(session, shop, "cus_7") == 42  # the same purchase
-        charge = {**fixture("stripe/charge.json"), "payment_intent": intent["id"], "amount": 4200,
-                  "amount_captured": 4200, "captured": True, "amount_refunded": 2100, "customer": "cus_7"}
+        charge = {
+            **fixture("stripe/charge.json"),
+            "payment_intent": intent["id"],
+            "amount": 4200,
+            "amount_captured": 4200,
+            "captured": True,
+            "amount_refunded": 2100,
+            "customer": "cus_7",
+        }
         body = stripe_event("charge.refunded", charge)
         assert post(client, "stripe", body, stripe_headers(body)).json["status"] == "processed"
         assert available(session, shop, "cus_7") == 21
 
     def test_standard_webhooks_normalized_event(self, client, shop, session, clock):
-        body = json.dumps({
-            "type": "order_paid", "order_id": "sw-1", "currency": "USD", "subtotal": "30.00", "total": "30.00",
-            "customer": {"external_id": "sw-c"},
-        }).encode()
+        body = json.dumps(
+            {
+                "type": "order_paid",
+                "order_id": "sw-1",
+                "currency": "USD",
+                "subtotal": "30.00",
+                "total": "30.00",
+                "customer": {"external_id": "sw-c"},
+            }
+        ).encode()
         now = int(clock.now().timestamp())
         assert post(client, "standard_webhooks", body, standard_headers(body, now)).json["status"] == "processed"
         assert available(session, shop, "sw-c") == 30
@@ -214,8 +264,9 @@ class TestInbox:
         assert inbox.retry_due(session, registry=registry, clock=clock) == []
         assert session.scalar(select(func.count()).select_from(Entry)) == 1
 
-    def test_a_replay_that_crashes_is_recorded_not_raised(self, client, shop, session, monkeypatch, registry, clock,
-                                                          runner):
+    def test_a_replay_that_crashes_is_recorded_not_raised(
+        self, client, shop, session, monkeypatch, registry, clock, runner
+    ):
         from loyalty.webhooks import inbox
 
         shopify_order(client, webhook_id="w-11")
@@ -234,8 +285,9 @@ class TestInbox:
         assert inbox.replay(session, delivery_id, registry=registry, clock=clock).status == "processed"
         assert session.scalar(select(func.count()).select_from(Entry)) == 1
 
-    def test_a_database_failure_while_processing_loses_nothing(self, client, shop, session, monkeypatch, registry,
-                                                             clock):
+    def test_a_database_failure_while_processing_loses_nothing(
+        self, client, shop, session, monkeypatch, registry, clock
+    ):
         """The database gave up (unreachable, a deadlock): 500 so the store retries; the delivery stays stored."""
         from sqlalchemy.exc import OperationalError
 
@@ -330,7 +382,9 @@ class TestQueued:
         done = inbox.process_batch(session, registry=registry, clock=clock)
         assert [d.status for d in done] == ["deferred", "processed"]
 
-    def test_a_crash_in_a_batch_falls_back_to_one_by_one(self, app, client, shop, session, registry, clock, monkeypatch):
+    def test_a_crash_in_a_batch_falls_back_to_one_by_one(
+        self, app, client, shop, session, registry, clock, monkeypatch
+    ):
         from loyalty.webhooks import inbox
 
         app.config["WEBHOOK_PROCESSING"] = "queued"

@@ -42,31 +42,72 @@ HUGE = "__1e999999__"
 
 
 def _stripe_bases() -> dict:
-    session = {**fixture("stripe/checkout_session.json"), "payment_status": "paid", "status": "complete",
-               "amount_subtotal": 4200, "amount_total": 4200, "currency": "usd", "customer": "cus_7",
-               "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}}
-    intent = {**fixture("stripe/payment_intent.json"), "status": "succeeded", "amount_received": 4200,
-              "currency": "usd", "customer": "cus_7"}
-    charge = {**fixture("stripe/charge.json"), "amount": 4200, "amount_captured": 4200, "captured": True,
-              "paid": True, "currency": "usd", "customer": "cus_7", "amount_refunded": 2100}
+    session = {
+        **fixture("stripe/checkout_session.json"),
+        "payment_status": "paid",
+        "status": "complete",
+        "amount_subtotal": 4200,
+        "amount_total": 4200,
+        "currency": "usd",
+        "customer": "cus_7",
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+    }
+    intent = {
+        **fixture("stripe/payment_intent.json"),
+        "status": "succeeded",
+        "amount_received": 4200,
+        "currency": "usd",
+        "customer": "cus_7",
+    }
+    charge = {
+        **fixture("stripe/charge.json"),
+        "amount": 4200,
+        "amount_captured": 4200,
+        "captured": True,
+        "paid": True,
+        "currency": "usd",
+        "customer": "cus_7",
+        "amount_refunded": 2100,
+    }
     return {
-        "checkout.session.completed": session, "payment_intent.succeeded": intent, "charge.succeeded": charge,
-        "charge.refunded": charge, "customer.created": fixture("stripe/customer.json"),
+        "checkout.session.completed": session,
+        "payment_intent.succeeded": intent,
+        "charge.succeeded": charge,
+        "charge.refunded": charge,
+        "customer.created": fixture("stripe/customer.json"),
     }
 
 
 def _standard_bases() -> dict:
     customer = {"external_id": "sw-c", "email": "sw@example.com", "name": "Sam"}
     return {
-        "order_paid": {"type": "order_paid", "order_id": "sw-1", "currency": "USD", "subtotal": "30.00",
-                       "total": "30.00", "customer": customer, "lines": [{"id": "l1", "title": "Mug", "total": "30.00"}],
-                       "discount_codes": ["WELCOME"], "attributes": {"gift": "yes"}},
-        "order_refunded": {"type": "order_refunded", "order_id": "sw-1", "refund_id": "r1", "amount": "10.00",
-                           "currency": "USD"},
+        "order_paid": {
+            "type": "order_paid",
+            "order_id": "sw-1",
+            "currency": "USD",
+            "subtotal": "30.00",
+            "total": "30.00",
+            "customer": customer,
+            "lines": [{"id": "l1", "title": "Mug", "total": "30.00"}],
+            "discount_codes": ["WELCOME"],
+            "attributes": {"gift": "yes"},
+        },
+        "order_refunded": {
+            "type": "order_refunded",
+            "order_id": "sw-1",
+            "refund_id": "r1",
+            "amount": "10.00",
+            "currency": "USD",
+        },
         "order_cancelled": {"type": "order_cancelled", "order_id": "sw-1"},
         "customer_created": {"type": "customer_created", "customer": customer},
-        "custom_event": {"type": "custom_event", "event_id": "ev-1", "customer": customer, "name": "review_written",
-                         "properties": {"stars": 5}},
+        "custom_event": {
+            "type": "custom_event",
+            "event_id": "ev-1",
+            "customer": customer,
+            "name": "review_written",
+            "properties": {"stars": 5},
+        },
     }
 
 
@@ -88,27 +129,56 @@ BASES = {
     "standard_webhooks": _standard_bases(),
 }
 
-HOSTILE_TEXT = st.sampled_from([
-    "", " ", "\x00", "abc\x00def", "x" * 300, "y" * 5000, "1e999999", "-1e999999", "NaN", "Infinity",
-    "99999999999999999999.99", "0.000000001", "1,000.00", "-5.00", "9999-12-31T23:59:59-14:00",
-    "2024-01-01T10:00:00", "usd", "US", "€€€", "\u202e\ufeff", "cus_\n7", "<script>alert(1)</script>",
-    "\ud800", "a\udfffb", "1_000", " 12 ", "0x10",
-])
+HOSTILE_TEXT = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "abc\x00def",
+        "x" * 300,
+        "y" * 5000,
+        "1e999999",
+        "-1e999999",
+        "NaN",
+        "Infinity",
+        "99999999999999999999.99",
+        "0.000000001",
+        "1,000.00",
+        "-5.00",
+        "9999-12-31T23:59:59-14:00",
+        "2024-01-01T10:00:00",
+        "usd",
+        "US",
+        "€€€",
+        "\u202e\ufeff",
+        "cus_\n7",
+        "<script>alert(1)</script>",
+        "\ud800",
+        "a\udfffb",
+        "1_000",
+        " 12 ",
+        "0x10",
+    ]
+)
 HOSTILE = st.one_of(
-    st.none(), st.booleans(),
+    st.none(),
+    st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.sampled_from([0, -1, 2**63, 2**64, 10**30, 10**400]),
     st.floats(allow_nan=True, allow_infinity=True),
-    HOSTILE_TEXT, st.text(max_size=20),
+    HOSTILE_TEXT,
+    st.text(max_size=20),
     st.lists(st.one_of(st.integers(), st.text(max_size=5), st.none()), max_size=3),
     st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=5)), max_size=3),
-    st.just(DEEP), st.just(HUGE),
+    st.just(DEEP),
+    st.just(HUGE),
     st.decimals(allow_nan=False, allow_infinity=False, places=None),
 )
 RANDOM_JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10)),
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -152,8 +222,13 @@ def deliveries(draw, adapter: str):
                 pass  # an earlier swap removed or replaced a parent
             paths = list(_paths(document))
     if adapter == "stripe":
-        document = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": topic, "created": 1704103200,
-                    "data": {"object": document}}
+        document = {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": topic,
+            "created": 1704103200,
+            "data": {"object": document},
+        }
     text = json.dumps(document, allow_nan=True, default=str).replace(json.dumps(DEEP), DEEP_JSON)
     return topic, text.replace(json.dumps(HUGE), "1e999999")
 
@@ -188,9 +263,11 @@ def _count(session) -> int:
     return session.scalar(select(func.count()).select_from(WebhookDelivery))
 
 
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.mark.slow

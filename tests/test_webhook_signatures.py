@@ -57,8 +57,11 @@ def test_standard_webhooks_vectors(vector):
 
 
 def _stripe(body, at):
-    return WebhookRequest({"Stripe-Signature": STRIPE_VECTOR["header"]}, body,
-                          datetime.fromtimestamp(STRIPE_VECTOR["timestamp"] + at, tz=timezone.utc))
+    return WebhookRequest(
+        {"Stripe-Signature": STRIPE_VECTOR["header"]},
+        body,
+        datetime.fromtimestamp(STRIPE_VECTOR["timestamp"] + at, tz=timezone.utc),
+    )
 
 
 def test_stripe_vector_with_the_stripe_library():
@@ -83,7 +86,9 @@ def test_stripe_signatures_dated_in_the_future_are_refused():
 
 def test_a_stripe_body_that_is_not_utf8_is_refused():
     with pytest.raises(errors.SignatureInvalid, match="UTF-8"):
-        Stripe().verify(_stripe(b"\xff\xfe" + fixture_bytes(STRIPE_VECTOR["payload_file"]), 100), STRIPE_VECTOR["secret"])
+        Stripe().verify(
+            _stripe(b"\xff\xfe" + fixture_bytes(STRIPE_VECTOR["payload_file"]), 100), STRIPE_VECTOR["secret"]
+        )
 
 
 def test_stripe_vector_parses_to_a_new_customer(monkeypatch):

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from loyalty.ledger import Ledger
-from loyalty.programs.members import enrol
-from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, WebhookDelivery
-from loyalty.programs.program import create_program
 from loyalty.earning.rules import add_rule
+from loyalty.ledger import Ledger
+from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, WebhookDelivery
+from loyalty.programs.members import enrol
+from loyalty.programs.program import create_program
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_member_tier
 from loyalty.webhooks import inbox
@@ -34,8 +34,13 @@ CUSTOMERS = 5  # c0 in debt, c1 in a double-points tier, c2 suspended, c3 and c4
 ORDERS = 8
 
 delivery = st.one_of(
-    st.tuples(st.just("paid"), st.integers(0, ORDERS - 1), st.integers(0, CUSTOMERS - 1),
-              st.integers(1, 300), st.sampled_from(["USD"] * 5 + ["EUR"])),
+    st.tuples(
+        st.just("paid"),
+        st.integers(0, ORDERS - 1),
+        st.integers(0, CUSTOMERS - 1),
+        st.integers(1, 300),
+        st.sampled_from(["USD"] * 5 + ["EUR"]),
+    ),
     st.tuples(st.just("refund"), st.integers(0, ORDERS - 1), st.integers(0, 3), st.integers(1, 200)),
     st.tuples(st.just("cancel"), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("customer"), st.integers(0, CUSTOMERS - 1)),
@@ -47,8 +52,15 @@ _runs = itertools.count()
 
 def setup_program(session, registry, clock, slug: str, window: int):
     program = create_program(session, slug=slug, name=slug, currency="USD", return_window_days=window, clock=clock)
-    add_rule(session, program, registry, type="points_per_currency", name="Base",
-             config={"points_per_unit": "1"}, clock=clock)
+    add_rule(
+        session,
+        program,
+        registry,
+        type="points_per_currency",
+        name="Base",
+        config={"points_per_unit": "1"},
+        clock=clock,
+    )
     add_rule(session, program, registry, type="first_order_bonus", name="First", config={"points": 25}, clock=clock)
     add_rule(session, program, registry, type="signup_bonus", name="Welcome", config={"points": 10}, clock=clock)
     add_storefront(session, program, registry, type="shopify", secret=SECRETS["shopify"], clock=clock)
@@ -58,7 +70,13 @@ def setup_program(session, registry, clock, slug: str, window: int):
     earned = ledger.earn(members[0], 40, key="setup:earn")
     ledger.redeem(members[0], 40, key="setup:spend")
     ledger.reverse(earned.entry_id, key="setup:reverse", reason="chargeback", actor="test")
-    set_member_tier(session, members[1], add_tier(session, program, name="Gold", rank=1, earn_multiplier="2", clock=clock), clock=clock, registry=registry)
+    set_member_tier(
+        session,
+        members[1],
+        add_tier(session, program, name="Gold", rank=1, earn_multiplier="2", clock=clock),
+        clock=clock,
+        registry=registry,
+    )
     members[2].status = "suspended"
     session.commit()
     return program
@@ -72,11 +90,13 @@ def state(session, program) -> dict:
     ).all()
     account_name = {a.id: (members.get(a.member_id), a.kind) for a in accounts}
     entries = session.execute(
-        select(Entry.member_id, Entry.kind, Entry.amount, Entry.shortfall, Entry.reason, Entry.source_type)
-        .where(Entry.program_id == program.id)
+        select(Entry.member_id, Entry.kind, Entry.amount, Entry.shortfall, Entry.reason, Entry.source_type).where(
+            Entry.program_id == program.id
+        )
     ).all()
-    lots = session.execute(select(Lot.account_id, Lot.amount, Lot.remaining, Lot.release_at).where(
-        Lot.program_id == program.id)).all()
+    lots = session.execute(
+        select(Lot.account_id, Lot.amount, Lot.remaining, Lot.release_at).where(Lot.program_id == program.id)
+    ).all()
     return {
         "balances": sorted((account_name[a.id], a.balance) for a in accounts if a.member_id),
         "entries": sorted(
@@ -85,7 +105,8 @@ def state(session, program) -> dict:
         "lots": sorted((account_name[lot.account_id], lot.amount, lot.remaining, str(lot.release_at)) for lot in lots),
         "consumed": session.scalar(
             select(func.coalesce(func.sum(LotConsumption.amount), 0))
-            .join(Lot, Lot.id == LotConsumption.lot_id).where(Lot.program_id == program.id)
+            .join(Lot, Lot.id == LotConsumption.lot_id)
+            .where(Lot.program_id == program.id)
         ),
         "orders": sorted(
             (o.external_id, members.get(o.member_id), o.status, o.refunded_minor, o.total_minor)
@@ -107,9 +128,19 @@ def state(session, program) -> dict:
 )
 @example(  # debt settled by a batch earning; a member's second order; a new customer; refund and cancel between
     window=0,
-    steps=[("paid", 0, 0, 100, "USD"), ("paid", 1, 1, 50, "USD"), ("paid", 2, 0, 30, "USD"),
-           ("paid", 3, 3, 20, "USD"), ("refund", 1, 0, 20), ("paid", 4, 4, 10, "USD"), ("cancel", 0),
-           ("paid", 5, 2, 10, "USD"), ("paid", 6, 1, 10, "EUR"), ("again", 1), ("paid", 7, 1, 70, "USD")],
+    steps=[
+        ("paid", 0, 0, 100, "USD"),
+        ("paid", 1, 1, 50, "USD"),
+        ("paid", 2, 0, 30, "USD"),
+        ("paid", 3, 3, 20, "USD"),
+        ("refund", 1, 0, 20),
+        ("paid", 4, 4, 10, "USD"),
+        ("cancel", 0),
+        ("paid", 5, 2, 10, "USD"),
+        ("paid", 6, 1, 10, "EUR"),
+        ("again", 1),
+        ("paid", 7, 1, 70, "USD"),
+    ],
 )
 @given(window=st.sampled_from([0, 14]), steps=st.lists(delivery, min_size=1, max_size=30))
 def test_a_batch_matches_one_delivery_at_a_time(app, session, registry, clock, window, steps):
@@ -128,8 +159,11 @@ def test_a_batch_matches_one_delivery_at_a_time(app, session, registry, clock, w
 
     def send(program):
         for topic, body, webhook_id in deliveries:
-            answer = client.post(f"/webhooks/{program.slug}/shopify", data=body,
-                                 headers=shopify_headers(body, topic, webhook_id=webhook_id))
+            answer = client.post(
+                f"/webhooks/{program.slug}/shopify",
+                data=body,
+                headers=shopify_headers(body, topic, webhook_id=webhook_id),
+            )
             assert answer.status_code in (200, 202), answer.json
 
     send(one_by_one)

@@ -52,8 +52,10 @@ def inbox_list(program_slug, status, limit):
     if not rows:
         click.echo("No deliveries.")
     for delivery, storefront_type, slug in rows:
-        line = (f"{delivery.id:>6}  {delivery.received_at:%Y-%m-%d %H:%M}  {slug}/{storefront_type:12} "
-                f"{delivery.topic:28} {delivery.status:9} tries {delivery.attempts}")
+        line = (
+            f"{delivery.id:>6}  {delivery.received_at:%Y-%m-%d %H:%M}  {slug}/{storefront_type:12} "
+            f"{delivery.topic:28} {delivery.status:9} tries {delivery.attempts}"
+        )
         if delivery.last_error:
             line += f"  {delivery.last_error}"
         click.echo(line)
@@ -72,8 +74,10 @@ def _delivery(delivery_id: int) -> WebhookDelivery:
 def show(delivery_id):
     """One delivery: status, error, headers kept and the body."""
     delivery = _delivery(delivery_id)
-    click.echo(f"Delivery {delivery.id} ({delivery.delivery_id}), topic {delivery.topic}: {delivery.status}, "
-               f"{delivery.attempts} attempt(s)")
+    click.echo(
+        f"Delivery {delivery.id} ({delivery.delivery_id}), topic {delivery.topic}: {delivery.status}, "
+        f"{delivery.attempts} attempt(s)"
+    )
     if delivery.last_error:
         click.echo(f"Last error: {delivery.last_error}")
     if delivery.note:
@@ -92,25 +96,35 @@ def replay(delivery_id):
     _delivery(delivery_id)
     db.session.rollback()
     delivery = inbox.replay(db.session, delivery_id, registry=current_registry())
-    click.echo(f"Delivery {delivery.id}: {delivery.status}" + (f" ({delivery.last_error})" if delivery.last_error else ""))
+    click.echo(
+        f"Delivery {delivery.id}: {delivery.status}" + (f" ({delivery.last_error})" if delivery.last_error else "")
+    )
 
 
 @inbox_group.command("retry")
 @transactional
 def retry():
     """Process deliveries that are due: deferred ones, and any a crash left unprocessed."""
-    done = inbox.retry_due(db.session, registry=current_registry(),
-                           max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
+    done = inbox.retry_due(
+        db.session, registry=current_registry(), max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+    )
     counts: dict[str, int] = {}
     for delivery in done:
         counts[delivery.status] = counts.get(delivery.status, 0) + 1
-    click.echo(f"Retried {len(done)} deliveries" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else "."))
+    click.echo(
+        f"Retried {len(done)} deliveries"
+        + (": " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) if counts else ".")
+    )
 
 
 @click.command("worker")
 @click.option("--batch", default=100, show_default=True, help="Deliveries per transaction.")
-@click.option("--idle", default=0.2, show_default=True,
-              help="Seconds to wait when a batch was not full (so the next one fills up) or the queue is empty.")
+@click.option(
+    "--idle",
+    default=0.2,
+    show_default=True,
+    help="Seconds to wait when a batch was not full (so the next one fills up) or the queue is empty.",
+)
 @click.option("--once", is_flag=True, help="Process what is due now, then stop.")
 @with_appcontext
 def worker(batch, idle, once):
@@ -128,8 +142,15 @@ def worker(batch, idle, once):
 
     handlers = {signum: signal.signal(signum, stopping) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
-        total = loop.run(db.session, registry=current_registry(), batch=batch, idle=idle, once=once, stop=stop,
-                         max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
+        total = loop.run(
+            db.session,
+            registry=current_registry(),
+            batch=batch,
+            idle=idle,
+            once=once,
+            stop=stop,
+            max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"],
+        )
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)

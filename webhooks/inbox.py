@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
+from loyalty.earning.batch import process_paid_orders
 from loyalty.earning.event_checks import storable
 from loyalty.earning.events import OrderPaid
 from loyalty.earning.pipeline import PipelineCache, process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.outage import is_outage
-from loyalty.earning.batch import process_paid_orders
 from loyalty.storefronts.adapters import WebhookRequest
 from loyalty.webhooks import reading
 
@@ -72,8 +72,9 @@ def delivery_key(delivery_id: str) -> str:
     return hashlib.sha256(delivery_id.encode()).hexdigest()
 
 
-def store(conn: Connection, storefront, adapter, request: WebhookRequest, delivery_id: str,
-          topic: str) -> tuple[int, bool]:
+def store(
+    conn: Connection, storefront, adapter, request: WebhookRequest, delivery_id: str, topic: str
+) -> tuple[int, bool]:
     """Insert the delivery unless its id was seen: ``(row id, is_new)``. The caller commits.
 
     ``storefront``: anything with the storefront's ``id`` and ``program_id``.
@@ -83,9 +84,16 @@ def store(conn: Connection, storefront, adapter, request: WebhookRequest, delive
     row_id = conn.execute(
         STORE[conn.dialect.name],
         {
-            "program_id": storefront.program_id, "storefront_id": storefront.id, "delivery_id": delivery_id,
-            "delivery_key": key, "topic": topic[:100], "headers": kept, "body": request.body,
-            "status": "received", "attempts": 0, "received_at": request.received_at,
+            "program_id": storefront.program_id,
+            "storefront_id": storefront.id,
+            "delivery_id": delivery_id,
+            "delivery_key": key,
+            "topic": topic[:100],
+            "headers": kept,
+            "body": request.body,
+            "status": "received",
+            "attempts": 0,
+            "received_at": request.received_at,
         },
     ).scalar()
     if row_id is not None:
@@ -101,10 +109,15 @@ def store(conn: Connection, storefront, adapter, request: WebhookRequest, delive
 
 
 def process_delivery(
-    session: Session, delivery_id: int, *, registry, clock: Clock | None = None, max_attempts: int = 8,
+    session: Session,
+    delivery_id: int,
+    *,
+    registry,
+    clock: Clock | None = None,
+    max_attempts: int = 8,
     force: bool = False,
     parsed: list | None = None,
-) -> tuple["Processed", bool]:
+) -> tuple[Processed, bool]:
     """Process one stored delivery in its own transaction and commit its new status.
 
     Only ``received`` and ``deferred`` deliveries are processed, unless
@@ -114,7 +127,9 @@ def process_delivery(
     the events, when the caller (the intake) has just parsed the body.
     """
     delivery = session.scalar(
-        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if delivery is None:
@@ -123,15 +138,22 @@ def process_delivery(
         result = Processed.of(delivery)
         session.commit()
         return result, False
-    result = _apply(session, delivery, registry=registry, clock=clock or current_clock(),
-                    max_attempts=max_attempts, parsed=parsed, cache=DeliveryCache())
+    result = _apply(
+        session,
+        delivery,
+        registry=registry,
+        clock=clock or current_clock(),
+        max_attempts=max_attempts,
+        parsed=parsed,
+        cache=DeliveryCache(),
+    )
     session.commit()
     return result, True
 
 
 def process_batch(
     session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8, limit: int = 100
-) -> list["Processed"]:
+) -> list[Processed]:
     """Claim up to ``limit`` due deliveries and process them in one transaction.
 
     What a ``loyalty worker`` does when intake runs queued: the commit, the
@@ -186,7 +208,7 @@ def _rollback(session, exc: Exception) -> None:
         raise exc
 
 
-def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Processed"]:
+def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list[Processed]:
     """Process deliveries one per transaction; one that crashes is recorded, not retried at once.
 
     A database outage stops the round and is raised, the delivery it
@@ -195,8 +217,9 @@ def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Process
     results = []
     for delivery_id in ids:
         try:
-            result, acted = process_delivery(session, delivery_id, registry=registry, clock=clock,
-                                             max_attempts=max_attempts)
+            result, acted = process_delivery(
+                session, delivery_id, registry=registry, clock=clock, max_attempts=max_attempts
+            )
         except Exception as exc:
             _rollback(session, exc)
             log.exception("webhook delivery %s could not be processed", delivery_id)
@@ -206,7 +229,7 @@ def _one_by_one(session, ids, *, registry, clock, max_attempts) -> list["Process
     return results
 
 
-def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> "Processed":
+def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> Processed:
     """Record an unexpected error on a delivery that could not be processed, and commit.
 
     The same delivery would hit the same error on a retry from the store
@@ -227,14 +250,15 @@ def record_crash(session, delivery_id, exc, *, clock, max_attempts) -> "Processe
     return result
 
 
-def _apply(session, delivery, *, registry, clock, max_attempts, cache: DeliveryCache, parsed=None) -> "Processed":
+def _apply(session, delivery, *, registry, clock, max_attempts, cache: DeliveryCache, parsed=None) -> Processed:
     """Process a locked delivery's events and set its status; the caller commits."""
     program = session.get(Program, delivery.program_id)
     try:
         events = parsed if parsed is not None else _events(session, delivery, registry, cache)
         with session.begin_nested():
-            outcomes = [process(session, program, event, registry=registry, clock=clock, cache=cache)
-                        for event in events]
+            outcomes = [
+                process(session, program, event, registry=registry, clock=clock, cache=cache) for event in events
+            ]
     except errors.LoyaltyError as exc:
         attempts = delivery.attempts + 1
         status = "deferred" if getattr(exc, "retryable", False) and attempts < max_attempts else "failed"
@@ -244,7 +268,7 @@ def _apply(session, delivery, *, registry, clock, max_attempts, cache: DeliveryC
     return _settle(delivery, "processed" if events else "ignored", clock, note=note)
 
 
-def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: DeliveryCache) -> list["Processed"]:
+def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: DeliveryCache) -> list[Processed]:
     """Process claimed deliveries in order, consecutive paid orders together.
 
     A run of ``orders/paid``-like deliveries goes to
@@ -265,9 +289,17 @@ def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: Delive
         )
         for (delivery, event), outcome in zip(run, outcomes):
             results[delivery.id] = (
-                _settle(delivery, "processed", clock) if outcome is not None
-                else _apply(session, delivery, registry=registry, clock=clock, max_attempts=max_attempts,
-                            cache=cache, parsed=[event])
+                _settle(delivery, "processed", clock)
+                if outcome is not None
+                else _apply(
+                    session,
+                    delivery,
+                    registry=registry,
+                    clock=clock,
+                    max_attempts=max_attempts,
+                    cache=cache,
+                    parsed=[event],
+                )
             )
         run.clear()
 
@@ -282,8 +314,9 @@ def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: Delive
         if paid_order:
             run.append((delivery, events[0]))
         else:
-            results[delivery.id] = _apply(session, delivery, registry=registry, clock=clock,
-                                          max_attempts=max_attempts, cache=cache, parsed=events)
+            results[delivery.id] = _apply(
+                session, delivery, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache, parsed=events
+            )
     flush()
     return [results[delivery.id] for delivery in batch]
 
@@ -292,14 +325,16 @@ def _events(session, delivery, registry, cache: DeliveryCache) -> list:
     """The normalized events of a stored delivery, read again by its storefront's adapter."""
     types = cache.storefront_types
     if delivery.storefront_id not in types:
-        types[delivery.storefront_id] = session.scalar(select(Storefront.type).where(Storefront.id == delivery.storefront_id))
+        types[delivery.storefront_id] = session.scalar(
+            select(Storefront.type).where(Storefront.id == delivery.storefront_id)
+        )
     adapter = registry.storefronts.get(types[delivery.storefront_id])
     if adapter is None:
         raise errors.LoyaltyError(f"the {types[delivery.storefront_id]} adapter is not installed")
     return reading.events_of(adapter, WebhookRequest(dict(delivery.headers), delivery.body, delivery.received_at))
 
 
-def _settle(delivery, status: str, clock: Clock, *, error: str | None = None, note: str | None = None) -> "Processed":
+def _settle(delivery, status: str, clock: Clock, *, error: str | None = None, note: str | None = None) -> Processed:
     """Record a processing attempt's outcome on the delivery (retried later if deferred)."""
     now = clock.now()
     delivery.attempts += 1
@@ -328,25 +363,21 @@ class Processed:
     note: str | None = None
 
     @classmethod
-    def of(cls, delivery: WebhookDelivery) -> "Processed":
+    def of(cls, delivery: WebhookDelivery) -> Processed:
         return cls(delivery.id, delivery.status, delivery.attempts, delivery.last_error, delivery.note)
 
 
-def retry_due(session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8,
-              limit: int = 500) -> list["Processed"]:
+def retry_due(
+    session: Session, *, registry, clock: Clock | None = None, max_attempts: int = 8, limit: int = 500
+) -> list[Processed]:
     """Process deliveries left ``received`` (a crash) or ``deferred`` whose time has come."""
     clock = clock or current_clock()
-    due = session.scalars(
-        select(WebhookDelivery.id)
-        .where(_due(clock))
-        .order_by(WebhookDelivery.id)
-        .limit(limit)
-    ).all()
+    due = session.scalars(select(WebhookDelivery.id).where(_due(clock)).order_by(WebhookDelivery.id).limit(limit)).all()
     session.rollback()
     return _one_by_one(session, due, registry=registry, clock=clock, max_attempts=max_attempts)
 
 
-def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> "Processed":
+def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None = None) -> Processed:
     """Process a delivery again, whatever its status (idempotent: a processed one changes nothing).
 
     A crash (a bug the delivery still hits) is recorded on it as ``failed``
@@ -354,8 +385,7 @@ def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None 
     admin page or the command that asked for the replay.
     """
     try:
-        delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True,
-                                       max_attempts=1)
+        delivery, _ = process_delivery(session, delivery_id, registry=registry, clock=clock, force=True, max_attempts=1)
     except errors.LoyaltyError:
         raise
     except Exception as exc:
@@ -363,5 +393,3 @@ def replay(session: Session, delivery_id: int, *, registry, clock: Clock | None 
         log.exception("webhook delivery %s could not be replayed", delivery_id)
         return record_crash(session, delivery_id, exc, clock=clock or current_clock(), max_attempts=1)
     return delivery
-
-

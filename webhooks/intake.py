@@ -29,9 +29,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
 
 from loyalty import errors
 from loyalty.clock import current_clock
@@ -125,7 +125,11 @@ def receive(program_slug: str, storefront_type: str):
     for attempt in (1, 2):
         try:
             delivery, acted = inbox.process_delivery(
-                db.session, row_id, registry=current_registry(), max_attempts=max_attempts, parsed=events,
+                db.session,
+                row_id,
+                registry=current_registry(),
+                max_attempts=max_attempts,
+                parsed=events,
             )
             break
         except IntegrityError:
@@ -144,9 +148,13 @@ def receive(program_slug: str, storefront_type: str):
             log.exception("webhook delivery %s could not be processed", row_id)
             crashed = inbox.record_crash(db.session, row_id, exc, clock=current_clock(), max_attempts=max_attempts)
             retried = crashed.status == "deferred"
-            return _answer(202 if retried else 200, crashed.status, delivery=row_id,
-                           error="internal_error: the platform could not process this delivery; it is kept "
-                                 + ("and retried" if retried else "in the inbox as failed"))
+            return _answer(
+                202 if retried else 200,
+                crashed.status,
+                delivery=row_id,
+                error="internal_error: the platform could not process this delivery; it is kept "
+                + ("and retried" if retried else "in the inbox as failed"),
+            )
     status = delivery.status if acted or fresh else "duplicate"
     extra = {"delivery": delivery.id}
     if delivery.last_error:

@@ -39,7 +39,8 @@ def delivery_id_of(adapter, request: WebhookRequest) -> str:
         raise errors.MalformedWebhook(f"the {adapter.title} delivery has no delivery id")
     if UNSTORABLE.search(value):
         raise errors.MalformedWebhook(
-            f"the {adapter.title} delivery id contains a NUL character or an unpaired surrogate")
+            f"the {adapter.title} delivery id contains a NUL character or an unpaired surrogate"
+        )
     return value
 
 
@@ -56,8 +57,9 @@ def events_of(adapter, request: WebhookRequest) -> list:
     try:
         return [checked(event) for event in parsed]
     except errors.InvalidInput as exc:
-        raise errors.MalformedWebhook(f"the {adapter.title} delivery cannot be used: {exc.message}",
-                                      **exc.details) from None
+        raise errors.MalformedWebhook(
+            f"the {adapter.title} delivery cannot be used: {exc.message}", **exc.details
+        ) from None
 
 
 def _call(adapter, what: str, method, request: WebhookRequest):
@@ -69,8 +71,14 @@ def _call(adapter, what: str, method, request: WebhookRequest):
         raise errors.MalformedWebhook(f"the {adapter.title} delivery is nested too deeply to read") from None
     except Exception as exc:  # a payload the adapter did not expect: the same on every retry
         # One line (anyone with the secret could send thousands); the traceback for whoever debugs an adapter.
-        log.info("the %s adapter could not read the %s of a delivery: %s: %s", adapter.name, what,
-                 type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.info(
+            "the %s adapter could not read the %s of a delivery: %s: %s",
+            adapter.name,
+            what,
+            type(exc).__name__,
+            exc,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
         raise errors.MalformedWebhook(
             f"the {adapter.title} adapter could not read the delivery's {what} (a field is missing or of an "
             f"unexpected type): {type(exc).__name__}: {str(exc)[:200]}"

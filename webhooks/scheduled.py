@@ -16,8 +16,9 @@ from loyalty.webhooks import inbox
 
 def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
     """Webhook deliveries left received (a crash) or deferred whose retry time has come."""
-    done = inbox.retry_due(session, registry=registry, clock=clock,
-                           max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"])
+    done = inbox.retry_due(
+        session, registry=registry, clock=clock, max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+    )
     return {"retried": len(done), "processed": sum(1 for d in done if d.status == "processed")}
 
 

@@ -21,8 +21,17 @@ from loyalty.webhooks import inbox
 log = logging.getLogger("loyalty.worker")
 
 
-def run(session, *, registry, max_attempts: int, batch: int = 100, idle: float = 0.2, once: bool = False,
-        stop: threading.Event | None = None, outage: Outage | None = None) -> int:
+def run(
+    session,
+    *,
+    registry,
+    max_attempts: int,
+    batch: int = 100,
+    idle: float = 0.2,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    outage: Outage | None = None,
+) -> int:
     """Process due deliveries until ``stop`` is set (or, with ``once``, the queue is empty); how many.
 
     ``session``: a scoped session (``db.session``), removed after an

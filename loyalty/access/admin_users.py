@@ -20,9 +20,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.programs.members import EMAIL
 from loyalty.models import ADMIN_ROLES, AdminUser, AuditEntry, Program
 from loyalty.models.admin import new_session_token
+from loyalty.programs.members import EMAIL
 
 MIN_PASSWORD = 10
 
@@ -30,8 +30,9 @@ MIN_PASSWORD = 10
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-def create_admin(session: Session, *, email: str, password: str, role: str, programs: list[Program] = (),
-                 clock: Clock) -> AdminUser:
+def create_admin(
+    session: Session, *, email: str, password: str, role: str, programs: list[Program] = (), clock: Clock
+) -> AdminUser:
     """A new admin account; ``programs`` limits it to those (none: every program)."""
     email = (email or "").strip().lower()
     if not EMAIL.match(email) or len(email) > 320:
@@ -61,15 +62,21 @@ def end_sessions(user: AdminUser) -> None:
     user.session_token = new_session_token()
 
 
-def change_password(session: Session, email: str, password: str, *, actor: str,
-                    clock: Clock) -> AdminUser:
+def change_password(session: Session, email: str, password: str, *, actor: str, clock: Clock) -> AdminUser:
     """Set the password of the account with this e-mail (and so sign it out everywhere), audited as ``actor``."""
     user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
     if user is None:
         raise errors.NotFound(f"no admin account {email!r}")
     set_password(user, password)
-    session.add(AuditEntry(admin_user_id=None, actor=actor, action="admin.set_password", target=f"admin:{user.email}",
-                           created_at=clock.now()))
+    session.add(
+        AuditEntry(
+            admin_user_id=None,
+            actor=actor,
+            action="admin.set_password",
+            target=f"admin:{user.email}",
+            created_at=clock.now(),
+        )
+    )
     return user
 
 
@@ -85,13 +92,30 @@ def authenticate(session: Session, email: str, password: str, *, clock: Clock) -
     return user
 
 
-def audit(session: Session, user: AdminUser, action: str, *, program: Program | None = None, target: str | None = None,
-          before: dict | None = None, after: dict | None = None, note: str | None = None,
-          clock: Clock) -> AuditEntry:
+def audit(
+    session: Session,
+    user: AdminUser,
+    action: str,
+    *,
+    program: Program | None = None,
+    target: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str | None = None,
+    clock: Clock,
+) -> AuditEntry:
     """Record a change a person made, in the transaction that made it."""
-    entry = AuditEntry(admin_user_id=user.id, actor=user.email, program_id=program.id if program else None,
-                       action=action, target=target, before=_plain(before), after=_plain(after), note=note,
-                       created_at=clock.now())
+    entry = AuditEntry(
+        admin_user_id=user.id,
+        actor=user.email,
+        program_id=program.id if program else None,
+        action=action,
+        target=target,
+        before=_plain(before),
+        after=_plain(after),
+        note=note,
+        created_at=clock.now(),
+    )
     session.add(entry)
     return entry
 
@@ -100,5 +124,9 @@ def _plain(values: dict | None) -> dict | None:
     """JSON-safe copies (dates and amounts as text)."""
     if values is None:
         return None
-    return {key: value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else
-            (value.isoformat() if isinstance(value, datetime) else str(value)) for key, value in values.items()}
+    return {
+        key: value
+        if isinstance(value, (str, int, float, bool, type(None), list, dict))
+        else (value.isoformat() if isinstance(value, datetime) else str(value))
+        for key, value in values.items()
+    }

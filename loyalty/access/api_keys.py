@@ -38,9 +38,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(
-    session: Session, program: Program, *, name: str, scopes=("read", "write"), clock: Clock
-) -> NewKey:
+def create_key(session: Session, program: Program, *, name: str, scopes=("read", "write"), clock: Clock) -> NewKey:
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise errors.InvalidInput("an API key needs a name of at most 100 characters")
@@ -50,7 +48,11 @@ def create_key(
     prefix = f"lk_{secrets.token_hex(4)}"
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
-        program_id=program.id, name=name, prefix=prefix, key_hash=_digest(secret), scopes=" ".join(scopes),
+        program_id=program.id,
+        name=name,
+        prefix=prefix,
+        key_hash=_digest(secret),
+        scopes=" ".join(scopes),
         created_at=clock.now(),
     )
     session.add(key)
@@ -76,7 +78,7 @@ def authenticate(session: Session, presented: str, *, clock: Clock) -> ApiKey | 
     """The active key matching ``presented``, or None (unknown, wrong or revoked: all alike)."""
     presented = presented or ""
     prefix = presented[:PREFIX_LENGTH]
-    if not prefix.startswith("lk_") or presented[PREFIX_LENGTH:PREFIX_LENGTH + 1] != "_":
+    if not prefix.startswith("lk_") or presented[PREFIX_LENGTH : PREFIX_LENGTH + 1] != "_":
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or not hmac.compare_digest(key.key_hash, _digest(presented)) or not key.active:

@@ -55,11 +55,17 @@ class DatabaseStorage(Storage):
         engine = self._engine()
         insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(counters)
         ended = counters.c.expires_at <= now
-        upsert = insert.values(key=key, count=amount, expires_at=now + expiry).on_conflict_do_update(
-            index_elements=[counters.c.key],
-            set_={"count": _case(ended, insert.excluded.count, counters.c.count + insert.excluded.count),
-                  "expires_at": _case(ended, insert.excluded.expires_at, counters.c.expires_at)},
-        ).returning(counters.c.count)
+        upsert = (
+            insert.values(key=key, count=amount, expires_at=now + expiry)
+            .on_conflict_do_update(
+                index_elements=[counters.c.key],
+                set_={
+                    "count": _case(ended, insert.excluded.count, counters.c.count + insert.excluded.count),
+                    "expires_at": _case(ended, insert.excluded.expires_at, counters.c.expires_at),
+                },
+            )
+            .returning(counters.c.count)
+        )
         with engine.begin() as conn:
             count = conn.execute(upsert).scalar_one()
         # Ended windows go, so the table keeps live ones only; in a transaction of its own, after the hit's: a
@@ -70,8 +76,9 @@ class DatabaseStorage(Storage):
 
     def get(self, key: str) -> int:
         with self._engine().connect() as conn:
-            count = conn.execute(select(counters.c.count).where(counters.c.key == key,
-                                                                counters.c.expires_at > _now())).scalar()
+            count = conn.execute(
+                select(counters.c.count).where(counters.c.key == key, counters.c.expires_at > _now())
+            ).scalar()
         return count or 0
 
     def get_expiry(self, key: str) -> float:

@@ -44,11 +44,14 @@ body answers the first response again; with another body, 409.
 def init_app(app) -> None:
     for name, value in OPENAPI.items():
         app.config.setdefault(name, value)
-    api = LoyaltyApi(app, spec_kwargs={
-        "info": {"description": DESCRIPTION},
-        "security": [{"bearerAuth": []}],
-        "extra_plugins": [DocumentPlugin()],
-    })
+    api = LoyaltyApi(
+        app,
+        spec_kwargs={
+            "info": {"description": DESCRIPTION},
+            "security": [{"bearerAuth": []}],
+            "extra_plugins": [DocumentPlugin()],
+        },
+    )
     document(api)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.url_map.converters["external_id"] = ExternalIdConverter

@@ -27,8 +27,12 @@ def require_api_key() -> None:
     key = authenticate(db.session, presented.strip(), clock=current_clock()) if scheme.lower() == "bearer" else None
     if key is None:
         db.session.rollback()
-        abort(401, code="unauthorized", message="a valid API key is required: Authorization: Bearer lk_…",
-              headers={"WWW-Authenticate": "Bearer"})
+        abort(
+            401,
+            code="unauthorized",
+            message="a valid API key is required: Authorization: Bearer lk_…",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     needed = "read" if request.method in READ_METHODS else "write"
     if needed not in key.scope_list:
         db.session.rollback()

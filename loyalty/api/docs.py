@@ -41,8 +41,12 @@ def blueprint(prefix: str, api) -> Blueprint:
 
     @bp.get("")
     def page():
-        return render_template_string(PAGE, title=api.spec.title, spec_url=url_for("api-docs.openapi_json"),
-                                      static=lambda name: url_for("api_docs.static_file", filename=name))
+        return render_template_string(
+            PAGE,
+            title=api.spec.title,
+            spec_url=url_for("api-docs.openapi_json"),
+            static=lambda name: url_for("api_docs.static_file", filename=name),
+        )
 
     @bp.get("/static/<path:filename>")
     def static_file(filename):

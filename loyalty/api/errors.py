@@ -62,9 +62,8 @@ class LoyaltyApi(Api):
         data = getattr(error, "data", None) or {}
         payload = {
             "code": data.get("code") or HTTP_CODES.get(error.code, "error"),
-            "message": data.get("message") or (
-                "the request is invalid" if error.code == 422 else error.description or error.name
-            ),
+            "message": data.get("message")
+            or ("the request is invalid" if error.code == 422 else error.description or error.name),
         }
         field_errors = data.get("errors") or data.get("messages")
         if field_errors:

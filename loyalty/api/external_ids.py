@@ -40,7 +40,8 @@ SUB_RESOURCE = re.compile(SUB_RESOURCES + r"\Z")
 
 _NO_SUCH_MEMBER = Response(
     '{"code": "unknown_member", "message": "no member has a NUL character in their external id"}\n',
-    status=404, mimetype="application/json",
+    status=404,
+    mimetype="application/json",
 )
 
 
@@ -101,4 +102,4 @@ class EncodedSlashes:
         script, path = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
         if "/".join(pieces) != script + path:
             return None  # a proxy rewrote the path: trust the server's PATH_INFO alone
-        return ENCODED_SLASH.join(pieces)[len(script):]
+        return ENCODED_SLASH.join(pieces)[len(script) :]

@@ -28,7 +28,9 @@ HEADER = "Idempotency-Key"
 
 #: For the OpenAPI document of the endpoints that take the header.
 PARAMETER = {
-    "in": "header", "name": HEADER, "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "in": "header",
+    "name": HEADER,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": "Makes the request safe to retry: the same key and body answer the first response again.",
 }
 
@@ -67,11 +69,16 @@ def idempotent(*, required: bool):
                 try:
                     response = view(*args, **kwargs)
                     if key is not None:
-                        db.session.add(ApiIdempotentRequest(
-                            program_id=g.program.id, idempotency_key=key, request_hash=_fingerprint(),
-                            status_code=response.status_code, response=response.get_json(),
-                            created_at=current_clock().now(),
-                        ))
+                        db.session.add(
+                            ApiIdempotentRequest(
+                                program_id=g.program.id,
+                                idempotency_key=key,
+                                request_hash=_fingerprint(),
+                                status_code=response.status_code,
+                                response=response.get_json(),
+                                created_at=current_clock().now(),
+                            )
+                        )
                     db.session.commit()
                     return response
                 except IntegrityError:
@@ -88,15 +95,18 @@ def idempotent(*, required: bool):
 
 
 def _replay(key: str):
-    stored = db.session.scalar(select(ApiIdempotentRequest).where(
-        ApiIdempotentRequest.program_id == g.program.id, ApiIdempotentRequest.idempotency_key == key
-    ))
+    stored = db.session.scalar(
+        select(ApiIdempotentRequest).where(
+            ApiIdempotentRequest.program_id == g.program.id, ApiIdempotentRequest.idempotency_key == key
+        )
+    )
     if stored is None:
         return None
     if stored.request_hash != _fingerprint():
         db.session.rollback()
-        abort(409, code="idempotency_conflict",
-              message=f"the {HEADER} {key!r} was already used for a different request")
+        abort(
+            409, code="idempotency_conflict", message=f"the {HEADER} {key!r} was already used for a different request"
+        )
     response = current_app.json.response(stored.response)
     response.status_code = stored.status_code
     response.headers["Idempotent-Replayed"] = "true"

@@ -38,24 +38,24 @@ RESPONSES = {
     },
     "Forbidden": {
         "description": "The API key lacks the scope this needs: `read` for reads, `write` for writes "
-                       "(code `insufficient_scope`).",
+        "(code `insufficient_scope`).",
         "content": ERROR,
     },
     "BadBody": {
         "description": "The body cannot be a request: not JSON, nested more than 32 levels, or holding a string "
-                       "with an unpaired surrogate (code `bad_request`). Nothing was done.",
+        "with an unpaired surrogate (code `bad_request`). Nothing was done.",
         "content": ERROR,
     },
     "TooLarge": {
         "description": "The body is larger than the API takes (1 MiB unless configured; code `too_large`). "
-                       "Nothing was done.",
+        "Nothing was done.",
         "content": ERROR,
     },
 }
 
 REPLAYED = {
     "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key "
-                   "(nothing was done again).",
+    "(nothing was done again).",
     "schema": {"type": "string", "enum": ["true"]},
 }
 
@@ -71,8 +71,7 @@ class DocumentPlugin(BasePlugin):
             if "requestBody" in operation:  # what loyalty.api.parsing refuses before any field is read
                 responses.setdefault("400", "BadBody")
                 responses.setdefault("413", "TooLarge")
-            if any(p.get("name") == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])
-                   if isinstance(p, dict)):
+            if any(p.get("name") == IDEMPOTENCY_HEADER for p in operation.get("parameters", []) if isinstance(p, dict)):
                 for status, response in responses.items():
                     if str(status).startswith(("2", "5")) and isinstance(response, dict):
                         response.setdefault("headers", {})["Idempotent-Replayed"] = REPLAYED

@@ -75,6 +75,9 @@ class ApiParser(FlaskParser):
         if too_deep:
             abort(400, code="bad_request", message=f"the JSON body is nested too deep (at most {MAX_DEPTH} levels)")
         if has_unpaired_surrogate(data):
-            abort(400, code="bad_request", message="the JSON body holds an unpaired surrogate (such as \\ud800), "
-                                                   "which is not text")
+            abort(
+                400,
+                code="bad_request",
+                message="the JSON body holds an unpaired surrogate (such as \\ud800), which is not text",
+            )
         return data

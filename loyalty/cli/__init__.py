@@ -32,6 +32,22 @@ from loyalty.cli import (
 
 
 def init_app(app) -> None:
-    for module in (programs, members, points, rules, tiers, referrals, rewards, events, storefronts, api_keys,
-                   jobs, plugins, verify, admins, demo, serve):
+    for module in (
+        programs,
+        members,
+        points,
+        rules,
+        tiers,
+        referrals,
+        rewards,
+        events,
+        storefronts,
+        api_keys,
+        jobs,
+        plugins,
+        verify,
+        admins,
+        demo,
+        serve,
+    ):
         module.register(app.cli)

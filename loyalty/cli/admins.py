@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from loyalty.clock import current_clock
 from loyalty.access.admin_users import change_password
 from loyalty.access.admin_users import create_admin as create
 from loyalty.cli.common import actor, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import ADMIN_ROLES
 from loyalty.programs.program import get_program
@@ -16,17 +16,33 @@ from loyalty.programs.program import get_program
 
 @click.command("create-admin")
 @click.option("--email", prompt=True, help="Signs in with it.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters (asked, hidden, if left out).")
-@click.option("--role", type=click.Choice(ADMIN_ROLES), default="manager", show_default=True,
-              help="owner: everything; manager: the programs' settings and members; viewer: reads only.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters (asked, hidden, if left out).",
+)
+@click.option(
+    "--role",
+    type=click.Choice(ADMIN_ROLES),
+    default="manager",
+    show_default=True,
+    help="owner: everything; manager: the programs' settings and members; viewer: reads only.",
+)
 @click.option("--program", "programs", multiple=True, help="Only this program (repeat for several; none: all).")
 @with_appcontext
 @transactional
 def create_admin(email, password, role, programs):
     """Create an admin account."""
-    user = create(db.session, email=email, password=password, role=role,
-                  programs=[get_program(db.session, slug) for slug in programs], clock=current_clock())
+    user = create(
+        db.session,
+        email=email,
+        password=password,
+        role=role,
+        programs=[get_program(db.session, slug) for slug in programs],
+        clock=current_clock(),
+    )
     scope = ", ".join(p.slug for p in user.programs) or "every program"
     click.echo(f"Admin {user.email} ({user.role}) can sign in at /admin/login; sees {scope}.")
 
@@ -38,8 +54,13 @@ def admins():
 
 @admins.command("set-password")
 @click.option("--email", prompt=True, help="The account.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters (asked, hidden, if left out).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters (asked, hidden, if left out).",
+)
 @with_appcontext
 @transactional
 def set_password(email, password):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from loyalty.clock import current_clock
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import API_SCOPES
 from loyalty.programs.program import get_program
@@ -18,8 +18,15 @@ group = AppGroup("api-keys", help="API keys for storefronts and headless shops (
 @group.command("create")
 @click.option("--program", "program_slug", required=True)
 @click.option("--name", required=True, help="What uses the key, e.g. storefront.")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(API_SCOPES), default=API_SCOPES,
-              show_default=True, help="Repeat for several; read-only keys cannot move points.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(API_SCOPES),
+    default=API_SCOPES,
+    show_default=True,
+    help="Repeat for several; read-only keys cannot move points.",
+)
 @transactional
 def create(program_slug, name, scopes):
     """Create a key. It is shown once: copy it now."""

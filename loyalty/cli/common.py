@@ -10,8 +10,8 @@ from datetime import date, datetime, timezone
 import click
 
 from loyalty import errors
-from loyalty.reporting.periods import midnight
 from loyalty.db import db
+from loyalty.reporting.periods import midnight
 
 
 def transactional(func):

@@ -16,31 +16,30 @@ from secrets import token_bytes, token_urlsafe
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from loyalty import errors
+from loyalty.access.admin_users import create_admin, set_password
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
 from loyalty.clock import current_clock
-from loyalty.plugins.storefronts.standard_webhooks import sign
-from loyalty.storefronts.connections import add_storefront, find_storefront
-from loyalty.storefronts.adapters import hmac_sha256
 from loyalty.db import db
 from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
-from loyalty.ledger import Ledger
-from loyalty.invariants import verify
-from loyalty.programs.members import get_member
-from loyalty.programs.program import create_program, get_program
-from loyalty.registry import current_registry
 from loyalty.earning.rules import add_rule, list_rules
+from loyalty.invariants import verify
 from loyalty.jobs import run_job
-from loyalty.programs.program import update_program
-from loyalty.tiers.levels import add_tier, list_tiers, set_member_tier, set_scheme
-from loyalty.referrals import link_for, list_referrals, set_terms
-from loyalty.rewards import add_reward, import_codes, list_rewards, update_reward
+from loyalty.ledger import Ledger
 from loyalty.models import AdminUser, Member
-from loyalty.access.admin_users import create_admin, set_password
-from sqlalchemy import select
+from loyalty.plugins.storefronts.standard_webhooks import sign
+from loyalty.programs.members import get_member
+from loyalty.programs.program import create_program, get_program, update_program
+from loyalty.referrals import link_for, list_referrals, set_terms
+from loyalty.registry import current_registry
+from loyalty.rewards import add_reward, import_codes, list_rewards, update_reward
+from loyalty.storefronts.adapters import hmac_sha256
+from loyalty.storefronts.connections import add_storefront, find_storefront
+from loyalty.tiers.levels import add_tier, list_tiers, set_member_tier, set_scheme
 
 SLUG = "demo"
 ADMIN_EMAIL = "owner@demo.example"
@@ -58,20 +57,33 @@ CUSTOMERS = {
 #: The reward catalog: type, name, points (per step for store credit), options. The last one is paused: it is
 #: not for sale, only the referred friend's welcome gift.
 REWARDS = [
-    ("fixed_amount_code", "5 off", 500, {"config": {"amount": "5.00", "prefix": "DEMO", "expires_days": 90},
-                                          "limit_per_member": 3}),
+    (
+        "fixed_amount_code",
+        "5 off",
+        500,
+        {"config": {"amount": "5.00", "prefix": "DEMO", "expires_days": 90}, "limit_per_member": 3},
+    ),
     ("store_credit", "Store credit", 100, {"config": {}, "step_value": "1.00", "min_points": 200, "max_points": 5000}),
     ("free_shipping_code", "Free shipping", 300, {"config": {"prefix": "SHIP"}}),
-    ("free_product", "Canvas tote (Gold)", 800, {"config": {"title": "Canvas tote", "sku": "TOTE", "use_pool": True},
-                                                  "min_tier": "Gold", "stock": 50}),
+    (
+        "free_product",
+        "Canvas tote (Gold)",
+        800,
+        {"config": {"title": "Canvas tote", "sku": "TOTE", "use_pool": True}, "min_tier": "Gold", "stock": 50},
+    ),
     ("percentage_code", "Welcome 10% off", 1, {"config": {"percent": "10", "expires_days": 30}}),
 ]
 #: Codes for the tote made in the store's own admin, imported as a pool.
 TOTE_CODES = ["TOTE-FREE-1001", "TOTE-FREE-1002", "TOTE-FREE-1003"]
 
 #: Referral terms: 500 points for the referrer, 250 for the friend, once the 7-day return window has passed.
-REFERRAL_TERMS = {"referrer_points": 500, "friend_points": 250, "min_order": "25.00", "monthly_cap": 10,
-                  "link": "https://demo-outfitters.example/?ref={code}"}
+REFERRAL_TERMS = {
+    "referrer_points": 500,
+    "friend_points": 250,
+    "min_order": "25.00",
+    "monthly_cap": 10,
+    "link": "https://demo-outfitters.example/?ref={code}",
+}
 
 RULES = [
     ("points_per_currency", "Base rate", {"points_per_unit": "1"}),
@@ -97,14 +109,24 @@ def _shopify_order(order_id, customer, when, lines, *, discount_code=None, landi
     person = CUSTOMERS[customer]
     first, _, last = (person.name or "").partition(" ")
     return {
-        "id": order_id, "currency": "USD", "financial_status": "paid", "processed_at": when.isoformat(),
-        "total_line_items_price": str(subtotal), "total_discounts": str(discount), "total_tax": "0.00",
-        "total_price": str(subtotal - discount), "shipping_lines": [], "landing_site": landing_site,
+        "id": order_id,
+        "currency": "USD",
+        "financial_status": "paid",
+        "processed_at": when.isoformat(),
+        "total_line_items_price": str(subtotal),
+        "total_discounts": str(discount),
+        "total_tax": "0.00",
+        "total_price": str(subtotal - discount),
+        "shipping_lines": [],
+        "landing_site": landing_site,
         "discount_codes": [{"code": discount_code, "amount": str(discount), "type": "fixed_amount"}]
-        if discount_code else [],
+        if discount_code
+        else [],
         "customer": {"id": customer, "email": person.email, "first_name": first, "last_name": last},
-        "line_items": [{"id": i, "title": title, "sku": sku, "quantity": 1, "price": price, "product_id": None}
-                       for i, (title, sku, price) in enumerate(lines, start=1)],
+        "line_items": [
+            {"id": i, "title": title, "sku": sku, "quantity": 1, "price": price, "product_id": None}
+            for i, (title, sku, price) in enumerate(lines, start=1)
+        ],
     }
 
 
@@ -118,23 +140,31 @@ class _Store:
     def shopify(self, topic, payload, webhook_id):
         body = json.dumps(payload).encode()
         signature = base64.b64encode(hmac_sha256(self.secrets["shopify"].encode(), body)).decode()
-        headers = {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id,
-                   "Content-Type": "application/json"}
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Webhook-Id": webhook_id,
+            "Content-Type": "application/json",
+        }
         return self._post("shopify", body, headers)
 
     def standard(self, event, msg_id):
         body = json.dumps(event).encode()
         timestamp = int(current_clock().now().timestamp())
-        headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-                   "webhook-signature": sign(self.secrets["standard_webhooks"], msg_id, timestamp, body),
-                   "Content-Type": "application/json"}
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(self.secrets["standard_webhooks"], msg_id, timestamp, body),
+            "Content-Type": "application/json",
+        }
         return self._post("standard_webhooks", body, headers)
 
     def api(self, method, path, key, body=None, **headers):
         """A headless shop calling the REST API with the program's key."""
         db.session.commit()  # as for webhooks: the caller is another party
-        response = self.client.open(f"/api/v1{path}", method=method, json=body,
-                                    headers={"Authorization": f"Bearer {key}", **headers})
+        response = self.client.open(
+            f"/api/v1{path}", method=method, json=body, headers={"Authorization": f"Bearer {key}", **headers}
+        )
         if response.status_code >= 300:
             raise click.ClickException(f"the demo's API call {method} {path} was refused: {response.get_json()}")
         return response.get_json()
@@ -160,17 +190,31 @@ def build_demo(session) -> dict:
     try:
         program = get_program(session, SLUG)
     except errors.UnknownProgram:
-        program = create_program(session, slug=SLUG, name="Demo Outfitters", currency="USD", return_window_days=7, clock=current_clock())
+        program = create_program(
+            session, slug=SLUG, name="Demo Outfitters", currency="USD", return_window_days=7, clock=current_clock()
+        )
         update_program(session, program, expiry_policy="end_of_year", expiry_after=1)
     if not list_tiers(session, program):
         for name, rank, multiplier, threshold, keep, perks in TIERS:
-            add_tier(session, program, name=name, rank=rank, earn_multiplier=multiplier, threshold=threshold,
-                     keep_threshold=keep, perks=perks, clock=current_clock())
+            add_tier(
+                session,
+                program,
+                name=name,
+                rank=rank,
+                earn_multiplier=multiplier,
+                threshold=threshold,
+                keep_threshold=keep,
+                perks=perks,
+                clock=current_clock(),
+            )
         set_scheme(session, program, registry, *TIER_SCHEME)
     if not list_rewards(session, program):
-        made = {name: add_reward(session, program, registry, type=type_, name=name, points=points,
-                                 clock=current_clock(), **options)
-                for type_, name, points, options in REWARDS}
+        made = {
+            name: add_reward(
+                session, program, registry, type=type_, name=name, points=points, clock=current_clock(), **options
+            )
+            for type_, name, points, options in REWARDS
+        }
         import_codes(session, program, made["Canvas tote (Gold)"], TOTE_CODES, clock=current_clock())
         update_reward(session, program, made["Welcome 10% off"], active=False, clock=current_clock())
     if program.referral_terms is None:
@@ -180,17 +224,27 @@ def build_demo(session) -> dict:
         for type_, name, config in RULES:
             add_rule(session, program, registry, type=type_, name=name, config=config, clock=current_clock())
     secrets = {}
-    for kind, make in (("shopify", lambda: token_urlsafe(24)),
-                       ("standard_webhooks", lambda: "whsec_" + base64.b64encode(token_bytes(24)).decode())):
+    for kind, make in (
+        ("shopify", lambda: token_urlsafe(24)),
+        ("standard_webhooks", lambda: "whsec_" + base64.b64encode(token_bytes(24)).decode()),
+    ):
         storefront = find_storefront(session, program, kind) or add_storefront(
-            session, program, registry, type=kind, secret=make(), clock=current_clock())
+            session, program, registry, type=kind, secret=make(), clock=current_clock()
+        )
         secrets[kind] = storefront.secret
     for external_id in ("cust-ann", "cust-ben", "cust-cara"):
         enrol(session, program, CUSTOMERS[external_id], registry=registry, clock=current_clock())
     ann, cara = get_member(session, program, "cust-ann"), get_member(session, program, "cust-cara")
     if ann.tier_floor_id is None:  # a VIP given Gold by hand for her first 90 days: a floor no recalculation breaks
         gold = next(t for t in list_tiers(session, program) if t.name == "Gold")
-        set_member_tier(session, ann, gold, until=program.created_at + timedelta(days=90), clock=current_clock(), registry=current_registry())
+        set_member_tier(
+            session,
+            ann,
+            gold,
+            until=program.created_at + timedelta(days=90),
+            clock=current_clock(),
+            registry=current_registry(),
+        )
     session.commit()  # the webhooks below are separate requests, with their own transactions
 
     # Dates hang off the program's creation, not the wall clock, so that a
@@ -200,32 +254,74 @@ def build_demo(session) -> dict:
     store = _Store(program, secrets)
     deliveries = [
         # Ann (Gold, x1.5): a coffee-heavy first order a month ago, a new order in the return window.
-        store.shopify("orders/paid", _shopify_order(1001, "cust-ann", month_ago, [
-            ("Espresso beans 1 kg", "BEANS-1KG", "40.00"), ("Mug", "MUG", "25.00")]), "demo-1001"),
-        store.shopify("orders/paid", _shopify_order(1002, "cust-ann", start, [
-            ("Filter papers", "FILTER-100", "12.00")]), "demo-1002"),
-        store.standard({"type": "custom_event", "event_id": "review-1", "name": "review_written",
-                        "customer": {"external_id": "cust-ann"}}, "demo-review-1"),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(
+                1001, "cust-ann", month_ago, [("Espresso beans 1 kg", "BEANS-1KG", "40.00"), ("Mug", "MUG", "25.00")]
+            ),
+            "demo-1001",
+        ),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(1002, "cust-ann", start, [("Filter papers", "FILTER-100", "12.00")]),
+            "demo-1002",
+        ),
+        store.standard(
+            {
+                "type": "custom_event",
+                "event_id": "review-1",
+                "name": "review_written",
+                "customer": {"external_id": "cust-ann"},
+            },
+            "demo-review-1",
+        ),
         # Ben: an order, half of it refunded: the points follow the money.
-        store.shopify("orders/paid", _shopify_order(2001, "cust-ben", month_ago, [
-            ("Rain jacket", "JACKET", "80.00")]), "demo-2001"),
-        store.shopify("refunds/create", {"id": 9001, "order_id": 2001, "processed_at": month_ago.isoformat(),
-                                         "transactions": [{"kind": "refund", "status": "success",
-                                                           "amount": "40.00", "currency": "USD"}]}, "demo-r-9001"),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(2001, "cust-ben", month_ago, [("Rain jacket", "JACKET", "80.00")]),
+            "demo-2001",
+        ),
+        store.shopify(
+            "refunds/create",
+            {
+                "id": 9001,
+                "order_id": 2001,
+                "processed_at": month_ago.isoformat(),
+                "transactions": [{"kind": "refund", "status": "success", "amount": "40.00", "currency": "USD"}],
+            },
+            "demo-r-9001",
+        ),
         # Cara: an order cancelled inside the return window.
-        store.shopify("orders/paid", _shopify_order(3001, "cust-cara", start - timedelta(days=3), [
-            ("Boots", "BOOTS", "60.00")]), "demo-3001"),
-        store.shopify("orders/cancelled", {"id": 3001, "cancelled_at": (start - timedelta(days=2)).isoformat()},
-                      "demo-c-3001"),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(3001, "cust-cara", start - timedelta(days=3), [("Boots", "BOOTS", "60.00")]),
+            "demo-3001",
+        ),
+        store.shopify(
+            "orders/cancelled", {"id": 3001, "cancelled_at": (start - timedelta(days=2)).isoformat()}, "demo-c-3001"
+        ),
         # Dan: signed up in the store, no order yet.
-        store.shopify("customers/create", {"id": "cust-dan", "email": "dan@example.com", "first_name": "Dan",
-                                           "last_name": "Diaz"}, "demo-cust-dan"),
+        store.shopify(
+            "customers/create",
+            {"id": "cust-dan", "email": "dan@example.com", "first_name": "Dan", "last_name": "Diaz"},
+            "demo-cust-dan",
+        ),
         # Referrals. Fay, Ann's friend, used Ann's code at checkout a month ago: past the review period, rewarded.
-        store.shopify("orders/paid", _shopify_order(6001, "cust-fay", month_ago, [
-            ("Trail shoes", "SHOES", "90.00")], discount_code=ann.referral_code), "demo-6001"),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(
+                6001, "cust-fay", month_ago, [("Trail shoes", "SHOES", "90.00")], discount_code=ann.referral_code
+            ),
+            "demo-6001",
+        ),
         # Cara came in through her own share link: a self-referral, rejected.
-        store.shopify("orders/paid", _shopify_order(3002, "cust-cara", start, [
-            ("Socks", "SOCKS", "30.00")], landing_site=f"/?ref={cara.referral_code}"), "demo-3002"),
+        store.shopify(
+            "orders/paid",
+            _shopify_order(
+                3002, "cust-cara", start, [("Socks", "SOCKS", "30.00")], landing_site=f"/?ref={cara.referral_code}"
+            ),
+            "demo-3002",
+        ),
     ]
     session.expire_all()
 
@@ -235,38 +331,78 @@ def build_demo(session) -> dict:
             revoke_key(session, program, old_key.prefix, clock=current_clock())
     api_key = create_key(session, program, name=API_KEY_NAME, clock=current_clock()).secret
     store.api("POST", "/members", api_key, {"external_id": "cust-eve", "email": "eve@example.com", "name": "Eve Evans"})
-    store.api("POST", "/events", api_key, {"event_id": "demo-review-eve", "name": "review_written",
-                                            "member": {"external_id": "cust-eve"}})
-    store.api("POST", "/members/cust-eve/adjustments", api_key, {"points": 15, "reason": "Photo in the review"},
-              **{"Idempotency-Key": "demo-adjust-eve"})
+    store.api(
+        "POST",
+        "/events",
+        api_key,
+        {"event_id": "demo-review-eve", "name": "review_written", "member": {"external_id": "cust-eve"}},
+    )
+    store.api(
+        "POST",
+        "/members/cust-eve/adjustments",
+        api_key,
+        {"points": 15, "reason": "Photo in the review"},
+        **{"Idempotency-Key": "demo-adjust-eve"},
+    )
     eve = store.api("GET", "/members/cust-eve", api_key)
     # Ben's share link brought Gus (the shop tells the API when he lands), who then ordered: converted, in review.
     ben = get_member(session, program, "cust-ben")
-    store.api("POST", "/referrals", api_key, {"code": ben.referral_code, "friend": {"external_id": "cust-gus"},
-                                               "ip": "198.51.100.7"})
-    deliveries.append(store.shopify("orders/paid", _shopify_order(7001, "cust-gus", start, [
-        ("Wool hat", "HAT", "35.00")]), "demo-7001"))
+    store.api(
+        "POST",
+        "/referrals",
+        api_key,
+        {"code": ben.referral_code, "friend": {"external_id": "cust-gus"}, "ip": "198.51.100.7"},
+    )
+    deliveries.append(
+        store.shopify(
+            "orders/paid", _shopify_order(7001, "cust-gus", start, [("Wool hat", "HAT", "35.00")]), "demo-7001"
+        )
+    )
     # Then three more "friends" from Gus's IP address within minutes: the third is flagged for a person.
     for friend in ("cust-hal", "cust-ian", "cust-jo"):
-        store.api("POST", "/referrals", api_key, {"code": ben.referral_code, "friend": {"external_id": friend},
-                                                   "ip": "198.51.100.7"})
+        store.api(
+            "POST",
+            "/referrals",
+            api_key,
+            {"code": ben.referral_code, "friend": {"external_id": friend}, "ip": "198.51.100.7"},
+        )
     session.expire_all()
 
     # The scheduler's jobs, run now: last month's orders are past their return window; tiers recalculated;
     # the days of those orders rolled up for the dashboard.
-    job_runs = [run_job(session, name, clock=current_clock(), registry=current_registry())
-                for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays", "rollups")]
+    job_runs = [
+        run_job(session, name, clock=current_clock(), registry=current_registry())
+        for name in ("release", "referrals", f"tiers:{SLUG}", "expire", "birthdays", "rollups")
+    ]
     # Redemptions through the API: Ann (Gold) takes a tote code from the pool, Fay spends 300 points on credit.
     catalog = {r["name"]: r for r in store.api("GET", "/rewards?member=cust-ann", api_key)}
     redeemed = [
-        ("cust-ann", store.api("POST", "/members/cust-ann/redemptions", api_key,
-                               {"reward_id": catalog["Canvas tote (Gold)"]["id"]}, **{"Idempotency-Key": "demo-tote-ann"})),
-        ("cust-fay", store.api("POST", "/members/cust-fay/redemptions", api_key,
-                               {"reward_id": catalog["Store credit"]["id"], "points": 300},
-                               **{"Idempotency-Key": "demo-credit-fay"})),
+        (
+            "cust-ann",
+            store.api(
+                "POST",
+                "/members/cust-ann/redemptions",
+                api_key,
+                {"reward_id": catalog["Canvas tote (Gold)"]["id"]},
+                **{"Idempotency-Key": "demo-tote-ann"},
+            ),
+        ),
+        (
+            "cust-fay",
+            store.api(
+                "POST",
+                "/members/cust-fay/redemptions",
+                api_key,
+                {"reward_id": catalog["Store credit"]["id"], "points": 300},
+                **{"Idempotency-Key": "demo-credit-fay"},
+            ),
+        ),
     ]
-    redeemed += [("cust-fay", gift) for gift in store.api("GET", "/members/cust-fay/redemptions?status=issued",
-                                                         api_key)["data"] if gift["points"] == 0]
+    redeemed += [
+        ("cust-fay", gift)
+        for gift in store.api("GET", "/members/cust-fay/redemptions?status=issued", api_key)["data"]
+        if gift["points"] == 0
+    ]
     session.expire_all()
     # A program manager's account for the admin: a new password each run, printed once.
     password = token_urlsafe(12)
@@ -276,24 +412,42 @@ def build_demo(session) -> dict:
     else:
         set_password(owner, password)
     ledger = Ledger(session, current_clock())
-    ledger.adjust(get_member(session, program, "cust-dan"), 20, key="demo:adjust-dan-1",
-                  reason="Apology for a late delivery", actor="demo")
-    return {"program": program, "deliveries": deliveries, "api_key": api_key, "api_member": eve, "jobs": job_runs,
-            "admin_password": password,
-            "catalog": list(catalog.values()), "redeemed": redeemed,
-            "referrals": list(reversed(list_referrals(session, program))),
-            "codes": {m.id: m.external_id for m in session.scalars(select(Member).where(Member.program_id == program.id))},
-            "tiers": {external_id: (get_member(session, program, external_id).tier or Nobody).name
-                      for external_id in (*CUSTOMERS, "cust-eve")},
-            "balances": {
-        external_id: ledger.balances(get_member(session, program, external_id).id)
-        for external_id in (*CUSTOMERS, "cust-eve")
-    }}
+    ledger.adjust(
+        get_member(session, program, "cust-dan"),
+        20,
+        key="demo:adjust-dan-1",
+        reason="Apology for a late delivery",
+        actor="demo",
+    )
+    return {
+        "program": program,
+        "deliveries": deliveries,
+        "api_key": api_key,
+        "api_member": eve,
+        "jobs": job_runs,
+        "admin_password": password,
+        "catalog": list(catalog.values()),
+        "redeemed": redeemed,
+        "referrals": list(reversed(list_referrals(session, program))),
+        "codes": {m.id: m.external_id for m in session.scalars(select(Member).where(Member.program_id == program.id))},
+        "tiers": {
+            external_id: (get_member(session, program, external_id).tier or Nobody).name
+            for external_id in (*CUSTOMERS, "cust-eve")
+        },
+        "balances": {
+            external_id: ledger.balances(get_member(session, program, external_id).id)
+            for external_id in (*CUSTOMERS, "cust-eve")
+        },
+    }
 
 
 @click.command("demo")
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
-              help="Where the platform will be served, for the links printed (make demo passes its HOST and PORT).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Where the platform will be served, for the links printed (make demo passes its HOST and PORT).",
+)
 @with_appcontext
 @transactional
 def demo(url):
@@ -304,21 +458,36 @@ def demo(url):
     if violations:
         raise click.ClickException("the demo broke an invariant: " + "; ".join(map(str, violations)))
     program = result["program"]
-    click.echo(f"Demo program '{program.slug}' ({program.name}) is ready: "
-               f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(result['balances'])} members.")
-    click.echo(f"{len(result['deliveries'])} signed Shopify and Standard Webhooks deliveries went through "
-               f"POST /webhooks/{program.slug}/…: {', '.join(result['deliveries'])}. Balances:")
+    click.echo(
+        f"Demo program '{program.slug}' ({program.name}) is ready: "
+        f"{len(TIERS)} tiers, {len(RULES)} earning rules, {len(result['balances'])} members."
+    )
+    click.echo(
+        f"{len(result['deliveries'])} signed Shopify and Standard Webhooks deliveries went through "
+        f"POST /webhooks/{program.slug}/…: {', '.join(result['deliveries'])}. Balances:"
+    )
     for external_id, balances in result["balances"].items():
-        click.echo(f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}"
-                   f"   tier {result['tiers'][external_id]}")
-    click.echo("Tiers by points earned in the last 365 days (Silver from 200, Gold from 500; Ann's Gold is a "
-               "manual floor); points expire at the end of the next calendar year.")
-    click.echo("Scheduled jobs run now: " + "; ".join(
-        f"{run.job} {run.status} ({', '.join(f'{k} {v}' for k, v in (run.counts or {}).items())})"
-        for run in result["jobs"]) + " — loyalty jobs list; loyalty scheduler runs them on their timetable.")
-    click.echo(f"\nReferrals: {REFERRAL_TERMS['referrer_points']} points for the referrer and "
-               f"{REFERRAL_TERMS['friend_points']} for the friend after the 7-day review period "
-               f"(first order, at least {REFERRAL_TERMS['min_order']} USD after discounts).")
+        click.echo(
+            f"  {external_id:10} available {balances['available']:>5}   pending {balances['pending']:>5}"
+            f"   tier {result['tiers'][external_id]}"
+        )
+    click.echo(
+        "Tiers by points earned in the last 365 days (Silver from 200, Gold from 500; Ann's Gold is a "
+        "manual floor); points expire at the end of the next calendar year."
+    )
+    click.echo(
+        "Scheduled jobs run now: "
+        + "; ".join(
+            f"{run.job} {run.status} ({', '.join(f'{k} {v}' for k, v in (run.counts or {}).items())})"
+            for run in result["jobs"]
+        )
+        + " — loyalty jobs list; loyalty scheduler runs them on their timetable."
+    )
+    click.echo(
+        f"\nReferrals: {REFERRAL_TERMS['referrer_points']} points for the referrer and "
+        f"{REFERRAL_TERMS['friend_points']} for the friend after the 7-day review period "
+        f"(first order, at least {REFERRAL_TERMS['min_order']} USD after discounts)."
+    )
     ann = get_member(db.session, program, "cust-ann")
     click.echo(f"  Ann's code {ann.referral_code}, link {link_for(program, ann.referral_code)}")
     for referral in result["referrals"]:
@@ -327,31 +496,48 @@ def demo(url):
             note = f"+{referral.referrer_points} referrer, +{referral.friend_points} friend"
         elif referral.status == "converted":
             note = f"in review until {referral.review_until:%Y-%m-%d}"
-        click.echo(f"  {result['codes'][referral.referrer_id]:9} -> {referral.friend_external_id:9} via {referral.via:13}"
-                   f" {referral.status:9} {note}".rstrip())
-    click.echo(f"  Review flagged ones: loyalty referrals list --program {SLUG} --status flagged; "
-               f"loyalty referrals approve|reject --program {SLUG} ID")
+        click.echo(
+            f"  {result['codes'][referral.referrer_id]:9} -> {referral.friend_external_id:9} via {referral.via:13}"
+            f" {referral.status:9} {note}".rstrip()
+        )
+    click.echo(
+        f"  Review flagged ones: loyalty referrals list --program {SLUG} --status flagged; "
+        f"loyalty referrals approve|reject --program {SLUG} ID"
+    )
     click.echo("\nRewards (GET /api/v1/rewards; 'for Ann' says what she can have now):")
     for reward in result["catalog"]:
-        price = (f"{reward['points']} points" if reward["pricing"] == "fixed" else
-                 f"{reward['points']} points = {reward['step_value']} USD, {reward['min_points']}-{reward['max_points']}")
+        price = (
+            f"{reward['points']} points"
+            if reward["pricing"] == "fixed"
+            else f"{reward['points']} points = {reward['step_value']} USD, {reward['min_points']}-{reward['max_points']}"
+        )
         left = f", {reward['stock_left']} left" if reward["stock_left"] is not None else ""
-        click.echo(f"  {reward['name']:20} {price:32} {reward['summary']}{left}"
-                   + ("" if reward["available"] else f"  (not for Ann: {reward['unavailable_reason']})"))
+        click.echo(
+            f"  {reward['name']:20} {price:32} {reward['summary']}{left}"
+            + ("" if reward["available"] else f"  (not for Ann: {reward['unavailable_reason']})")
+        )
     click.echo("  Welcome 10% off is paused: it is the referred friend's welcome reward, not for sale.")
     for external_id, redemption in result["redeemed"]:
         worth = f", worth {redemption['value']} USD" if redemption["value"] else ""
-        click.echo(f"  {external_id:9} redeemed {redemption['reward']!r} for {redemption['points']} points{worth}: "
-                   f"code {redemption['code']}")
+        click.echo(
+            f"  {external_id:9} redeemed {redemption['reward']!r} for {redemption['points']} points{worth}: "
+            f"code {redemption['code']}"
+        )
     eve = result["api_member"]
-    click.echo(f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
-               f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve).")
+    click.echo(
+        f"\nThe REST API enrolled cust-eve, sent her review and an adjustment: "
+        f"{eve['balances']['available']} points available (GET /api/v1/members/cust-eve)."
+    )
     click.echo(f"API key for program {program.slug} (shown once; a new one each run):\n  {result['api_key']}")
     url = url.rstrip("/")
-    click.echo(f"  curl -H \"Authorization: Bearer <key>\" {url}/api/v1/members/cust-ann\n"
-               f"  API reference: {url}/api/v1/docs (OpenAPI: /api/v1/openapi.json)")
-    click.echo(f"\nAdmin: {url}/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
-               "\n  (owner; a new password each run; more accounts: loyalty create-admin)")
+    click.echo(
+        f'  curl -H "Authorization: Bearer <key>" {url}/api/v1/members/cust-ann\n'
+        f"  API reference: {url}/api/v1/docs (OpenAPI: /api/v1/openapi.json)"
+    )
+    click.echo(
+        f"\nAdmin: {url}/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
+        "\n  (owner; a new password each run; more accounts: loyalty create-admin)"
+    )
     click.echo(
         "\nOr explore with the CLI (in .venv/bin; or run: source .venv/bin/activate):\n"
         f"  loyalty members show --program {SLUG} cust-ann\n"

@@ -9,8 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from loyalty import errors
-from loyalty.clock import current_clock
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.earning.event_schemas import load_event
 from loyalty.earning.pipeline import process
@@ -34,7 +34,9 @@ def _read_json(file) -> object:
 
 @events_group.command("push")
 @click.option("--program", "program_slug", required=True)
-@click.option("--file", "file", type=click.File("r"), required=True, help="An event, or a list of events (JSON; - for stdin).")
+@click.option(
+    "--file", "file", type=click.File("r"), required=True, help="An event, or a list of events (JSON; - for stdin)."
+)
 @transactional
 def push(program_slug, file):
     """Process events as a storefront would send them (docs/plugins.md shows the format)."""
@@ -56,8 +58,12 @@ def push(program_slug, file):
 @click.option("--program", "program_slug", required=True)
 @click.option("--file", "file", type=click.File("r"), required=True, help="An order_paid event (JSON).")
 @click.option("--member", "member_external_id", help="Earn as this member (their tier and order count).")
-@click.option("--rule", "draft_rules", multiple=True,
-              help='Also try a rule not saved yet: \'{"type": "...", "name": "...", "config": {...}}\'.')
+@click.option(
+    "--rule",
+    "draft_rules",
+    multiple=True,
+    help='Also try a rule not saved yet: \'{"type": "...", "name": "...", "config": {...}}\'.',
+)
 @click.option("--only-drafts", is_flag=True, help="Try only the --rule drafts, not the program's rules.")
 @transactional
 def simulate_order(program_slug, file, member_external_id, draft_rules, only_drafts):
@@ -73,8 +79,16 @@ def simulate_order(program_slug, file, member_external_id, draft_rules, only_dra
             drafts.append(json.loads(text, parse_float=Decimal))
         except json.JSONDecodeError as exc:
             raise errors.InvalidInput(f"--rule is not valid JSON: {exc}") from None
-    awards = simulate(db.session, program, event, member_external_id=member_external_id,
-                      extra_rules=drafts, only_extra=only_drafts, registry=current_registry(), clock=current_clock())
+    awards = simulate(
+        db.session,
+        program,
+        event,
+        member_external_id=member_external_id,
+        extra_rules=drafts,
+        only_extra=only_drafts,
+        registry=current_registry(),
+        clock=current_clock(),
+    )
     if not awards:
         click.echo("This order would earn no points.")
     for award in awards:

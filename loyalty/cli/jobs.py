@@ -31,13 +31,18 @@ RESYNC_MINUTES = 5
 @transactional
 def list_(job, limit):
     """Recent runs, newest first: job, status, start, duration, counts or error."""
-    click.echo("Jobs: " + ", ".join(f"{name} ({cron})" for name, (_, cron) in JOBS.items())
-               + "; tiers:<program> on the program's own cron")
+    click.echo(
+        "Jobs: "
+        + ", ".join(f"{name} ({cron})" for name, (_, cron) in JOBS.items())
+        + "; tiers:<program> on the program's own cron"
+    )
     for run in recent_runs(db.session, job=job, limit=limit):
         took = f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "running"
         detail = run.error if run.error else ", ".join(f"{k} {v}" for k, v in (run.counts or {}).items())
-        click.echo(f"{run.id:>6}  {run.job:16} {run.status:9} {run.started_at.isoformat(timespec='seconds')}"
-                   f"  {took:>8}  {run.trigger:8} {detail}")
+        click.echo(
+            f"{run.id:>6}  {run.job:16} {run.status:9} {run.started_at.isoformat(timespec='seconds')}"
+            f"  {took:>8}  {run.trigger:8} {detail}"
+        )
 
 
 @group.command("run")
@@ -64,7 +69,14 @@ def run_scheduled(app, name: str, outage: Outage):
         # Cron ticks are whole minutes: another scheduler's run of this tick counts as done.
         tick = datetime.now(timezone.utc).replace(second=0, microsecond=0)
         try:
-            result = run_job(db.session, name, trigger="schedule", once_since=tick, clock=current_clock(), registry=current_registry())
+            result = run_job(
+                db.session,
+                name,
+                trigger="schedule",
+                once_since=tick,
+                clock=current_clock(),
+                registry=current_registry(),
+            )
         except Exception as exc:
             if not is_outage(exc):
                 raise
@@ -85,8 +97,12 @@ def sync_programs(app, timetable, outage: Outage) -> None:
 
     with app.app_context():
         try:
-            wanted = {f"tiers:{slug}": cron for slug, cron in db.session.execute(
-                db.select(Program.slug, Program.tier_cron).where(Program.tier_scheme.is_not(None))).all()}
+            wanted = {
+                f"tiers:{slug}": cron
+                for slug, cron in db.session.execute(
+                    db.select(Program.slug, Program.tier_cron).where(Program.tier_scheme.is_not(None))
+                ).all()
+            }
         except Exception as exc:
             if not is_outage(exc):
                 raise
@@ -97,8 +113,14 @@ def sync_programs(app, timetable, outage: Outage) -> None:
         if job.id.startswith("tiers:") and job.id not in wanted:
             job.remove()
     for job_id, cron in wanted.items():
-        timetable.add_job(run_scheduled, CronTrigger.from_crontab(cron, timezone="UTC"), id=job_id, name=job_id,
-                          args=[app, job_id, outage], replace_existing=True)
+        timetable.add_job(
+            run_scheduled,
+            CronTrigger.from_crontab(cron, timezone="UTC"),
+            id=job_id,
+            name=job_id,
+            args=[app, job_id, outage],
+            replace_existing=True,
+        )
 
 
 @click.command("scheduler")
@@ -117,11 +139,17 @@ def scheduler():
     outage = Outage("scheduler", log, meanwhile="skipping ticks until it answers")
     for name, (_, cron) in JOBS.items():
         if name != "tiers":
-            timetable.add_job(run_scheduled, CronTrigger.from_crontab(cron, timezone="UTC"), args=[app, name, outage],
-                              id=name, name=name)
+            timetable.add_job(
+                run_scheduled,
+                CronTrigger.from_crontab(cron, timezone="UTC"),
+                args=[app, name, outage],
+                id=name,
+                name=name,
+            )
     sync_programs(app, timetable, outage)
-    timetable.add_job(sync_programs, "interval", minutes=RESYNC_MINUTES, args=[app, timetable, outage],
-                      id="sync_programs")
+    timetable.add_job(
+        sync_programs, "interval", minutes=RESYNC_MINUTES, args=[app, timetable, outage], id="sync_programs"
+    )
     click.echo(f"Scheduler running {len(timetable.get_jobs()) - 1} jobs (Ctrl-C stops it).")
     try:
         timetable.start()

@@ -6,19 +6,19 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from loyalty.clock import current_clock
 from loyalty.cli.common import MOMENT, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.ledger import Ledger
-from loyalty.ledger.history import member_history
 from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
-from loyalty.programs.members import get_member
-from loyalty.registry import current_registry
-from loyalty.tiers.levels import get_tier, set_member_tier
+from loyalty.ledger import Ledger
+from loyalty.ledger.history import member_history
 from loyalty.models import Member
+from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.referrals import link_for, referred_by
+from loyalty.registry import current_registry
+from loyalty.tiers.levels import get_tier, set_member_tier
 
 group = AppGroup("members", help="Enrol, list and inspect members.")
 
@@ -33,9 +33,10 @@ group = AppGroup("members", help="Enrol, list and inspect members.")
 def add(program_slug, external_id, email, name, birthday):
     """Enrol a member."""
     program = get_program(db.session, program_slug)
-    customer = Customer(external_id=external_id, email=email, name=name,
-                        birthday=birthday.date() if birthday else None)
-    member, _ = enrol(db.session, program, customer, existing="error", registry=current_registry(), clock=current_clock())
+    customer = Customer(external_id=external_id, email=email, name=name, birthday=birthday.date() if birthday else None)
+    member, _ = enrol(
+        db.session, program, customer, existing="error", registry=current_registry(), clock=current_clock()
+    )
     balances = Ledger(db.session).balances(member.id)
     bonus = f"; {balances['available']} welcome points" if balances["available"] else ""
     click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}){bonus}.")
@@ -71,14 +72,19 @@ def show(program_slug, external_id, limit):
     member = get_member(db.session, program, external_id)
     balances = Ledger(db.session).balances(member.id)
     click.echo(f"Member {member.external_id} of {program.slug}: {member.name or ''} <{member.email or '-'}>")
-    click.echo(f"Status {member.status}, enrolled {member.enrolled_at:%Y-%m-%d}"
-               + (f", tier {member.tier.name}" if member.tier else "")
-               + (f", birthday {member.birthday:%m-%d}" if member.birthday else ""))
+    click.echo(
+        f"Status {member.status}, enrolled {member.enrolled_at:%Y-%m-%d}"
+        + (f", tier {member.tier.name}" if member.tier else "")
+        + (f", birthday {member.birthday:%m-%d}" if member.birthday else "")
+    )
     click.echo(f"Available {balances['available']}   Pending {balances['pending']}")
     link = link_for(program, member.referral_code)
     referral = referred_by(db.session, member)
-    click.echo(f"Referral code {member.referral_code}" + (f"   link {link}" if link else "")
-               + (f"   referred with code {referral.code} ({referral.status})" if referral else ""))
+    click.echo(
+        f"Referral code {member.referral_code}"
+        + (f"   link {link}" if link else "")
+        + (f"   referred with code {referral.code} ({referral.status})" if referral else "")
+    )
     lines = member_history(db.session, member.id, limit=limit)
     if not lines:
         click.echo("No ledger entries yet.")

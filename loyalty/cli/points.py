@@ -65,8 +65,14 @@ def award(program_slug, external_id, amount, pending, release_at, expires_at, re
         pending = True
     _report(
         Ledger(db.session, current_clock()).earn(
-            member, amount, key=_key(key), pending=pending, release_at=release_at,
-            expires_at=expires_at, reason=reason, actor=actor(),
+            member,
+            amount,
+            key=_key(key),
+            pending=pending,
+            release_at=release_at,
+            expires_at=expires_at,
+            reason=reason,
+            actor=actor(),
         )
     )
 
@@ -124,8 +130,13 @@ def reverse(program_slug, external_id, entry_id, amount, expires_at, reason, key
             raise errors.UnknownEntry(f"member {external_id} has no entry {entry_id}")
     _report(
         ledger.reverse(
-            entry_id, amount, key=_key(key), program_id=program.id, reason=reason,
-            actor=actor(), expires_at=expires_at,
+            entry_id,
+            amount,
+            key=_key(key),
+            program_id=program.id,
+            reason=reason,
+            actor=actor(),
+            expires_at=expires_at,
         )
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from loyalty.clock import current_clock
-from loyalty.programs.expiry import POLICIES
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
+from loyalty.programs.expiry import POLICIES
 from loyalty.programs.program import create_program, get_program, list_programs, update_program
 
 group = AppGroup("programs", help="Create and list loyalty programs.")
@@ -26,14 +26,24 @@ group = AppGroup("programs", help="Create and list loyalty programs.")
     show_default=True,
     help="When a refund claws back points already spent: go negative, or stop at zero.",
 )
-@click.option("--return-window-days", type=int, default=0, show_default=True,
-              help="Days order points stay pending before they can be spent (0: at once).")
+@click.option(
+    "--return-window-days",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Days order points stay pending before they can be spent (0: at once).",
+)
 @transactional
 def create(slug, name, currency, clawback_policy, return_window_days):
     """Create a program with its system accounts."""
     program = create_program(
-        db.session, slug=slug, name=name, currency=currency, clawback_policy=clawback_policy,
-        return_window_days=return_window_days, clock=current_clock(),
+        db.session,
+        slug=slug,
+        name=name,
+        currency=currency,
+        clawback_policy=clawback_policy,
+        return_window_days=return_window_days,
+        clock=current_clock(),
     )
     click.echo(f"Created program {program.slug} ({program.name}, {program.currency}).")
 
@@ -43,18 +53,30 @@ def create(slug, name, currency, clawback_policy, return_window_days):
 @click.option("--name")
 @click.option("--clawback-policy", type=click.Choice(CLAWBACK_POLICIES))
 @click.option("--return-window-days", type=int)
-@click.option("--expiry", "expiry_policy", type=click.Choice(POLICIES),
-              help="When points expire: per lot (after_days, end_of_month, end_of_year) or after inactivity.")
+@click.option(
+    "--expiry",
+    "expiry_policy",
+    type=click.Choice(POLICIES),
+    help="When points expire: per lot (after_days, end_of_month, end_of_year) or after inactivity.",
+)
 @click.option("--expiry-after", type=int, help="Days (after_days, inactivity), months or years.")
 @transactional
 def update(slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after):
     """Change a program's settings."""
-    program = update_program(db.session, get_program(db.session, slug), name=name,
-                             clawback_policy=clawback_policy, return_window_days=return_window_days,
-                             expiry_policy=expiry_policy, expiry_after=expiry_after)
+    program = update_program(
+        db.session,
+        get_program(db.session, slug),
+        name=name,
+        clawback_policy=clawback_policy,
+        return_window_days=return_window_days,
+        expiry_policy=expiry_policy,
+        expiry_after=expiry_after,
+    )
     expires = program.expiry_policy + (f" {program.expiry_after}" if program.expiry_after is not None else "")
-    click.echo(f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days,"
-               f" expiry {expires}.")
+    click.echo(
+        f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days,"
+        f" expiry {expires}."
+    )
 
 
 @group.command("list")

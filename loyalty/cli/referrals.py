@@ -7,11 +7,11 @@ import json
 import click
 from flask.cli import AppGroup
 
-from loyalty.clock import current_clock
 from loyalty.cli.common import actor, json_object, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.programs.members import get_member
 from loyalty.models import REFERRAL_STATUSES, Member, Reward
+from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.referrals import approve, list_referrals, reject, set_terms, stored_terms
 from loyalty.registry import current_registry
@@ -39,23 +39,45 @@ def _optional_int(value):
 @click.option("--friend-points", type=int, help="Points for the friend.")
 @click.option("--friend-reward", help="A catalog reward (its id) for the friend, given for no points; or 'none'.")
 @click.option("--min-order", help="Smallest qualifying order after discounts, e.g. 25.00.")
-@click.option("--first-order-only/--any-order", default=None,
-              help="Only the friend's first order decides (default), or each order until one qualifies.")
+@click.option(
+    "--first-order-only/--any-order",
+    default=None,
+    help="Only the friend's first order decides (default), or each order until one qualifies.",
+)
 @click.option("--monthly-cap", help="Rewarded referrals per referrer per month, or 'none'.")
 @click.option("--review-days", help="Days before rewarding, or 'none' for the program's return window.")
 @click.option("--link", help="Share link with {code}, e.g. 'https://shop.example.com/?ref={code}', or 'none'.")
 @click.option("--on/--off", "enabled", default=None, help="Switch referrals on or off.")
 @transactional
-def terms(program_slug, referrer_points, friend_points, friend_reward, min_order, first_order_only, monthly_cap,
-          review_days, link, enabled):
+def terms(
+    program_slug,
+    referrer_points,
+    friend_points,
+    friend_reward,
+    min_order,
+    first_order_only,
+    monthly_cap,
+    review_days,
+    link,
+    enabled,
+):
     """Show the program's referral terms; options change them."""
     program = get_program(db.session, program_slug)
-    changes = {name: value for name, value in {
-        "referrer_points": referrer_points, "friend_points": friend_points,
-        "friend_reward": _optional_int(friend_reward), "min_order": min_order,
-        "first_order_only": first_order_only, "monthly_cap": _optional_int(monthly_cap),
-        "review_days": _optional_int(review_days), "link": link, "enabled": enabled,
-    }.items() if value is not None}
+    changes = {
+        name: value
+        for name, value in {
+            "referrer_points": referrer_points,
+            "friend_points": friend_points,
+            "friend_reward": _optional_int(friend_reward),
+            "min_order": min_order,
+            "first_order_only": first_order_only,
+            "monthly_cap": _optional_int(monthly_cap),
+            "review_days": _optional_int(review_days),
+            "link": link,
+            "enabled": enabled,
+        }.items()
+        if value is not None
+    }
     changes = {name: None if value == NONE else value for name, value in changes.items()}
     if changes:
         set_terms(program, current_registry(), **changes)
@@ -64,18 +86,25 @@ def terms(program_slug, referrer_points, friend_points, friend_reward, min_order
 
 def _show_terms(program) -> None:
     current = stored_terms(program)
-    window = (f"{current.review_days} days" if current.review_days is not None
-              else f"the return window ({program.return_window_days} days)")
+    window = (
+        f"{current.review_days} days"
+        if current.review_days is not None
+        else f"the return window ({program.return_window_days} days)"
+    )
     on = program.referral_terms is not None and current.enabled
-    click.echo(f"Referrals in {program.slug}: {'on' if on else 'off'}"
-               + ("" if program.referral_terms else " (no terms yet: set them with the options)"))
+    click.echo(
+        f"Referrals in {program.slug}: {'on' if on else 'off'}"
+        + ("" if program.referral_terms else " (no terms yet: set them with the options)")
+    )
     gift = ""
     if current.friend_reward is not None:
         reward = db.session.get(Reward, current.friend_reward)
         gift = f" and reward {current.friend_reward} ({reward.name if reward else 'removed'})"
     click.echo(f"  referrer gets {current.referrer_points} points, friend gets {current.friend_points} points{gift}")
-    click.echo(f"  qualifying order: {'the first' if current.first_order_only else 'any'} order of at least "
-               f"{current.min_order} {program.currency} after discounts")
+    click.echo(
+        f"  qualifying order: {'the first' if current.first_order_only else 'any'} order of at least "
+        f"{current.min_order} {program.currency} after discounts"
+    )
     click.echo(f"  review period: {window}; monthly cap per referrer: {current.monthly_cap or 'none'}")
     click.echo(f"  share link: {current.link or 'none (set --link)'}")
 
@@ -100,8 +129,12 @@ def checks(program_slug):
 @click.option("--program", "program_slug", required=True)
 @click.argument("name")
 @click.option("--on/--off", "enabled", default=None)
-@click.option("--action", type=click.Choice(["reject", "flag", "default"]), default=None,
-              help="What the check's reason does ('default': the check's own default).")
+@click.option(
+    "--action",
+    type=click.Choice(["reject", "flag", "default"]),
+    default=None,
+    help="What the check's reason does ('default': the check's own default).",
+)
 @click.option("--settings", default=None, help="The check's own settings as JSON, e.g. '{\"max_per_ip\": 5}'.")
 @transactional
 def check(program_slug, name, enabled, action, settings):
@@ -130,12 +163,17 @@ def list_(program_slug, status, member_id, limit):
     if not rows:
         click.echo("No referrals.")
         return
-    names = dict(db.session.execute(
-        db.select(Member.id, Member.external_id).where(Member.id.in_({r.referrer_id for r in rows}))).all())
+    names = dict(
+        db.session.execute(
+            db.select(Member.id, Member.external_id).where(Member.id.in_({r.referrer_id for r in rows}))
+        ).all()
+    )
     for r in rows:
         points = f"+{r.referrer_points}/+{r.friend_points}" if r.status in ("converted", "rewarded") else ""
-        click.echo(f"{r.id:>6}  {r.created_at:%Y-%m-%d}  {r.status:9} {names[r.referrer_id]} -> {r.friend_external_id}"
-                   f"  via {r.via} {points}" + (f"  {r.reason}" if r.reason else ""))
+        click.echo(
+            f"{r.id:>6}  {r.created_at:%Y-%m-%d}  {r.status:9} {names[r.referrer_id]} -> {r.friend_external_id}"
+            f"  via {r.via} {points}" + (f"  {r.reason}" if r.reason else "")
+        )
 
 
 @group.command("approve")
@@ -144,7 +182,14 @@ def list_(program_slug, status, member_id, limit):
 @transactional
 def approve_(program_slug, referral_id):
     """Approve a flagged referral: it converts (or waits for the friend's order)."""
-    referral = approve(db.session, get_program(db.session, program_slug), referral_id, actor=actor(), registry=current_registry(), clock=current_clock())
+    referral = approve(
+        db.session,
+        get_program(db.session, program_slug),
+        referral_id,
+        actor=actor(),
+        registry=current_registry(),
+        clock=current_clock(),
+    )
     click.echo(f"Referral {referral.id} approved: now {referral.status}.")
 
 
@@ -155,7 +200,14 @@ def approve_(program_slug, referral_id):
 @transactional
 def reject_(program_slug, referral_id, reason):
     """Reject a referral that is not rewarded yet."""
-    referral = reject(db.session, get_program(db.session, program_slug), referral_id, reason=reason, actor=actor(), clock=current_clock())
+    referral = reject(
+        db.session,
+        get_program(db.session, program_slug),
+        referral_id,
+        reason=reason,
+        actor=actor(),
+        clock=current_clock(),
+    )
     click.echo(f"Referral {referral.id} rejected: {referral.reason}")
 
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-
 import click
 from flask.cli import AppGroup
 
 from loyalty import money
-from loyalty.clock import current_clock
 from loyalty.cli.common import MOMENT, actor, json_object, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.programs.members import get_member
 from loyalty.models import REDEMPTION_STATUSES, Tier
+from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.rewards import add_reward, cancel, get_reward, import_codes, list_rewards, redeem, redemptions_of
-from loyalty.rewards import update_reward
+from loyalty.rewards import (
+    add_reward,
+    cancel,
+    get_reward,
+    import_codes,
+    list_rewards,
+    redeem,
+    redemptions_of,
+    update_reward,
+)
 from loyalty.rewards.catalog import pool_left
 
 group = AppGroup("rewards", help="The reward catalog: rewards, code pools, redemptions.")
@@ -52,7 +59,7 @@ def types():
 @click.option("--step-value", default=None, help="Variable price: the money one step is worth, e.g. 1.00.")
 @click.option("--min-points", type=int, default=None)
 @click.option("--max-points", type=int, default=None)
-@click.option("--config", default="{}", help="The type's settings as JSON, e.g. '{\"amount\": \"5.00\"}'.")
+@click.option("--config", default="{}", help='The type\'s settings as JSON, e.g. \'{"amount": "5.00"}\'.')
 @click.option("--description", default=None)
 @click.option("--starts", type=MOMENT, default=None)
 @click.option("--ends", type=MOMENT, default=None)
@@ -60,14 +67,42 @@ def types():
 @click.option("--stock", type=int, default=None, help="How many can ever be issued.")
 @click.option("--limit-per-member", type=int, default=None)
 @transactional
-def add(program_slug, type_, name, points, step_value, min_points, max_points, config, description, starts, ends,
-        min_tier, stock, limit_per_member):
+def add(
+    program_slug,
+    type_,
+    name,
+    points,
+    step_value,
+    min_points,
+    max_points,
+    config,
+    description,
+    starts,
+    ends,
+    min_tier,
+    stock,
+    limit_per_member,
+):
     """Add a reward to the catalog."""
     program = get_program(db.session, program_slug)
     reward = add_reward(
-        db.session, program, current_registry(), type=type_, name=name, points=points, config=json_object(config, '--config'),
-        description=description, step_value=step_value, min_points=min_points, max_points=max_points,
-        starts_at=starts, ends_at=ends, min_tier=min_tier, stock=stock, limit_per_member=limit_per_member, clock=current_clock(),
+        db.session,
+        program,
+        current_registry(),
+        type=type_,
+        name=name,
+        points=points,
+        config=json_object(config, "--config"),
+        description=description,
+        step_value=step_value,
+        min_points=min_points,
+        max_points=max_points,
+        starts_at=starts,
+        ends_at=ends,
+        min_tier=min_tier,
+        stock=stock,
+        limit_per_member=limit_per_member,
+        clock=current_clock(),
     )
     click.echo(f"Added reward {reward.id}: {reward.name} ({_price(reward, program)}).")
 
@@ -98,8 +133,10 @@ def list_(program_slug):
         if reward.config.get("use_pool"):
             notes.append(f"pool {pool_left(db.session, reward)} codes left")
         summary = kind.describe(reward.config, program.currency) if kind else reward.type
-        click.echo(f"{reward.id:>4}  {reward.name:28} {_price(reward, program):34} {summary}"
-                   + (f"  [{', '.join(notes)}]" if notes else ""))
+        click.echo(
+            f"{reward.id:>4}  {reward.name:28} {_price(reward, program):34} {summary}"
+            + (f"  [{', '.join(notes)}]" if notes else "")
+        )
 
 
 @group.command("update")
@@ -116,9 +153,14 @@ def update(program_slug, reward_id, paused, stock, limit_per_member, starts, end
     """Pause or resume a reward, or change its availability."""
     program = get_program(db.session, program_slug)
     reward = get_reward(db.session, program, reward_id)
-    changes = {"active": None if paused is None else not paused, "stock": _limit(stock),
-               "limit_per_member": _limit(limit_per_member), "starts_at": starts, "ends_at": ends,
-               "min_tier": min_tier}
+    changes = {
+        "active": None if paused is None else not paused,
+        "stock": _limit(stock),
+        "limit_per_member": _limit(limit_per_member),
+        "starts_at": starts,
+        "ends_at": ends,
+        "min_tier": min_tier,
+    }
     changes = {k: (None if v == NONE else v) for k, v in changes.items() if v is not None}
     update_reward(db.session, program, reward, clock=current_clock(), **changes)
     click.echo(f"Reward {reward.id} {reward.name}: {'active' if reward.active else 'paused'}.")
@@ -148,8 +190,11 @@ def redeem_(program_slug, member_id, reward_id, points, key):
     redemption = _redeem(program_slug, member_id, reward_id, points, key)
     if redemption.status == "failed":
         raise click.ClickException(f"redemption {redemption.id} failed, no points spent: {redemption.reason}")
-    click.echo(f"Redemption {redemption.id}: {redemption.points} points, code {redemption.code or '-'}"
-               + (f", expires {redemption.expires_at:%Y-%m-%d}" if redemption.expires_at else "") + ".")
+    click.echo(
+        f"Redemption {redemption.id}: {redemption.points} points, code {redemption.code or '-'}"
+        + (f", expires {redemption.expires_at:%Y-%m-%d}" if redemption.expires_at else "")
+        + "."
+    )
 
 
 @transactional
@@ -157,7 +202,17 @@ def _redeem(program_slug, member_id, reward_id, points, key):
     """In one transaction (committed even when the reward failed: the failure is recorded)."""
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, member_id)
-    return redeem(db.session, program, member, reward_id, key=key, points=points, actor=actor(), clock=current_clock(), registry=current_registry())
+    return redeem(
+        db.session,
+        program,
+        member,
+        reward_id,
+        key=key,
+        points=points,
+        actor=actor(),
+        clock=current_clock(),
+        registry=current_registry(),
+    )
 
 
 @group.command("redemptions")
@@ -173,8 +228,10 @@ def redemptions(program_slug, member_id, status):
     if not rows:
         click.echo("No redemptions.")
     for r in rows:
-        click.echo(f"{r.id:>6}  {r.created_at:%Y-%m-%d}  {r.status:9} reward {r.reward_id:<4} {r.points:>6} points"
-                   f"  {r.code or '-'}" + (f"  {r.reason}" if r.reason else ""))
+        click.echo(
+            f"{r.id:>6}  {r.created_at:%Y-%m-%d}  {r.status:9} reward {r.reward_id:<4} {r.points:>6} points"
+            f"  {r.code or '-'}" + (f"  {r.reason}" if r.reason else "")
+        )
 
 
 @group.command("cancel")
@@ -186,16 +243,20 @@ def cancel_(program_slug, member_id, redemption_id):
     """Cancel an issued, unused redemption: the points come back."""
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, member_id)
-    redemption = cancel(db.session, program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry())
+    redemption = cancel(
+        db.session, program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry()
+    )
     click.echo(f"Redemption {redemption.id} cancelled: {redemption.points} points returned.")
 
 
 def _price(reward, program) -> str:
     if reward.pricing == "fixed":
         return f"{reward.points} points"
-    return (f"{reward.points} points = {money.to_decimal(reward.step_value.normalize(), program.currency)} "
-            f"{program.currency}, "
-            f"{reward.min_points}-{reward.max_points}")
+    return (
+        f"{reward.points} points = {money.to_decimal(reward.step_value.normalize(), program.currency)} "
+        f"{program.currency}, "
+        f"{reward.min_points}-{reward.max_points}"
+    )
 
 
 def register(main) -> None:

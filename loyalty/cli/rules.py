@@ -7,12 +7,12 @@ import json
 import click
 from flask.cli import AppGroup
 
-from loyalty.clock import current_clock
 from loyalty.cli.common import json_object, transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
-from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 
 group = AppGroup("rules", help="Earning rules: add, list, change, pause.")
 
@@ -41,7 +41,14 @@ def add(program_slug, type_, name, config, paused):
     """Add an earning rule; its config is validated by the rule type's schema."""
     program = get_program(db.session, program_slug)
     rule = add_rule(
-        db.session, program, current_registry(), type=type_, name=name, config=json_object(config, '--config'), active=not paused, clock=current_clock(),
+        db.session,
+        program,
+        current_registry(),
+        type=type_,
+        name=name,
+        config=json_object(config, "--config"),
+        active=not paused,
+        clock=current_clock(),
     )
     click.echo(f"Added rule {rule.id}: {rule.name} ({rule.type}) {json.dumps(rule.config)}")
 
@@ -69,8 +76,14 @@ def list_(program_slug):
 def update(program_slug, rule_id, name, config):
     """Rename a rule or replace its config."""
     program = get_program(db.session, program_slug)
-    rule = update_rule(db.session, get_rule(db.session, program, rule_id), current_registry(),
-                       name=name, config=json_object(config, '--config'), clock=current_clock())
+    rule = update_rule(
+        db.session,
+        get_rule(db.session, program, rule_id),
+        current_registry(),
+        name=name,
+        config=json_object(config, "--config"),
+        clock=current_clock(),
+    )
     click.echo(f"Rule {rule.id}: {rule.name} {json.dumps(rule.config)}")
 
 

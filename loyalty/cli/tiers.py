@@ -11,8 +11,8 @@ from loyalty.cli.common import json_object, transactional
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.jobs import check_cron
-from loyalty.programs.members import get_member
 from loyalty.models import Tier
+from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
 from loyalty.tiers.levels import add_tier, history, list_tiers, set_scheme
@@ -33,9 +33,20 @@ group = AppGroup("tiers", help="Program tiers, their scheme, recalculation and h
 @transactional
 def add(program_slug, name, rank, threshold, keep_threshold, earn_multiplier, perks):
     """Add a tier."""
-    tier = add_tier(db.session, get_program(db.session, program_slug), name=name, rank=rank, threshold=threshold,
-                    keep_threshold=keep_threshold, earn_multiplier=earn_multiplier, perks=perks, clock=current_clock())
-    click.echo(f"Added tier {tier.name} (rank {tier.rank}, from {plain(tier.threshold)}, earn x{tier.earn_multiplier}).")
+    tier = add_tier(
+        db.session,
+        get_program(db.session, program_slug),
+        name=name,
+        rank=rank,
+        threshold=threshold,
+        keep_threshold=keep_threshold,
+        earn_multiplier=earn_multiplier,
+        perks=perks,
+        clock=current_clock(),
+    )
+    click.echo(
+        f"Added tier {tier.name} (rank {tier.rank}, from {plain(tier.threshold)}, earn x{tier.earn_multiplier})."
+    )
 
 
 @group.command("list")
@@ -48,8 +59,10 @@ def list_(program_slug):
     click.echo(f"Scheme: {scheme}; recalculated on cron {program.tier_cron!r}")
     for tier in list_tiers(db.session, program):
         keep = f" keep {plain(tier.keep_threshold)}" if tier.keep_threshold is not None else ""
-        click.echo(f"{tier.rank:>3}  {tier.name:16} from {plain(tier.threshold)}{keep}  earn x{tier.earn_multiplier}"
-                   + (f"  {tier.perks}" if tier.perks else ""))
+        click.echo(
+            f"{tier.rank:>3}  {tier.name:16} from {plain(tier.threshold)}{keep}  earn x{tier.earn_multiplier}"
+            + (f"  {tier.perks}" if tier.perks else "")
+        )
 
 
 @group.command("schemes")
@@ -66,18 +79,21 @@ def schemes():
 @group.command("scheme")
 @click.option("--program", "program_slug", required=True)
 @click.option("--scheme", "name", required=True, help="An installed scheme (loyalty tiers schemes), or 'none'.")
-@click.option("--settings", default="{}", help="JSON, e.g. '{\"window\": \"rolling\", \"window_days\": 365}'.")
+@click.option("--settings", default="{}", help='JSON, e.g. \'{"window": "rolling", "window_days": 365}\'.')
 @click.option("--cron", default=None, help="When to recalculate (crontab: minute hour day month weekday).")
 @transactional
 def scheme(program_slug, name, settings, cron):
     """Choose how the program's members qualify for tiers."""
     program = get_program(db.session, program_slug)
-    set_scheme(db.session, program, current_registry(), None if name == "none" else name,
-               json_object(settings, "--settings"))
+    set_scheme(
+        db.session, program, current_registry(), None if name == "none" else name, json_object(settings, "--settings")
+    )
     if cron is not None:
         program.tier_cron = check_cron(cron)
-    click.echo(f"Program {program.slug}: tier scheme {program.tier_scheme or 'none'} "
-               f"{json.dumps(program.tier_settings) if program.tier_settings else ''}".rstrip())
+    click.echo(
+        f"Program {program.slug}: tier scheme {program.tier_scheme or 'none'} "
+        f"{json.dumps(program.tier_settings) if program.tier_settings else ''}".rstrip()
+    )
 
 
 @group.command("recalc")
@@ -85,9 +101,13 @@ def scheme(program_slug, name, settings, cron):
 @transactional
 def recalc(program_slug):
     """Recalculate every member's tier now (what the nightly job does)."""
-    result = recalculate(db.session, get_program(db.session, program_slug), clock=current_clock(), registry=current_registry())
-    click.echo(f"{result.members} members: {result.upgraded} up, {result.downgraded} down, "
-               f"{result.floors_ended} manual tiers ended.")
+    result = recalculate(
+        db.session, get_program(db.session, program_slug), clock=current_clock(), registry=current_registry()
+    )
+    click.echo(
+        f"{result.members} members: {result.upgraded} up, {result.downgraded} down, "
+        f"{result.floors_ended} manual tiers ended."
+    )
 
 
 @group.command("history")
@@ -100,8 +120,10 @@ def history_(program_slug, external_id):
     name = lambda tier_id: db.session.get(Tier, tier_id).name if tier_id else "no tier"  # noqa: E731
     for change in history(db.session, member):
         value = f" (value {plain(change.qualifying_value)})" if change.qualifying_value is not None else ""
-        click.echo(f"{change.created_at.isoformat(timespec='seconds')}  {name(change.from_tier_id)} -> "
-                   f"{name(change.to_tier_id)}  {change.reason}{value}")
+        click.echo(
+            f"{change.created_at.isoformat(timespec='seconds')}  {name(change.from_tier_id)} -> "
+            f"{name(change.to_tier_id)}  {change.reason}{value}"
+        )
 
 
 def register(main) -> None:

@@ -39,7 +39,12 @@ from loyalty.rewards.redeem import mark_used
 
 
 def process_paid_orders(
-    session: Session, program: Program, events: list[Event], *, registry, clock: Clock,
+    session: Session,
+    program: Program,
+    events: list[Event],
+    *,
+    registry,
+    clock: Clock,
     cache: PipelineCache | None = None,
 ) -> list[Outcome | None]:
     """Process the independent paid orders among ``events`` together.
@@ -69,19 +74,23 @@ def process_paid_orders(
         return results
     member_of = {i: members[e.customer.external_id.strip()] for i, (e, _) in picked.items()}
     pipeline.ledger.hold_many(member.id for member in member_of.values())
-    known = set(session.scalars(
-        select(Order.external_id).where(
-            Order.program_id == program.id, Order.external_id.in_([view.external_id for _, view in picked.values()])
+    known = set(
+        session.scalars(
+            select(Order.external_id).where(
+                Order.program_id == program.id, Order.external_id.in_([view.external_id for _, view in picked.values()])
+            )
         )
-    ))
+    )
     picked = {i: (e, v) for i, (e, v) in picked.items() if v.external_id not in known}
     if not picked:
         return results
-    earlier_orders = dict(session.execute(
-        select(Order.member_id, func.count())
-        .where(Order.member_id.in_([member_of[i].id for i in picked]), Order.paid_at.is_not(None))
-        .group_by(Order.member_id)
-    ).all())
+    earlier_orders = dict(
+        session.execute(
+            select(Order.member_id, func.count())
+            .where(Order.member_id.in_([member_of[i].id for i in picked]), Order.paid_at.is_not(None))
+            .group_by(Order.member_id)
+        ).all()
+    )
 
     evaluated = []
     for i, (event, view) in picked.items():
@@ -102,9 +111,12 @@ def process_paid_orders(
         return results
 
     order_ids = insert_many(
-        session.connection(), Order.__table__,
-        [paid_order_values(program, pipeline.clock, event, view, member, occurred)
-         for _, event, view, member, occurred, _ in evaluated],
+        session.connection(),
+        Order.__table__,
+        [
+            paid_order_values(program, pipeline.clock, event, view, member, occurred)
+            for _, event, view, member, occurred, _ in evaluated
+        ],
     )
     earnings, owners = [], []
     for (i, _, view, member, occurred, awards), order_id in zip(evaluated, order_ids):

@@ -36,17 +36,24 @@ def record(
     """Record the event's id for the member: the record's id, or ``None`` if a concurrent delivery recorded it first."""
     return session.execute(
         RECORD_EVENT[session.get_bind().dialect.name],
-        {"program_id": program.id, "event_id": event.event_id, "member_id": member.id,
-         "name": event.name, "occurred_at": occurred, "received_at": now, "points": 0},
+        {
+            "program_id": program.id,
+            "event_id": event.event_id,
+            "member_id": member.id,
+            "name": event.name,
+            "occurred_at": occurred,
+            "received_at": now,
+            "points": 0,
+        },
     ).scalar()
 
 
 def recorded(session: Session, program: Program, event_id: str) -> CustomEventRecord | None:
     """The record of ``event_id``, read again (a concurrent delivery may have just committed it)."""
     return session.scalar(
-        select(CustomEventRecord).where(
-            CustomEventRecord.program_id == program.id, CustomEventRecord.event_id == event_id
-        ).execution_options(populate_existing=True)
+        select(CustomEventRecord)
+        .where(CustomEventRecord.program_id == program.id, CustomEventRecord.event_id == event_id)
+        .execution_options(populate_existing=True)
     )
 
 

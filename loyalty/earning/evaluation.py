@@ -28,15 +28,19 @@ def member_view(
     """The member as rules see them; ``previous_paid_orders`` when the caller has counted already."""
     tier = session.get(Tier, member.tier_id) if member.tier_id else None
     if previous_paid_orders is None:
-        previous = select(func.count()).select_from(Order).where(
-            Order.member_id == member.id, Order.paid_at.is_not(None)
+        previous = (
+            select(func.count()).select_from(Order).where(Order.member_id == member.id, Order.paid_at.is_not(None))
         )
         if exclude_order_id is not None:
             previous = previous.where(Order.id != exclude_order_id)
         previous_paid_orders = session.scalar(previous)
     return MemberView(
-        member.id, member.external_id, member.email, member.birthday,
-        tier.name if tier else None, tier.earn_multiplier if tier else Decimal(1),
+        member.id,
+        member.external_id,
+        member.email,
+        member.birthday,
+        tier.name if tier else None,
+        tier.earn_multiplier if tier else Decimal(1),
         previous_paid_orders,
     )
 
@@ -68,25 +72,37 @@ def count_awards(session: Session, member_id: int, rule_id: int, since: datetime
     """
     order_key = literal("order:") + cast(Order.id, String) + literal(f":rule:{rule_id:d}")
     orders = (
-        select(func.count()).select_from(Entry)
+        select(func.count())
+        .select_from(Entry)
         .join(Order, (Order.program_id == Entry.program_id) & (Order.external_id == Entry.source_id))
         .where(
-            Entry.member_id == member_id, Entry.kind == "earn", Entry.source_type == "order",
-            Order.member_id == member_id, Order.status != "cancelled",
+            Entry.member_id == member_id,
+            Entry.kind == "earn",
+            Entry.source_type == "order",
+            Order.member_id == member_id,
+            Order.status != "cancelled",
             # Order ids are digits: no LIKE wildcard in the pattern but the trailing part's.
             or_(Entry.idempotency_key == order_key, Entry.idempotency_key.like(order_key + literal(":%"))),
         )
     )
     event_key = literal("event:") + CustomEventRecord.event_id + literal(f":rule:{rule_id:d}")
     events = (
-        select(func.count()).select_from(Entry)
-        .outerjoin(CustomEventRecord, (CustomEventRecord.program_id == Entry.program_id)
-                   & (CustomEventRecord.member_id == Entry.member_id)
-                   & or_(Entry.idempotency_key == event_key,  # event ids may hold wildcards: no LIKE
-                         func.substr(Entry.idempotency_key, 1, func.length(event_key) + 1) == event_key + literal(":")))
+        select(func.count())
+        .select_from(Entry)
+        .outerjoin(
+            CustomEventRecord,
+            (CustomEventRecord.program_id == Entry.program_id)
+            & (CustomEventRecord.member_id == Entry.member_id)
+            & or_(
+                Entry.idempotency_key == event_key,  # event ids may hold wildcards: no LIKE
+                func.substr(Entry.idempotency_key, 1, func.length(event_key) + 1) == event_key + literal(":"),
+            ),
+        )
         .where(
-            Entry.member_id == member_id, Entry.kind == "earn",
-            Entry.source_type == "rule", Entry.source_id == str(rule_id),
+            Entry.member_id == member_id,
+            Entry.kind == "earn",
+            Entry.source_type == "rule",
+            Entry.source_id == str(rule_id),
         )
     )
     if since is not None:

@@ -121,13 +121,15 @@ def _order_refunded(event: events.OrderRefunded) -> events.OrderRefunded:
 
 
 def _order_cancelled(event: events.OrderCancelled) -> events.OrderCancelled:
-    return dataclasses.replace(event, order_id=_identity(event.order_id, "order_id"),
-                               occurred_at=_moment(event.occurred_at, "occurred_at"))
+    return dataclasses.replace(
+        event, order_id=_identity(event.order_id, "order_id"), occurred_at=_moment(event.occurred_at, "occurred_at")
+    )
 
 
 def _customer_created(event: events.CustomerCreated) -> events.CustomerCreated:
-    return dataclasses.replace(event, customer=_customer(event.customer, "customer"),
-                               occurred_at=_moment(event.occurred_at, "occurred_at"))
+    return dataclasses.replace(
+        event, customer=_customer(event.customer, "customer"), occurred_at=_moment(event.occurred_at, "occurred_at")
+    )
 
 
 def _custom_event(event: events.CustomEvent) -> events.CustomEvent:
@@ -183,8 +185,10 @@ def _line(line, field: str) -> events.Line:
         total=_money(line.total, f"{field}.total"),
         product_id=_optional_text(line.product_id, f"{field}.product_id", TEXT_LENGTH),
         sku=_optional_text(line.sku, f"{field}.sku", TEXT_LENGTH),
-        categories=tuple(_text(c, f"{field}.categories[{i}]", TEXT_LENGTH)
-                         for i, c in enumerate(_sequence(line.categories, f"{field}.categories"))),
+        categories=tuple(
+            _text(c, f"{field}.categories[{i}]", TEXT_LENGTH)
+            for i, c in enumerate(_sequence(line.categories, f"{field}.categories"))
+        ),
     )
 
 
@@ -193,8 +197,12 @@ def _address(address) -> events.Address | None:
         return None
     if not isinstance(address, events.Address):
         raise _refused("shipping_address", "must be an address")
-    return events.Address(*(_optional_text(getattr(address, name), f"shipping_address.{name}", TEXT_LENGTH)
-                            for name in ("line1", "line2", "city", "postcode", "country")))
+    return events.Address(
+        *(
+            _optional_text(getattr(address, name), f"shipping_address.{name}", TEXT_LENGTH)
+            for name in ("line1", "line2", "city", "postcode", "country")
+        )
+    )
 
 
 def _referral(mark) -> events.ReferralMark | None:
@@ -241,13 +249,18 @@ def _email(value, field: str) -> str | None:
     if not isinstance(value, str):
         raise _refused(field, "must be text")
     value = value.strip()
-    return value if value and len(value) <= EMAIL_LENGTH and not UNSTORABLE.search(value) and EMAIL.match(value) \
-        else None
+    return (
+        value if value and len(value) <= EMAIL_LENGTH and not UNSTORABLE.search(value) and EMAIL.match(value) else None
+    )
 
 
 def _currency(value, field: str) -> str:
-    if not isinstance(value, str) or len(value.strip()) != CURRENCY_LENGTH or not value.strip().isascii() \
-            or not value.strip().isalpha():
+    if (
+        not isinstance(value, str)
+        or len(value.strip()) != CURRENCY_LENGTH
+        or not value.strip().isascii()
+        or not value.strip().isalpha()
+    ):
         raise _refused(field, "must be a three-letter ISO 4217 code")
     return value.strip().upper()
 
@@ -255,9 +268,9 @@ def _currency(value, field: str) -> str:
 def _money(value, field: str) -> Decimal:
     """A finite Decimal whose minor units fit (precision against the currency is the pipeline's check)."""
     if isinstance(value, float):
-        raise _refused(field, "must not be a float (money loses cents in floats); send a string such as \"19.99\"")
+        raise _refused(field, 'must not be a float (money loses cents in floats); send a string such as "19.99"')
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _refused(field, "must be an amount of money (a string such as \"19.99\")")
+        raise _refused(field, 'must be an amount of money (a string such as "19.99")')
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except ArithmeticError:

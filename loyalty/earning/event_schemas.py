@@ -81,8 +81,14 @@ class OrderPaidSchema(_Strict):
         data.pop("type", None)
         code = data.pop("referral_code")
         referral = events.ReferralMark(code.strip(), "referral_code") if code and code.strip() else None
-        return events.OrderPaid(**{**data, "lines": tuple(data["lines"]), "discount_codes": tuple(data["discount_codes"]),
-                                   "referral": referral})
+        return events.OrderPaid(
+            **{
+                **data,
+                "lines": tuple(data["lines"]),
+                "discount_codes": tuple(data["discount_codes"]),
+                "referral": referral,
+            }
+        )
 
 
 class OrderRefundedSchema(_Strict):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+
 @dataclass(frozen=True)
 class Customer:
     external_id: str
@@ -48,8 +49,10 @@ class Address:
 
         ``None`` when there is no street line: a country alone matches too many people.
         """
-        parts = ["".join(ch for ch in (part or "").lower() if ch.isalnum())
-                 for part in (self.line1, self.line2, self.postcode, self.country)]
+        parts = [
+            "".join(ch for ch in (part or "").lower() if ch.isalnum())
+            for part in (self.line1, self.line2, self.postcode, self.country)
+        ]
         if not parts[0]:
             return None
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]

@@ -47,22 +47,37 @@ def order_view(program: Program, event: OrderPaid) -> OrderView:
 
     lines = tuple(
         LineView(
-            str(line.id), line.product_id, line.sku, line.title, int(line.quantity),
-            amount(line.total, f"lines[{i}].total"), tuple(line.categories),
+            str(line.id),
+            line.product_id,
+            line.sku,
+            line.title,
+            int(line.quantity),
+            amount(line.total, f"lines[{i}].total"),
+            tuple(line.categories),
         )
         for i, line in enumerate(event.lines)
     )
     return OrderView(
-        external_id=str(event.order_id), currency=currency,
-        subtotal=amount(event.subtotal, "subtotal"), discount=amount(event.discount, "discount"),
-        tax=amount(event.tax, "tax"), shipping=amount(event.shipping, "shipping"),
-        total=amount(event.total, "total"), lines=lines,
-        discount_codes=tuple(event.discount_codes), attributes=dict(event.attributes),
+        external_id=str(event.order_id),
+        currency=currency,
+        subtotal=amount(event.subtotal, "subtotal"),
+        discount=amount(event.discount, "discount"),
+        tax=amount(event.tax, "tax"),
+        shipping=amount(event.shipping, "shipping"),
+        total=amount(event.total, "total"),
+        lines=lines,
+        discount_codes=tuple(event.discount_codes),
+        attributes=dict(event.attributes),
     )
 
 
 def record_order(
-    session: Session, program: Program, clock: Clock, event: OrderPaid, view: OrderView, member: Member | None,
+    session: Session,
+    program: Program,
+    clock: Clock,
+    event: OrderPaid,
+    view: OrderView,
+    member: Member | None,
     occurred: datetime,
 ) -> tuple[Order, bool]:
     """Insert the order as paid, or mark a known open order paid. ``(order, fresh)``."""
@@ -89,39 +104,67 @@ def paid_order_values(
     now = clock.now()
     minor = lambda value: money.to_minor(value, view.currency)  # noqa: E731
     return dict(
-        program_id=program.id, external_id=view.external_id, refunded_minor=0,
-        placed_at=occurred, created_at=now,
-        member_id=member.id if member else None, origin=event.origin, currency=view.currency,
-        subtotal_minor=minor(view.subtotal), discount_minor=minor(view.discount), tax_minor=minor(view.tax),
-        shipping_minor=minor(view.shipping), total_minor=minor(view.total),
+        program_id=program.id,
+        external_id=view.external_id,
+        refunded_minor=0,
+        placed_at=occurred,
+        created_at=now,
+        member_id=member.id if member else None,
+        origin=event.origin,
+        currency=view.currency,
+        subtotal_minor=minor(view.subtotal),
+        discount_minor=minor(view.discount),
+        tax_minor=minor(view.tax),
+        shipping_minor=minor(view.shipping),
+        total_minor=minor(view.total),
         lines=[
-            {"id": line.id, "title": line.title, "quantity": line.quantity, "total": str(line.total),
-             "product_id": line.product_id, "sku": line.sku, "categories": list(line.categories)}
+            {
+                "id": line.id,
+                "title": line.title,
+                "quantity": line.quantity,
+                "total": str(line.total),
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "categories": list(line.categories),
+            }
             for line in view.lines
         ],
-        discount_codes=list(view.discount_codes), attributes=view.attributes,
+        discount_codes=list(view.discount_codes),
+        attributes=view.attributes,
         shipping_key=event.shipping_address.key() if event.shipping_address else None,
-        status="paid", paid_at=occurred, updated_at=now,
+        status="paid",
+        paid_at=occurred,
+        updated_at=now,
     )
 
 
 def order_earning(
-    program: Program, member: Member, order_id: int, external_id: str, occurred: datetime, rule: RuleSpec,
+    program: Program,
+    member: Member,
+    order_id: int,
+    external_id: str,
+    occurred: datetime,
+    rule: RuleSpec,
     award: ComputedAward,
 ) -> NewEarning:
     """What an order's award posts: keyed by (order, rule, part), pending for the return window."""
     window = program.return_window_days
     return NewEarning(
-        member, award.points,
+        member,
+        award.points,
         key=f"order:{order_id}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
         pending=window > 0,
         release_at=occurred + timedelta(days=window) if window > 0 else None,
         expires_at=lot_expiry(program, occurred),
-        reason=rule.reason(award), actor="pipeline", source=("order", external_id),
+        reason=rule.reason(award),
+        actor="pipeline",
+        source=("order", external_id),
     )
 
 
-def order_and_member(session: Session, program: Program, ledger: Ledger, external_id: str) -> tuple[Order, Member | None]:
+def order_and_member(
+    session: Session, program: Program, ledger: Ledger, external_id: str
+) -> tuple[Order, Member | None]:
     """The order and its member, locked in the pipeline's order: member first, then order.
 
     (Paying an order locks the member, then writes the order; taking
@@ -145,17 +188,23 @@ def earned(session: Session, order: Order) -> list[tuple[int, int, int]]:
     entries = session.execute(
         select(Entry.id, Entry.amount)
         .where(
-            Entry.member_id == order.member_id, Entry.kind == "earn",
-            Entry.source_type == "order", Entry.source_id == order.external_id,
+            Entry.member_id == order.member_id,
+            Entry.kind == "earn",
+            Entry.source_type == "order",
+            Entry.source_id == order.external_id,
         )
         .order_by(Entry.id)
     ).all()
-    reversed_ = dict(
-        session.execute(
-            select(Entry.reverses_id, func.sum(Entry.amount))
-            .where(Entry.reverses_id.in_([e.id for e in entries]))
-            .group_by(Entry.reverses_id)
-        ).all()
-    ) if entries else {}
+    reversed_ = (
+        dict(
+            session.execute(
+                select(Entry.reverses_id, func.sum(Entry.amount))
+                .where(Entry.reverses_id.in_([e.id for e in entries]))
+                .group_by(Entry.reverses_id)
+            ).all()
+        )
+        if entries
+        else {}
+    )
     # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
     return [(e.id, e.amount, int(reversed_.get(e.id, 0))) for e in entries]

@@ -64,6 +64,7 @@ from loyalty.referrals.context import ReferralContext
 from loyalty.rewards.redeem import mark_used
 from loyalty.tiers.recalculate import upgrade_on_event
 
+
 @dataclass
 class Outcome:
     """What processing an event did."""
@@ -100,7 +101,12 @@ class PipelineCache:
 
 
 def process(
-    session: Session, program: Program, event: Event, *, registry, clock: Clock,
+    session: Session,
+    program: Program,
+    event: Event,
+    *,
+    registry,
+    clock: Clock,
     cache: PipelineCache | None = None,
 ) -> Outcome:
     """Apply one normalized event to a program. See the module docstring.
@@ -147,7 +153,12 @@ class Pipeline:
     """
 
     def __init__(
-        self, session: Session, program: Program, *, registry, clock: Clock,
+        self,
+        session: Session,
+        program: Program,
+        *,
+        registry,
+        clock: Clock,
         cache: PipelineCache | None = None,
     ):
         self.session = session
@@ -189,9 +200,15 @@ class Pipeline:
             for award in self.evaluate(rule, context, member):
                 earning = orders.order_earning(self.program, member, order.id, order.external_id, occurred, rule, award)
                 posting = self.ledger.earn(
-                    earning.member, earning.amount, key=earning.key, pending=earning.pending,
-                    release_at=earning.release_at, expires_at=earning.expires_at, reason=earning.reason,
-                    actor=earning.actor, source=earning.source,
+                    earning.member,
+                    earning.amount,
+                    key=earning.key,
+                    pending=earning.pending,
+                    release_at=earning.release_at,
+                    expires_at=earning.expires_at,
+                    reason=earning.reason,
+                    actor=earning.actor,
+                    source=earning.source,
                 )
                 self.order_posted(member, order.external_id, rule, posting)
                 outcome.awards.append((award, posting))
@@ -209,7 +226,9 @@ class Pipeline:
         order, member = orders.order_and_member(self.session, self.program, self.ledger, event.order_id)
         amount = money.to_decimal(event.amount, order.currency, field="amount")
         if event.currency.upper() != order.currency:
-            raise errors.InvalidInput(f"refund in {event.currency}, but order {order.external_id} is in {order.currency}")
+            raise errors.InvalidInput(
+                f"refund in {event.currency}, but order {order.external_id} is in {order.currency}"
+            )
         if amount <= 0:
             raise errors.InvalidInput("a refund amount must be positive")
         if not event.refund_id:
@@ -231,8 +250,11 @@ class Pipeline:
             return Outcome("processed", note, member, order, note=note)
         now = self.clock.now()
         refund = OrderRefund(
-            order_id=order.id, external_id=event.refund_id, amount_minor=amount_minor,
-            refunded_at=self.occurred_at(event), created_at=now,
+            order_id=order.id,
+            external_id=event.refund_id,
+            amount_minor=amount_minor,
+            refunded_at=self.occurred_at(event),
+            created_at=now,
         )
         self.session.add(refund)
         order.refunded_minor += refund.amount_minor
@@ -244,8 +266,11 @@ class Pipeline:
             return outcome
         earned = orders.earned(self.session, order)
         outcome.reversals = refunds.claw_back(
-            self.ledger, earned, refunds.refund_claw_back(order, earned),
-            key=f"refund:{refund.id}", reason=f"Refund {event.refund_id} of order {order.external_id}",
+            self.ledger,
+            earned,
+            refunds.refund_claw_back(order, earned),
+            key=f"refund:{refund.id}",
+            reason=f"Refund {event.refund_id} of order {order.external_id}",
         )
         referral_review.on_order_changed(self.referrals, order, refund.refunded_at)
         return outcome
@@ -262,8 +287,11 @@ class Pipeline:
         if member is not None:
             earned = orders.earned(self.session, order)
             outcome.reversals = refunds.claw_back(
-                self.ledger, earned, refunds.cancel_claw_back(earned),
-                key=f"cancel:{order.id}", reason=f"Order {order.external_id} cancelled",
+                self.ledger,
+                earned,
+                refunds.cancel_claw_back(earned),
+                key=f"cancel:{order.id}",
+                reason=f"Order {order.external_id} cancelled",
             )
             referral_review.on_order_changed(self.referrals, order, order.cancelled_at)
         return outcome
@@ -277,8 +305,14 @@ class Pipeline:
     def member_for(self, customer: Customer, *, existing: str = "return") -> tuple[Member, bool]:
         """Find or enrol; a new member gets the enrolled hook and the sign-up rules."""
         member, created = enrol_member(
-            self.session, self.program, external_id=customer.external_id, email=customer.email or None,
-            name=customer.name, birthday=customer.birthday, existing=existing, clock=self.clock,
+            self.session,
+            self.program,
+            external_id=customer.external_id,
+            email=customer.email or None,
+            name=customer.name,
+            birthday=customer.birthday,
+            existing=existing,
+            clock=self.clock,
         )
         if created:
             self.registry.member_enrolled(program=self.program, member=member)
@@ -299,10 +333,15 @@ class Pipeline:
         if record_id is None:  # a concurrent delivery of this id recorded it first
             return self._repeated_event(event, custom_events.recorded(self.session, self.program, event.event_id))
         context = self.context(
-            "custom_event", member_view(self.session, member), occurred, event_name=event.name,
+            "custom_event",
+            member_view(self.session, member),
+            occurred,
+            event_name=event.name,
             properties=event.properties,
         )
-        outcome = self._award_simple(member, context, f"event:{event.event_id}", {"type": "event", "event_id": event.event_id})
+        outcome = self._award_simple(
+            member, context, f"event:{event.event_id}", {"type": "event", "event_id": event.event_id}
+        )
         if outcome.points:
             self.session.get(CustomEventRecord, record_id).points = outcome.points
             self.session.flush()
@@ -334,8 +373,13 @@ class Pipeline:
     def context(self, kind: str, member: MemberView, occurred_at: datetime, **extra) -> EarningContext:
         """What a rule sees of an event: the program, the member, when it happened, and ``extra`` (the order...)."""
         return EarningContext(
-            kind=kind, program_slug=self.program.slug, currency=self.program.currency,
-            member=member, occurred_at=occurred_at, now=self.clock.now(), **extra,
+            kind=kind,
+            program_slug=self.program.slug,
+            currency=self.program.currency,
+            member=member,
+            occurred_at=occurred_at,
+            now=self.clock.now(),
+            **extra,
         )
 
     def evaluate(self, rule: RuleSpec, context: EarningContext, member: Member | None) -> list[ComputedAward]:
@@ -351,19 +395,30 @@ class Pipeline:
         """
         outcome = Outcome("processed", member=member)
         rules = self.active_rules(context.kind)
-        if rules and self.session.scalar(select(Entry.id).where(
-            Entry.program_id == self.program.id,
-            Entry.idempotency_key.in_([f"{key_prefix}:rule:{rule.id}" for rule in rules]),
-        ).limit(1)) is not None:
+        if (
+            rules
+            and self.session.scalar(
+                select(Entry.id)
+                .where(
+                    Entry.program_id == self.program.id,
+                    Entry.idempotency_key.in_([f"{key_prefix}:rule:{rule.id}" for rule in rules]),
+                )
+                .limit(1)
+            )
+            is not None
+        ):
             outcome.status = "duplicate"
             return outcome
         for rule in rules:
             for award in self.evaluate(rule, context, member):
                 posting = self.ledger.earn(
-                    member, award.points,
+                    member,
+                    award.points,
                     key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
                     expires_at=lot_expiry(self.program, context.occurred_at),
-                    reason=rule.reason(award), actor="pipeline", source=("rule", str(rule.id)),
+                    reason=rule.reason(award),
+                    actor="pipeline",
+                    source=("rule", str(rule.id)),
                 )
                 self._posted(member, posting, {**cause, "rule": rule.name})
                 outcome.awards.append((award, posting))

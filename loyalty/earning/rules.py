@@ -39,8 +39,13 @@ def add_rule(
     stored = validate_config(kind, config)
     now = clock.now()
     rule = EarningRule(
-        program_id=program.id, type=type, name=name.strip(), config=stored, active=active,
-        created_at=now, updated_at=now,
+        program_id=program.id,
+        type=type,
+        name=name.strip(),
+        config=stored,
+        active=active,
+        created_at=now,
+        updated_at=now,
     )
     session.add(rule)
     session.flush()

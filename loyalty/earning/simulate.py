@@ -52,15 +52,27 @@ def simulate(
     pipeline = Pipeline(session, program, registry=registry, clock=clock)
     order = order_view(program, event)
     member = find_member(session, program, member_external_id) if member_external_id else None
-    view = member_view(session, member, exclude_order_id=None) if member else MemberView(
-        0, member_external_id or (event.customer.external_id if event.customer else "guest"),
-        event.customer.email if event.customer and member_external_id in (None, event.customer.external_id) else None,
-        None, None, Decimal(1), 0,
+    view = (
+        member_view(session, member, exclude_order_id=None)
+        if member
+        else MemberView(
+            0,
+            member_external_id or (event.customer.external_id if event.customer else "guest"),
+            event.customer.email
+            if event.customer and member_external_id in (None, event.customer.external_id)
+            else None,
+            None,
+            None,
+            Decimal(1),
+            0,
+        )
     )
     rules = [] if only_extra else pipeline.active_rules("order_paid")
     for index, spec in enumerate(extra_rules, start=1):
         kind = rule_type(pipeline.registry, spec.get("type", ""))
-        rules.append(RuleSpec(None, spec.get("name") or f"draft {index}", kind, validate_config(kind, spec.get("config"))))
+        rules.append(
+            RuleSpec(None, spec.get("name") or f"draft {index}", kind, validate_config(kind, spec.get("config")))
+        )
     context = pipeline.context("order_paid", view, pipeline.occurred_at(event), order=order)
     awards = []
     for rule in rules:

@@ -10,4 +10,13 @@ from loyalty.ledger.issuing import NewEarning
 from loyalty.ledger.posting import SWEEP_BATCH, Ledger
 from loyalty.ledger.receipts import Receipt, TransferLine
 
-__all__ = ["MAX_AMOUNT", "MAX_KEY_LENGTH", "SWEEP_BATCH", "Ledger", "NewEarning", "Receipt", "TransferLine", "scoped_key"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_KEY_LENGTH",
+    "SWEEP_BATCH",
+    "Ledger",
+    "NewEarning",
+    "Receipt",
+    "TransferLine",
+    "scoped_key",
+]

@@ -40,8 +40,9 @@ class LockedAccounts:
     ids: dict[str, int]
     balances: dict[str, int]
 
-    def claim(self, request: idempotency.Request, kind: str, amount: int, *, now: datetime,
-              **columns) -> idempotency.Claim:
+    def claim(
+        self, request: idempotency.Request, kind: str, amount: int, *, now: datetime, **columns
+    ) -> idempotency.Claim:
         """Step 3: claim the request's key by inserting the member's entry (``columns``: see :func:`entry_row`).
 
         Through the handle, so that no key is claimed before the member's
@@ -81,8 +82,16 @@ class LockedAccounts:
             self.balances[to] += amount
         return TransferLine(transfer_id, from_account, to_account, amount)
 
-    def open_lot(self, entry_id: int, line: TransferLine, kind: str, *, now: datetime,
-                 expires_at: datetime | None = None, release_at: datetime | None = None) -> int:
+    def open_lot(
+        self,
+        entry_id: int,
+        line: TransferLine,
+        kind: str,
+        *,
+        now: datetime,
+        expires_at: datetime | None = None,
+        release_at: datetime | None = None,
+    ) -> int:
         """The lot for the points ``line`` just brought into the ``kind`` account."""
         return lot_book.open_lot(
             self.conn,

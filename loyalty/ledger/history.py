@@ -32,11 +32,11 @@ class HistoryLine:
     source_id: str | None = None
 
 
-def member_history(session: Session, member_id: int, *, limit: int = 20, before_id: int | None = None) -> list[HistoryLine]:
+def member_history(
+    session: Session, member_id: int, *, limit: int = 20, before_id: int | None = None
+) -> list[HistoryLine]:
     """The member's latest entries, newest first (``before_id`` pages further back)."""
-    ids = dict(
-        session.execute(select(accounts.c.kind, accounts.c.id).where(accounts.c.member_id == member_id)).all()
-    )
+    ids = dict(session.execute(select(accounts.c.kind, accounts.c.id).where(accounts.c.member_id == member_id)).all())
     if not ids:
         return []
 
@@ -85,8 +85,9 @@ def lifetime_earned(session: Session, member_id: int) -> int:
     what the member earned, which is what tier schemes and the API show.
     """
     earned = session.scalar(
-        select(func.coalesce(func.sum(entries.c.amount), 0))
-        .where(entries.c.member_id == member_id, entries.c.kind == "earn")
+        select(func.coalesce(func.sum(entries.c.amount), 0)).where(
+            entries.c.member_id == member_id, entries.c.kind == "earn"
+        )
     )
     original = entries.alias("original")
     clawed_back = session.scalar(

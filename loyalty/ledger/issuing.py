@@ -45,15 +45,18 @@ class NewEarning:
 
 
 def _request(member_id, amount, pending, release_at, expires_at, source, key) -> Request:
-    return Request.of(key, {
-        "op": "earn",
-        "member": member_id,
-        "amount": amount,
-        "pending": pending,
-        "release_at": iso(release_at),
-        "expires_at": iso(expires_at),
-        "source": list(source) if source else None,
-    })
+    return Request.of(
+        key,
+        {
+            "op": "earn",
+            "member": member_id,
+            "amount": amount,
+            "pending": pending,
+            "release_at": iso(release_at),
+            "expires_at": iso(expires_at),
+            "source": list(source) if source else None,
+        },
+    )
 
 
 def earn(
@@ -79,23 +82,33 @@ def earn(
     request = _request(member.id, amount, pending, release_at, expires_at, source, key)
     if member.status != "active":
         held = lock(conn, member.id)
-        return refuse(conn, held.program_id, request,
-                      errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
+        return refuse(
+            conn, held.program_id, request, errors.MemberNotActive(f"member {member.external_id} is {member.status}")
+        )
     # Earning cannot be refused by a balance, so it takes the row lock by
     # crediting the account straight away (one round trip fewer), and
     # undoes the credit if the key turns out to be taken.
     target = "pending" if pending else "available"
-    row = conn.execute(
-        sql.CREDIT_MEMBER_ACCOUNT, {"c_member": member.id, "c_kind": target, "c_delta": amount}
-    ).first()
+    row = conn.execute(sql.CREDIT_MEMBER_ACCOUNT, {"c_member": member.id, "c_kind": target, "c_delta": amount}).first()
     if row is None:
         raise errors.UnknownMember(f"no member with id {member.id}")
     held = LockedAccounts(conn, member.id, row.program_id, {target: row.id}, {target: row.balance})
     issued = system.id(conn, held.program_id, "issued")
     write = _in_one_statement if conn.dialect.name == "postgresql" else _step_by_step
     try:
-        receipt = write(held, request, target, issued, amount, now=now, reason=reason, actor=actor,
-                        source=source, expires_at=expires_at, release_at=release_at)
+        receipt = write(
+            held,
+            request,
+            target,
+            issued,
+            amount,
+            now=now,
+            reason=reason,
+            actor=actor,
+            source=source,
+            expires_at=expires_at,
+            release_at=release_at,
+        )
     except errors.LoyaltyError:
         conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
         raise
@@ -104,14 +117,24 @@ def earn(
     return receipt
 
 
-def _in_one_statement(held, request, target, issued, amount, *, now, reason, actor, source,
-                      expires_at, release_at) -> Receipt:
+def _in_one_statement(
+    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at
+) -> Receipt:
     """PostgreSQL's earn: entry, transfer and lot in one round trip (``statements.EARN_PG``)."""
     row = held.conn.execute(
         sql.EARN_PG,
         {
-            **entry_row(held.program_id, held.member_id, request, "earn", amount, now=now, reason=reason,
-                        actor=actor, source=source),
+            **entry_row(
+                held.program_id,
+                held.member_id,
+                request,
+                "earn",
+                amount,
+                now=now,
+                reason=reason,
+                actor=actor,
+                source=source,
+            ),
             "from_account_id": issued,
             "to_account_id": held.ids[target],
             "settled": lot_book.settled_debt(held.balances[target] - amount, amount),
@@ -125,8 +148,9 @@ def _in_one_statement(held, request, target, issued, amount, *, now, reason, act
     return Receipt(row.entry_id, "earn", amount, 0, (line,))
 
 
-def _step_by_step(held, request, target, issued, amount, *, now, reason, actor, source,
-                  expires_at, release_at) -> Receipt:
+def _step_by_step(
+    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at
+) -> Receipt:
     """SQLite's earn: the entry, then the transfer and the lot (no writes in CTEs there, and no round trips)."""
     claim = held.claim(request, "earn", amount, now=now, reason=reason, actor=actor, source=source)
     if claim.replay is not None:
@@ -157,16 +181,40 @@ def earn_new(conn: Connection, system: SystemAccounts, now: datetime, earnings: 
         target = "pending" if earning.pending else "available"
         settled = lot_book.settled_debt(account.balances[target], amount)
         account.balances[target] += amount
-        request = _request(earning.member.id, amount, earning.pending, earning.release_at, earning.expires_at,
-                           earning.source, earning.key)
-        postings.append(NewPosting(
-            entry_row(program_id, earning.member.id, request, "earn", amount, now=now,
-                      reason=earning.reason, actor=earning.actor, source=earning.source),
-            transfer_row(program_id, system.id(conn, program_id, "issued"), account.ids[target], amount, now=now),
-            opens_lot=lot_row(program_id, account.ids[target], amount, amount - settled, now=now,
-                              expires_at=utc(earning.expires_at) if earning.expires_at else None,
-                              release_at=utc(earning.release_at) if earning.release_at else None),
-            settled=settled,
-            credits_member=True,
-        ))
+        request = _request(
+            earning.member.id,
+            amount,
+            earning.pending,
+            earning.release_at,
+            earning.expires_at,
+            earning.source,
+            earning.key,
+        )
+        postings.append(
+            NewPosting(
+                entry_row(
+                    program_id,
+                    earning.member.id,
+                    request,
+                    "earn",
+                    amount,
+                    now=now,
+                    reason=earning.reason,
+                    actor=earning.actor,
+                    source=earning.source,
+                ),
+                transfer_row(program_id, system.id(conn, program_id, "issued"), account.ids[target], amount, now=now),
+                opens_lot=lot_row(
+                    program_id,
+                    account.ids[target],
+                    amount,
+                    amount - settled,
+                    now=now,
+                    expires_at=utc(earning.expires_at) if earning.expires_at else None,
+                    release_at=utc(earning.release_at) if earning.release_at else None,
+                ),
+                settled=settled,
+                credits_member=True,
+            )
+        )
     return insert_postings(conn, postings)

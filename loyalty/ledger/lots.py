@@ -84,8 +84,16 @@ def open_lot(
     transfer, so open lots always sum to ``max(balance, 0)``.
     """
     settled = settled_debt(balance_before, amount)
-    row = lot_row(program_id, account_id, amount, amount - settled, now=now, expires_at=expires_at,
-                  release_at=release_at, entry_id=entry_id)
+    row = lot_row(
+        program_id,
+        account_id,
+        amount,
+        amount - settled,
+        now=now,
+        expires_at=expires_at,
+        release_at=release_at,
+        entry_id=entry_id,
+    )
     lot_id = conn.execute(sql.INSERT_LOT, row).scalar_one()
     if settled:
         conn.execute(sql.INSERT_CONSUMPTION, {"lot_id": lot_id, "transfer_id": transfer_id, "amount": settled})

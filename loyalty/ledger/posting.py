@@ -97,8 +97,20 @@ class Ledger:
         source: tuple[str, str] | None = None,
     ) -> Receipt:
         """Issue points to the member: to ``pending`` (until ``release_at``) or ``available``."""
-        return issuing.earn(self._conn, self._system, self._now(), member, amount, key=key, pending=pending,
-                            release_at=release_at, expires_at=expires_at, reason=reason, actor=actor, source=source)
+        return issuing.earn(
+            self._conn,
+            self._system,
+            self._now(),
+            member,
+            amount,
+            key=key,
+            pending=pending,
+            release_at=release_at,
+            expires_at=expires_at,
+            reason=reason,
+            actor=actor,
+            source=source,
+        )
 
     def earn_new(self, earnings: list[NewEarning]) -> list[Receipt]:
         """Post many earnings at once, each to the effect :meth:`earn` would have.
@@ -159,16 +171,23 @@ class Ledger:
         """Spend available points, soonest-expiring lots first. Never below zero."""
         check_amount(amount)
         check_key(key)
-        request = Request.of(key, {
-            "op": "redeem",
-            "member": member.id,
-            "amount": amount,
-            "source": list(source) if source else None,
-        })
+        request = Request.of(
+            key,
+            {
+                "op": "redeem",
+                "member": member.id,
+                "amount": amount,
+                "source": list(source) if source else None,
+            },
+        )
         held = lock(self._conn, member.id)
         if member.status != "active":
-            return refuse(held.conn, held.program_id, request,
-                          errors.MemberNotActive(f"member {member.external_id} is {member.status}"))
+            return refuse(
+                held.conn,
+                held.program_id,
+                request,
+                errors.MemberNotActive(f"member {member.external_id} is {member.status}"),
+            )
         if amount > held.balances["available"]:
             return refuse(held.conn, held.program_id, request, held.insufficient(amount))
         now = self._now()
@@ -214,6 +233,7 @@ class Ledger:
 
     def _sweep(self, sweep, program_id: int, limit: int | None, *args) -> list[Receipt]:
         """Run a sweep of :mod:`loyalty.ledger.sweeps`: one batch of ``limit`` lots, or batch after batch until none is due."""
+
         def batch(size: int) -> list[Receipt]:
             return sweep(self._conn, self._system, program_id, *args, now=self._now(), limit=size)
 
@@ -248,9 +268,15 @@ class Ledger:
         if not actor or not actor.strip():
             raise errors.InvalidInput("an adjustment needs an actor (who made it)")
         self._check_adjustment_expiry(amount, expires_at)
-        request = Request.of(key, {
-            "op": "adjust", "member": member.id, "amount": amount, "expires_at": iso(expires_at),
-        })
+        request = Request.of(
+            key,
+            {
+                "op": "adjust",
+                "member": member.id,
+                "amount": amount,
+                "expires_at": iso(expires_at),
+            },
+        )
         held = lock(self._conn, member.id)
         if amount < 0 and size > held.balances["available"]:
             return refuse(held.conn, held.program_id, request, held.insufficient(size))
@@ -272,12 +298,16 @@ class Ledger:
         if expires_at is None:
             return
         if amount < 0:
-            raise errors.InvalidInput("expires_at applies to credits only: a debit takes points, it has nothing to expire")
+            raise errors.InvalidInput(
+                "expires_at applies to credits only: a debit takes points, it has nothing to expire"
+            )
         now = self._now()
         try:
             expires_at = utc(expires_at)
         except OverflowError:
-            raise errors.InvalidInput(f"expires_at {expires_at.isoformat()} is beyond the last year a date can have") from None
+            raise errors.InvalidInput(
+                f"expires_at {expires_at.isoformat()} is beyond the last year a date can have"
+            ) from None
         if expires_at <= now:
             raise errors.InvalidInput(
                 f"expires_at {expires_at.isoformat()} is in the past (now {now.isoformat()}): "
@@ -316,8 +346,17 @@ class Ledger:
         if amount is not None:
             check_amount(amount)
         check_key(key)
-        return reversal.reverse(self._conn, entry_id, amount, key=key, now=self._now(), program_id=program_id,
-                                reason=reason, actor=actor, expires_at=expires_at)
+        return reversal.reverse(
+            self._conn,
+            entry_id,
+            amount,
+            key=key,
+            now=self._now(),
+            program_id=program_id,
+            reason=reason,
+            actor=actor,
+            expires_at=expires_at,
+        )
 
     # ------------------------------------------------------------------ lock
 

@@ -54,14 +54,23 @@ def reverse(
     # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
     left = original.amount - int(conn.execute(sql.REVERSED_SO_FAR, {"entry_id": entry_id}).scalar_one())
     if left <= 0:
-        return refuse(conn, held.program_id, request, errors.ReversalExceeded(
-            f"entry {entry_id} has already been fully reversed", left=0))
+        return refuse(
+            conn,
+            held.program_id,
+            request,
+            errors.ReversalExceeded(f"entry {entry_id} has already been fully reversed", left=0),
+        )
     if amount is None:
         amount = left
     if amount > left:
-        return refuse(conn, held.program_id, request, errors.ReversalExceeded(
-            f"entry {entry_id} has {left} points left to reverse; {amount} were asked", left=left
-        ))
+        return refuse(
+            conn,
+            held.program_id,
+            request,
+            errors.ReversalExceeded(
+                f"entry {entry_id} has {left} points left to reverse; {amount} were asked", left=left
+            ),
+        )
     (orig,) = conn.execute(select(sql.transfers).where(sql.transfers.c.entry_id == entry_id)).all()
     member_kinds = {account_id: kind for kind, account_id in held.ids.items()}
     if orig.to_account_id in member_kinds:
@@ -84,8 +93,9 @@ def _claw_back(held: LockedAccounts, request, original, orig, credited, amount, 
     else:
         from_available = max(available, 0)
     shortfall = rest - from_available
-    claim = held.claim(request, "reverse", amount, now=now, reason=reason, actor=actor,
-                       reverses_id=original.id, shortfall=shortfall)
+    claim = held.claim(
+        request, "reverse", amount, now=now, reason=reason, actor=actor, reverses_id=original.id, shortfall=shortfall
+    )
     if claim.replay is not None:
         return claim.replay
     lines = []
@@ -94,8 +104,9 @@ def _claw_back(held: LockedAccounts, request, original, orig, credited, amount, 
         lot_book.consume(held.conn, line.id, from_pending, pending_lots)
         lines.append(line)
     if from_available:
-        line = held.move(claim.entry_id, held.ids["available"], system, from_available, now=now,
-                         from_member="available")
+        line = held.move(
+            claim.entry_id, held.ids["available"], system, from_available, now=now, from_member="available"
+        )
         lot_book.consume(held.conn, line.id, from_available, lot_book.open_lots(held.conn, held.ids["available"]))
         lines.append(line)
     return Receipt(claim.entry_id, "reverse", amount, shortfall, tuple(lines))
@@ -120,11 +131,15 @@ def _policy(held: LockedAccounts) -> str:
 
 def _latest_expiry_consumed(conn: Connection, transfer_id: int) -> datetime | None:
     """The latest expiry among the lots a transfer took points from (None: never)."""
-    rows = conn.execute(
-        select(sql.lots.c.expires_at)
-        .join(sql.consumptions, sql.consumptions.c.lot_id == sql.lots.c.id)
-        .where(sql.consumptions.c.transfer_id == transfer_id)
-    ).scalars().all()
+    rows = (
+        conn.execute(
+            select(sql.lots.c.expires_at)
+            .join(sql.consumptions, sql.consumptions.c.lot_id == sql.lots.c.id)
+            .where(sql.consumptions.c.transfer_id == transfer_id)
+        )
+        .scalars()
+        .all()
+    )
     if not rows or any(r is None for r in rows):
         return None
     return max(rows)

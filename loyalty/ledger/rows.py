@@ -51,8 +51,15 @@ def entry_row(
     }
 
 
-def transfer_row(program_id: int, from_account_id: int, to_account_id: int, amount: int, *, now: datetime,
-                 entry_id: int | None = None) -> dict:
+def transfer_row(
+    program_id: int,
+    from_account_id: int,
+    to_account_id: int,
+    amount: int,
+    *,
+    now: datetime,
+    entry_id: int | None = None,
+) -> dict:
     """A transfer; ``entry_id`` is filled in by :func:`insert_postings` when the entry is inserted with it."""
     return {
         "program_id": program_id,
@@ -64,9 +71,17 @@ def transfer_row(program_id: int, from_account_id: int, to_account_id: int, amou
     }
 
 
-def lot_row(program_id: int, account_id: int, amount: int, remaining: int, *, now: datetime,
-            expires_at: datetime | None = None, release_at: datetime | None = None,
-            entry_id: int | None = None) -> dict:
+def lot_row(
+    program_id: int,
+    account_id: int,
+    amount: int,
+    remaining: int,
+    *,
+    now: datetime,
+    expires_at: datetime | None = None,
+    release_at: datetime | None = None,
+    entry_id: int | None = None,
+) -> dict:
     """A lot of ``amount`` points of which ``remaining`` are left (less when part settled a debt)."""
     return {
         "program_id": program_id,
@@ -117,20 +132,26 @@ def insert_postings(conn: Connection, postings: list[NewPosting]) -> list[Receip
             posting.opens_lot["entry_id"] = entry_id
     transfer_ids = insert_many(conn, sql.transfers, [posting.transfer for posting in postings])
     consumptions = []
-    taking = [(posting, transfer_id) for posting, transfer_id in zip(postings, transfer_ids) if posting.takes_lot is not None]
+    taking = [
+        (posting, transfer_id) for posting, transfer_id in zip(postings, transfer_ids) if posting.takes_lot is not None
+    ]
     if taking:
-        conn.execute(sql.TAKE_FROM_LOT, [
-            {"l_id": posting.takes_lot, "l_take": posting.transfer["amount"]} for posting, _ in taking
-        ])
+        conn.execute(
+            sql.TAKE_FROM_LOT,
+            [{"l_id": posting.takes_lot, "l_take": posting.transfer["amount"]} for posting, _ in taking],
+        )
         consumptions += [
             {"lot_id": posting.takes_lot, "transfer_id": transfer_id, "amount": posting.transfer["amount"]}
             for posting, transfer_id in taking
         ]
-    opening = [(posting, transfer_id) for posting, transfer_id in zip(postings, transfer_ids) if posting.opens_lot is not None]
+    opening = [
+        (posting, transfer_id) for posting, transfer_id in zip(postings, transfer_ids) if posting.opens_lot is not None
+    ]
     lot_ids = insert_many(conn, sql.lots, [posting.opens_lot for posting, _ in opening])
     consumptions += [
         {"lot_id": lot_id, "transfer_id": transfer_id, "amount": posting.settled}
-        for (posting, transfer_id), lot_id in zip(opening, lot_ids) if posting.settled
+        for (posting, transfer_id), lot_id in zip(opening, lot_ids)
+        if posting.settled
     ]
     if consumptions:
         conn.execute(sql.INSERT_CONSUMPTION, consumptions)
@@ -145,8 +166,19 @@ def insert_postings(conn: Connection, postings: list[NewPosting]) -> list[Receip
     if bumps:
         conn.execute(sql.BUMP_BALANCE, bumps)
     return [
-        Receipt(entry_id, posting.entry["kind"], posting.transfer["amount"], 0,
-                (TransferLine(transfer_id, posting.transfer["from_account_id"], posting.transfer["to_account_id"],
-                              posting.transfer["amount"]),))
+        Receipt(
+            entry_id,
+            posting.entry["kind"],
+            posting.transfer["amount"],
+            0,
+            (
+                TransferLine(
+                    transfer_id,
+                    posting.transfer["from_account_id"],
+                    posting.transfer["to_account_id"],
+                    posting.transfer["amount"],
+                ),
+            ),
+        )
         for posting, entry_id, transfer_id in zip(postings, entry_ids, transfer_ids)
     ]

@@ -39,9 +39,7 @@ SYSTEM_ACCOUNTS = select(accounts.c.kind, accounts.c.id).where(
     accounts.c.program_id == bindparam("program_id"), accounts.c.member_id.is_(None)
 )
 
-CLAWBACK_POLICY = select(Program.__table__.c.clawback_policy).where(
-    Program.__table__.c.id == bindparam("program_id")
-)
+CLAWBACK_POLICY = select(Program.__table__.c.clawback_policy).where(Program.__table__.c.id == bindparam("program_id"))
 
 #: Claim an idempotency key: inserts the entry, or nothing if the key exists.
 CLAIM_ENTRY = {
@@ -79,9 +77,7 @@ REVERSED_SO_FAR = select(func.coalesce(func.sum(entries.c.amount), 0)).where(
 INSERT_LOT = insert(lots).returning(lots.c.id)
 INSERT_CONSUMPTION = insert(consumptions)
 TAKE_FROM_LOT = (
-    update(lots)
-    .where(lots.c.id == bindparam("l_id"))
-    .values(remaining=lots.c.remaining - bindparam("l_take"))
+    update(lots).where(lots.c.id == bindparam("l_id")).values(remaining=lots.c.remaining - bindparam("l_take"))
 )
 OPEN_LOTS = (
     select(lots.c.id, lots.c.remaining, lots.c.expires_at, lots.c.release_at)

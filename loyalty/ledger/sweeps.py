@@ -29,31 +29,40 @@ from loyalty.ledger.rows import NewPosting, entry_row, insert_postings, lot_row,
 from loyalty.models import Member
 
 
-def release_due(conn: Connection, system: SystemAccounts, program_id: int, *, now: datetime,
-                limit: int) -> list[Receipt]:
+def release_due(
+    conn: Connection, system: SystemAccounts, program_id: int, *, now: datetime, limit: int
+) -> list[Receipt]:
     """Release up to ``limit`` pending lots whose release date has come."""
     due = _due(conn, program_id, "pending", sql.lots.c.release_at <= now, limit)
     return _post(conn, system, due, "release", now, to_member="available") if due else []
 
 
-def expire_due(conn: Connection, system: SystemAccounts, program_id: int, *, now: datetime,
-               limit: int) -> list[Receipt]:
+def expire_due(
+    conn: Connection, system: SystemAccounts, program_id: int, *, now: datetime, limit: int
+) -> list[Receipt]:
     """Expire up to ``limit`` available lots whose expiry date has passed."""
     due = _due(conn, program_id, "available", sql.lots.c.expires_at <= now, limit)
     return _post(conn, system, due, "expire", now, to_system="expired") if due else []
 
 
-def expire_inactive(conn: Connection, system: SystemAccounts, program_id: int, days: int, *, now: datetime,
-                    limit: int) -> list[Receipt]:
+def expire_inactive(
+    conn: Connection, system: SystemAccounts, program_id: int, days: int, *, now: datetime, limit: int
+) -> list[Receipt]:
     """Expire the available lots of members who have neither earned nor spent for ``days`` days."""
     cutoff = now - timedelta(days=days)
     entries, accounts, members = sql.entries, sql.accounts, Member.__table__
-    recent = select(entries.c.id).where(
-        entries.c.member_id == accounts.c.member_id, entries.c.kind.in_(("earn", "redeem")),
-        entries.c.created_at > cutoff,
-    ).exists()
-    enrolled_before = select(members.c.id).where(
-        members.c.id == accounts.c.member_id, members.c.enrolled_at <= cutoff).exists()
+    recent = (
+        select(entries.c.id)
+        .where(
+            entries.c.member_id == accounts.c.member_id,
+            entries.c.kind.in_(("earn", "redeem")),
+            entries.c.created_at > cutoff,
+        )
+        .exists()
+    )
+    enrolled_before = (
+        select(members.c.id).where(members.c.id == accounts.c.member_id, members.c.enrolled_at <= cutoff).exists()
+    )
     due = _due(conn, program_id, "available", ~recent & enrolled_before, limit)
     return _post(conn, system, due, "expire", now, to_system="expired") if due else []
 
@@ -83,8 +92,16 @@ def _post(conn, system, due, kind, now, *, to_member=None, to_system=None) -> li
         program_id, amount = account.program_id, lot.remaining
         to_account = account.ids[to_member] if to_member else system.id(conn, program_id, to_system)
         posting = NewPosting(
-            entry_row(program_id, account.member_id, lot_request(kind, lot.id), kind, amount, now=now,
-                      actor="ledger", source=("lot", str(lot.id))),
+            entry_row(
+                program_id,
+                account.member_id,
+                lot_request(kind, lot.id),
+                kind,
+                amount,
+                now=now,
+                actor="ledger",
+                source=("lot", str(lot.id)),
+            ),
             transfer_row(program_id, account.ids[from_kind], to_account, amount, now=now),
             takes_lot=lot.id,
             debits_member=True,
@@ -95,7 +112,8 @@ def _post(conn, system, due, kind, now, *, to_member=None, to_system=None) -> li
             # balance (debt) is settled first, as for any credit.
             posting.settled = lot_book.settled_debt(account.balances[to_member], amount)
             account.balances[to_member] += amount
-            posting.opens_lot = lot_row(program_id, account.ids[to_member], amount, amount - posting.settled,
-                                        now=now, expires_at=lot.expires_at)
+            posting.opens_lot = lot_row(
+                program_id, account.ids[to_member], amount, amount - posting.settled, now=now, expires_at=lot.expires_at
+            )
         postings.append(posting)
     return insert_postings(conn, postings)

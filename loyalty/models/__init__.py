@@ -1,16 +1,9 @@
 """SQLAlchemy 2.0 typed models. Import from here: ``from loyalty.models import Member``."""
 
-from loyalty.models.program import Program
-from loyalty.models.member import Member
-from loyalty.models.earning import CustomEventRecord, EarningRule, Order, OrderRefund
-from loyalty.models.tier import Tier, TierChange
-from loyalty.models.webhooks import Storefront, WebhookDelivery
-from loyalty.models.jobs import JobLock, JobRun
-from loyalty.models.referral import REFERRAL_STATUSES, Referral
-from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
 from loyalty.models.admin import ADMIN_ROLES, AdminUser, AuditEntry, RateLimitCounter
-from loyalty.models.rollup import DailyFigure, MemberActivity
 from loyalty.models.api import API_SCOPES, ApiIdempotentRequest, ApiKey
+from loyalty.models.earning import CustomEventRecord, EarningRule, Order, OrderRefund
+from loyalty.models.jobs import JobLock, JobRun
 from loyalty.models.ledger import (
     MEMBER_ACCOUNT_KINDS,
     SYSTEM_ACCOUNT_KINDS,
@@ -20,6 +13,13 @@ from loyalty.models.ledger import (
     LotConsumption,
     Transfer,
 )
+from loyalty.models.member import Member
+from loyalty.models.program import Program
+from loyalty.models.referral import REFERRAL_STATUSES, Referral
+from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
+from loyalty.models.rollup import DailyFigure, MemberActivity
+from loyalty.models.tier import Tier, TierChange
+from loyalty.models.webhooks import Storefront, WebhookDelivery
 
 __all__ = [
     "Program",

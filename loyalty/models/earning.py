@@ -50,9 +50,7 @@ class Order(db.Model):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         ForeignKeyConstraint(["program_id", "member_id"], ["members.program_id", "members.id"]),
-        CheckConstraint(
-            "status IN ('open', 'paid', 'partially_refunded', 'refunded', 'cancelled')", name="status"
-        ),
+        CheckConstraint("status IN ('open', 'paid', 'partially_refunded', 'refunded', 'cancelled')", name="status"),
         CheckConstraint("refunded_minor >= 0", name="refunded_non_negative"),
         Index("ix_orders_member_id", "member_id", "paid_at"),
     )

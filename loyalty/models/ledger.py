@@ -135,9 +135,7 @@ class Transfer(db.Model):
 
     __tablename__ = "transfers"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["program_id", "from_account_id"], ["accounts.program_id", "accounts.id"]
-        ),
+        ForeignKeyConstraint(["program_id", "from_account_id"], ["accounts.program_id", "accounts.id"]),
         ForeignKeyConstraint(["program_id", "to_account_id"], ["accounts.program_id", "accounts.id"]),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("from_account_id <> to_account_id", name="distinct_accounts"),

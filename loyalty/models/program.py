@@ -16,9 +16,7 @@ CLAWBACK_POLICIES = ("allow_negative", "cap_at_zero")
 class Program(db.Model):
     __tablename__ = "programs"
     __table_args__ = (
-        CheckConstraint(
-            "clawback_policy IN ('allow_negative', 'cap_at_zero')", name="clawback_policy"
-        ),
+        CheckConstraint("clawback_policy IN ('allow_negative', 'cap_at_zero')", name="clawback_policy"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint("return_window_days >= 0", name="return_window_non_negative"),
     )

@@ -25,9 +25,7 @@ class Referral(db.Model):
         # A customer is referred once per program: the first attribution wins.
         UniqueConstraint("program_id", "friend_external_id"),
         ForeignKeyConstraint(["program_id", "referrer_id"], ["members.program_id", "members.id"]),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{status}'" for status in REFERRAL_STATUSES) + ")", name="status"
-        ),
+        CheckConstraint("status IN (" + ", ".join(f"'{status}'" for status in REFERRAL_STATUSES) + ")", name="status"),
         CheckConstraint("referrer_points >= 0 AND friend_points >= 0", name="points_non_negative"),
         Index("ix_referrals_referrer", "referrer_id", "created_at"),
         Index("ix_referrals_ip", "program_id", "ip", "created_at"),

@@ -6,18 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    Numeric,
-    Text,
     ForeignKey,
     Index,
+    Numeric,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.db import db
 from loyalty.types import BigId, DecimalText, UTCDateTime
-
 
 
 class Tier(db.Model):
@@ -48,7 +47,6 @@ class Tier(db.Model):
     #: Perks shown to members, free text ("Free shipping, early access").
     perks: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
 
 
 class TierChange(db.Model):

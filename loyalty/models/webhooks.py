@@ -55,9 +55,7 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("program_id", "storefront_id", "delivery_key"),
-        CheckConstraint(
-            "status IN ('received', 'processed', 'ignored', 'deferred', 'failed')", name="status"
-        ),
+        CheckConstraint("status IN ('received', 'processed', 'ignored', 'deferred', 'failed')", name="status"),
         Index("ix_webhook_deliveries_status", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_program", "program_id", "id"),
     )

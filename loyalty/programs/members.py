@@ -91,9 +91,7 @@ def enrol(
 
 
 def find_member(session: Session, program: Program, external_id: str) -> Member | None:
-    return session.scalar(
-        select(Member).where(Member.program_id == program.id, Member.external_id == external_id)
-    )
+    return session.scalar(select(Member).where(Member.program_id == program.id, Member.external_id == external_id))
 
 
 def find_by_code(session: Session, program: Program, code: str) -> Member | None:

@@ -8,10 +8,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
-from loyalty.programs import expiry
 from loyalty.clock import Clock
 from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES
+from loyalty.programs import expiry
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -30,9 +30,7 @@ def create_program(
     """Create a program and the system accounts its points come from and go to."""
     slug = (slug or "").strip()
     if not SLUG.match(slug):
-        raise errors.InvalidInput(
-            f"invalid slug {slug!r}: use 1-64 lower-case letters, digits and inner hyphens"
-        )
+        raise errors.InvalidInput(f"invalid slug {slug!r}: use 1-64 lower-case letters, digits and inner hyphens")
     if not name or not name.strip():
         raise errors.InvalidInput("a program needs a name")
     currency = (currency or "").strip().upper()
@@ -47,8 +45,12 @@ def create_program(
         raise errors.DuplicateProgram(f"a program with slug {slug!r} already exists")
     now = clock.now()
     program = Program(
-        slug=slug, name=name.strip(), currency=currency, clawback_policy=clawback_policy,
-        return_window_days=return_window_days, created_at=now,
+        slug=slug,
+        name=name.strip(),
+        currency=currency,
+        clawback_policy=clawback_policy,
+        return_window_days=return_window_days,
+        created_at=now,
     )
     session.add(program)
     session.flush()

@@ -26,8 +26,15 @@ from loyalty.referrals.terms import Terms, terms_of
 
 
 def attribute(
-    session: Session, program: Program, *, code: str, friend_external_id: str, friend_email: str | None = None,
-    ip: str | None = None, registry, clock: Clock,
+    session: Session,
+    program: Program,
+    *,
+    code: str,
+    friend_external_id: str,
+    friend_email: str | None = None,
+    ip: str | None = None,
+    registry,
+    clock: Clock,
 ) -> tuple[Referral, bool]:
     """Attribute a friend (the store's customer id) to the member whose code they used.
 
@@ -48,16 +55,24 @@ def attribute(
         if existing.referrer_id == referrer.id:
             return existing, False
         raise errors.AlreadyReferred(
-            f"customer {friend_external_id!r} was already referred (referral {existing.id}); the first referral stands")
+            f"customer {friend_external_id!r} was already referred (referral {existing.id}); the first referral stands"
+        )
     friend = find_member(session, program, friend_external_id)
     if friend is not None:
         context.ledger.hold(friend.id)
     now = context.clock.now()
     referral = Referral(
-        program_id=program.id, referrer_id=referrer.id, code=referrer.referral_code, via="api",
-        friend_external_id=friend_external_id, friend_email=(friend_email or (friend.email if friend else None)),
-        friend_member_id=friend.id if friend else None, ip=(ip or None), status="pending",
-        created_at=now, updated_at=now,
+        program_id=program.id,
+        referrer_id=referrer.id,
+        code=referrer.referral_code,
+        via="api",
+        friend_external_id=friend_external_id,
+        friend_email=(friend_email or (friend.email if friend else None)),
+        friend_member_id=friend.id if friend else None,
+        ip=(ip or None),
+        status="pending",
+        created_at=now,
+        updated_at=now,
     )
     session.add(referral)
     session.flush()
@@ -77,8 +92,10 @@ def on_paid_order(context: ReferralContext, member: Member, order: Order, event)
     if terms is None:
         return None
     referral = session.scalar(
-        select(Referral).where(Referral.program_id == program.id, Referral.friend_external_id == member.external_id)
-        .with_for_update().execution_options(populate_existing=True)
+        select(Referral)
+        .where(Referral.program_id == program.id, Referral.friend_external_id == member.external_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     now = context.clock.now()
     if referral is None:
@@ -87,9 +104,17 @@ def on_paid_order(context: ReferralContext, member: Member, order: Order, event)
             return None
         referrer, via = found
         referral = Referral(
-            program_id=program.id, referrer_id=referrer.id, code=referrer.referral_code, via=via,
-            friend_external_id=member.external_id, friend_email=member.email, friend_member_id=member.id,
-            ip=event.client_ip, status="pending", created_at=now, updated_at=now,
+            program_id=program.id,
+            referrer_id=referrer.id,
+            code=referrer.referral_code,
+            via=via,
+            friend_external_id=member.external_id,
+            friend_email=member.email,
+            friend_member_id=member.id,
+            ip=event.client_ip,
+            status="pending",
+            created_at=now,
+            updated_at=now,
         )
         session.add(referral)
         session.flush()
@@ -113,14 +138,32 @@ def needs_one_by_one(session: Session, program: Program, events: dict[int, objec
         return set()
     codes = {i: {normalize_code(code) for code in event.discount_codes} for i, event in events.items()}
     wanted = {code for some in codes.values() for code in some if code and len(code) <= 32}
-    members_codes = set(session.scalars(select(Member.referral_code).where(
-        Member.program_id == program.id, Member.referral_code.in_(list(wanted))))) if wanted else set()
+    members_codes = (
+        set(
+            session.scalars(
+                select(Member.referral_code).where(
+                    Member.program_id == program.id, Member.referral_code.in_(list(wanted))
+                )
+            )
+        )
+        if wanted
+        else set()
+    )
     marked = {i for i, event in events.items() if event.referral is not None or codes[i] & members_codes}
     customers = {event.customer.external_id.strip(): i for i, event in events.items() if i not in marked}
-    waiting = set(session.scalars(select(Referral.friend_external_id).where(
-        Referral.program_id == program.id, Referral.status == "pending",
-        Referral.friend_external_id.in_(list(customers)),
-    ))) if customers else set()
+    waiting = (
+        set(
+            session.scalars(
+                select(Referral.friend_external_id).where(
+                    Referral.program_id == program.id,
+                    Referral.status == "pending",
+                    Referral.friend_external_id.in_(list(customers)),
+                )
+            )
+        )
+        if customers
+        else set()
+    )
     return marked | {i for customer, i in customers.items() if customer in waiting}
 
 
@@ -129,8 +172,12 @@ def decide(context: ReferralContext, terms: Terms, referral: Referral, order: Or
     session, program, clock = context.session, context.program, context.clock
     referrer = session.get(Member, referral.referrer_id)
     friend_member = session.get(Member, referral.friend_member_id) if referral.friend_member_id else None
-    friend = Person(referral.friend_external_id, referral.friend_email or (friend_member.email if friend_member else None),
-                    friend_member.name if friend_member else None, referral.friend_member_id)
+    friend = Person(
+        referral.friend_external_id,
+        referral.friend_email or (friend_member.email if friend_member else None),
+        friend_member.name if friend_member else None,
+        referral.friend_member_id,
+    )
     case = ReferralCase(session, program, terms, referral, referrer, friend, order, clock.now())
     verdicts = run_checks(context.registry, terms, case)
     rejects = [v for v in verdicts if v.action == "reject"]
@@ -161,8 +208,11 @@ def _terms_or_error(program: Program) -> Terms:
 
 def _referrer(session: Session, program: Program, code: str) -> Member:
     code = normalize_code(code)
-    referrer = session.scalar(select(Member).where(Member.program_id == program.id, Member.referral_code == code)) \
-        if code and len(code) <= 32 else None
+    referrer = (
+        session.scalar(select(Member).where(Member.program_id == program.id, Member.referral_code == code))
+        if code and len(code) <= 32
+        else None
+    )
     if referrer is None:
         raise errors.UnknownReferralCode(f"no member of program {program.slug} has the referral code {code!r}")
     return referrer
@@ -177,8 +227,14 @@ def _code_in(session: Session, program: Program, event) -> tuple[Member, str] | 
     candidates = [(code, via) for code, via in candidates if code and len(code) <= 32]
     if not candidates:
         return None
-    members = {m.referral_code: m for m in session.scalars(select(Member).where(
-        Member.program_id == program.id, Member.referral_code.in_([code for code, _ in candidates])))}
+    members = {
+        m.referral_code: m
+        for m in session.scalars(
+            select(Member).where(
+                Member.program_id == program.id, Member.referral_code.in_([code for code, _ in candidates])
+            )
+        )
+    }
     for code, via in candidates:
         if code in members:
             return members[code], via

@@ -34,8 +34,11 @@ class ReferralCheckSchema(Schema):
 
     enabled = fields.Boolean(load_default=True, metadata={"description": "Run this check for the program."})
     action = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(ACTIONS),
-        metadata={"description": "What a reason does: reject, or flag for review (none: the check's default)."})
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(ACTIONS),
+        metadata={"description": "What a reason does: reject, or flag for review (none: the check's default)."},
+    )
 
 
 class ReferralCheck:
@@ -48,7 +51,7 @@ class ReferralCheck:
     #: What a reason does unless the program says otherwise.
     default_action: str = "reject"
 
-    def check(self, referral: "ReferralCase", settings: dict) -> str | None:
+    def check(self, referral: ReferralCase, settings: dict) -> str | None:
         """A reason to stop the referral, or ``None``. ``settings``: the schema's output."""
         raise NotImplementedError
 
@@ -77,11 +80,16 @@ class OrderFacts:
     shipping_key: str | None
 
     @classmethod
-    def of(cls, order: Order) -> "OrderFacts":
+    def of(cls, order: Order) -> OrderFacts:
         amount = lambda minor: money.from_minor(minor, order.currency)  # noqa: E731
         return cls(
-            order.external_id, order.currency, amount(order.subtotal_minor), amount(order.discount_minor),
-            amount(order.total_minor), amount(order.subtotal_minor - order.discount_minor), order.shipping_key,
+            order.external_id,
+            order.currency,
+            amount(order.subtotal_minor),
+            amount(order.discount_minor),
+            amount(order.total_minor),
+            amount(order.subtotal_minor - order.discount_minor),
+            order.shipping_key,
         )
 
 
@@ -103,8 +111,17 @@ class ReferralCase:
     at attribution).
     """
 
-    def __init__(self, session: Session, program: Program, terms: Terms, referral: Referral, referrer: Member,
-                 friend: Person, order: Order | None, now: datetime):
+    def __init__(
+        self,
+        session: Session,
+        program: Program,
+        terms: Terms,
+        referral: Referral,
+        referrer: Member,
+        friend: Person,
+        order: Order | None,
+        now: datetime,
+    ):
         self._session, self._referral = session, referral
         self.program_slug, self.currency, self.terms, self.now = program.slug, program.currency, terms, now
         self.code, self.via, self.ip = referral.code, referral.via, referral.ip
@@ -125,24 +142,33 @@ class ReferralCase:
 
     def referrals_by_referrer(self, since: datetime) -> int:
         """Other referrals of this referrer attributed since ``since``."""
-        return self._session.scalar(self._others().where(
-            Referral.referrer_id == self._referral.referrer_id, Referral.created_at >= since))
+        return self._session.scalar(
+            self._others().where(Referral.referrer_id == self._referral.referrer_id, Referral.created_at >= since)
+        )
 
     def friend_orders_before(self) -> int:
         """The friend's paid orders from before they were referred (not counting the qualifying order)."""
         if self.friend.member_id is None:
             return 0
         since = self._referral.created_at or self.now
-        query = select(func.count()).select_from(Order).where(
-            Order.member_id == self.friend.member_id, Order.paid_at.is_not(None), Order.paid_at < since)
+        query = (
+            select(func.count())
+            .select_from(Order)
+            .where(Order.member_id == self.friend.member_id, Order.paid_at.is_not(None), Order.paid_at < since)
+        )
         if self._order_id is not None:
             query = query.where(Order.id != self._order_id)
         return self._session.scalar(query)
 
     def referrer_shipping_keys(self) -> set[str]:
         """Fingerprints of the addresses the referrer's orders shipped to."""
-        return set(self._session.scalars(select(Order.shipping_key).distinct().where(
-            Order.member_id == self.referrer.member_id, Order.shipping_key.is_not(None))))
+        return set(
+            self._session.scalars(
+                select(Order.shipping_key)
+                .distinct()
+                .where(Order.member_id == self.referrer.member_id, Order.shipping_key.is_not(None))
+            )
+        )
 
 
 def run_checks(registry, terms: Terms, case: ReferralCase) -> list[Verdict]:

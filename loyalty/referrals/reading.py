@@ -18,8 +18,15 @@ def get_referral(session: Session, program: Program, referral_id: int) -> Referr
     return referral
 
 
-def list_referrals(session: Session, program: Program, *, status: str | None = None,
-                   referrer: Member | None = None, limit: int = 50, before_id: int | None = None) -> list[Referral]:
+def list_referrals(
+    session: Session,
+    program: Program,
+    *,
+    status: str | None = None,
+    referrer: Member | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Referral]:
     """Newest first; filtered by status or referrer; ``before_id`` pages."""
     query = select(Referral).where(Referral.program_id == program.id)
     if status:
@@ -39,11 +46,13 @@ def referred_by(session: Session, member: Member) -> Referral | None:
 def referral_of(session: Session, program: Program | int, friend_external_id: str) -> Referral | None:
     """The referral of a friend (the store's customer id): a friend is referred once per program."""
     program_id = program if isinstance(program, int) else program.id
-    return session.scalar(select(Referral).where(
-        Referral.program_id == program_id, Referral.friend_external_id == friend_external_id))
+    return session.scalar(
+        select(Referral).where(Referral.program_id == program_id, Referral.friend_external_id == friend_external_id)
+    )
 
 
 def locked(session: Session, referral_id: int) -> Referral:
     """The referral row locked and read again (see the lock order in :mod:`loyalty.referrals`)."""
-    return session.scalar(select(Referral).where(Referral.id == referral_id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return session.scalar(
+        select(Referral).where(Referral.id == referral_id).with_for_update().execution_options(populate_existing=True)
+    )

@@ -62,8 +62,10 @@ def on_order_changed(context: ReferralContext, order: Order, when: datetime) -> 
     if not program.referral_terms or order.member_id is None:
         return None
     referral = session.scalar(
-        select(Referral).where(Referral.order_id == order.id, Referral.status.in_(("converted", "flagged")))
-        .with_for_update().execution_options(populate_existing=True)
+        select(Referral)
+        .where(Referral.order_id == order.id, Referral.status.in_(("converted", "flagged")))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if referral is None:
         return None
@@ -76,8 +78,10 @@ def on_order_changed(context: ReferralContext, order: Order, when: datetime) -> 
     elif order.status == "refunded":
         reason = f"order {order.external_id} was refunded during the review period"
     elif left < money.to_minor(terms.min_order, order.currency):
-        reason = (f"refunds during the review period took order {order.external_id} below the minimum of "
-                  f"{terms.min_order} {order.currency}")
+        reason = (
+            f"refunds during the review period took order {order.external_id} below the minimum of "
+            f"{terms.min_order} {order.currency}"
+        )
     else:
         return None
     referral.status, referral.reason, referral.updated_at = "cancelled", reason, context.clock.now()
@@ -85,16 +89,15 @@ def on_order_changed(context: ReferralContext, order: Order, when: datetime) -> 
     return referral
 
 
-def reward_due(session: Session, program: Program, *, registry, clock: Clock,
-               limit: int = 200) -> list[Referral]:
+def reward_due(session: Session, program: Program, *, registry, clock: Clock, limit: int = 200) -> list[Referral]:
     """Reward up to ``limit`` converted referrals whose review period has ended (the ``referrals`` job)."""
     context = ReferralContext.of(session, program, registry, clock)
     clock = context.clock
     due = session.execute(
         select(Referral.id, Referral.friend_member_id, Referral.referrer_id)
-        .where(Referral.program_id == program.id, Referral.status == "converted",
-               Referral.review_until <= clock.now())
-        .order_by(Referral.review_until, Referral.id).limit(limit)
+        .where(Referral.program_id == program.id, Referral.status == "converted", Referral.review_until <= clock.now())
+        .order_by(Referral.review_until, Referral.id)
+        .limit(limit)
     ).all()
     rewarded = []
     for row in due:
@@ -109,8 +112,7 @@ def reward_due(session: Session, program: Program, *, registry, clock: Clock,
 # --- decisions by hand --------------------------------------------------------
 
 
-def approve(session: Session, program: Program, referral_id: int, *, actor: str, registry,
-            clock: Clock) -> Referral:
+def approve(session: Session, program: Program, referral_id: int, *, actor: str, registry, clock: Clock) -> Referral:
     """A person clears a flagged referral: it converts (its order is in) or waits for the order.
 
     Flags do not come back for it; a check that rejects still does.
@@ -137,14 +139,15 @@ def approve(session: Session, program: Program, referral_id: int, *, actor: str,
     return referral
 
 
-def reject(session: Session, program: Program, referral_id: int, *, reason: str, actor: str,
-           clock: Clock) -> Referral:
+def reject(session: Session, program: Program, referral_id: int, *, reason: str, actor: str, clock: Clock) -> Referral:
     """A person refuses a referral that is not rewarded yet (with a reason, kept on the referral)."""
     if not (reason or "").strip():
         raise errors.InvalidInput("rejecting a referral needs a reason")
     referral = locked(session, get_referral(session, program, referral_id).id)
     if referral.status not in OPEN:
-        raise errors.ReferralNotOpen(f"referral {referral.id} is {referral.status}; only open referrals can be rejected")
+        raise errors.ReferralNotOpen(
+            f"referral {referral.id} is {referral.status}; only open referrals can be rejected"
+        )
     referral.status, referral.reason, referral.decided_by = "rejected", reason.strip(), actor
     referral.updated_at = clock.now()
     session.flush()
@@ -157,7 +160,12 @@ def reject(session: Session, program: Program, referral_id: int, *, reason: str,
 def _reward(context: ReferralContext, referral: Referral) -> None:
     """Post both sides' points (the friend's accounts are held by the caller)."""
     session, program, registry, clock, ledger = (
-        context.session, context.program, context.registry, context.clock, context.ledger)
+        context.session,
+        context.program,
+        context.registry,
+        context.clock,
+        context.ledger,
+    )
     now = clock.now()
     ledger.hold(referral.referrer_id)
     notes, credited = [], []
@@ -168,27 +176,52 @@ def _reward(context: ReferralContext, referral: Referral) -> None:
             notes.append(f"the referrer is {referrer.status}: no referrer points")
             referral.referrer_points = 0
         elif _over_cap(session, program, referral, now):
-            notes.append(f"the referrer reached the cap of {stored_terms(program).monthly_cap} rewarded referrals "
-                         f"this month: no referrer points")
+            notes.append(
+                f"the referrer reached the cap of {stored_terms(program).monthly_cap} rewarded referrals "
+                f"this month: no referrer points"
+            )
             referral.referrer_points = 0
         else:
-            referral.referrer_entry_id = _post(context, referral, referrer, "referrer", referral.referrer_points,
-                                               f"Referred {referral.friend_external_id}", now)
+            referral.referrer_entry_id = _post(
+                context,
+                referral,
+                referrer,
+                "referrer",
+                referral.referrer_points,
+                f"Referred {referral.friend_external_id}",
+                now,
+            )
             credited.append(referrer.id)
     if referral.friend_points:
         if friend is None or friend.status != "active":
             notes.append("the friend is not an active member: no friend points")
             referral.friend_points = 0
         else:
-            referral.friend_entry_id = _post(context, referral, friend, "friend", referral.friend_points,
-                                             f"Welcome: referred by {referrer.external_id}", now)
+            referral.friend_entry_id = _post(
+                context,
+                referral,
+                friend,
+                "friend",
+                referral.friend_points,
+                f"Welcome: referred by {referrer.external_id}",
+                now,
+            )
             credited.append(friend.id)
     if referral.friend_reward_id is not None:
         if friend is None or friend.status != "active":
             notes.append("the friend is not an active member: no welcome reward")
         else:
-            gift = give(session, program, friend, referral.friend_reward_id, key=f"referral:{referral.id}:friend",
-                        source=f"referral:{referral.id}", actor="referrals", registry=registry, clock=clock)
+            gift = give(
+                session,
+                program,
+                friend,
+                referral.friend_reward_id,
+                key=f"referral:{referral.id}:friend",
+                source=f"referral:{referral.id}",
+                actor="referrals",
+                registry=registry,
+                clock=clock,
+            )
             if gift.status == "failed":
                 notes.append(f"the friend's welcome reward could not be issued: {gift.reason}")
             else:
@@ -201,15 +234,25 @@ def _reward(context: ReferralContext, referral: Referral) -> None:
         upgrade_on_event(session, program, credited, registry=registry, clock=clock)
 
 
-def _post(context: ReferralContext, referral: Referral, member: Member, side: str, points: int, reason: str,
-          now: datetime) -> int:
+def _post(
+    context: ReferralContext, referral: Referral, member: Member, side: str, points: int, reason: str, now: datetime
+) -> int:
     posting = context.ledger.earn(
-        member, points, key=f"referral:{referral.id}:{side}", expires_at=lot_expiry(context.program, now),
-        reason=reason, actor="referrals", source=("referral", str(referral.id)),
+        member,
+        points,
+        key=f"referral:{referral.id}:{side}",
+        expires_at=lot_expiry(context.program, now),
+        reason=reason,
+        actor="referrals",
+        source=("referral", str(referral.id)),
     )
     if not posting.replayed:
-        context.registry.points_posted(program=context.program, member=member, posting=posting,
-                                       cause={"type": "referral", "referral_id": referral.id, "side": side})
+        context.registry.points_posted(
+            program=context.program,
+            member=member,
+            posting=posting,
+            cause={"type": "referral", "referral_id": referral.id, "side": side},
+        )
     return posting.entry_id
 
 
@@ -218,8 +261,14 @@ def _over_cap(session: Session, program: Program, referral: Referral, now: datet
     if cap is None:
         return False
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rewarded = session.scalar(select(func.count()).select_from(Referral).where(
-        Referral.referrer_id == referral.referrer_id, Referral.referrer_entry_id.is_not(None),
-        Referral.rewarded_at >= month, Referral.id != referral.id,
-    ))
+    rewarded = session.scalar(
+        select(func.count())
+        .select_from(Referral)
+        .where(
+            Referral.referrer_id == referral.referrer_id,
+            Referral.referrer_entry_id.is_not(None),
+            Referral.rewarded_at >= month,
+            Referral.id != referral.id,
+        )
+    )
     return rewarded >= cap

@@ -28,33 +28,63 @@ class TermsSchema(Schema):
 
     enabled = fields.Boolean(load_default=True, metadata={"description": "Attribute and reward referrals."})
     referrer_points = fields.Integer(
-        strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_AMOUNT),
-        metadata={"description": "Points for the member who referred, once the referral is rewarded."})
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_AMOUNT),
+        metadata={"description": "Points for the member who referred, once the referral is rewarded."},
+    )
     friend_points = fields.Integer(
-        strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_AMOUNT),
-        metadata={"description": "Points for the referred friend, at the same moment."})
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_AMOUNT),
+        metadata={"description": "Points for the referred friend, at the same moment."},
+    )
     friend_reward = fields.Integer(
-        strict=True, load_default=None, allow_none=True,
-        metadata={"description": "A catalog reward (its id) given to the friend for no points, at the same moment."})
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "A catalog reward (its id) given to the friend for no points, at the same moment."},
+    )
     min_order = fields.Decimal(
-        as_string=True, allow_nan=False, load_default=Decimal(0), validate=validate.Range(min=0),
-        metadata={"description": "The smallest qualifying order, after discounts, before tax and shipping."})
+        as_string=True,
+        allow_nan=False,
+        load_default=Decimal(0),
+        validate=validate.Range(min=0),
+        metadata={"description": "The smallest qualifying order, after discounts, before tax and shipping."},
+    )
     first_order_only = fields.Boolean(
         load_default=True,
-        metadata={"description": "Only the friend's first order decides the referral; otherwise each order "
-                                 "is tried until one passes the checks."})
+        metadata={
+            "description": "Only the friend's first order decides the referral; otherwise each order "
+            "is tried until one passes the checks."
+        },
+    )
     monthly_cap = fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1),
-        metadata={"description": "Rewarded referrals per referrer per calendar month (UTC); none: no cap."})
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Rewarded referrals per referrer per calendar month (UTC); none: no cap."},
+    )
     review_days = fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=365),
-        metadata={"description": "Days after the qualifying order before rewarding; none: the return window."})
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "Days after the qualifying order before rewarding; none: the return window."},
+    )
     link = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"description": "The store's share link, with {code} where the code goes."})
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "The store's share link, with {code} where the code goes."},
+    )
     checks = fields.Dict(
-        keys=fields.String(), values=fields.Dict(), load_default=dict,
-        metadata={"description": "Fraud-check settings by check name (enabled, action, the check's own)."})
+        keys=fields.String(),
+        values=fields.Dict(),
+        load_default=dict,
+        metadata={"description": "Fraud-check settings by check name (enabled, action, the check's own)."},
+    )
 
     @validates("link")
     def _link(self, value, **_):

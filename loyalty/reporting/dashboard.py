@@ -16,8 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from loyalty.reporting.periods import TICK, Plan, between, plan, sum_figures, utc_day
 from loyalty.models import Account, DailyFigure, Entry, Member, MemberActivity, Program, Referral, Tier
+from loyalty.reporting.periods import TICK, Plan, between, plan, sum_figures, utc_day
 from loyalty.reporting.rollups import ACTIVE_KINDS, balance_changes, entry_totals
 
 
@@ -61,19 +61,34 @@ def figures(session: Session, program: Program, since: datetime, until: datetime
     moved = sum_figures(session, program.id, period, "entries:", lambda a, b: entry_totals(session, program.id, a, b))
     balances = balances_at(session, program, period.end)
     tiers = tier_distribution(session, program)
-    new_members = session.scalar(select(func.count()).select_from(Member).where(
-        Member.program_id == program.id, Member.enrolled_at > since, Member.enrolled_at <= until))
+    new_members = session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.program_id == program.id, Member.enrolled_at > since, Member.enrolled_at <= until)
+    )
     referral_period = (Referral.program_id == program.id, Referral.created_at > since, Referral.created_at <= until)
     referrals = session.scalar(select(func.count()).select_from(Referral).where(*referral_period))
-    converted = session.scalar(select(func.count()).select_from(Referral).where(
-        *referral_period, Referral.status.in_(("converted", "rewarded"))))
+    converted = session.scalar(
+        select(func.count())
+        .select_from(Referral)
+        .where(*referral_period, Referral.status.in_(("converted", "rewarded")))
+    )
     return Figures(
-        since=since, until=until, members=sum(count for _, count in tiers), new_members=new_members,
+        since=since,
+        until=until,
+        members=sum(count for _, count in tiers),
+        new_members=new_members,
         active_members=active_members(session, program, period),
-        issued=moved.get("entries:earn", 0), redeemed=moved.get("entries:redeem", 0),
-        expired=moved.get("entries:expire", 0), reversed=moved.get("entries:reverse", 0),
-        adjusted=moved.get("entries:adjust", 0), outstanding=balances.get("balance:available", 0),
-        pending=balances.get("balance:pending", 0), tiers=tiers, referrals=referrals, referrals_converted=converted,
+        issued=moved.get("entries:earn", 0),
+        redeemed=moved.get("entries:redeem", 0),
+        expired=moved.get("entries:expire", 0),
+        reversed=moved.get("entries:reverse", 0),
+        adjusted=moved.get("entries:adjust", 0),
+        outstanding=balances.get("balance:available", 0),
+        pending=balances.get("balance:pending", 0),
+        tiers=tiers,
+        referrals=referrals,
+        referrals_converted=converted,
         rolled_up_until=program.rolled_up_until,
     )
 
@@ -87,14 +102,24 @@ def balances_at(session: Session, program: Program, end: datetime) -> dict[str, 
     before ``end``.
     """
     if program.rolled_up_until is not None:
-        return sum_figures(session, program.id, plan(program, None, end), "balance:",
-                           lambda a, b: balance_changes(session, program.id, a, b))
+        return sum_figures(
+            session,
+            program.id,
+            plan(program, None, end),
+            "balance:",
+            lambda a, b: balance_changes(session, program.id, a, b),
+        )
     posted_since = select(Entry.id).where(Entry.program_id == program.id, Entry.created_at >= end).exists()
     if session.scalar(select(posted_since)):
         return balance_changes(session, program.id, None, end)
-    return {f"balance:{kind}": int(total) for kind, total in session.execute(
-        select(Account.kind, func.sum(Account.balance))
-        .where(Account.program_id == program.id, Account.member_id.is_not(None)).group_by(Account.kind))}
+    return {
+        f"balance:{kind}": int(total)
+        for kind, total in session.execute(
+            select(Account.kind, func.sum(Account.balance))
+            .where(Account.program_id == program.id, Account.member_id.is_not(None))
+            .group_by(Account.kind)
+        )
+    }
 
 
 def active_members(session: Session, program: Program, period: Plan) -> int:
@@ -108,20 +133,29 @@ def active_members(session: Session, program: Program, period: Plan) -> int:
     distinct = select(func.count(func.distinct(Entry.member_id)))
     if not period.to_mark:
         return session.scalar(distinct.where(*active, *between(Entry.created_at, period.start, period.end)))
-    rolled = session.scalar(select(func.count()).select_from(MemberActivity).where(
-        MemberActivity.program_id == program.id, MemberActivity.last_active_on >= period.first_day))
+    rolled = session.scalar(
+        select(func.count())
+        .select_from(MemberActivity)
+        .where(MemberActivity.program_id == program.id, MemberActivity.last_active_on >= period.first_day)
+    )
     live = [and_(*between(Entry.created_at, start, end)) for start, end in period.live]
     if not live:
         return rolled
-    counted = select(MemberActivity.member_id).where(
-        MemberActivity.member_id == Entry.member_id, MemberActivity.last_active_on >= period.first_day).exists()
+    counted = (
+        select(MemberActivity.member_id)
+        .where(MemberActivity.member_id == Entry.member_id, MemberActivity.last_active_on >= period.first_day)
+        .exists()
+    )
     return rolled + session.scalar(distinct.where(*active, or_(*live), ~counted))
 
 
 def tier_distribution(session: Session, program: Program) -> list[tuple[str, int]]:
     """Members per tier now, in rank order (every tier, empty ones too), then those in no tier."""
-    counts = dict(session.execute(
-        select(Member.tier_id, func.count()).where(Member.program_id == program.id).group_by(Member.tier_id)).all())
+    counts = dict(
+        session.execute(
+            select(Member.tier_id, func.count()).where(Member.program_id == program.id).group_by(Member.tier_id)
+        ).all()
+    )
     tiers = session.execute(select(Tier.id, Tier.name).where(Tier.program_id == program.id).order_by(Tier.rank)).all()
     rows = [(name, counts.get(tier_id, 0)) for tier_id, name in tiers]
     return rows + ([("no tier", counts[None])] if counts.get(None) else [])
@@ -138,17 +172,22 @@ def daily_points(session: Session, program: Program, since: datetime, until: dat
 
     if period.rolled:
         for day, figure, value in session.execute(
-            select(DailyFigure.day, DailyFigure.figure, DailyFigure.value)
-            .where(DailyFigure.program_id == program.id, *between(DailyFigure.day, period.first_day, period.cut_day),
-                   DailyFigure.figure.in_(("entries:earn", "entries:redeem")))
+            select(DailyFigure.day, DailyFigure.figure, DailyFigure.value).where(
+                DailyFigure.program_id == program.id,
+                *between(DailyFigure.day, period.first_day, period.cut_day),
+                DailyFigure.figure.in_(("entries:earn", "entries:redeem")),
+            )
         ):
             add(day, figure.removeprefix("entries:"), value)
     day = utc_day(session, Entry.created_at)
     for start, end in period.live:
         for when, kind, total in session.execute(
             select(day, Entry.kind, func.sum(Entry.amount))
-            .where(Entry.program_id == program.id, *between(Entry.created_at, start, end),
-                   Entry.kind.in_(("earn", "redeem")))
+            .where(
+                Entry.program_id == program.id,
+                *between(Entry.created_at, start, end),
+                Entry.kind.in_(("earn", "redeem")),
+            )
             .group_by(day, Entry.kind)
         ):
             add(when if isinstance(when, date) else date.fromisoformat(str(when)), kind, total)

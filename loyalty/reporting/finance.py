@@ -21,8 +21,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from loyalty.reporting.periods import TICK, between, plan, sum_figures, utc_month
 from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
+from loyalty.reporting.periods import TICK, between, plan, sum_figures, utc_month
 
 #: Rollforward lines, in order; every member-affecting entry falls in one.
 LINES = ("issued", "reversed_by_refunds", "redeemed", "expired", "adjusted")
@@ -67,11 +67,15 @@ def _line(kind: str, original_kind: str | None) -> str:
 
 def flows_by_line(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """The member flows of ``[start, end)`` summed per rollforward line, as ``rollforward:<line>``."""
-    flows = _member_flows(program_id).where(Entry.program_id == program_id,
-                                            *between(Entry.created_at, start, end)).subquery()
+    flows = (
+        _member_flows(program_id)
+        .where(Entry.program_id == program_id, *between(Entry.created_at, start, end))
+        .subquery()
+    )
     totals: dict[str, int] = {}
-    by_kind = (select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount))
-               .group_by(flows.c.kind, flows.c.original_kind))
+    by_kind = select(flows.c.kind, flows.c.original_kind, func.sum(flows.c.amount)).group_by(
+        flows.c.kind, flows.c.original_kind
+    )
     for kind, original_kind, amount in session.execute(by_kind):
         name = f"rollforward:{_line(kind, original_kind)}"
         totals[name] = totals.get(name, 0) + int(amount)
@@ -101,27 +105,46 @@ def cohort_changes(session: Session, program_id: int, start: datetime | None, en
     """
     in_range = (Entry.program_id == program_id, *between(Entry.created_at, start, end))
     opened = utc_month(session, Entry.created_at)
-    totals = {f"cohort:{m}:earned": int(amount) for m, amount in session.execute(
-        select(opened, func.sum(Transfer.amount)).select_from(Entry)
-        .join(Transfer, Transfer.entry_id == Entry.id)
-        .join(Account, and_(Account.id == Transfer.to_account_id, Account.kind == "available"))
-        .where(*in_range, Entry.kind.in_(("earn", "release"))).group_by(opened))}
+    totals = {
+        f"cohort:{m}:earned": int(amount)
+        for m, amount in session.execute(
+            select(opened, func.sum(Transfer.amount))
+            .select_from(Entry)
+            .join(Transfer, Transfer.entry_id == Entry.id)
+            .join(Account, and_(Account.id == Transfer.to_account_id, Account.kind == "available"))
+            .where(*in_range, Entry.kind.in_(("earn", "release")))
+            .group_by(opened)
+        )
+    }
     opened_by = aliased(Entry)
     month = utc_month(session, Lot.created_at)
-    totals.update({f"cohort:{m}:expired": int(amount) for m, amount in session.execute(
-        select(month, func.sum(LotConsumption.amount)).select_from(Entry)
-        .join(Transfer, Transfer.entry_id == Entry.id)
-        .join(LotConsumption, LotConsumption.transfer_id == Transfer.id)
-        .join(Lot, Lot.id == LotConsumption.lot_id)
-        .join(Account, and_(Account.id == Lot.account_id, Account.kind == "available"))
-        .join(opened_by, and_(opened_by.id == Lot.entry_id, opened_by.kind.in_(("earn", "release"))))
-        .where(*in_range, Entry.kind == "expire").group_by(month))})
+    totals.update(
+        {
+            f"cohort:{m}:expired": int(amount)
+            for m, amount in session.execute(
+                select(month, func.sum(LotConsumption.amount))
+                .select_from(Entry)
+                .join(Transfer, Transfer.entry_id == Entry.id)
+                .join(LotConsumption, LotConsumption.transfer_id == Transfer.id)
+                .join(Lot, Lot.id == LotConsumption.lot_id)
+                .join(Account, and_(Account.id == Lot.account_id, Account.kind == "available"))
+                .join(opened_by, and_(opened_by.id == Lot.entry_id, opened_by.kind.in_(("earn", "release"))))
+                .where(*in_range, Entry.kind == "expire")
+                .group_by(month)
+            )
+        }
+    )
     return totals
 
 
 def breakage(session: Session, program: Program) -> list[tuple[str, int, int]]:
     """``(month, points earned, of them expired unspent)`` per month the earned points became spendable (UTC)."""
-    cohorts = sum_figures(session, program.id, plan(program, None, None), "cohort:",
-                          lambda a, b: cohort_changes(session, program.id, a, b))
+    cohorts = sum_figures(
+        session,
+        program.id,
+        plan(program, None, None),
+        "cohort:",
+        lambda a, b: cohort_changes(session, program.id, a, b),
+    )
     months = sorted({name.split(":")[1] for name in cohorts})
     return [(m, cohorts.get(f"cohort:{m}:earned", 0), cohorts.get(f"cohort:{m}:expired", 0)) for m in months]

@@ -67,16 +67,22 @@ def plan(program, start: datetime | None, end: datetime | None) -> Plan:
         return Plan(start, end, False, None, None, False, ((start, end),))
     live = [(start, midnight(first))] if start is not None else []
     live.append((midnight(cut), end))
-    return Plan(start, end, True, first, cut, cut == mark,
-                tuple((a, b) for a, b in live if a is None or b is None or a < b))
+    return Plan(
+        start, end, True, first, cut, cut == mark, tuple((a, b) for a, b in live if a is None or b is None or a < b)
+    )
 
 
 def rolled_totals(session: Session, program_id: int, first: date | None, end: date, prefix: str) -> dict[str, int]:
     """The rolled-up figures starting with ``prefix``, summed over days ``[first, end)``."""
-    query = (select(DailyFigure.figure, func.sum(DailyFigure.value))
-             .where(DailyFigure.program_id == program_id, DailyFigure.figure.startswith(prefix),
-                    *between(DailyFigure.day, first, end))
-             .group_by(DailyFigure.figure))
+    query = (
+        select(DailyFigure.figure, func.sum(DailyFigure.value))
+        .where(
+            DailyFigure.program_id == program_id,
+            DailyFigure.figure.startswith(prefix),
+            *between(DailyFigure.day, first, end),
+        )
+        .group_by(DailyFigure.figure)
+    )
     return {name: int(value) for name, value in session.execute(query)}
 
 

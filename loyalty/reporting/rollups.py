@@ -34,9 +34,9 @@ from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date
 
-from loyalty.reporting.periods import ONE_DAY, between, midnight
-from loyalty.reporting.finance import cohort_changes, flows_by_line
 from loyalty.models import Account, DailyFigure, Entry, MemberActivity, Program, Transfer
+from loyalty.reporting.finance import cohort_changes, flows_by_line
+from loyalty.reporting.periods import ONE_DAY, between, midnight
 
 #: How long after its end a day is rolled up.
 SETTLE = timedelta(hours=1)
@@ -46,9 +46,14 @@ ACTIVE_KINDS = ("earn", "redeem")
 
 def entry_totals(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """Points moved per entry kind in ``[start, end)`` as ``entries:<kind>`` (the amount asked, shortfall included)."""
-    return {f"entries:{kind}": int(amount) for kind, amount in session.execute(
-        select(Entry.kind, func.sum(Entry.amount))
-        .where(Entry.program_id == program_id, *between(Entry.created_at, start, end)).group_by(Entry.kind))}
+    return {
+        f"entries:{kind}": int(amount)
+        for kind, amount in session.execute(
+            select(Entry.kind, func.sum(Entry.amount))
+            .where(Entry.program_id == program_id, *between(Entry.created_at, start, end))
+            .group_by(Entry.kind)
+        )
+    }
 
 
 def balance_changes(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
@@ -60,10 +65,13 @@ def balance_changes(session: Session, program_id: int, start: datetime | None, e
     totals: dict[str, int] = {}
     for side, sign in ((Transfer.to_account_id, 1), (Transfer.from_account_id, -1)):
         for kind, amount in session.execute(
-            select(Account.kind, func.sum(Transfer.amount)).select_from(Entry)
-            .join(Transfer, Transfer.entry_id == Entry.id).join(Account, Account.id == side)
-            .where(Entry.program_id == program_id, *between(Entry.created_at, start, end),
-                   Account.member_id.is_not(None))
+            select(Account.kind, func.sum(Transfer.amount))
+            .select_from(Entry)
+            .join(Transfer, Transfer.entry_id == Entry.id)
+            .join(Account, Account.id == side)
+            .where(
+                Entry.program_id == program_id, *between(Entry.created_at, start, end), Account.member_id.is_not(None)
+            )
             .group_by(Account.kind)
         ):
             name = f"balance:{kind}"
@@ -73,8 +81,12 @@ def balance_changes(session: Session, program_id: int, start: datetime | None, e
 
 def range_totals(session: Session, program_id: int, start: datetime | None, end: datetime | None) -> dict[str, int]:
     """Every figure ``daily_figures`` keeps, for ``[start, end)``."""
-    return {**entry_totals(session, program_id, start, end), **balance_changes(session, program_id, start, end),
-            **flows_by_line(session, program_id, start, end), **cohort_changes(session, program_id, start, end)}
+    return {
+        **entry_totals(session, program_id, start, end),
+        **balance_changes(session, program_id, start, end),
+        **flows_by_line(session, program_id, start, end),
+        **cohort_changes(session, program_id, start, end),
+    }
 
 
 def roll_up_day(session: Session, program_id: int, day: date) -> None:
@@ -83,19 +95,28 @@ def roll_up_day(session: Session, program_id: int, day: date) -> None:
     session.execute(delete(DailyFigure).where(DailyFigure.program_id == program_id, DailyFigure.day == day))
     totals = range_totals(session, program_id, start, end)
     if totals:
-        session.execute(insert(DailyFigure), [
-            {"program_id": program_id, "day": day, "figure": name, "value": value} for name, value in totals.items()])
+        session.execute(
+            insert(DailyFigure),
+            [{"program_id": program_id, "day": day, "figure": name, "value": value} for name, value in totals.items()],
+        )
     active = (
         select(Entry.member_id, literal(program_id), literal(day, Date))
-        .where(Entry.program_id == program_id, *between(Entry.created_at, start, end), Entry.kind.in_(ACTIVE_KINDS),
-               Entry.member_id.is_not(None))
+        .where(
+            Entry.program_id == program_id,
+            *between(Entry.created_at, start, end),
+            Entry.kind.in_(ACTIVE_KINDS),
+            Entry.member_id.is_not(None),
+        )
         .group_by(Entry.member_id)
     )
     upsert = _dialect_insert(session)(MemberActivity).from_select(["member_id", "program_id", "last_active_on"], active)
     later = upsert.excluded.last_active_on > MemberActivity.last_active_on
-    session.execute(upsert.on_conflict_do_update(
-        index_elements=["member_id"],
-        set_={"last_active_on": case((later, upsert.excluded.last_active_on), else_=MemberActivity.last_active_on)}))
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={"last_active_on": case((later, upsert.excluded.last_active_on), else_=MemberActivity.last_active_on)},
+        )
+    )
 
 
 def _dialect_insert(session: Session):

@@ -5,7 +5,15 @@
 * :mod:`loyalty.rewards.redeem`: spending points on a reward as one step, cancelling, codes used by orders.
 """
 
-from loyalty.rewards.catalog import add_reward, get_reward, import_codes, list_rewards, price, unavailable, update_reward
+from loyalty.rewards.catalog import (
+    add_reward,
+    get_reward,
+    import_codes,
+    list_rewards,
+    price,
+    unavailable,
+    update_reward,
+)
 from loyalty.rewards.redeem import cancel, find_code, give, mark_used, redeem, redemptions_of
 from loyalty.rewards.types import Issued, RedemptionRequest, RewardConfigSchema, RewardNotIssued, RewardType
 

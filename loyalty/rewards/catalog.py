@@ -51,10 +51,23 @@ def _whole(value, name: str, *, minimum: int) -> int | None:
 
 
 def add_reward(
-    session: Session, program: Program, registry, *, type: str, name: str, points: int,
-    config: dict | None = None, description: str | None = None, step_value=None, min_points: int | None = None,
-    max_points: int | None = None, starts_at: datetime | None = None, ends_at: datetime | None = None,
-    min_tier: str | None = None, stock: int | None = None, limit_per_member: int | None = None,
+    session: Session,
+    program: Program,
+    registry,
+    *,
+    type: str,
+    name: str,
+    points: int,
+    config: dict | None = None,
+    description: str | None = None,
+    step_value=None,
+    min_points: int | None = None,
+    max_points: int | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    min_tier: str | None = None,
+    stock: int | None = None,
+    limit_per_member: int | None = None,
     clock: Clock,
 ) -> Reward:
     """Add a reward to the catalog; anything invalid raises and adds nothing.
@@ -71,8 +84,17 @@ def add_reward(
     if session.scalar(select(Reward.id).where(Reward.program_id == program.id, Reward.name == name)):
         raise errors.DuplicateReward(f"program {program.slug} already has a reward named {name!r}")
     now = clock.now()
-    reward = Reward(program_id=program.id, type=kind.name, name=name, description=(description or None),
-                    config=validate_config(kind, config), active=True, issued_count=0, created_at=now, updated_at=now)
+    reward = Reward(
+        program_id=program.id,
+        type=kind.name,
+        name=name,
+        description=(description or None),
+        config=validate_config(kind, config),
+        active=True,
+        issued_count=0,
+        created_at=now,
+        updated_at=now,
+    )
     _price(reward, kind, program, points, step_value, min_points, max_points)
     kind.check_pricing(reward.config, reward.pricing)
     _availability(session, program, reward, starts_at, ends_at, min_tier, stock, limit_per_member)
@@ -104,7 +126,8 @@ def _price(reward, kind, program, points, step_value, min_points, max_points) ->
         raise errors.InvalidInput("a variable reward needs max points")
     if low % reward.points or high % reward.points or low > high:
         raise errors.InvalidInput(
-            f"min and max points must be multiples of {reward.points} with min <= max (got {low} and {high})")
+            f"min and max points must be multiples of {reward.points} with min <= max (got {low} and {high})"
+        )
     reward.pricing, reward.step_value, reward.min_points, reward.max_points = "variable", value, low, high
 
 
@@ -117,8 +140,7 @@ def _availability(session, program, reward, starts_at, ends_at, min_tier, stock,
     reward.limit_per_member = _whole(limit_per_member, "limit per member", minimum=1)
 
 
-def update_reward(session: Session, program: Program, reward: Reward, *, clock: Clock,
-                  **changes) -> Reward:
+def update_reward(session: Session, program: Program, reward: Reward, *, clock: Clock, **changes) -> Reward:
     """Pause or resume (``active``), or change ``stock``, ``limit_per_member``, ``starts_at``, ``ends_at``, ``min_tier``.
 
     A stock below what was already issued is refused.
@@ -131,14 +153,26 @@ def update_reward(session: Session, program: Program, reward: Reward, *, clock: 
         reward.active = bool(changes.pop("active"))
     if "description" in changes:
         reward.description = changes.pop("description") or None
-    current = {"starts_at": reward.starts_at, "ends_at": reward.ends_at,
-               "min_tier": session.get(Tier, reward.min_tier_id).name if reward.min_tier_id else None,
-               "stock": reward.stock, "limit_per_member": reward.limit_per_member}
+    current = {
+        "starts_at": reward.starts_at,
+        "ends_at": reward.ends_at,
+        "min_tier": session.get(Tier, reward.min_tier_id).name if reward.min_tier_id else None,
+        "stock": reward.stock,
+        "limit_per_member": reward.limit_per_member,
+    }
     current.update(changes)
     if current["stock"] is not None and isinstance(current["stock"], int) and current["stock"] < reward.issued_count:
         raise errors.InvalidInput(f"{reward.issued_count} were already issued; the stock cannot be {current['stock']}")
-    _availability(session, program, reward, current["starts_at"], current["ends_at"], current["min_tier"],
-                  current["stock"], current["limit_per_member"])
+    _availability(
+        session,
+        program,
+        reward,
+        current["starts_at"],
+        current["ends_at"],
+        current["min_tier"],
+        current["stock"],
+        current["limit_per_member"],
+    )
     reward.updated_at = clock.now()
     session.flush()
     return reward
@@ -172,12 +206,18 @@ def price(reward: Reward, points: int | None, currency: str) -> Price:
         return Price(reward.points, None)
     if points is None:
         raise errors.InvalidInput(
-            f"reward {reward.name!r} is priced in steps of {reward.points} points: give the points to spend")
-    if isinstance(points, bool) or not isinstance(points, int) or points % reward.points \
-            or not reward.min_points <= points <= reward.max_points:
+            f"reward {reward.name!r} is priced in steps of {reward.points} points: give the points to spend"
+        )
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, int)
+        or points % reward.points
+        or not reward.min_points <= points <= reward.max_points
+    ):
         raise errors.InvalidInput(
             f"points for {reward.name!r} must be a multiple of {reward.points} from {reward.min_points} "
-            f"to {reward.max_points}, not {points!r}")
+            f"to {reward.max_points}, not {points!r}"
+        )
     value = reward.step_value * (points // reward.points)
     return Price(points, value.quantize(Decimal(1).scaleb(-money.exponent(currency))))
 
@@ -200,8 +240,11 @@ def unavailable(session: Session, reward: Reward, member: Member | None, now: da
         if tier is None or tier.rank < needed.rank:
             return f"reward {reward.name!r} is for {needed.name} members and above"
     if reward.limit_per_member is not None:
-        taken = session.scalar(select(func.count()).select_from(Redemption).where(
-            Redemption.reward_id == reward.id, Redemption.member_id == member.id, Redemption.status.in_(HELD)))
+        taken = session.scalar(
+            select(func.count())
+            .select_from(Redemption)
+            .where(Redemption.reward_id == reward.id, Redemption.member_id == member.id, Redemption.status.in_(HELD))
+        )
         if taken >= reward.limit_per_member:
             return f"the limit of {reward.limit_per_member} of {reward.name!r} per member is reached"
     return None
@@ -224,18 +267,29 @@ def import_codes(session: Session, program: Program, reward: Reward, codes, *, c
     cleaned = list(dict.fromkeys(cleaned))
     if not cleaned:
         raise errors.InvalidInput("no codes to import")
-    known = set(session.scalars(select(RewardCode.code).where(
-        RewardCode.program_id == program.id, RewardCode.code.in_(cleaned))))
-    known |= set(session.scalars(select(Redemption.code).where(
-        Redemption.program_id == program.id, Redemption.code.in_(cleaned))))
+    known = set(
+        session.scalars(
+            select(RewardCode.code).where(RewardCode.program_id == program.id, RewardCode.code.in_(cleaned))
+        )
+    )
+    known |= set(
+        session.scalars(
+            select(Redemption.code).where(Redemption.program_id == program.id, Redemption.code.in_(cleaned))
+        )
+    )
     fresh = [code for code in cleaned if code not in known]
     now = clock.now()
     if fresh:
-        session.execute(insert(RewardCode), [
-            {"program_id": program.id, "reward_id": reward.id, "code": code, "imported_at": now} for code in fresh])
+        session.execute(
+            insert(RewardCode),
+            [{"program_id": program.id, "reward_id": reward.id, "code": code, "imported_at": now} for code in fresh],
+        )
     return len(fresh)
 
 
 def pool_left(session: Session, reward: Reward) -> int:
-    return session.scalar(select(func.count()).select_from(RewardCode).where(
-        RewardCode.reward_id == reward.id, RewardCode.redemption_id.is_(None)))
+    return session.scalar(
+        select(func.count())
+        .select_from(RewardCode)
+        .where(RewardCode.reward_id == reward.id, RewardCode.redemption_id.is_(None))
+    )

@@ -35,8 +35,16 @@ class _Context:
 
 
 def redeem(
-    session: Session, program: Program, member: Member, reward_id: int, *, key: str, points: int | None = None,
-    actor: str | None = None, registry, clock: Clock,
+    session: Session,
+    program: Program,
+    member: Member,
+    reward_id: int,
+    *,
+    key: str,
+    points: int | None = None,
+    actor: str | None = None,
+    registry,
+    clock: Clock,
 ) -> Redemption:
     """Spend the member's points on a reward; returns the redemption (``issued``, or ``failed`` with a reason).
 
@@ -44,17 +52,41 @@ def redeem(
     member, wrong points for a variable reward, not enough points, member
     not active, the key used for another reward.
     """
-    return _redeem(_context(session, program, registry, clock), member, reward_id, key=key, points=points,
-                   actor=actor, gift=False, source=None)
+    return _redeem(
+        _context(session, program, registry, clock),
+        member,
+        reward_id,
+        key=key,
+        points=points,
+        actor=actor,
+        gift=False,
+        source=None,
+    )
 
 
 def give(
-    session: Session, program: Program, member: Member, reward_id: int, *, key: str, source: str,
-    actor: str | None = None, registry, clock: Clock,
+    session: Session,
+    program: Program,
+    member: Member,
+    reward_id: int,
+    *,
+    key: str,
+    source: str,
+    actor: str | None = None,
+    registry,
+    clock: Clock,
 ) -> Redemption:
     """Issue a reward for no points (a referred friend's welcome reward): stock counts, the rest does not."""
-    return _redeem(_context(session, program, registry, clock), member, reward_id, key=key, points=None,
-                   actor=actor, gift=True, source=source)
+    return _redeem(
+        _context(session, program, registry, clock),
+        member,
+        reward_id,
+        key=key,
+        points=None,
+        actor=actor,
+        gift=True,
+        source=source,
+    )
 
 
 def _context(session, program, registry, clock) -> _Context:
@@ -68,8 +100,9 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
         raise errors.InvalidInput(f"a redemption needs an idempotency key of 1 to {MAX_KEY_LENGTH} characters")
     ledger = Ledger(session, ctx.clock)
     ledger.hold(member.id)  # the member's redemptions, limit and balance stay as read until the end
-    existing = session.scalar(select(Redemption).where(
-        Redemption.member_id == member.id, Redemption.idempotency_key == key))
+    existing = session.scalar(
+        select(Redemption).where(Redemption.member_id == member.id, Redemption.idempotency_key == key)
+    )
     if existing is not None:
         if existing.reward_id != reward_id:
             raise errors.IdempotencyConflict(f"the key {key!r} was used for another redemption ({existing.id})")
@@ -87,11 +120,21 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
         balance = ledger.balances(member.id)["available"]
         if balance < cost.points:
             raise errors.InsufficientPoints(
-                f"{reward.name!r} costs {cost.points} points; member {member.external_id} has {balance}")
+                f"{reward.name!r} costs {cost.points} points; member {member.external_id} has {balance}"
+            )
     redemption = Redemption(
-        program_id=program.id, member_id=member.id, reward_id=reward.id, idempotency_key=key, status="issued",
-        points=cost.points if cost else 0, value=cost.value if cost else None, currency=program.currency,
-        details={}, source=source, actor=actor, created_at=now,
+        program_id=program.id,
+        member_id=member.id,
+        reward_id=reward.id,
+        idempotency_key=key,
+        status="issued",
+        points=cost.points if cost else 0,
+        value=cost.value if cost else None,
+        currency=program.currency,
+        details={},
+        source=source,
+        actor=actor,
+        created_at=now,
     )
     try:
         with session.begin_nested():
@@ -99,9 +142,14 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
             session.add(redemption)
             session.flush()
             if redemption.points:
-                posting = ledger.redeem(member, redemption.points, key=f"redemption:{redemption.id}",
-                                        reason=f"Reward: {reward.name}", actor=actor or "rewards",
-                                        source=("reward", str(reward.id)))
+                posting = ledger.redeem(
+                    member,
+                    redemption.points,
+                    key=f"redemption:{redemption.id}",
+                    reason=f"Reward: {reward.name}",
+                    actor=actor or "rewards",
+                    source=("reward", str(reward.id)),
+                )
                 redemption.entry_id = posting.entry_id
             issued = kind.issue(_request(ctx, redemption, reward, member), reward.config)
             redemption.code = _normal(issued.code)
@@ -109,9 +157,19 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
             session.flush()
     except RewardNotIssued as exc:
         redemption = Redemption(
-            program_id=program.id, member_id=member.id, reward_id=reward.id, idempotency_key=key, status="failed",
-            points=0, value=redemption.value, currency=program.currency, details={}, reason=exc.message,
-            source=source, actor=actor, created_at=now,
+            program_id=program.id,
+            member_id=member.id,
+            reward_id=reward.id,
+            idempotency_key=key,
+            status="failed",
+            points=0,
+            value=redemption.value,
+            currency=program.currency,
+            details={},
+            reason=exc.message,
+            source=source,
+            actor=actor,
+            created_at=now,
         )
         session.add(redemption)
         session.flush()
@@ -123,8 +181,10 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
 def _take_one(session: Session, reward: Reward) -> None:
     """One from the stock, atomically: a reward with stock 5 is issued 5 times however many ask at once."""
     taken = session.execute(
-        update(Reward).where(Reward.id == reward.id, or_(Reward.stock.is_(None), Reward.issued_count < Reward.stock))
-        .values(issued_count=Reward.issued_count + 1).execution_options(synchronize_session=False)
+        update(Reward)
+        .where(Reward.id == reward.id, or_(Reward.stock.is_(None), Reward.issued_count < Reward.stock))
+        .values(issued_count=Reward.issued_count + 1)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if not taken:
         raise errors.RewardUnavailable(f"reward {reward.name!r} is out of stock")
@@ -144,20 +204,34 @@ def _request(ctx: _Context, redemption: Redemption, reward: Reward, member: Memb
         return generated_code(reward.config.get("prefix") or "")
 
     def credentials(store: str) -> str | None:
-        return session.scalar(select(Storefront.api_key).where(
-            Storefront.program_id == program.id, Storefront.type == store))
+        return session.scalar(
+            select(Storefront.api_key).where(Storefront.program_id == program.id, Storefront.type == store)
+        )
 
     return RedemptionRequest(
-        redemption_id=redemption.id, key=scoped_key(f"loyalty-{program.id}-{member.id}-", redemption.idempotency_key),
-        program_slug=program.slug, currency=program.currency, reward_name=reward.name, points=redemption.points,
-        value=redemption.value, member_external_id=member.external_id, member_email=member.email,
-        now=ctx.clock.now(), new_code=new_code, credentials=credentials, details=dict(redemption.details or {}),
+        redemption_id=redemption.id,
+        key=scoped_key(f"loyalty-{program.id}-{member.id}-", redemption.idempotency_key),
+        program_slug=program.slug,
+        currency=program.currency,
+        reward_name=reward.name,
+        points=redemption.points,
+        value=redemption.value,
+        member_external_id=member.external_id,
+        member_email=member.email,
+        now=ctx.clock.now(),
+        new_code=new_code,
+        credentials=credentials,
+        details=dict(redemption.details or {}),
     )
 
 
 def _from_pool(session: Session, reward: Reward, redemption: Redemption) -> str:
-    query = (select(RewardCode).where(RewardCode.reward_id == reward.id, RewardCode.redemption_id.is_(None))
-             .order_by(RewardCode.id).limit(1))
+    query = (
+        select(RewardCode)
+        .where(RewardCode.reward_id == reward.id, RewardCode.redemption_id.is_(None))
+        .order_by(RewardCode.id)
+        .limit(1)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     code = session.scalar(query)
@@ -167,28 +241,51 @@ def _from_pool(session: Session, reward: Reward, redemption: Redemption) -> str:
     return code.code
 
 
-def cancel(session: Session, program: Program, member: Member, redemption_id: int, *, actor: str | None = None,
-           registry, clock: Clock) -> Redemption:
+def cancel(
+    session: Session,
+    program: Program,
+    member: Member,
+    redemption_id: int,
+    *,
+    actor: str | None = None,
+    registry,
+    clock: Clock,
+) -> Redemption:
     """Give an issued, unused redemption back: the type withdraws it, the points return, the stock too."""
     ctx = _context(session, program, registry, clock)
     ledger = Ledger(session, ctx.clock)
     ledger.hold(member.id)
-    redemption = session.scalar(select(Redemption).where(
-        Redemption.id == redemption_id, Redemption.member_id == member.id).with_for_update()
-        .execution_options(populate_existing=True)) if is_id(redemption_id) else None
+    redemption = (
+        session.scalar(
+            select(Redemption)
+            .where(Redemption.id == redemption_id, Redemption.member_id == member.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if is_id(redemption_id)
+        else None
+    )
     if redemption is None:
         raise errors.UnknownRedemption(f"member {member.external_id} has no redemption {redemption_id!r}")
     if redemption.status != "issued":
-        raise errors.RedemptionNotCancellable(f"redemption {redemption.id} is {redemption.status}; only an issued, "
-                                              "unused one can be cancelled")
+        raise errors.RedemptionNotCancellable(
+            f"redemption {redemption.id} is {redemption.status}; only an issued, unused one can be cancelled"
+        )
     reward = session.get(Reward, redemption.reward_id)
     reward_type(ctx.registry, reward.type).cancel(_request(ctx, redemption, reward, member), reward.config)
     if redemption.entry_id is not None:
         redemption.reversal_entry_id = ledger.reverse(
-            redemption.entry_id, key=f"redemption:{redemption.id}:cancel", reason=f"Cancelled reward: {reward.name}",
-            actor=actor or "rewards").entry_id
-    session.execute(update(Reward).where(Reward.id == reward.id).values(issued_count=Reward.issued_count - 1)
-                    .execution_options(synchronize_session=False))
+            redemption.entry_id,
+            key=f"redemption:{redemption.id}:cancel",
+            reason=f"Cancelled reward: {reward.name}",
+            actor=actor or "rewards",
+        ).entry_id
+    session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id)
+        .values(issued_count=Reward.issued_count - 1)
+        .execution_options(synchronize_session=False)
+    )
     session.expire(reward, ["issued_count"])
     redemption.status, redemption.cancelled_at = "cancelled", ctx.clock.now()
     redemption.actor = actor or redemption.actor
@@ -204,12 +301,14 @@ def mark_used(session: Session, program: Program, order_id: int, codes, when) ->
     return session.execute(
         update(Redemption)
         .where(Redemption.program_id == program.id, Redemption.code.in_(codes), Redemption.status == "issued")
-        .values(status="used", used_at=when, order_id=order_id).execution_options(synchronize_session=False)
+        .values(status="used", used_at=when, order_id=order_id)
+        .execution_options(synchronize_session=False)
     ).rowcount
 
 
-def redemptions_of(session: Session, member: Member, *, limit: int = 50, before_id: int | None = None,
-                   status: str | None = None) -> list[Redemption]:
+def redemptions_of(
+    session: Session, member: Member, *, limit: int = 50, before_id: int | None = None, status: str | None = None
+) -> list[Redemption]:
     query = select(Redemption).where(Redemption.member_id == member.id)
     if status:
         query = query.where(Redemption.status == status)

@@ -11,10 +11,10 @@ no stock taken) and the redemption is recorded as failed with the reason.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 from marshmallow import Schema, fields, validate
 
@@ -36,14 +36,21 @@ class RewardConfigSchema(Schema):
     """Settings every reward type has; a type's own schema subclasses this one."""
 
     expires_days = fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650),
-        metadata={"description": "Days the code stays valid (none: no expiry)."})
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=3650),
+        metadata={"description": "Days the code stays valid (none: no expiry)."},
+    )
     prefix = fields.String(
-        load_default="", validate=validate.Regexp(r"^[A-Z0-9]{0,10}$", error="up to 10 capital letters or digits"),
-        metadata={"description": "Put before generated codes, e.g. LOYAL."})
+        load_default="",
+        validate=validate.Regexp(r"^[A-Z0-9]{0,10}$", error="up to 10 capital letters or digits"),
+        metadata={"description": "Put before generated codes, e.g. LOYAL."},
+    )
     use_pool = fields.Boolean(
         load_default=False,
-        metadata={"description": "Take codes from the reward's imported pool instead of generating them."})
+        metadata={"description": "Take codes from the reward's imported pool instead of generating them."},
+    )
 
 
 @dataclass(frozen=True)
@@ -115,5 +122,5 @@ class RewardType:
 def generated_code(prefix: str = "", length: int = 12) -> str:
     """An unguessable code: 30^12 (5e17) possibilities, grouped for reading (``LOYAL-7KQ2-M9XD-3PWA``)."""
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-    groups = "-".join(body[i:i + 4] for i in range(0, length, 4))
+    groups = "-".join(body[i : i + 4] for i in range(0, length, 4))
     return f"{prefix}-{groups}" if prefix else groups

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-
 from loyalty import errors
 
 
@@ -64,7 +63,8 @@ def _json_number(text: str) -> Decimal:
 
 def _type_name(value) -> str:
     return {dict: "an object", list: "a list", bool: "true or false", type(None): "null"}.get(
-        type(value), f"the {type(value).__name__} {str(value)[:40]!r}")
+        type(value), f"the {type(value).__name__} {str(value)[:40]!r}"
+    )
 
 
 def id_of(value, what: str) -> str:
@@ -93,7 +93,7 @@ def money_of(value, what: str) -> Decimal:
         return Decimal(value)
     if isinstance(value, str) and _AMOUNT.match(value):
         return Decimal(value)
-    raise errors.MalformedWebhook(f"{what} must be an amount such as \"19.99\", not {_type_name(value)}")
+    raise errors.MalformedWebhook(f'{what} must be an amount such as "19.99", not {_type_name(value)}')
 
 
 def count_of(value, what: str) -> int:

@@ -17,7 +17,13 @@ from loyalty.models import Program, Storefront
 
 
 def add_storefront(
-    session: Session, program: Program, registry, *, type: str, secret: str, api_key: str | None = None,
+    session: Session,
+    program: Program,
+    registry,
+    *,
+    type: str,
+    secret: str,
+    api_key: str | None = None,
     clock: Clock,
 ) -> Storefront:
     """Connect a store; a second connection of the same type replaces the secret (rotation).
@@ -38,8 +44,9 @@ def add_storefront(
     now = clock.now()
     storefront = find_storefront(session, program, type)
     if storefront is None:
-        storefront = Storefront(program_id=program.id, type=type, secret=secret, api_key=api_key,
-                                created_at=now, updated_at=now)
+        storefront = Storefront(
+            program_id=program.id, type=type, secret=secret, api_key=api_key, created_at=now, updated_at=now
+        )
         session.add(storefront)
     else:
         storefront.secret, storefront.updated_at = secret, now
@@ -54,4 +61,6 @@ def find_storefront(session: Session, program: Program, type: str) -> Storefront
 
 
 def list_storefronts(session: Session, program: Program) -> list[Storefront]:
-    return list(session.scalars(select(Storefront).where(Storefront.program_id == program.id).order_by(Storefront.type)))
+    return list(
+        session.scalars(select(Storefront).where(Storefront.program_id == program.id).order_by(Storefront.type))
+    )

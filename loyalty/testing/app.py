@@ -61,13 +61,15 @@ def loyalty_app(tmp_path, loyalty_plugins, loyalty_clock):
     from loyalty.db import db
     from loyalty.invariants import verify
 
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/loyalty-test.db",
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "CLOCK": loyalty_clock,
-        "PLUGINS": list(loyalty_plugins),
-    })
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/loyalty-test.db",
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "CLOCK": loyalty_clock,
+            "PLUGINS": list(loyalty_plugins),
+        }
+    )
     app.test_client_class = StoreClient
     with app.app_context():
         upgrade()
@@ -112,8 +114,9 @@ def loyalty_enrol(loyalty_session, loyalty_program, loyalty_clock):
     from loyalty.programs.members import enrol
 
     def make(external_id: str = "c-1", *, program=None, **fields):
-        member, _ = enrol(loyalty_session, program or loyalty_program, external_id=external_id,
-                          clock=loyalty_clock, **fields)
+        member, _ = enrol(
+            loyalty_session, program or loyalty_program, external_id=external_id, clock=loyalty_clock, **fields
+        )
         loyalty_session.commit()
         return member
 

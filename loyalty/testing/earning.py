@@ -34,19 +34,32 @@ def order_paid(
     if lines is None:
         lines = [{"id": "1", "title": "Item", "total": str(subtotal)}]
     built = tuple(
-        line if isinstance(line, Line) else Line(
-            id=str(line.get("id", index)), title=line.get("title", f"Line {index}"),
-            quantity=int(line.get("quantity", 1)), total=Decimal(str(line["total"])),
-            product_id=line.get("product_id"), sku=line.get("sku"), categories=tuple(line.get("categories", ())),
+        line
+        if isinstance(line, Line)
+        else Line(
+            id=str(line.get("id", index)),
+            title=line.get("title", f"Line {index}"),
+            quantity=int(line.get("quantity", 1)),
+            total=Decimal(str(line["total"])),
+            product_id=line.get("product_id"),
+            sku=line.get("sku"),
+            categories=tuple(line.get("categories", ())),
         )
         for index, line in enumerate(lines, start=1)
     )
     if isinstance(customer, str):
         customer = Customer(external_id=customer, email=f"{customer}@example.com")
     return OrderPaid(
-        order_id=order_id or str(next(_order_ids)), customer=customer, currency=currency,
-        subtotal=subtotal, total=Decimal(str(total)), discount=Decimal(str(discount)),
-        tax=Decimal(str(tax)), shipping=Decimal(str(shipping)), lines=built, **extra,
+        order_id=order_id or str(next(_order_ids)),
+        customer=customer,
+        currency=currency,
+        subtotal=subtotal,
+        total=Decimal(str(total)),
+        discount=Decimal(str(discount)),
+        tax=Decimal(str(tax)),
+        shipping=Decimal(str(shipping)),
+        lines=built,
+        **extra,
     )
 
 
@@ -56,8 +69,15 @@ def loyalty_add_rule(loyalty_session, loyalty_program, loyalty_registry, loyalty
     from loyalty.earning.rules import add_rule
 
     def add(type: str, config: dict | None = None, *, name: str | None = None, program=None):
-        rule = add_rule(loyalty_session, program or loyalty_program, loyalty_registry, type=type,
-                        name=name or type, config=config, clock=loyalty_clock)
+        rule = add_rule(
+            loyalty_session,
+            program or loyalty_program,
+            loyalty_registry,
+            type=type,
+            name=name or type,
+            config=config,
+            clock=loyalty_clock,
+        )
         loyalty_session.commit()
         return rule
 
@@ -70,8 +90,9 @@ def loyalty_push(loyalty_session, loyalty_program, loyalty_registry, loyalty_clo
     from loyalty.earning.pipeline import process
 
     def push(event, *, program=None):
-        outcome = process(loyalty_session, program or loyalty_program, event,
-                          registry=loyalty_registry, clock=loyalty_clock)
+        outcome = process(
+            loyalty_session, program or loyalty_program, event, registry=loyalty_registry, clock=loyalty_clock
+        )
         loyalty_session.commit()
         return outcome
 

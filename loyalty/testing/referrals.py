@@ -39,11 +39,19 @@ def loyalty_refer(loyalty_session, loyalty_program, loyalty_registry, loyalty_cl
     """
     from loyalty.referrals.attribution import attribute
 
-    def refer(referrer, friend_external_id: str, *, friend_email: str | None = None, ip: str | None = None,
-              program=None):
-        referral, _ = attribute(loyalty_session, program or loyalty_program, code=referrer.referral_code,
-                                friend_external_id=friend_external_id, friend_email=friend_email, ip=ip,
-                                registry=loyalty_registry, clock=loyalty_clock)
+    def refer(
+        referrer, friend_external_id: str, *, friend_email: str | None = None, ip: str | None = None, program=None
+    ):
+        referral, _ = attribute(
+            loyalty_session,
+            program or loyalty_program,
+            code=referrer.referral_code,
+            friend_external_id=friend_external_id,
+            friend_email=friend_email,
+            ip=ip,
+            registry=loyalty_registry,
+            clock=loyalty_clock,
+        )
         loyalty_session.commit()
         return referral
 

@@ -16,7 +16,8 @@ def loyalty_award(loyalty_session, loyalty_clock):
 
     def award(member, points: int, *, key: str | None = None, reason: str | None = "test points"):
         receipt = Ledger(loyalty_session, loyalty_clock).earn(
-            member, points, key=key or f"kit-award-{next(_keys)}", reason=reason)
+            member, points, key=key or f"kit-award-{next(_keys)}", reason=reason
+        )
         loyalty_session.commit()
         return receipt
 
@@ -34,10 +35,18 @@ def loyalty_add_reward(loyalty_session, loyalty_program, loyalty_registry, loyal
     """
     from loyalty.rewards.catalog import add_reward
 
-    def add(type: str, *, points: int, config: dict | None = None, name: str | None = None, program=None,
-            **options):
-        reward = add_reward(loyalty_session, program or loyalty_program, loyalty_registry, type=type,
-                            name=name or type, points=points, config=config, clock=loyalty_clock, **options)
+    def add(type: str, *, points: int, config: dict | None = None, name: str | None = None, program=None, **options):
+        reward = add_reward(
+            loyalty_session,
+            program or loyalty_program,
+            loyalty_registry,
+            type=type,
+            name=name or type,
+            points=points,
+            config=config,
+            clock=loyalty_clock,
+            **options,
+        )
         loyalty_session.commit()
         return reward
 
@@ -56,13 +65,19 @@ def loyalty_redeem(loyalty_session, loyalty_program, loyalty_registry, loyalty_c
     """
     from loyalty.rewards.redeem import redeem
 
-    def run(member, reward, *, points: int | None = None, key: str | None = None, fund: bool = False,
-            program=None):
+    def run(member, reward, *, points: int | None = None, key: str | None = None, fund: bool = False, program=None):
         if fund:
             loyalty_award(member, points or reward.points)
-        redemption = redeem(loyalty_session, program or loyalty_program, member, reward.id,
-                            key=key or f"kit-redeem-{next(_keys)}", points=points, registry=loyalty_registry,
-                            clock=loyalty_clock)
+        redemption = redeem(
+            loyalty_session,
+            program or loyalty_program,
+            member,
+            reward.id,
+            key=key or f"kit-redeem-{next(_keys)}",
+            points=points,
+            registry=loyalty_registry,
+            clock=loyalty_clock,
+        )
         loyalty_session.commit()
         return redemption
 

@@ -22,8 +22,8 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import pytest
 
@@ -40,8 +40,14 @@ def _b64_hmac(key: bytes, message: bytes) -> str:
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
-def shopify_headers(body: bytes, topic: str, secret: str = STORE_SECRETS["shopify"], *,
-                    webhook_id: str | None = None, shop: str = "acme.myshopify.com") -> dict:
+def shopify_headers(
+    body: bytes,
+    topic: str,
+    secret: str = STORE_SECRETS["shopify"],
+    *,
+    webhook_id: str | None = None,
+    shop: str = "acme.myshopify.com",
+) -> dict:
     """The headers Shopify sends with ``body`` on ``topic`` (``orders/paid``, ``refunds/create``, ...)."""
     return {
         "X-Shopify-Topic": topic,
@@ -52,8 +58,14 @@ def shopify_headers(body: bytes, topic: str, secret: str = STORE_SECRETS["shopif
     }
 
 
-def woocommerce_headers(body: bytes, topic: str, secret: str = STORE_SECRETS["woocommerce"], *,
-                        delivery_id: str | None = None, source: str = "https://shop.example.com/") -> dict:
+def woocommerce_headers(
+    body: bytes,
+    topic: str,
+    secret: str = STORE_SECRETS["woocommerce"],
+    *,
+    delivery_id: str | None = None,
+    source: str = "https://shop.example.com/",
+) -> dict:
     """The headers WooCommerce sends with ``body`` on ``topic`` (``order.updated``, ``customer.created``, ...)."""
     return {
         "X-WC-Webhook-Topic": topic,
@@ -70,8 +82,9 @@ def stripe_headers(body: bytes, secret: str = STORE_SECRETS["stripe"], *, timest
     return {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
 
 
-def standard_webhooks_headers(body: bytes, secret: str = STORE_SECRETS["standard_webhooks"], *, timestamp: int,
-                              msg_id: str | None = None) -> dict:
+def standard_webhooks_headers(
+    body: bytes, secret: str = STORE_SECRETS["standard_webhooks"], *, timestamp: int, msg_id: str | None = None
+) -> dict:
     """The headers a Standard Webhooks sender sends with ``body`` signed at ``timestamp`` (Unix seconds)."""
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -84,8 +97,9 @@ def standard_webhooks_headers(body: bytes, secret: str = STORE_SECRETS["standard
     }
 
 
-def signed_headers(store: str, body: bytes, secret: str, now: datetime, *, topic: str | None = None,
-                   delivery_id: str | None = None) -> dict:
+def signed_headers(
+    store: str, body: bytes, secret: str, now: datetime, *, topic: str | None = None, delivery_id: str | None = None
+) -> dict:
     """The headers built-in ``store`` sends with ``body``, signed with ``secret`` at ``now``.
 
     ``topic`` is needed for Shopify and WooCommerce (their topic is a
@@ -116,9 +130,15 @@ def loyalty_connect_store(loyalty_session, loyalty_program, loyalty_registry, lo
     from loyalty.storefronts.connections import add_storefront
 
     def connect(type: str, *, secret: str | None = None, api_key: str | None = None, program=None):
-        connection = add_storefront(loyalty_session, program or loyalty_program, loyalty_registry, type=type,
-                                    secret=secret or STORE_SECRETS.get(type, f"{type}-test-secret"),
-                                    api_key=api_key, clock=loyalty_clock)
+        connection = add_storefront(
+            loyalty_session,
+            program or loyalty_program,
+            loyalty_registry,
+            type=type,
+            secret=secret or STORE_SECRETS.get(type, f"{type}-test-secret"),
+            api_key=api_key,
+            clock=loyalty_clock,
+        )
         loyalty_session.commit()
         return connection
 
@@ -140,17 +160,27 @@ def loyalty_deliver(loyalty_app, loyalty_session, loyalty_program, loyalty_clock
 
     client = loyalty_app.test_client()
 
-    def deliver(store: str, body, *, topic: str | None = None, delivery_id: str | None = None,
-                sign: Callable[[bytes, str, datetime], dict] | None = None, headers: dict | None = None,
-                program=None):
+    def deliver(
+        store: str,
+        body,
+        *,
+        topic: str | None = None,
+        delivery_id: str | None = None,
+        sign: Callable[[bytes, str, datetime], dict] | None = None,
+        headers: dict | None = None,
+        program=None,
+    ):
         target = program or loyalty_program
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         connection = find_storefront(loyalty_session, target, store)
         if connection is None:
             raise LookupError(f"no {store!r} store is connected to {target.slug}: call loyalty_connect_store first")
         now = loyalty_clock.now()
-        signed = (sign(raw, connection.secret, now) if sign is not None
-                  else signed_headers(store, raw, connection.secret, now, topic=topic, delivery_id=delivery_id))
+        signed = (
+            sign(raw, connection.secret, now)
+            if sign is not None
+            else signed_headers(store, raw, connection.secret, now, topic=topic, delivery_id=delivery_id)
+        )
         return client.post(f"/webhooks/{target.slug}/{store}", data=raw, headers={**signed, **(headers or {})})
 
     return deliver

@@ -21,13 +21,30 @@ def loyalty_add_tier(loyalty_session, loyalty_program, loyalty_clock):
     """
     from loyalty.tiers.levels import add_tier, list_tiers
 
-    def add(name: str, *, threshold="0", earn_multiplier="1", rank: int | None = None, keep_threshold=None,
-            perks: str | None = None, program=None):
+    def add(
+        name: str,
+        *,
+        threshold="0",
+        earn_multiplier="1",
+        rank: int | None = None,
+        keep_threshold=None,
+        perks: str | None = None,
+        program=None,
+    ):
         target = program or loyalty_program
         if rank is None:
             rank = max((tier.rank for tier in list_tiers(loyalty_session, target)), default=0) + 1
-        tier = add_tier(loyalty_session, target, name=name, rank=rank, earn_multiplier=earn_multiplier,
-                        threshold=threshold, keep_threshold=keep_threshold, perks=perks, clock=loyalty_clock)
+        tier = add_tier(
+            loyalty_session,
+            target,
+            name=name,
+            rank=rank,
+            earn_multiplier=earn_multiplier,
+            threshold=threshold,
+            keep_threshold=keep_threshold,
+            perks=perks,
+            clock=loyalty_clock,
+        )
         loyalty_session.commit()
         return tier
 
@@ -60,8 +77,14 @@ def loyalty_recalculate(loyalty_session, loyalty_program, loyalty_registry, loya
     from loyalty.tiers.recalculate import recalculate
 
     def run(*, program=None, member_ids: list[int] | None = None, upgrades_only: bool = False):
-        result = recalculate(loyalty_session, program or loyalty_program, registry=loyalty_registry,
-                             clock=loyalty_clock, member_ids=member_ids, upgrades_only=upgrades_only)
+        result = recalculate(
+            loyalty_session,
+            program or loyalty_program,
+            registry=loyalty_registry,
+            clock=loyalty_clock,
+            member_ids=member_ids,
+            upgrades_only=upgrades_only,
+        )
         loyalty_session.commit()
         return result
 

@@ -47,8 +47,16 @@ def _decimal(value, name: str, *, allow_none: bool = False) -> Decimal | None:
 
 
 def add_tier(
-    session: Session, program: Program, *, name: str, rank: int, earn_multiplier="1", threshold="0",
-    keep_threshold=None, perks: str | None = None, clock: Clock,
+    session: Session,
+    program: Program,
+    *,
+    name: str,
+    rank: int,
+    earn_multiplier="1",
+    threshold="0",
+    keep_threshold=None,
+    perks: str | None = None,
+    clock: Clock,
 ) -> Tier:
     if not name or not name.strip() or len(name.strip()) > 100:
         raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
@@ -61,8 +69,14 @@ def add_tier(
     if taken is not None:
         raise errors.Conflict(f"program {program.slug} already has a tier named {name!r} or ranked {rank}")
     tier = Tier(
-        program_id=program.id, name=name.strip(), rank=rank, earn_multiplier=multiplier, threshold=entry,
-        keep_threshold=keep, perks=(perks or "").strip() or None, created_at=clock.now(),
+        program_id=program.id,
+        name=name.strip(),
+        rank=rank,
+        earn_multiplier=multiplier,
+        threshold=entry,
+        keep_threshold=keep,
+        perks=(perks or "").strip() or None,
+        created_at=clock.now(),
     )
     session.add(tier)
     session.flush()
@@ -83,14 +97,27 @@ def _tier_values(earn_multiplier, threshold, keep_threshold) -> tuple[Decimal, D
     return multiplier, entry, keep
 
 
-def update_tier(session: Session, program: Program, tier: Tier, *, name: str, earn_multiplier, threshold,
-                keep_threshold=None, perks: str | None = None) -> Tier:
+def update_tier(
+    session: Session,
+    program: Program,
+    tier: Tier,
+    *,
+    name: str,
+    earn_multiplier,
+    threshold,
+    keep_threshold=None,
+    perks: str | None = None,
+) -> Tier:
     """Change a tier's name, thresholds, multiplier or perks (its rank stays); members move at the next recalculation."""
     if not name or not name.strip() or len(name.strip()) > 100:
         raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
     multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
-    if session.scalar(select(Tier.id).where(Tier.program_id == program.id, Tier.name == name.strip(),
-                                            Tier.id != tier.id)) is not None:
+    if (
+        session.scalar(
+            select(Tier.id).where(Tier.program_id == program.id, Tier.name == name.strip(), Tier.id != tier.id)
+        )
+        is not None
+    ):
         raise errors.Conflict(f"program {program.slug} already has a tier named {name!r}")
     tier.name, tier.earn_multiplier, tier.threshold, tier.keep_threshold = name.strip(), multiplier, entry, keep
     tier.perks = (perks or "").strip() or None
@@ -120,8 +147,13 @@ def set_scheme(session: Session, program: Program, registry, name: str | None, s
 
 
 def set_member_tier(
-    session: Session, member: Member, tier: Tier | None, *, until: datetime | None = None,
-    registry, clock: Clock,
+    session: Session,
+    member: Member,
+    tier: Tier | None,
+    *,
+    until: datetime | None = None,
+    registry,
+    clock: Clock,
 ) -> None:
     """Give a member a tier by hand. It is also a floor: no recalculation goes below it until ``until``.
 
@@ -152,26 +184,40 @@ def record_changes(session: Session, program_id: int, changes: list[tuple], now:
     """
     if not changes:
         return
-    session.connection().execute(TierChange.__table__.insert(), [
-        {"program_id": program_id, "member_id": member_id, "from_tier_id": old, "to_tier_id": new,
-         "reason": reason, "qualifying_value": value, "created_at": now}
-        for member_id, old, new, reason, value in changes
-    ])
+    session.connection().execute(
+        TierChange.__table__.insert(),
+        [
+            {
+                "program_id": program_id,
+                "member_id": member_id,
+                "from_tier_id": old,
+                "to_tier_id": new,
+                "reason": reason,
+                "qualifying_value": value,
+                "created_at": now,
+            }
+            for member_id, old, new, reason, value in changes
+        ],
+    )
     if not registry.pm.hook.tier_changed.get_hookimpls():
         return  # nobody listens: no need to load the members
     program = session.get(Program, program_id)
     ids = [member_id for member_id, *_ in changes]
     for start in range(0, len(ids), BATCH):  # into the identity map, a batch per query
-        session.scalars(select(Member).where(Member.id.in_(ids[start:start + BATCH]))).all()
+        session.scalars(select(Member).where(Member.id.in_(ids[start : start + BATCH]))).all()
     for member_id, old, new, reason, _ in changes:
         registry.tier_changed(
-            program=program, member=session.get(Member, member_id),
-            old_tier=session.get(Tier, old) if old else None, new_tier=session.get(Tier, new) if new else None,
+            program=program,
+            member=session.get(Member, member_id),
+            old_tier=session.get(Tier, old) if old else None,
+            new_tier=session.get(Tier, new) if new else None,
             reason=reason,
         )
 
 
 def history(session: Session, member: Member, *, limit: int = 50) -> list[TierChange]:
-    return list(session.scalars(
-        select(TierChange).where(TierChange.member_id == member.id).order_by(TierChange.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(TierChange).where(TierChange.member_id == member.id).order_by(TierChange.id.desc()).limit(limit)
+        )
+    )

@@ -38,13 +38,22 @@ def progress(session: Session, program: Program, member: Member, *, registry, cl
     if current is not None and settings.get("downgrade", "at_recalculation") != "never":
         needed = current.keep_threshold if current.keep_threshold is not None else current.threshold
         floor_holds = member.tier_floor_id == current.id and (
-            member.tier_floor_until is None or member.tier_floor_until > now)
-        keep = {"threshold": plain(needed), "by": window_of(settings, now).resets_at,
-                "held_by_manual_tier_until": member.tier_floor_until if floor_holds else None}
+            member.tier_floor_until is None or member.tier_floor_until > now
+        )
+        keep = {
+            "threshold": plain(needed),
+            "by": window_of(settings, now).resets_at,
+            "held_by_manual_tier_until": member.tier_floor_until if floor_holds else None,
+        }
     return {
-        "scheme": scheme.name, "metric": scheme.metric, "value": plain(value),
-        "next_tier": None if following is None else {
-            "name": following.name, "threshold": plain(following.threshold),
+        "scheme": scheme.name,
+        "metric": scheme.metric,
+        "value": plain(value),
+        "next_tier": None
+        if following is None
+        else {
+            "name": following.name,
+            "threshold": plain(following.threshold),
             "remaining": plain(max(following.threshold - value, Decimal(0))),
         },
         "keep": keep,

@@ -46,8 +46,13 @@ class Recalculation:
 
 
 def recalculate(
-    session: Session, program: Program, *, registry, clock: Clock,
-    member_ids: list[int] | None = None, upgrades_only: bool = False,
+    session: Session,
+    program: Program,
+    *,
+    registry,
+    clock: Clock,
+    member_ids: list[int] | None = None,
+    upgrades_only: bool = False,
 ) -> Recalculation:
     """Move the program's members (or ``member_ids``) to the tier their value gives them now.
 
@@ -61,11 +66,20 @@ def recalculate(
     if not tiers:
         return Recalculation(0, 0, 0, 0)
     settings = program.tier_settings or {}
-    values = scheme_of(registry, program.tier_scheme).qualifying_values(
-        program, settings, now, member_ids=member_ids).subquery()
+    values = (
+        scheme_of(registry, program.tier_scheme)
+        .qualifying_values(program, settings, now, member_ids=member_ids)
+        .subquery()
+    )
     query = (
-        select(Member.id, Member.tier_id, Member.tier_floor_id, Member.tier_floor_until, Member.tier_at_risk_since,
-               values.c.value)
+        select(
+            Member.id,
+            Member.tier_id,
+            Member.tier_floor_id,
+            Member.tier_floor_until,
+            Member.tier_at_risk_since,
+            values.c.value,
+        )
         .join(values, values.c.member_id == Member.id)
         .where(Member.program_id == program.id, Member.status == "active")
         .order_by(Member.id)
@@ -84,7 +98,7 @@ def recalculate(
                 changes.append(outcome.change)
     conn = session.connection()
     for start in range(0, len(updates), BATCH):
-        conn.execute(MEMBER_TIER_UPDATE, updates[start:start + BATCH])
+        conn.execute(MEMBER_TIER_UPDATE, updates[start : start + BATCH])
     record_changes(session, program.id, changes, now, registry)
     _refresh_loaded_members(session, {u["m_id"] for u in updates})
     rank = {tier.id: tier.rank for tier in tiers}
@@ -108,8 +122,12 @@ members_table = Member.__table__
 MEMBER_TIER_UPDATE = (
     update(members_table)
     .where(members_table.c.id == bindparam("m_id"))
-    .values(tier_id=bindparam("m_tier"), tier_floor_id=bindparam("m_floor"),
-            tier_floor_until=bindparam("m_until"), tier_at_risk_since=bindparam("m_risk"))
+    .values(
+        tier_id=bindparam("m_tier"),
+        tier_floor_id=bindparam("m_floor"),
+        tier_floor_until=bindparam("m_until"),
+        tier_at_risk_since=bindparam("m_risk"),
+    )
 )
 
 
@@ -160,8 +178,13 @@ class _Decider:
         if not changed_tier and not floor_ended and at_risk == row.tier_at_risk_since:
             return None
         return _Outcome(
-            {"m_id": row.id, "m_tier": new.id if new else None, "m_floor": floor.id if floor else None,
-             "m_until": floor_until, "m_risk": at_risk},
+            {
+                "m_id": row.id,
+                "m_tier": new.id if new else None,
+                "m_floor": floor.id if floor else None,
+                "m_until": floor_until,
+                "m_risk": at_risk,
+            },
             (row.id, row.tier_id, new.id if new else None, reason or "downgrade", value) if changed_tier else None,
             floor_ended,
         )

@@ -34,22 +34,35 @@ class TierSchemeSchema(Schema):
         ordered = True
 
     downgrade = fields.String(
-        load_default="at_recalculation", validate=validate.OneOf(DOWNGRADE_POLICIES),
+        load_default="at_recalculation",
+        validate=validate.OneOf(DOWNGRADE_POLICIES),
         metadata={"description": "never; at_recalculation (nightly); after_grace (below for grace_days first)."},
     )
-    grace_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(min=1, max=3650),
-                                metadata={"description": "With after_grace: days below the keep threshold before going down."})
-    one_step_down = fields.Boolean(load_default=False,
-                                   metadata={"description": "Go down at most one tier per recalculation."})
+    grace_days = fields.Integer(
+        load_default=30,
+        strict=True,
+        validate=validate.Range(min=1, max=3650),
+        metadata={"description": "With after_grace: days below the keep threshold before going down."},
+    )
+    one_step_down = fields.Boolean(
+        load_default=False, metadata={"description": "Go down at most one tier per recalculation."}
+    )
 
 
 class WindowedSchema(TierSchemeSchema):
     """Settings of a scheme that counts over a window of time."""
 
-    window = fields.String(load_default="rolling", validate=validate.OneOf(("rolling", "calendar_year")),
-                           metadata={"description": "rolling: the last window_days days; calendar_year: since 1 January."})
-    window_days = fields.Integer(load_default=365, strict=True, validate=validate.Range(min=1, max=3650),
-                                 metadata={"description": "The rolling window's length in days."})
+    window = fields.String(
+        load_default="rolling",
+        validate=validate.OneOf(("rolling", "calendar_year")),
+        metadata={"description": "rolling: the last window_days days; calendar_year: since 1 January."},
+    )
+    window_days = fields.Integer(
+        load_default=365,
+        strict=True,
+        validate=validate.Range(min=1, max=3650),
+        metadata={"description": "The rolling window's length in days."},
+    )
 
 
 @dataclass(frozen=True)

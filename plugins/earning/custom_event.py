@@ -29,7 +29,10 @@ class CustomEventConfig(RuleConfigSchema):
     )
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     limit = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1),
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1),
         metadata={"description": "At most this many awards per member per period."},
     )
     per = fields.String(load_default="day", validate=validate.OneOf(PERIODS))

@@ -15,8 +15,10 @@ class MinimumOrder(ReferralCheck):
         order, minimum = referral.order, referral.terms.min_order
         if order is None or order.after_discounts >= minimum:
             return None
-        return f"order {order.external_id} is {order.after_discounts} {order.currency} after discounts, " \
-               f"below the minimum of {minimum} {order.currency}"
+        return (
+            f"order {order.external_id} is {order.after_discounts} {order.currency} after discounts, "
+            f"below the minimum of {minimum} {order.currency}"
+        )
 
 
 @hookimpl

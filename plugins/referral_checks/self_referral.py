@@ -27,7 +27,9 @@ def canonical_email(email: str | None) -> str | None:
 class SelfReferral(ReferralCheck):
     name = "self_referral"
     title = "Self-referral"
-    description = "The friend is the referrer: same customer, same e-mail (Gmail dots and +tags ignored), same shipping address."
+    description = (
+        "The friend is the referrer: same customer, same e-mail (Gmail dots and +tags ignored), same shipping address."
+    )
     default_action = "reject"
 
     def check(self, referral, settings):
@@ -36,8 +38,11 @@ class SelfReferral(ReferralCheck):
         friend_email = canonical_email(referral.friend.email)
         if friend_email and friend_email == canonical_email(referral.referrer.email):
             return "the friend's e-mail is the referrer's"
-        if referral.order is not None and referral.order.shipping_key \
-                and referral.order.shipping_key in referral.referrer_shipping_keys():
+        if (
+            referral.order is not None
+            and referral.order.shipping_key
+            and referral.order.shipping_key in referral.referrer_shipping_keys()
+        ):
             return "the order ships to an address the referrer's orders shipped to"
         return None
 

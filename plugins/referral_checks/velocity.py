@@ -10,12 +10,26 @@ from loyalty.plugin_api import ReferralCheck, ReferralCheckSchema, hookimpl
 
 
 class VelocitySchema(ReferralCheckSchema):
-    days = fields.Integer(strict=True, load_default=30, validate=validate.Range(min=1, max=365),
-                          metadata={"description": "The period counted back from now."})
-    max_per_ip = fields.Integer(strict=True, load_default=3, allow_none=True, validate=validate.Range(min=1),
-                                metadata={"description": "Referrals whose friends share one IP (none: no limit)."})
-    max_per_referrer = fields.Integer(strict=True, load_default=10, allow_none=True, validate=validate.Range(min=1),
-                                      metadata={"description": "Referrals of one referrer (none: no limit)."})
+    days = fields.Integer(
+        strict=True,
+        load_default=30,
+        validate=validate.Range(min=1, max=365),
+        metadata={"description": "The period counted back from now."},
+    )
+    max_per_ip = fields.Integer(
+        strict=True,
+        load_default=3,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Referrals whose friends share one IP (none: no limit)."},
+    )
+    max_per_referrer = fields.Integer(
+        strict=True,
+        load_default=10,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Referrals of one referrer (none: no limit)."},
+    )
 
 
 class Velocity(ReferralCheck):

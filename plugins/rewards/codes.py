@@ -18,11 +18,21 @@ from loyalty.plugin_api import Issued, RewardConfigSchema, RewardType, errors, h
 
 class AmountSchema(RewardConfigSchema):
     amount = fields.Decimal(
-        as_string=True, allow_nan=False, load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "Money off (fixed price); a variable reward's amount is its steps."})
-    min_order = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                               validate=validate.Range(min=0),
-                               metadata={"description": "The smallest order the code applies to (for the store)."})
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "Money off (fixed price); a variable reward's amount is its steps."},
+    )
+    min_order = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "The smallest order the code applies to (for the store)."},
+    )
 
 
 class CodeReward(RewardType):
@@ -55,7 +65,11 @@ class AmountOff(CodeReward):
             raise errors.InvalidInput(f"a variable {self.name} reward's amount is its steps: leave amount out")
 
     def describe(self, config, currency):
-        return f"{config['amount']} {currency} {self.noun}" if config.get("amount") else f"{currency} {self.noun}, in steps"
+        return (
+            f"{config['amount']} {currency} {self.noun}"
+            if config.get("amount")
+            else f"{currency} {self.noun}, in steps"
+        )
 
 
 class FixedAmountCode(AmountOff):
@@ -77,11 +91,20 @@ class StoreCredit(AmountOff):
 
 
 class PercentageSchema(RewardConfigSchema):
-    percent = fields.Decimal(as_string=True, required=True, validate=validate.Range(min=0, max=100, min_inclusive=False),
-                             metadata={"description": "Per cent off the order, e.g. 15."})
-    min_order = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                               validate=validate.Range(min=0),
-                               metadata={"description": "The smallest order the code applies to (for the store)."})
+    percent = fields.Decimal(
+        as_string=True,
+        required=True,
+        validate=validate.Range(min=0, max=100, min_inclusive=False),
+        metadata={"description": "Per cent off the order, e.g. 15."},
+    )
+    min_order = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "The smallest order the code applies to (for the store)."},
+    )
 
 
 class PercentageCode(CodeReward):
@@ -92,16 +115,23 @@ class PercentageCode(CodeReward):
     kind = "percent_off"
 
     def terms(self, redemption, config):
-        return {"percent": str(config["percent"]),
-                **({"min_order": str(config["min_order"])} if config.get("min_order") is not None else {})}
+        return {
+            "percent": str(config["percent"]),
+            **({"min_order": str(config["min_order"])} if config.get("min_order") is not None else {}),
+        }
 
     def describe(self, config, currency):
         return f"{config['percent']}% off"
 
 
 class FreeShippingSchema(RewardConfigSchema):
-    max_shipping = fields.Decimal(as_string=True, load_default=None, allow_none=True, validate=validate.Range(min=0),
-                                  metadata={"description": "Shipping covered up to this amount (none: all)."})
+    max_shipping = fields.Decimal(
+        as_string=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Shipping covered up to this amount (none: all)."},
+    )
 
 
 class FreeShippingCode(CodeReward):
@@ -121,8 +151,11 @@ class FreeShippingCode(CodeReward):
 class FreeProductSchema(RewardConfigSchema):
     product_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
     sku = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=255),
-                          metadata={"description": "The product, as the member sees it."})
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "The product, as the member sees it."},
+    )
 
 
 class FreeProduct(CodeReward):

@@ -34,17 +34,33 @@ MAX_NETWORK_RETRIES = 2
 
 
 class StripePromotionSchema(RewardConfigSchema):
-    amount_off = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                                validate=validate.Range(min=0, min_inclusive=False),
-                                metadata={"description": "Money off (fixed price; a variable reward's is its steps)."})
-    percent_off = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                                 validate=validate.Range(min=0, max=100, min_inclusive=False),
-                                 metadata={"description": "Per cent off, instead of an amount."})
+    amount_off = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "Money off (fixed price; a variable reward's is its steps)."},
+    )
+    percent_off = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=100, min_inclusive=False),
+        metadata={"description": "Per cent off, instead of an amount."},
+    )
     restrict_to_customer = fields.Boolean(
-        load_default=True, metadata={"description": "Only the member's Stripe customer can use it (when known)."})
-    min_order = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                               validate=validate.Range(min=0, min_inclusive=False),
-                               metadata={"description": "Stripe's minimum amount for the code to apply."})
+        load_default=True, metadata={"description": "Only the member's Stripe customer can use it (when known)."}
+    )
+    min_order = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "Stripe's minimum amount for the code to apply."},
+    )
 
     @validates_schema
     def _one_discount(self, data, **_):
@@ -68,14 +84,24 @@ class StripePromotionCode(RewardType):
     def describe(self, config, currency):
         if config.get("percent_off") is not None:
             return f"{config['percent_off']}% off at checkout"
-        return f"{config['amount_off']} {currency} off at checkout" if config.get("amount_off") else f"{currency} off at checkout, in steps"
+        return (
+            f"{config['amount_off']} {currency} off at checkout"
+            if config.get("amount_off")
+            else f"{currency} off at checkout, in steps"
+        )
 
     def issue(self, redemption, config):
         client = _client(redemption)
         currency = redemption.currency
-        coupon = {"duration": "once", "max_redemptions": 1, "name": redemption.reward_name[:40],
-                  "metadata": {"loyalty_program": redemption.program_slug,
-                               "loyalty_redemption": str(redemption.redemption_id)}}
+        coupon = {
+            "duration": "once",
+            "max_redemptions": 1,
+            "name": redemption.reward_name[:40],
+            "metadata": {
+                "loyalty_program": redemption.program_slug,
+                "loyalty_redemption": str(redemption.redemption_id),
+            },
+        }
         if config.get("percent_off") is not None:
             coupon["percent_off"] = float(Decimal(config["percent_off"]))  # Stripe takes a number with 2 decimals
         else:
@@ -83,8 +109,12 @@ class StripePromotionCode(RewardType):
             coupon.update(amount_off=_minor(amount, currency), currency=currency.lower())
         expires_at = redemption.expiry(config)
         code = redemption.new_code()
-        promotion = {"promotion": {"type": "coupon"}, "code": code, "max_redemptions": 1,
-                     "metadata": coupon["metadata"]}
+        promotion = {
+            "promotion": {"type": "coupon"},
+            "code": code,
+            "max_redemptions": 1,
+            "metadata": coupon["metadata"],
+        }
         if expires_at is not None:
             promotion["expires_at"] = int(expires_at.timestamp())
             coupon["redeem_by"] = int(expires_at.timestamp())
@@ -92,21 +122,29 @@ class StripePromotionCode(RewardType):
         if customer and config.get("restrict_to_customer", True):
             promotion["customer"] = customer
         if config.get("min_order") is not None:
-            promotion["restrictions"] = {"minimum_amount": _minor(Decimal(config["min_order"]), currency),
-                                         "minimum_amount_currency": currency.lower()}
-        created = _call(lambda: client.v1.coupons.create(params=coupon, options={"idempotency_key": f"{redemption.key}:coupon"}))
+            promotion["restrictions"] = {
+                "minimum_amount": _minor(Decimal(config["min_order"]), currency),
+                "minimum_amount_currency": currency.lower(),
+            }
+        created = _call(
+            lambda: client.v1.coupons.create(params=coupon, options={"idempotency_key": f"{redemption.key}:coupon"})
+        )
         promotion["promotion"]["coupon"] = created.id
         try:
-            made = _call(lambda: client.v1.promotion_codes.create(
-                params=promotion, options={"idempotency_key": f"{redemption.key}:promotion_code"}))
+            made = _call(
+                lambda: client.v1.promotion_codes.create(
+                    params=promotion, options={"idempotency_key": f"{redemption.key}:promotion_code"}
+                )
+            )
         except RewardNotIssued:
             try:  # no orphan coupon left behind
                 client.v1.coupons.delete(created.id)
             except stripe.StripeError:
                 pass
             raise
-        return Issued(code, {"coupon": created.id, "promotion_code": made.id, "customer": promotion.get("customer")},
-                      expires_at)
+        return Issued(
+            code, {"coupon": created.id, "promotion_code": made.id, "customer": promotion.get("customer")}, expires_at
+        )
 
     def cancel(self, redemption, config):
         promotion_code = redemption.details.get("promotion_code")
@@ -118,11 +156,13 @@ class StripePromotionCode(RewardType):
 def _client(redemption) -> stripe.StripeClient:
     api_key = redemption.credentials("stripe")
     if not api_key:
-        raise RewardNotIssued("Stripe is not connected with an API key (loyalty storefronts add --type stripe "
-                              "--api-key sk_…)")
+        raise RewardNotIssued(
+            "Stripe is not connected with an API key (loyalty storefronts add --type stripe --api-key sk_…)"
+        )
     # stripe.api_base: where the library sends requests (Stripe itself unless a test points it elsewhere).
-    return stripe.StripeClient(api_key, base_addresses={"api": stripe.api_base},
-                               max_network_retries=MAX_NETWORK_RETRIES)
+    return stripe.StripeClient(
+        api_key, base_addresses={"api": stripe.api_base}, max_network_retries=MAX_NETWORK_RETRIES
+    )
 
 
 def _minor(amount: Decimal, currency: str) -> int:

@@ -60,8 +60,13 @@ def _query(url: str | None) -> dict:
 def _address(data: dict | None) -> Address | None:
     if not data:
         return None
-    return Address(data.get("address1"), data.get("address2"), data.get("city"), data.get("zip"),
-                   data.get("country_code") or data.get("country"))
+    return Address(
+        data.get("address1"),
+        data.get("address2"),
+        data.get("city"),
+        data.get("zip"),
+        data.get("country_code") or data.get("country"),
+    )
 
 
 class Shopify(StorefrontAdapter):
@@ -117,16 +122,17 @@ class Shopify(StorefrontAdapter):
             subtotal=money_of(data.get("total_line_items_price", data.get("subtotal_price")), "total_line_items_price"),
             discount=money_of(data.get("total_discounts"), "total_discounts"),
             tax=money_of(data.get("total_tax"), "total_tax"),
-            shipping=sum((money_of(s.get("price"), "shipping_lines.price") for s in data.get("shipping_lines") or []),
-                         Decimal(0)),
+            shipping=sum(
+                (money_of(s.get("price"), "shipping_lines.price") for s in data.get("shipping_lines") or []), Decimal(0)
+            ),
             total=money_of(data["total_price"], "total_price"),
             lines=lines,
             discount_codes=tuple(code["code"] for code in data.get("discount_codes") or [] if code.get("code")),
             attributes=attributes,
             occurred_at=_when(data.get("processed_at") or data.get("created_at")),
             origin="shopify",
-            referral=referral_mark(attributes, "note_attribute") or referral_mark(_query(data.get("landing_site")),
-                                                                                 "landing_site"),
+            referral=referral_mark(attributes, "note_attribute")
+            or referral_mark(_query(data.get("landing_site")), "landing_site"),
             client_ip=data.get("browser_ip") or (data.get("client_details") or {}).get("browser_ip") or None,
             shipping_address=_address(data.get("shipping_address")),
         )
@@ -135,28 +141,36 @@ class Shopify(StorefrontAdapter):
     def line(item: dict) -> Line:
         """A line item: what the customer pays for it is its price times the quantity, less its discounts."""
         quantity = count_of(item.get("quantity"), "line_items.quantity")
-        discounts = sum((money_of(a.get("amount"), "discount_allocations.amount")
-                         for a in item.get("discount_allocations") or []), Decimal(0))
+        discounts = sum(
+            (money_of(a.get("amount"), "discount_allocations.amount") for a in item.get("discount_allocations") or []),
+            Decimal(0),
+        )
         return Line(
             id=id_of(item["id"], "line_items.id"),
             title=item.get("title") or item.get("name") or "",
             quantity=quantity,
             total=money_of(item.get("price"), "line_items.price") * quantity - discounts,
-            product_id=id_of(item["product_id"], "line_items.product_id") if item.get("product_id") is not None
+            product_id=id_of(item["product_id"], "line_items.product_id")
+            if item.get("product_id") is not None
             else None,
             sku=item.get("sku") or None,
         )
 
     @staticmethod
     def refund(data: dict) -> OrderRefunded:
-        transactions = [t for t in data.get("transactions") or [] if t.get("kind") == "refund"
-                        and t.get("status") in (None, "success")]
+        transactions = [
+            t
+            for t in data.get("transactions") or []
+            if t.get("kind") == "refund" and t.get("status") in (None, "success")
+        ]
         amount = sum((money_of(t.get("amount"), "transactions.amount") for t in transactions), Decimal(0))
         currency = next((t.get("currency") for t in transactions if t.get("currency")), None)
         if currency is None:
             raise errors.MalformedWebhook("the refund has no successful refund transaction with a currency")
         return OrderRefunded(
-            order_id=id_of(data["order_id"], "order_id"), refund_id=id_of(data["id"], "id"), amount=amount,
+            order_id=id_of(data["order_id"], "order_id"),
+            refund_id=id_of(data["id"], "id"),
+            amount=amount,
             currency=currency,
             occurred_at=_when(data.get("processed_at") or data.get("created_at")),
         )

@@ -80,8 +80,13 @@ class StandardWebhooks(StorefrontAdapter):
 
     def parse(self, request):
         data = request.json()
-        if isinstance(data, dict) and data.get("type") in ("order_paid", "order_refunded", "order_cancelled",
-                                                          "customer_created", "custom_event"):
+        if isinstance(data, dict) and data.get("type") in (
+            "order_paid",
+            "order_refunded",
+            "order_cancelled",
+            "customer_created",
+            "custom_event",
+        ):
             if data["type"] == "order_paid" and "origin" not in data:
                 data = {**data, "origin": "standard_webhooks"}
             return [load_event(data)]

@@ -40,6 +40,7 @@ from loyalty.plugin_api import (
 
 TOLERANCE_SECONDS = 300
 
+
 def from_stripe_amount(amount: int | None, currency: str) -> Decimal:
     """Stripe's integer minor units → ``Decimal`` (1099 usd → 10.99; 1099 jpy → 1099)."""
     if amount is None:
@@ -133,22 +134,45 @@ class Stripe(StorefrontAdapter):
             if kind == "charge.refunded":
                 return [self.refund(obj, event)]
             if kind == "customer.created" and obj.get("id"):
-                return [CustomerCreated(Customer(id_of(obj["id"], "customer id"), obj.get("email"), obj.get("name")),
-                                        occurred_at=_when(obj.get("created")))]
+                return [
+                    CustomerCreated(
+                        Customer(id_of(obj["id"], "customer id"), obj.get("email"), obj.get("name")),
+                        occurred_at=_when(obj.get("created")),
+                    )
+                ]
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise errors.MalformedWebhook(f"unexpected Stripe {kind} payload: {type(exc).__name__}: {exc}") from None
         return []
 
     @staticmethod
-    def _order(order_id, currency, customer, total, event, *, subtotal=None, discount=0, tax=0, shipping=0,
-               obj=None, ships_to=None):
+    def _order(
+        order_id,
+        currency,
+        customer,
+        total,
+        event,
+        *,
+        subtotal=None,
+        discount=0,
+        tax=0,
+        shipping=0,
+        obj=None,
+        ships_to=None,
+    ):
         currency = currency.upper()
         amount = lambda value: from_stripe_amount(value, currency)  # noqa: E731
         return OrderPaid(
-            order_id=id_of(order_id, "the payment's id"), customer=customer, currency=currency,
-            subtotal=amount(subtotal if subtotal is not None else total), discount=amount(discount),
-            tax=amount(tax), shipping=amount(shipping), total=amount(total),
-            lines=(), occurred_at=_when(event.get("created")), origin="stripe",
+            order_id=id_of(order_id, "the payment's id"),
+            customer=customer,
+            currency=currency,
+            subtotal=amount(subtotal if subtotal is not None else total),
+            discount=amount(discount),
+            tax=amount(tax),
+            shipping=amount(shipping),
+            total=amount(total),
+            lines=(),
+            occurred_at=_when(event.get("created")),
+            origin="stripe",
             referral=referral_mark((obj or {}).get("metadata"), "metadata"),
             shipping_address=_address((ships_to or {}).get("address")),
         )
@@ -156,25 +180,40 @@ class Stripe(StorefrontAdapter):
     def from_session(self, session: dict, event: dict) -> OrderPaid:
         details = session.get("total_details") or {}
         return self._order(
-            session.get("payment_intent") or session["id"], session["currency"],
+            session.get("payment_intent") or session["id"],
+            session["currency"],
             _customer(session.get("customer"), session.get("customer_details")),
-            session["amount_total"], event, subtotal=session.get("amount_subtotal"),
-            discount=details.get("amount_discount") or 0, tax=details.get("amount_tax") or 0,
-            shipping=details.get("amount_shipping") or 0, obj=session,
-            ships_to=session.get("shipping_details") or (session.get("collected_information") or {}).get("shipping_details"),
+            session["amount_total"],
+            event,
+            subtotal=session.get("amount_subtotal"),
+            discount=details.get("amount_discount") or 0,
+            tax=details.get("amount_tax") or 0,
+            shipping=details.get("amount_shipping") or 0,
+            obj=session,
+            ships_to=session.get("shipping_details")
+            or (session.get("collected_information") or {}).get("shipping_details"),
         )
 
     def from_payment_intent(self, intent: dict, event: dict) -> OrderPaid:
         return self._order(
-            intent["id"], intent["currency"], _customer(intent.get("customer"), {"email": intent.get("receipt_email")}),
-            intent.get("amount_received") or intent["amount"], event, obj=intent, ships_to=intent.get("shipping"),
+            intent["id"],
+            intent["currency"],
+            _customer(intent.get("customer"), {"email": intent.get("receipt_email")}),
+            intent.get("amount_received") or intent["amount"],
+            event,
+            obj=intent,
+            ships_to=intent.get("shipping"),
         )
 
     def from_charge(self, charge: dict, event: dict) -> OrderPaid:
         return self._order(
-            charge.get("payment_intent") or charge["id"], charge["currency"],
+            charge.get("payment_intent") or charge["id"],
+            charge["currency"],
             _customer(charge.get("customer"), charge.get("billing_details")),
-            charge.get("amount_captured") or charge["amount"], event, obj=charge, ships_to=charge.get("shipping"),
+            charge.get("amount_captured") or charge["amount"],
+            event,
+            obj=charge,
+            ships_to=charge.get("shipping"),
         )
 
     @staticmethod

@@ -87,7 +87,9 @@ class WooCommerce(StorefrontAdapter):
                 customer = Customer(id_of(data["id"], "id"), data.get("email") or None, name)
                 return [CustomerCreated(customer, occurred_at=_when(data.get("date_created_gmt")))]
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            raise errors.MalformedWebhook(f"unexpected WooCommerce {topic} payload: {type(exc).__name__}: {exc}") from None
+            raise errors.MalformedWebhook(
+                f"unexpected WooCommerce {topic} payload: {type(exc).__name__}: {exc}"
+            ) from None
         return []
 
     def order_events(self, data: dict) -> list:
@@ -98,11 +100,15 @@ class WooCommerce(StorefrontAdapter):
         if status in PAID or data.get("refunds"):
             events.append(self.paid(data))
         for refund in data.get("refunds") or []:
-            events.append(OrderRefunded(
-                order_id=order_id, refund_id=id_of(refund["id"], "refunds.id"),
-                amount=abs(money_of(refund["total"], "refunds.total")),
-                currency=data["currency"], occurred_at=_when(data.get("date_modified_gmt")),
-            ))
+            events.append(
+                OrderRefunded(
+                    order_id=order_id,
+                    refund_id=id_of(refund["id"], "refunds.id"),
+                    amount=abs(money_of(refund["total"], "refunds.total")),
+                    currency=data["currency"],
+                    occurred_at=_when(data.get("date_modified_gmt")),
+                )
+            )
         return events
 
     @staticmethod
@@ -125,11 +131,14 @@ class WooCommerce(StorefrontAdapter):
             shipping=money_of(data.get("shipping_total"), "shipping_total"),
             total=money_of(data["total"], "total"),
             lines=tuple(
-                Line(id=id_of(i["id"], "line_items.id"), title=i.get("name") or "",
-                     quantity=count_of(i.get("quantity"), "line_items.quantity"),
-                     total=money_of(i.get("total"), "line_items.total"),
-                     product_id=id_of(i["product_id"], "line_items.product_id") if i.get("product_id") else None,
-                     sku=i.get("sku") or None)
+                Line(
+                    id=id_of(i["id"], "line_items.id"),
+                    title=i.get("name") or "",
+                    quantity=count_of(i.get("quantity"), "line_items.quantity"),
+                    total=money_of(i.get("total"), "line_items.total"),
+                    product_id=id_of(i["product_id"], "line_items.product_id") if i.get("product_id") else None,
+                    sku=i.get("sku") or None,
+                )
                 for i in items
             ),
             discount_codes=tuple(c["code"] for c in data.get("coupon_lines") or [] if c.get("code")),
@@ -137,8 +146,15 @@ class WooCommerce(StorefrontAdapter):
             origin="woocommerce",
             referral=referral_mark(meta, "meta_data"),
             client_ip=data.get("customer_ip_address") or None,
-            shipping_address=Address(shipping.get("address_1"), shipping.get("address_2"), shipping.get("city"),
-                                     shipping.get("postcode"), shipping.get("country")) if shipping else None,
+            shipping_address=Address(
+                shipping.get("address_1"),
+                shipping.get("address_2"),
+                shipping.get("city"),
+                shipping.get("postcode"),
+                shipping.get("country"),
+            )
+            if shipping
+            else None,
         )
 
 

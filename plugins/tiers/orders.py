@@ -31,7 +31,9 @@ def _per_member(program, value, start, member_ids):
 class AmountSpent(TierScheme):
     name = "amount_spent"
     title = "Amount spent in a window"
-    description = "What the member paid (less refunds) in the last N days or this calendar year, in the program's currency."
+    description = (
+        "What the member paid (less refunds) in the last N days or this calendar year, in the program's currency."
+    )
     metric = "amount"
     schema = WindowedSchema
 
@@ -40,7 +42,8 @@ class AmountSpent(TierScheme):
         return _per_member(
             program,
             lambda orders: cast(func.sum(orders.c.total_minor - orders.c.refunded_minor), Numeric(20, 4)) / unit,
-            window_of(settings, now).start, member_ids,
+            window_of(settings, now).start,
+            member_ids,
         )
 
 
@@ -52,8 +55,7 @@ class OrdersCount(TierScheme):
     schema = WindowedSchema
 
     def qualifying_values(self, program, settings, now, member_ids=None):
-        return _per_member(program, lambda orders: func.count(orders.c.id), window_of(settings, now).start,
-                           member_ids)
+        return _per_member(program, lambda orders: func.count(orders.c.id), window_of(settings, now).start, member_ids)
 
 
 @hookimpl

@@ -25,8 +25,13 @@ PASSWORD = "correct-horse-battery"
 def shop(session, program, clock, registry):
     """The program with members, one of them named like an attack."""
     ann, _ = enrol(session, program, Customer("c-ann", "ann@example.com", "Ann Archer"), registry=registry, clock=clock)
-    enrol(session, program, Customer("c-evil", "evil@example.com", "<script>alert(1)</script>"), registry=registry,
-          clock=clock)
+    enrol(
+        session,
+        program,
+        Customer("c-evil", "evil@example.com", "<script>alert(1)</script>"),
+        registry=registry,
+        clock=clock,
+    )
     Ledger(session, clock).earn(ann, 300, key="seed")
     session.commit()
     return program
@@ -35,10 +40,13 @@ def shop(session, program, clock, registry):
 @pytest.fixture
 def users(session, shop, clock):
     other = create_program(session, slug="other", name="Other shop", currency="EUR", clock=clock)
-    made = {role: create_admin(session, email=f"{role}@example.com", password=PASSWORD, role=role, clock=clock)
-            for role in ("owner", "manager", "viewer")}
-    made["limited"] = create_admin(session, email="limited@example.com", password=PASSWORD, role="manager",
-                                   programs=[other], clock=clock)
+    made = {
+        role: create_admin(session, email=f"{role}@example.com", password=PASSWORD, role=role, clock=clock)
+        for role in ("owner", "manager", "viewer")
+    }
+    made["limited"] = create_admin(
+        session, email="limited@example.com", password=PASSWORD, role="manager", programs=[other], clock=clock
+    )
     session.commit()
     return made
 

@@ -24,7 +24,7 @@ class Relay:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
 
-    def start(self) -> "Relay":
+    def start(self) -> Relay:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))

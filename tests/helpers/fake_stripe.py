@@ -18,8 +18,14 @@ from urllib.parse import parse_qs
 
 ERRORS = {
     "declined": (402, {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}),
-    "rate_limited": (429, {"type": "invalid_request_error", "code": "rate_limit",
-                           "message": "Too many requests hit the API too quickly."}),
+    "rate_limited": (
+        429,
+        {
+            "type": "invalid_request_error",
+            "code": "rate_limit",
+            "message": "Too many requests hit the API too quickly.",
+        },
+    ),
     "server_error": (500, {"type": "api_error", "message": "Something went wrong on Stripe's end."}),
 }
 
@@ -67,7 +73,9 @@ class FakeStripe:
             return 200, {"id": path.rsplit("/", 1)[1], "object": "promotion_code", **_plain(params)}
         if method == "DELETE" and path.startswith("/v1/coupons/"):
             return 200, {"id": path.rsplit("/", 1)[1], "object": "coupon", "deleted": True}
-        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})"}}
+        return 404, {
+            "error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})"}
+        }
 
     def _handler(self):
         fake = self
@@ -81,8 +89,13 @@ class FakeStripe:
                 body = self.rfile.read(length).decode() if length else ""
                 params = parse_qs(body, keep_blank_values=True)
                 key = self.headers.get("Idempotency-Key")
-                record = {"method": method, "path": self.path, "params": {k: v[0] for k, v in params.items()},
-                          "idempotency_key": key, "authorization": self.headers.get("Authorization")}
+                record = {
+                    "method": method,
+                    "path": self.path,
+                    "params": {k: v[0] for k, v in params.items()},
+                    "idempotency_key": key,
+                    "authorization": self.headers.get("Authorization"),
+                }
                 fake.requests.append(record)
                 outcome = fake._next_outcome(self.path)
                 if outcome == "network":

@@ -29,11 +29,17 @@ def free_port() -> int:
 def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float = 30.0):
     """Yield the base URL of ``loyalty serve --workers 1`` once it accepts connections; stop it after."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "LOYALTY_INSTANCE_PATH": str(instance_path),
-           "SECRET_KEY": "live-server-test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LOYALTY_INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": "live-server-test",
+    }
     process = subprocess.Popen(
         [str(LOYALTY), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + startup_seconds
@@ -43,7 +49,9 @@ def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float =
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"loyalty serve did not start: {process.stderr.read().decode()[-2000:]}") from None
+                    raise RuntimeError(
+                        f"loyalty serve did not start: {process.stderr.read().decode()[-2000:]}"
+                    ) from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:

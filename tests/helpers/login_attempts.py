@@ -16,9 +16,12 @@ from loyalty.app import create_app
 def main(url: str, count: int) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False})
     client = app.test_client()
-    statuses = [client.post("https://localhost/admin/login",
-                            data={"email": "owner@example.com", "password": "a wrong guess"}).status_code
-                for _ in range(count)]
+    statuses = [
+        client.post(
+            "https://localhost/admin/login", data={"email": "owner@example.com", "password": "a wrong guess"}
+        ).status_code
+        for _ in range(count)
+    ]
     print(json.dumps(statuses))
 
 

@@ -76,19 +76,30 @@ def shopify_delivery(step, n: int) -> tuple[str, bytes]:
     kind = step[0]
     if kind == "paid":
         _, order, customer, amount, currency = step
-        return "orders/paid", json.dumps({
-            "id": 1000 + order, "currency": currency, "financial_status": "paid",
-            "processed_at": "2026-11-01T10:00:00+00:00", "total_line_items_price": f"{amount}.00",
-            "total_discounts": "0.00", "total_tax": "0.00", "total_price": f"{amount}.00",
-            "customer": {"id": 500 + customer, "email": f"c{customer}@example.com"},
-            "line_items": [{"id": 1, "title": "Beans", "quantity": 1, "price": f"{amount}.00", "product_id": 7}],
-        }).encode()
+        return "orders/paid", json.dumps(
+            {
+                "id": 1000 + order,
+                "currency": currency,
+                "financial_status": "paid",
+                "processed_at": "2026-11-01T10:00:00+00:00",
+                "total_line_items_price": f"{amount}.00",
+                "total_discounts": "0.00",
+                "total_tax": "0.00",
+                "total_price": f"{amount}.00",
+                "customer": {"id": 500 + customer, "email": f"c{customer}@example.com"},
+                "line_items": [{"id": 1, "title": "Beans", "quantity": 1, "price": f"{amount}.00", "product_id": 7}],
+            }
+        ).encode()
     if kind == "refund":
         _, order, refund, amount = step
-        return "refunds/create", json.dumps({
-            "id": 7000 + refund, "order_id": 1000 + order, "created_at": "2026-11-02T10:00:00+00:00",
-            "transactions": [{"kind": "refund", "status": "success", "amount": f"{amount}.00", "currency": "USD"}],
-        }).encode()
+        return "refunds/create", json.dumps(
+            {
+                "id": 7000 + refund,
+                "order_id": 1000 + order,
+                "created_at": "2026-11-02T10:00:00+00:00",
+                "transactions": [{"kind": "refund", "status": "success", "amount": f"{amount}.00", "currency": "USD"}],
+            }
+        ).encode()
     if kind == "cancel":
         return "orders/cancelled", json.dumps({"id": 1000 + step[1], "cancelled_at": "2026-11-03T10:00:00Z"}).encode()
     return "customers/create", json.dumps({"id": 500 + step[1], "email": f"c{step[1]}@example.com"}).encode()

@@ -25,22 +25,40 @@ def test_a_reward_redeemed_with_points(loyalty_add_reward, loyalty_redeem, loyal
     assert redemption.status == "issued" and redemption.code
 
 
-def test_every_built_in_store_signed_as_it_signs(loyalty_connect_store, loyalty_deliver, loyalty_add_rule,
-                                                 loyalty_clock):
+def test_every_built_in_store_signed_as_it_signs(
+    loyalty_connect_store, loyalty_deliver, loyalty_add_rule, loyalty_clock
+):
     import json
 
     loyalty_add_rule("points_per_currency", {"points_per_unit": "1"})
     for store in ("shopify", "woocommerce", "stripe", "standard_webhooks"):
         loyalty_connect_store(store)
-    order = {"type": "order_paid", "order_id": "sw-1", "currency": "USD", "subtotal": "10.00", "total": "10.00",
-             "customer": {"external_id": "c-9"}}
+    order = {
+        "type": "order_paid",
+        "order_id": "sw-1",
+        "currency": "USD",
+        "subtotal": "10.00",
+        "total": "10.00",
+        "customer": {"external_id": "c-9"},
+    }
     assert loyalty_deliver("standard_webhooks", order).json["status"] == "processed"
-    assert loyalty_deliver("shopify", {"id": 5, "email": "a@example.com"},
-                           topic="customers/create").json["status"] == "processed"
-    assert loyalty_deliver("woocommerce", json.dumps({"id": 6, "email": "b@example.com"}).encode(),
-                           topic="customer.created").json["status"] == "processed"
-    event = {"id": "evt_1", "object": "event", "type": "customer.created", "created": 1767268800,
-             "data": {"object": {"id": "cus_1", "object": "customer", "email": "c@example.com"}}}
+    assert (
+        loyalty_deliver("shopify", {"id": 5, "email": "a@example.com"}, topic="customers/create").json["status"]
+        == "processed"
+    )
+    assert (
+        loyalty_deliver(
+            "woocommerce", json.dumps({"id": 6, "email": "b@example.com"}).encode(), topic="customer.created"
+        ).json["status"]
+        == "processed"
+    )
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "customer.created",
+        "created": 1767268800,
+        "data": {"object": {"id": "cus_1", "object": "customer", "email": "c@example.com"}},
+    }
     assert loyalty_deliver("stripe", event).json["status"] == "processed"
     assert loyalty_deliver("shopify", b"{}", headers={"X-Shopify-Hmac-Sha256": "forged"}).status_code == 401
 

@@ -23,7 +23,10 @@ def text(*, max_length: int, blank: bool = False, **kwargs) -> fields.String:
     if blank:
         pattern, error = r"^[^\x00]*$", "must not contain NUL characters"
     else:
-        pattern, error = f"^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$", "must not be blank or contain NUL characters"
+        pattern, error = (
+            f"^[{WHITESPACE}]*[^{WHITESPACE}\\x00][^\\x00]*$",
+            "must not be blank or contain NUL characters",
+        )
     rules = [validate.Length(min=0 if blank else 1, max=max_length), validate.Regexp(pattern, error=error)]
     return fields.String(validate=rules, **kwargs)
 
@@ -86,8 +89,15 @@ class Moment(fields.AwareDateTime):
 
     def __init__(self, **kwargs):
         metadata = {"pattern": self.PATTERN, **kwargs.pop("metadata", {})}
-        metadata["description"] = " ".join(filter(None, [
-            metadata.get("description"), f"With a time zone, in a year from {self.FIRST_YEAR} to {self.LAST_YEAR}."]))
+        metadata["description"] = " ".join(
+            filter(
+                None,
+                [
+                    metadata.get("description"),
+                    f"With a time zone, in a year from {self.FIRST_YEAR} to {self.LAST_YEAR}.",
+                ],
+            )
+        )
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -101,5 +111,7 @@ class PageArgs(Schema):
     """``limit`` and the opaque ``cursor`` every list takes (pages follow row ids, newest first)."""
 
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
-                           metadata={"description": "The `next_cursor` of the previous page (opaque)."})
+    cursor = fields.String(
+        validate=validate.Regexp(r"^[0-9a-z]{1,12}$"),
+        metadata={"description": "The `next_cursor` of the previous page (opaque)."},
+    )

@@ -12,7 +12,8 @@ from loyalty.models.member import MEMBER_STATUSES
 
 class EnrolSchema(Schema):
     external_id = text(
-        max_length=255, required=True,
+        max_length=255,
+        required=True,
         metadata={"description": "The store's customer id: members are found by it, enrolment is idempotent on it."},
     )
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
@@ -29,9 +30,12 @@ class TierSchema(Schema):
 
 class BalancesSchema(Schema):
     available = fields.Integer(required=True, metadata={"description": "Points the member can spend now."})
-    pending = fields.Integer(required=True, metadata={"description": "Points earned, held until the return window ends."})
+    pending = fields.Integer(
+        required=True, metadata={"description": "Points earned, held until the return window ends."}
+    )
     lifetime_earned = fields.Integer(
-        required=True, metadata={"description": "Points ever earned, less what refunds took back; spending never lowers it."}
+        required=True,
+        metadata={"description": "Points ever earned, less what refunds took back; spending never lowers it."},
     )
 
 
@@ -42,10 +46,12 @@ class NextTierSchema(Schema):
 
 
 class KeepTierSchema(Schema):
-    threshold = DecimalString(required=True,
-                              metadata={"description": "The value that keeps the current tier."})
-    by = fields.AwareDateTime(allow_none=True, required=True,
-                              metadata={"description": "When the window resets (calendar year); null for a rolling window."})
+    threshold = DecimalString(required=True, metadata={"description": "The value that keeps the current tier."})
+    by = fields.AwareDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "When the window resets (calendar year); null for a rolling window."},
+    )
     held_by_manual_tier_until = fields.AwareDateTime(allow_none=True, required=True)
 
 
@@ -54,8 +60,12 @@ class TierProgressSchema(Schema):
     metric = fields.String(required=True, metadata={"description": "points, amount or orders."})
     value = DecimalString(required=True, metadata={"description": "The member's value now."})
     next_tier = fields.Nested(NextTierSchema, allow_none=True, required=True)
-    keep = fields.Nested(KeepTierSchema, allow_none=True, required=True,
-                         metadata={"description": "What keeps the current tier; null if nothing can take it away."})
+    keep = fields.Nested(
+        KeepTierSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "What keeps the current tier; null if nothing can take it away."},
+    )
 
 
 class MemberSchema(Schema):
@@ -63,27 +73,40 @@ class MemberSchema(Schema):
     email = fields.String(allow_none=True, required=True)
     name = fields.String(allow_none=True, required=True)
     birthday = fields.Date(allow_none=True, required=True)
-    status = Choice("MemberStatus", MEMBER_STATUSES, required=True, metadata={"description": "active, suspended or closed."})
+    status = Choice(
+        "MemberStatus", MEMBER_STATUSES, required=True, metadata={"description": "active, suspended or closed."}
+    )
     enrolled_at = fields.AwareDateTime(required=True)
     tier = fields.Nested(TierSchema, allow_none=True, required=True)
-    tier_progress = fields.Nested(TierProgressSchema, allow_none=True, required=True,
-                                  metadata={"description": "null when the program gives tiers by hand."})
+    tier_progress = fields.Nested(
+        TierProgressSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "null when the program gives tiers by hand."},
+    )
     balances = fields.Nested(BalancesSchema, required=True)
     referral_code = fields.String(required=True, metadata={"description": "The code the member shares with friends."})
-    referral_link = fields.String(allow_none=True, required=True,
-                                  metadata={"description": "The share link (null until the program sets a link pattern)."})
+    referral_link = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The share link (null until the program sets a link pattern)."},
+    )
 
 
 class AdjustmentSchema(Schema):
     points = WholeNumber(
-        required=True, validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT),
-        metadata={"description": "Points to credit (positive) or debit (negative); never zero.",
-                  "not": {"enum": [0]}},
+        required=True,
+        validate=validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT),
+        metadata={"description": "Points to credit (positive) or debit (negative); never zero.", "not": {"enum": [0]}},
     )
-    reason = text(max_length=500, required=True,
-                  metadata={"description": "Why: kept on the ledger entry for auditors."})
-    expires_at = Moment(load_default=None, allow_none=True,
-                        metadata={"description": "When credited points expire: credits only, and in the future."})
+    reason = text(
+        max_length=500, required=True, metadata={"description": "Why: kept on the ledger entry for auditors."}
+    )
+    expires_at = Moment(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When credited points expire: credits only, and in the future."},
+    )
 
     @validates("points")
     def _not_zero(self, value, **_):

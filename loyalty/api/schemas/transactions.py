@@ -15,7 +15,12 @@ class TransactionPageArgs(PageArgs):
 class TransactionSchema(Schema):
     id = fields.Integer(required=True)
     created_at = fields.AwareDateTime(required=True)
-    kind = Choice("EntryKind", ENTRY_KINDS, required=True, metadata={"description": "earn, release, redeem, expire, adjust or reverse."})
+    kind = Choice(
+        "EntryKind",
+        ENTRY_KINDS,
+        required=True,
+        metadata={"description": "earn, release, redeem, expire, adjust or reverse."},
+    )
     available = fields.Integer(required=True, metadata={"description": "Change to the available balance."})
     pending = fields.Integer(required=True, metadata={"description": "Change to the pending balance."})
     shortfall = fields.Integer(required=True, metadata={"description": "Points a claw-back could not take back."})
@@ -26,5 +31,8 @@ class TransactionSchema(Schema):
 
 class TransactionPageSchema(Schema):
     data = fields.List(fields.Nested(TransactionSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True,
-                                metadata={"description": "Pass as `cursor` for the next (older) page; null at the end."})
+    next_cursor = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Pass as `cursor` for the next (older) page; null at the end."},
+    )

@@ -5,23 +5,23 @@ from __future__ import annotations
 from flask import g
 
 from loyalty import errors
-from loyalty.api.resources import resource
 from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent, key_from_request
+from loyalty.api.resources import resource
 from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSchema, PostingSchema
 from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.registry import current_registry
 from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
-from loyalty.programs.members import find_member
 from loyalty.models import Member, Tier
+from loyalty.programs.members import find_member
 from loyalty.referrals import link_for
+from loyalty.registry import current_registry
 from loyalty.tiers.progress import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
@@ -39,10 +39,15 @@ def member_view(member: Member) -> dict:
     balances = Ledger(db.session).balances(member.id)
     tier = db.session.get(Tier, member.tier_id) if member.tier_id else None
     return {
-        "external_id": member.external_id, "email": member.email, "name": member.name,
-        "birthday": member.birthday, "status": member.status, "enrolled_at": member.enrolled_at,
-        "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier,
-                 "perks": tier.perks} if tier else None,
+        "external_id": member.external_id,
+        "email": member.email,
+        "name": member.name,
+        "birthday": member.birthday,
+        "status": member.status,
+        "enrolled_at": member.enrolled_at,
+        "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier, "perks": tier.perks}
+        if tier
+        else None,
         "tier_progress": progress(db.session, g.program, member, clock=current_clock(), registry=current_registry()),
         "balances": _balances(member, balances),
         "referral_code": member.referral_code,
@@ -51,8 +56,11 @@ def member_view(member: Member) -> dict:
 
 
 def _balances(member: Member, balances: dict) -> dict:
-    return {"available": balances["available"], "pending": balances["pending"],
-            "lifetime_earned": lifetime_earned(db.session, member.id)}
+    return {
+        "available": balances["available"],
+        "pending": balances["pending"],
+        "lifetime_earned": lifetime_earned(db.session, member.id),
+    }
 
 
 @blp.route("/members", methods=["POST"])
@@ -68,9 +76,11 @@ def enrol_member(data):
     enrolling an external id again returns the member, unchanged, with 200.
     """
     member, created = enrol(
-        db.session, g.program,
+        db.session,
+        g.program,
         Customer(data["external_id"].strip(), data["email"], data["name"], data["birthday"]),
-        clock=current_clock(), registry=current_registry(),
+        clock=current_clock(),
+        registry=current_registry(),
     )
     return member_view(member), 201 if created else 200
 
@@ -104,9 +114,17 @@ def list_transactions(args, external_id):
     db.session.commit()
     return {
         "data": [
-            {"id": line.entry_id, "created_at": line.created_at, "kind": line.kind, "available": line.available,
-             "pending": line.pending, "shortfall": line.shortfall, "reason": line.reason, "actor": line.actor,
-             "reverses_id": line.reverses_id}
+            {
+                "id": line.entry_id,
+                "created_at": line.created_at,
+                "kind": line.kind,
+                "available": line.available,
+                "pending": line.pending,
+                "shortfall": line.shortfall,
+                "reason": line.reason,
+                "actor": line.actor,
+                "reverses_id": line.reverses_id,
+            }
             for line in page
         ],
         "next_cursor": _encode(page[-1].entry_id) if len(lines) > limit else None,
@@ -119,19 +137,29 @@ def list_transactions(args, external_id):
 @blp.doc(operationId="createAdjustment", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
 @blp.response(201, PostingSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
-@blp.alt_response(409, schema=ErrorSchema, description="Not enough points, the member is not active, or the key was used for another request.")
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="Not enough points, the member is not active, or the key was used for another request.",
+)
 def adjust(data, external_id):
     """Credit or debit points by hand, with a reason (recorded with the API key's name)."""
     member = member_or_404(external_id)
     ledger = Ledger(db.session, current_clock())
     posting = ledger.adjust(
-        member, data["points"], key=scoped_key("api:", key_from_request(required=True)),
-        reason=data["reason"].strip(), actor=actor(), expires_at=data["expires_at"],
+        member,
+        data["points"],
+        key=scoped_key("api:", key_from_request(required=True)),
+        reason=data["reason"].strip(),
+        actor=actor(),
+        expires_at=data["expires_at"],
     )
     return {
-        "entry_id": posting.entry_id, "kind": posting.kind,
+        "entry_id": posting.entry_id,
+        "kind": posting.kind,
         "points": posting.amount if data["points"] > 0 else -posting.amount,
-        "shortfall": posting.shortfall, "balances": _balances(member, ledger.balances(member.id)),
+        "shortfall": posting.shortfall,
+        "balances": _balances(member, ledger.balances(member.id)),
     }, 201
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
-from loyalty.api.resources import resource
+from loyalty import errors, money
+from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent, key_from_request
+from loyalty.api.resources import resource
 from loyalty.api.schemas.rewards import (
     CodeSchema,
     RedeemSchema,
@@ -18,15 +20,13 @@ from loyalty.api.schemas.rewards import (
     RewardListArgs,
     RewardSchema,
 )
-from loyalty.api.auth import actor
 from loyalty.api.v1.members import _base36, member_or_404
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.programs.members import find_member
 from loyalty.models import Member, Redemption, Reward, Tier
+from loyalty.programs.members import find_member
 from loyalty.registry import current_registry
 from loyalty.rewards import cancel, find_code, list_rewards, redeem, redemptions_of, unavailable
-from loyalty import errors, money
 
 blp = resource("rewards", __name__, "The reward catalog, members' redemptions, and reward codes.")
 
@@ -43,8 +43,10 @@ def catalog(args):
         if member is None:
             raise errors.UnknownMember(f"no member {args['member']!r}")
     now = current_clock().now()
-    views = [reward_view(reward, unavailable(db.session, reward, member, now))
-             for reward in list_rewards(db.session, g.program, active_only=True)]
+    views = [
+        reward_view(reward, unavailable(db.session, reward, member, now))
+        for reward in list_rewards(db.session, g.program, active_only=True)
+    ]
     db.session.commit()
     return views
 
@@ -55,18 +57,35 @@ def catalog(args):
 @blp.doc(operationId="createRedemption", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
 @blp.response(201, RedemptionSchema, description="Issued: the points are spent.")
 @blp.alt_response(404, schema=ErrorSchema, description="No such member or reward in this program.")
-@blp.alt_response(409, schema=ErrorSchema, description=(
-    "Not enough points, the reward is unavailable to this member (paused, dates, tier, stock, limit), the member "
-    "is not active, or the key was used for another request."))
-@blp.alt_response(502, schema=RedemptionSchema, description=(
-    "The reward could not be issued (e.g. Stripe refused or could not be reached): the failed redemption, with "
-    "its reason. No points were spent; the same key answers the same again, a new key tries again."))
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description=(
+        "Not enough points, the reward is unavailable to this member (paused, dates, tier, stock, limit), the member "
+        "is not active, or the key was used for another request."
+    ),
+)
+@blp.alt_response(
+    502,
+    schema=RedemptionSchema,
+    description=(
+        "The reward could not be issued (e.g. Stripe refused or could not be reached): the failed redemption, with "
+        "its reason. No points were spent; the same key answers the same again, a new key tries again."
+    ),
+)
 def redeem_reward(data, external_id):
     """Spend points on a reward: the points are spent and the reward issued as one step (Idempotency-Key required)."""
     member = member_or_404(external_id)
     redemption = redeem(
-        db.session, g.program, member, data["reward_id"], key=key_from_request(required=True), points=data["points"],
-        actor=actor(), clock=current_clock(), registry=current_registry(),
+        db.session,
+        g.program,
+        member,
+        data["reward_id"],
+        key=key_from_request(required=True),
+        points=data["points"],
+        actor=actor(),
+        clock=current_clock(),
+        registry=current_registry(),
     )
     if redemption.status == "failed":
         return redemption_view(redemption), 502
@@ -82,11 +101,19 @@ def member_redemptions(args, external_id):
     """A member's redemptions and their codes, newest first."""
     member = member_or_404(external_id)
     limit = args["limit"]
-    rows = redemptions_of(db.session, member, limit=limit + 1, status=args.get("status"),
-                          before_id=int(args["cursor"], 36) if args.get("cursor") else None)
+    rows = redemptions_of(
+        db.session,
+        member,
+        limit=limit + 1,
+        status=args.get("status"),
+        before_id=int(args["cursor"], 36) if args.get("cursor") else None,
+    )
     page = rows[:limit]
-    names = dict(db.session.execute(select(Reward.id, Reward.name)
-                                    .where(Reward.id.in_({r.reward_id for r in page}))).all()) if page else {}
+    names = (
+        dict(db.session.execute(select(Reward.id, Reward.name).where(Reward.id.in_({r.reward_id for r in page}))).all())
+        if page
+        else {}
+    )
     views = [redemption_view(r, reward=names.get(r.reward_id)) for r in page]
     db.session.commit()
     return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
@@ -101,7 +128,9 @@ def member_redemptions(args, external_id):
 def cancel_redemption(external_id, redemption_id):
     """Cancel an issued, unused redemption: the code is withdrawn and the points return."""
     member = member_or_404(external_id)
-    redemption = cancel(db.session, g.program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry())
+    redemption = cancel(
+        db.session, g.program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry()
+    )
     return redemption_view(redemption)
 
 
@@ -126,25 +155,42 @@ def reward_view(reward: Reward, reason: str | None) -> dict:
     kind = current_registry().reward_types.get(reward.type)
     tier = db.session.get(Tier, reward.min_tier_id) if reward.min_tier_id else None
     return {
-        "id": reward.id, "name": reward.name, "description": reward.description, "type": reward.type,
+        "id": reward.id,
+        "name": reward.name,
+        "description": reward.description,
+        "type": reward.type,
         "summary": kind.describe(reward.config, g.program.currency) if kind else reward.type,
-        "pricing": reward.pricing, "points": reward.points,
+        "pricing": reward.pricing,
+        "points": reward.points,
         "step_value": _money(reward.step_value, g.program.currency),
-        "min_points": reward.min_points, "max_points": reward.max_points,
-        "starts_at": reward.starts_at, "ends_at": reward.ends_at, "min_tier": tier.name if tier else None,
+        "min_points": reward.min_points,
+        "max_points": reward.max_points,
+        "starts_at": reward.starts_at,
+        "ends_at": reward.ends_at,
+        "min_tier": tier.name if tier else None,
         "stock_left": reward.stock - reward.issued_count if reward.stock is not None else None,
-        "limit_per_member": reward.limit_per_member, "available": reason is None, "unavailable_reason": reason,
+        "limit_per_member": reward.limit_per_member,
+        "available": reason is None,
+        "unavailable_reason": reason,
     }
 
 
 def redemption_view(redemption: Redemption, *, reward: str | None = None) -> dict:
     name = reward or db.session.scalar(select(Reward.name).where(Reward.id == redemption.reward_id))
     return {
-        "id": redemption.id, "reward_id": redemption.reward_id, "reward": name, "status": redemption.status,
-        "points": redemption.points, "value": _money(redemption.value, redemption.currency),
+        "id": redemption.id,
+        "reward_id": redemption.reward_id,
+        "reward": name,
+        "status": redemption.status,
+        "points": redemption.points,
+        "value": _money(redemption.value, redemption.currency),
         "currency": redemption.currency,
-        "code": redemption.code, "details": redemption.details or {}, "reason": redemption.reason,
-        "expires_at": redemption.expires_at, "created_at": redemption.created_at, "used_at": redemption.used_at,
+        "code": redemption.code,
+        "details": redemption.details or {},
+        "reason": redemption.reason,
+        "expires_at": redemption.expires_at,
+        "created_at": redemption.created_at,
+        "used_at": redemption.used_at,
         "cancelled_at": redemption.cancelled_at,
     }
 

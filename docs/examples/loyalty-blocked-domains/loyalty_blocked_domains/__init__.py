@@ -16,8 +16,11 @@ THROWAWAY = ["mailinator.com", "guerrillamail.com", "10minutemail.com", "yopmail
 
 
 class BlockedDomainsSchema(ReferralCheckSchema):
-    domains = fields.List(fields.String(), load_default=lambda: list(THROWAWAY),
-                          metadata={"description": "E-mail domains whose friends are stopped."})
+    domains = fields.List(
+        fields.String(),
+        load_default=lambda: list(THROWAWAY),
+        metadata={"description": "E-mail domains whose friends are stopped."},
+    )
 
 
 class BlockedDomains(ReferralCheck):

@@ -1,8 +1,7 @@
 """Tests for the example referral check, written with the kit the platform ships (loyalty.testing)."""
 
-import pytest
-
 import loyalty_blocked_domains
+import pytest
 
 
 @pytest.fixture

@@ -18,11 +18,17 @@ from loyalty.plugin_api import Issued, RewardConfigSchema, RewardNotIssued, Rewa
 
 
 class DonationSchema(RewardConfigSchema):
-    charity = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                            metadata={"description": "Who receives the donation."})
-    amount = fields.Decimal(as_string=True, allow_nan=False, load_default=None, allow_none=True,
-                            validate=validate.Range(min=0, min_inclusive=False),
-                            metadata={"description": "The donation of a fixed-price reward (variable: the steps)."})
+    charity = fields.String(
+        required=True, validate=validate.Length(min=1, max=100), metadata={"description": "Who receives the donation."}
+    )
+    amount = fields.Decimal(
+        as_string=True,
+        allow_nan=False,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The donation of a fixed-price reward (variable: the steps)."},
+    )
     paused = fields.Boolean(load_default=False, metadata={"description": "Refuse donations for now."})
 
 
@@ -37,8 +43,15 @@ class Donation(RewardType):
         if config["paused"]:
             raise RewardNotIssued(f"donations to {config['charity']} are paused")
         amount = redemption.value if redemption.value is not None else Decimal(config["amount"])
-        return Issued(code=None, details={"charity": config["charity"], "amount": str(amount),
-                                          "currency": redemption.currency, "reference": redemption.key})
+        return Issued(
+            code=None,
+            details={
+                "charity": config["charity"],
+                "amount": str(amount),
+                "currency": redemption.currency,
+                "reference": redemption.key,
+            },
+        )
 
     def check_pricing(self, config, pricing):
         if pricing == "fixed" and config.get("amount") is None:

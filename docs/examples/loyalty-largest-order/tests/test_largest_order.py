@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
+import loyalty_largest_order
 import pytest
 
-import loyalty_largest_order
 from loyalty.plugin_api import errors
 from loyalty.testing import order_paid
 
@@ -34,8 +34,9 @@ def test_the_largest_order_decides_not_the_sum(tiers, loyalty_member, loyalty_pu
     assert loyalty_member.tier == gold
 
 
-def test_orders_leave_the_window(tiers, loyalty_member, loyalty_push, loyalty_recalculate, loyalty_clock,
-                                 loyalty_set_scheme):
+def test_orders_leave_the_window(
+    tiers, loyalty_member, loyalty_push, loyalty_recalculate, loyalty_clock, loyalty_set_scheme
+):
     silver, _ = tiers
     loyalty_set_scheme("largest_order", {"window": "rolling", "window_days": 30, "downgrade": "at_recalculation"})
     loyalty_push(order_paid("80.00"))

@@ -1,8 +1,8 @@
 """Tests for the example plugin, written with the fixtures the platform ships (loyalty.testing)."""
 
+import loyalty_spend_threshold
 import pytest
 
-import loyalty_spend_threshold
 from loyalty.plugin_api import errors
 from loyalty.testing import order_paid
 

@@ -66,15 +66,24 @@ class Tinyshop(StorefrontAdapter):
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise errors.MalformedWebhook("items must be a list of objects")
         lines = tuple(
-            Line(id=str(n), title=str(item.get("sku") or "item"), sku=item.get("sku"),
-                 quantity=count_of(item.get("qty"), "items[].qty"), total=money_of(item.get("total"), "items[].total"))
+            Line(
+                id=str(n),
+                title=str(item.get("sku") or "item"),
+                sku=item.get("sku"),
+                quantity=count_of(item.get("qty"), "items[].qty"),
+                total=money_of(item.get("total"), "items[].total"),
+            )
             for n, item in enumerate(items, start=1)
         )
         total = money_of(data.get("total"), "total")
         return OrderPaid(
-            order_id=id_of(data.get("id"), "id"), customer=_customer(data.get("customer")),
-            currency=str(data.get("currency") or ""), subtotal=money_of(data.get("subtotal", total), "subtotal"),
-            total=total, lines=lines, origin=self.name,
+            order_id=id_of(data.get("id"), "id"),
+            customer=_customer(data.get("customer")),
+            currency=str(data.get("currency") or ""),
+            subtotal=money_of(data.get("subtotal", total), "subtotal"),
+            total=total,
+            lines=lines,
+            origin=self.name,
         )
 
     def parse(self, request):
@@ -84,9 +93,14 @@ class Tinyshop(StorefrontAdapter):
         if topic == "order.paid":
             return [self._order(data)]
         if topic == "order.refunded":
-            return [OrderRefunded(order_id=id_of(data.get("order_id"), "order_id"),
-                                  refund_id=id_of(data.get("refund_id"), "refund_id"),
-                                  amount=money_of(data.get("amount"), "amount"), currency=str(data.get("currency") or ""))]
+            return [
+                OrderRefunded(
+                    order_id=id_of(data.get("order_id"), "order_id"),
+                    refund_id=id_of(data.get("refund_id"), "refund_id"),
+                    amount=money_of(data.get("amount"), "amount"),
+                    currency=str(data.get("currency") or ""),
+                )
+            ]
         if topic == "customer.created":
             return [CustomerCreated(customer=_customer(data))]
         return []

@@ -4,12 +4,16 @@ import hashlib
 import hmac
 import json
 
+import loyalty_tinyshop
 import pytest
 
-import loyalty_tinyshop
-
-ORDER = {"id": 17, "currency": "USD", "total": "42.00", "customer": {"id": 5, "email": "ann@example.com"},
-         "items": [{"sku": "BEANS", "qty": 2, "total": "42.00"}]}
+ORDER = {
+    "id": 17,
+    "currency": "USD",
+    "total": "42.00",
+    "customer": {"id": 5, "email": "ann@example.com"},
+    "items": [{"sku": "BEANS", "qty": 2, "total": "42.00"}],
+}
 
 
 @pytest.fixture
@@ -24,8 +28,12 @@ def tinyshop(topic, delivery="d-1"):
 
     def sign(body, secret, now):
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return {"X-Tinyshop-Signature": f"sha256={digest}", "X-Tinyshop-Delivery": delivery,
-                "X-Tinyshop-Topic": topic, "Content-Type": "application/json"}
+        return {
+            "X-Tinyshop-Signature": f"sha256={digest}",
+            "X-Tinyshop-Delivery": delivery,
+            "X-Tinyshop-Topic": topic,
+            "Content-Type": "application/json",
+        }
 
     return sign
 
@@ -52,8 +60,9 @@ def test_a_refund_takes_points_back(shop, loyalty_deliver, loyalty_balance):
 
 
 def test_a_bad_signature_is_refused_and_nothing_is_stored(shop, loyalty_deliver):
-    forged = loyalty_deliver("tinyshop", ORDER, sign=tinyshop("order.paid"),
-                             headers={"X-Tinyshop-Signature": "sha256=" + "0" * 64})
+    forged = loyalty_deliver(
+        "tinyshop", ORDER, sign=tinyshop("order.paid"), headers={"X-Tinyshop-Signature": "sha256=" + "0" * 64}
+    )
     assert forged.status_code == 401
 
 

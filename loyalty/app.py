@@ -16,6 +16,7 @@ import loyalty.migrations
 import loyalty.models  # noqa: F401  (registers every table on the metadata)
 from loyalty import admin, api, cli, registry, webhooks
 from loyalty import config as config_module
+from loyalty.api import member as member_api
 from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
 from loyalty.web import headers, health
@@ -70,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     headers.init_app(app)
     webhooks.init_app(app)
     api.init_app(app)
+    member_api.init_app(app)
     admin.init_app(app)  # after the others: it exempts their blueprints from CSRF (machines have no session)
     cli.init_app(app)
     return app

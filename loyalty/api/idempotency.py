@@ -35,15 +35,15 @@ PARAMETER = {
 }
 
 
-def key_from_request(*, required: bool) -> str | None:
+def key_from_request(*, required: bool, max_length: int = MAX_KEY_LENGTH) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         if required:
             abort(422, code="idempotency_key_required", message=f"this request needs an {HEADER} header")
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        abort(422, code="invalid_idempotency_key", message=f"the {HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
+    if not key or len(key) > max_length:
+        abort(422, code="invalid_idempotency_key", message=f"the {HEADER} must be 1 to {max_length} characters")
     return key
 
 
@@ -53,15 +53,23 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def idempotent(*, required: bool):
+def idempotent(*, required: bool, scope=None):
     """Wrap a write view, right under ``@blp.route`` (outside flask-smorest's other
     decorators, so it sees the serialized response): replay on the key, commit the write,
-    and retry once when a concurrent request committed the same thing first."""
+    and retry once when a concurrent request committed the same thing first.
+
+    ``scope``, a function of no arguments, gives a prefix that keeps callers'
+    keys apart where one program has several (the member API's members: one
+    member's key must never replay another member's answer).
+    """
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            key = key_from_request(required=required)
+            prefix = scope() if scope is not None else ""
+            key = key_from_request(required=required, max_length=MAX_KEY_LENGTH - len(prefix))
+            if key is not None:
+                key = prefix + key
             for attempt in (1, 2):
                 replay = _replay(key) if key is not None else None
                 if replay is not None:

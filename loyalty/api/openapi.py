@@ -61,13 +61,18 @@ REPLAYED = {
 
 
 class DocumentPlugin(BasePlugin):
-    """An apispec plugin: the per-operation additions above."""
+    """An apispec plugin: the per-operation additions above (and ``always``: more statuses every operation
+    answers, by status, as the names of response components)."""
+
+    def __init__(self, always: dict[str, str] | None = None):
+        super().__init__()
+        self.always = {"401": "Unauthorized", "403": "Forbidden", **(always or {})}
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
-            responses.setdefault("401", "Unauthorized")
-            responses.setdefault("403", "Forbidden")
+            for status, component in self.always.items():
+                responses.setdefault(status, component)
             if "requestBody" in operation:  # what loyalty.api.parsing refuses before any field is read
                 responses.setdefault("400", "BadBody")
                 responses.setdefault("413", "TooLarge")
@@ -86,13 +91,14 @@ def choice_reference(self, field, ret, **kwargs) -> dict:
     return {"$ref": f"#/components/schemas/{field.component}"}
 
 
-def document(api) -> None:
+def document(api, *, responses: dict | None = None) -> None:
     """Teach ``api``'s spec the above (with :class:`DocumentPlugin` among its ``extra_plugins``);
-    call before any blueprint is registered."""
+    call before any blueprint is registered. ``responses`` replaces some of :data:`RESPONSES`
+    (the member API's 401 and 403 are about member tokens, not API keys)."""
     spec = api.spec
     api.register_field(DecimalString, "string", "decimal")
     api.ma_plugin.converter.add_attribute_function(choice_reference)
-    for name, response in RESPONSES.items():
+    for name, response in {**RESPONSES, **(responses or {})}.items():
         spec.components.response(name, response)
     for name, values in CHOICES.items():
         spec.components.schema(name, {"type": "string", "enum": list(values)})

@@ -28,6 +28,7 @@ from loyalty.cli import (
     storefronts,
     tiers,
     verify,
+    widget,
 )
 
 
@@ -43,6 +44,7 @@ def init_app(app) -> None:
         events,
         storefronts,
         api_keys,
+        widget,
         jobs,
         plugins,
         verify,

@@ -20,6 +20,7 @@ from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, Rewar
 from loyalty.models.rollup import DailyFigure, MemberActivity
 from loyalty.models.tier import Tier, TierChange
 from loyalty.models.webhooks import Storefront, WebhookDelivery
+from loyalty.models.widget import WIDGET_JOINS, WidgetSettings
 
 __all__ = [
     "Program",
@@ -56,4 +57,6 @@ __all__ = [
     "LotConsumption",
     "MEMBER_ACCOUNT_KINDS",
     "SYSTEM_ACCOUNT_KINDS",
+    "WidgetSettings",
+    "WIDGET_JOINS",
 ]

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from loyalty import errors
+from loyalty.models import Account, Entry, Lot
 
 POLICIES = ("none", "after_days", "end_of_month", "end_of_year", "inactivity")
 LIMITS = {"after_days": (1, 3650), "inactivity": (1, 3650), "end_of_month": (0, 120), "end_of_year": (0, 10)}
@@ -44,3 +48,36 @@ def lot_expiry(program, earned_at: datetime) -> datetime | None:
     if policy == "end_of_year":
         return datetime(earned_at.year + after + 1, 1, 1, tzinfo=timezone.utc)
     return None
+
+
+def next_expiry(session: Session, program, member) -> dict | None:
+    """The member's next points to expire, ``{"points", "at"}``, or ``None`` (nothing dated, or nothing left).
+
+    Lot-based policies: the available lots with the soonest date. Inactivity:
+    everything available, the policy's days after the member last earned or
+    spent (or enrolled), which is what the ``expire`` job will go by.
+    """
+    lots, accounts, entries = Lot.__table__, Account.__table__, Entry.__table__
+    available = (
+        select(lots.c.remaining, lots.c.expires_at)
+        .join(accounts, accounts.c.id == lots.c.account_id)
+        .where(accounts.c.member_id == member.id, accounts.c.kind == "available", lots.c.remaining > 0)
+    ).subquery()
+    if program.expiry_policy == "inactivity":
+        points = int(session.scalar(select(func.coalesce(func.sum(available.c.remaining), 0))))
+        if points <= 0:
+            return None
+        last = session.scalar(
+            select(func.max(entries.c.created_at)).where(
+                entries.c.member_id == member.id, entries.c.kind.in_(("earn", "redeem"))
+            )
+        )
+        since = max(moment for moment in (last, member.enrolled_at) if moment is not None)
+        return {"points": points, "at": since + timedelta(days=program.expiry_after)}
+    soonest = session.scalar(select(func.min(available.c.expires_at)))
+    if soonest is None:
+        return None
+    points = session.scalar(
+        select(func.coalesce(func.sum(available.c.remaining), 0)).where(available.c.expires_at == soonest)
+    )
+    return {"points": int(points), "at": soonest}

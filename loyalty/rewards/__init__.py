@@ -6,7 +6,9 @@
 """
 
 from loyalty.rewards.catalog import (
+    Unavailable,
     add_reward,
+    availability,
     get_reward,
     import_codes,
     list_rewards,
@@ -18,6 +20,8 @@ from loyalty.rewards.redeem import cancel, find_code, give, mark_used, redeem, r
 from loyalty.rewards.types import Issued, RedemptionRequest, RewardConfigSchema, RewardNotIssued, RewardType
 
 __all__ = [
+    "Unavailable",
+    "availability",
     "Issued",
     "RedemptionRequest",
     "RewardConfigSchema",

@@ -222,23 +222,37 @@ def price(reward: Reward, points: int | None, currency: str) -> Price:
     return Price(points, value.quantize(Decimal(1).scaleb(-money.exponent(currency))))
 
 
-def unavailable(session: Session, reward: Reward, member: Member | None, now: datetime) -> str | None:
-    """Why ``member`` (or anyone, without one) cannot have the reward now, or ``None``."""
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a reward cannot be had now: a stable ``code`` (for the widget's words) and a message for people."""
+
+    code: str  # paused, not_started, ended, out_of_stock, tier, limit_reached
+    message: str
+
+
+def availability(session: Session, reward: Reward, member: Member | None, now: datetime) -> Unavailable | None:
+    """Why ``member`` (or anyone, without one) cannot have the reward now, or ``None``.
+
+    Points are not looked at: whether the member can afford it is the
+    ledger's to say, at the moment of redeeming.
+    """
     if not reward.active:
-        return f"reward {reward.name!r} is paused"
+        return Unavailable("paused", f"reward {reward.name!r} is paused")
     if reward.starts_at is not None and now < reward.starts_at:
-        return f"reward {reward.name!r} is available from {reward.starts_at:%Y-%m-%d %H:%M} UTC"
+        return Unavailable(
+            "not_started", f"reward {reward.name!r} is available from {reward.starts_at:%Y-%m-%d %H:%M} UTC"
+        )
     if reward.ends_at is not None and now >= reward.ends_at:
-        return f"reward {reward.name!r} ended on {reward.ends_at:%Y-%m-%d %H:%M} UTC"
+        return Unavailable("ended", f"reward {reward.name!r} ended on {reward.ends_at:%Y-%m-%d %H:%M} UTC")
     if reward.stock is not None and reward.issued_count >= reward.stock:
-        return f"reward {reward.name!r} is out of stock"
+        return Unavailable("out_of_stock", f"reward {reward.name!r} is out of stock")
     if member is None:
         return None
     if reward.min_tier_id is not None:
         needed = session.get(Tier, reward.min_tier_id)
         tier = session.get(Tier, member.tier_id) if member.tier_id else None
         if tier is None or tier.rank < needed.rank:
-            return f"reward {reward.name!r} is for {needed.name} members and above"
+            return Unavailable("tier", f"reward {reward.name!r} is for {needed.name} members and above")
     if reward.limit_per_member is not None:
         taken = session.scalar(
             select(func.count())
@@ -246,8 +260,16 @@ def unavailable(session: Session, reward: Reward, member: Member | None, now: da
             .where(Redemption.reward_id == reward.id, Redemption.member_id == member.id, Redemption.status.in_(HELD))
         )
         if taken >= reward.limit_per_member:
-            return f"the limit of {reward.limit_per_member} of {reward.name!r} per member is reached"
+            return Unavailable(
+                "limit_reached", f"the limit of {reward.limit_per_member} of {reward.name!r} per member is reached"
+            )
     return None
+
+
+def unavailable(session: Session, reward: Reward, member: Member | None, now: datetime) -> str | None:
+    """Why ``member`` (or anyone) cannot have the reward now, as a sentence; ``None`` if they can."""
+    reason = availability(session, reward, member, now)
+    return reason.message if reason else None
 
 
 def import_codes(session: Session, program: Program, reward: Reward, codes, *, clock: Clock) -> int:

@@ -22,7 +22,7 @@ from loyalty.clock import Clock
 from loyalty.db import is_id
 from loyalty.ledger import MAX_KEY_LENGTH, Ledger, scoped_key
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Storefront
-from loyalty.rewards.catalog import get_reward, price, reward_type, unavailable
+from loyalty.rewards.catalog import availability, get_reward, price, reward_type
 from loyalty.rewards.types import RedemptionRequest, RewardNotIssued, generated_code
 
 
@@ -112,9 +112,9 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
     now = ctx.clock.now()
     cost = price(reward, points, program.currency) if not gift else None
     if not gift:
-        reason = unavailable(session, reward, member, now)
+        reason = availability(session, reward, member, now)
         if reason is not None:
-            raise errors.RewardUnavailable(reason)
+            raise errors.RewardUnavailable(reason.message, reason=reason.code)
         if member.status != "active":
             raise errors.MemberNotActive(f"member {member.external_id} is {member.status}")
         balance = ledger.balances(member.id)["available"]

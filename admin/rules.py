@@ -17,6 +17,7 @@ from loyalty.db import db
 from loyalty.earning.events import Customer, Line, OrderPaid
 from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 from loyalty.earning.simulate import simulate
+from loyalty.earning.ways_to_earn import describe_rule
 from loyalty.registry import current_registry
 
 ORDER_FIELDS = ("subtotal", "discount", "tax", "shipping")
@@ -28,10 +29,13 @@ SAMPLE_LIMIT = 10**12
 @admin_view()
 def rules(program):
     kinds = current_registry().earning_rule_types
+    rules = list_rules(db.session, program)
     return render_template(
         "admin/rules.html",
         program=program,
-        rules=list_rules(db.session, program),
+        rules=rules,
+        # what the shoppers' ways to earn say of each rule (a paused one too, for when it is resumed)
+        shoppers_read={r.id: describe_rule(kinds[r.type], r, program.currency) for r in rules if r.type in kinds},
         kinds=sorted(kinds.values(), key=lambda k: k.name),
     )
 

@@ -56,9 +56,12 @@ def register_earning_rule_types(register: Callable[[EarningRuleType], None]) -> 
     Called once at start. Call ``register(rule_type)`` for each type, where
     ``rule_type`` is an :class:`loyalty.earning.rule_types.EarningRuleType`: a unique
     ``name``, a ``title``, the ``events`` it applies to, a marshmallow
-    ``schema`` for its config, and ``evaluate(context, config)`` returning
+    ``schema`` for its config, ``evaluate(context, config)`` returning
     the points to award (a list of :class:`loyalty.earning.rule_types.Award`, possibly
-    empty).
+    empty), and ``describe(config, currency)`` returning what a rule of the
+    type earns in a shopper's words ("50 points when you sign up"; the
+    default is the ``title``; the program's currency is passed because a
+    rate names the money).
 
     :param register: callable taking one rule type.
     """

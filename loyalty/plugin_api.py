@@ -14,12 +14,17 @@ Every plugin
     (the platform's exceptions; :class:`InvalidInput`, :class:`SignatureInvalid`,
     :class:`MalformedWebhook` are the ones plugins raise), :mod:`money <loyalty.money>`
     (Decimal amounts and minor units: ``exponent``, ``to_decimal``, ``to_minor``,
-    ``from_minor``, ``stripe_exponent``).
+    ``from_minor``, ``stripe_exponent``); text people read (:mod:`loyalty.wording`):
+    :func:`plain_number` (``"1.5"``, never ``"1.5000"``), :func:`points_text`
+    (``"1 point"``, ``"20 points"``), :func:`money_text` (``"USD 50"``, ``"USD 12.50"``),
+    :func:`multiplier_text` (``"Double points"``, ``"1.5x points"``).
 
 Earning rule types (``register_earning_rule_types``)
     :class:`EarningRuleType`, :class:`RuleConfigSchema`, :func:`base_rate_field`,
     :class:`Award`; what ``evaluate`` sees: :class:`EarningContext`,
     :class:`OrderView`, :class:`LineView`, :class:`MemberView`; :data:`EVENT_KINDS`.
+    ``describe(config, currency)`` words a rule for shoppers ("50 points when
+    you sign up"), with the text helpers above.
 
 Tier schemes (``register_tier_schemes``)
     :class:`TierScheme`, :class:`TierSchemeSchema`, :class:`WindowedSchema`,
@@ -120,6 +125,7 @@ from loyalty.tiers.schemes import (
     per_member,
     window_of,
 )
+from loyalty.wording import money_text, multiplier_text, plain_number, points_text
 
 __all__ = [
     # every plugin
@@ -130,6 +136,10 @@ __all__ = [
     "InvalidInput",
     "MalformedWebhook",
     "SignatureInvalid",
+    "money_text",
+    "multiplier_text",
+    "plain_number",
+    "points_text",
     # earning rule types
     "EVENT_KINDS",
     "Award",

@@ -258,6 +258,8 @@ class TestRules:
         assert saved.status_code == 302
         rule = session.scalar(select(EarningRule))
         assert rule.name == "Base rate" and rule.config["points_per_unit"] == "2" and rule.active
+        listed = manager.get("/admin/acme/rules").get_data(as_text=True)
+        assert "<th>Shoppers read</th>" in listed and "<td>2 points for every USD 1 spent</td>" in listed
         manager.post(f"/admin/acme/rules/{rule.id}/pause", {"csrf_token": manager.token("/admin/acme/rules")})
         session.expire_all()
         assert session.get(EarningRule, rule.id).active is False

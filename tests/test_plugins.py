@@ -318,7 +318,7 @@ def test_the_example_plugins_own_tests_pass_with_the_shipped_fixtures(installed_
         cwd=installed_example,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 @pytest.mark.parametrize("folder, entry_point, kind, type_name, _", EXAMPLES, ids=[e[0] for e in EXAMPLES])

@@ -149,7 +149,10 @@ class EarningRuleType:
 
     Set ``name`` (lower_snake_case, unique), ``title``, ``description``,
     ``events`` (a tuple of :data:`loyalty.plugin_contracts.EVENT_KINDS`) and ``schema`` (a subclass of
-    :class:`RuleConfigSchema`), and implement :meth:`evaluate`.
+    :class:`RuleConfigSchema`), and implement :meth:`evaluate`; implement
+    :meth:`describe` so shoppers read what a rule of yours earns.
+    ``description`` is for the program manager choosing a type; ``describe``
+    is for the shopper, about one configured rule.
     """
 
     name: str = ""
@@ -160,6 +163,24 @@ class EarningRuleType:
 
     def evaluate(self, context: EarningContext, config: dict) -> list[Award]:
         raise NotImplementedError
+
+    def describe(self, config: dict, currency: str) -> str:
+        """What a rule with this config earns, in a shopper's words: ``1 point for every USD 1 spent``.
+
+        One short sentence, no full stop, for the shoppers' "ways to earn"
+        list (:func:`loyalty.earning.ways_to_earn.ways_to_earn`). ``config``
+        is loaded (:func:`load_config`: ``Decimal`` amounts, datetimes), as
+        ``evaluate`` gets it. ``currency`` is the program's: a rate or an
+        amount names the money (``USD 1``), as reward types' ``describe``
+        does. Leave ``min_order_amount`` out: the platform adds "on orders of
+        USD 50 or more" to every order rule's text the same way. Write numbers
+        with :func:`~loyalty.wording.plain_number`, :func:`~loyalty.wording.points_text`
+        and :func:`~loyalty.wording.money_text` (from :mod:`loyalty.plugin_api`).
+
+        This default says only which kind of rule it is (the ``title``); if
+        it raises, the shopper reads the rule's name instead.
+        """
+        return self.title or self.name.replace("_", " ").capitalize() or "Points"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, points_text
 
 
 class BirthdayBonusConfig(RuleConfigSchema):
@@ -22,6 +22,9 @@ class BirthdayBonus(EarningRuleType):
         if context.member.birthday is None:
             return []
         return [Award(config["points"], f"Happy birthday {context.occurred_at.year}")]
+
+    def describe(self, config, currency):
+        return f"{points_text(config['points'])} on your birthday"
 
 
 @hookimpl

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, base_rate_field, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, base_rate_field, hookimpl, multiplier_text
+
+#: Month names written out, not strftime's %B, which follows the server's locale.
+MONTHS = "January February March April May June July August September October November December".split()
+
+
+def days_text(starts_at, ends_at) -> str:
+    """``on 1 December 2025``, ``from 1 to 3 December 2025``, ``from 28 November to 3 December 2025``.
+
+    Days as each end's own zone has them; ``ends_at`` is exclusive, so a
+    campaign ending at midnight ends on the day before.
+    """
+    first, last = starts_at.date(), (ends_at - timedelta(microseconds=1)).date()
+    if first >= last:
+        return f"on {first.day} {MONTHS[first.month - 1]} {first.year}"
+    if (first.year, first.month) == (last.year, last.month):
+        start = f"{first.day}"
+    elif first.year == last.year:
+        start = f"{first.day} {MONTHS[first.month - 1]}"
+    else:
+        start = f"{first.day} {MONTHS[first.month - 1]} {first.year}"
+    return f"from {start} to {last.day} {MONTHS[last.month - 1]} {last.year}"
 
 
 class CampaignMultiplierConfig(RuleConfigSchema):
@@ -36,6 +59,9 @@ class CampaignMultiplier(EarningRuleType):
             return []
         extra = context.order.net_subtotal * config["points_per_unit"] * (config["multiplier"] - 1)
         return [Award(extra, f"x{config['multiplier']} campaign")]
+
+    def describe(self, config, currency):
+        return f"{multiplier_text(config['multiplier'])} on orders {days_text(config['starts_at'], config['ends_at'])}"
 
 
 @hookimpl

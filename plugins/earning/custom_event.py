@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from marshmallow import fields, validate
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, points_text
 
 PERIODS = ("day", "week", "month", "year")
 
@@ -55,6 +55,16 @@ class CustomEvent(EarningRuleType):
             if context.count_awards(period_start(context.occurred_at, config["per"])) >= config["limit"]:
                 return []
         return [Award(config["points"], config["event_name"].replace("_", " ").capitalize())]
+
+    def describe(self, config, currency):
+        """``25 points for review written, up to 3 times a week``: the event's name is all it knows of the event."""
+        text = f"{points_text(config['points'])} for {config['event_name'].replace('_', ' ')}"
+        if config["once_only"]:
+            return f"{text}, once"
+        if config["limit"] is not None:
+            times = {1: "once", 2: "twice"}.get(config["limit"], f"up to {config['limit']} times")
+            return f"{text}, {times} a {config['per']}"
+        return text
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, points_text
 
 
 class FirstOrderBonusConfig(RuleConfigSchema):
@@ -22,6 +22,9 @@ class FirstOrderBonus(EarningRuleType):
         if context.member.previous_paid_orders:
             return []
         return [Award(config["points"], "first paid order")]
+
+    def describe(self, config, currency):
+        return f"{points_text(config['points'])} on your first order"
 
 
 @hookimpl

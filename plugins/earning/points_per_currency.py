@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, money_text, points_text
 
 
 class PointsPerCurrencyConfig(RuleConfigSchema):
@@ -37,6 +37,19 @@ class PointsPerCurrency(EarningRuleType):
             base += order.shipping
         rate = config["points_per_unit"]
         return [Award(base * rate, f"{rate} points per {order.currency} 1 on {base} {order.currency}")]
+
+    def describe(self, config, currency):
+        """``1 point for every USD 1 spent``; a rate below 1 as people say it: ``1 point for every USD 10 spent``."""
+        rate = config["points_per_unit"]
+        spend = 1 / rate
+        if rate < 1 and spend == spend.to_integral_value():
+            text = f"1 point for every {money_text(spend, currency)} spent"
+        else:
+            text = f"{points_text(rate)} for every {money_text(1, currency)} spent"
+        if config["before_discounts"]:
+            text += " before discounts"
+        included = " and ".join(part for part in ("tax", "shipping") if config[f"include_{part}"])
+        return f"{text}, {included} included" if included else text
 
 
 @hookimpl

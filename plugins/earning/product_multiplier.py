@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, base_rate_field, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, base_rate_field, hookimpl, multiplier_text
 
 
 class ProductMultiplierConfig(RuleConfigSchema):
@@ -49,6 +49,17 @@ class ProductMultiplier(EarningRuleType):
         extra = amount * config["points_per_unit"] * (config["multiplier"] - 1)
         titles = ", ".join(line.title for line in matching)
         return [Award(extra, f"x{config['multiplier']} on {titles}")]
+
+    def describe(self, config, currency):
+        """``Double points on products in Sale``: categories by name; SKUs and product ids mean nothing to shoppers."""
+        categories = config["categories"]
+        named = ", ".join(categories[:-1]) + f" or {categories[-1]}" if len(categories) > 1 else "".join(categories)
+        chosen = bool(config["skus"] or config["product_ids"])
+        if named and chosen:
+            what = f"products in {named} and other selected products"
+        else:
+            what = f"products in {named}" if named else "selected products"
+        return f"{multiplier_text(config['multiplier'])} on {what}"
 
 
 @hookimpl

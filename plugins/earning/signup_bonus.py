@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, points_text
 
 
 class SignupBonusConfig(RuleConfigSchema):
@@ -21,6 +21,9 @@ class SignupBonus(EarningRuleType):
 
     def evaluate(self, context, config):
         return [Award(config["points"], "joined the program")]
+
+    def describe(self, config, currency):
+        return f"{points_text(config['points'])} when you sign up"
 
 
 @hookimpl

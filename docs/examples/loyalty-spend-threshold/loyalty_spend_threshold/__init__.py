@@ -1,13 +1,13 @@
 """Bonus points when an order's subtotal reaches a threshold: "spend $100, get 50 points".
 
-A complete earning rule plugin: a config schema, an ``evaluate`` method and
-the registration hook. Several steps can be configured; the highest one
-reached pays.
+A complete earning rule plugin: a config schema, an ``evaluate`` method,
+a ``describe`` method (what shoppers read) and the registration hook.
+Several steps can be configured; the highest one reached pays.
 """
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl
+from loyalty.plugin_api import Award, EarningRuleType, RuleConfigSchema, hookimpl, money_text, points_text
 
 
 class StepSchema(Schema):
@@ -38,6 +38,12 @@ class SpendThreshold(EarningRuleType):
             return []
         best = reached[-1]
         return [Award(best["points"], f"spent {best['spend']} {context.order.currency} or more")]
+
+    def describe(self, config, currency):
+        return ", ".join(
+            f"{points_text(step['points'])} on orders of {money_text(step['spend'], currency)} or more"
+            for step in config["steps"]
+        )
 
 
 @hookimpl

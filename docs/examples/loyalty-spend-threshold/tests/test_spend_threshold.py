@@ -28,6 +28,14 @@ def test_discounts_count_against_the_threshold(loyalty_add_rule, loyalty_push):
     assert loyalty_push(order_paid("110.00", subtotal="110.00", discount="20.00")).points == 0
 
 
+def test_shoppers_read_each_step():
+    rule_type = loyalty_spend_threshold.SpendThreshold()
+    config = rule_type.schema().load(STEPS)  # loaded, as the platform hands it over: Decimal amounts
+    assert rule_type.describe(config, "USD") == (
+        "50 points on orders of USD 100 or more, 150 points on orders of USD 200 or more"
+    )
+
+
 def test_steps_must_increase(loyalty_add_rule):
     with pytest.raises(errors.InvalidInput, match="increasing"):
         loyalty_add_rule("spend_threshold", {"steps": [{"spend": "200", "points": 5}, {"spend": "100", "points": 1}]})

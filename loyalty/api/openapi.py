@@ -88,6 +88,9 @@ def choice_reference(self, field, ret, **kwargs) -> dict:
         return {}
     ret.pop("type", None)
     ret.pop("enum", None)
+    # Registered on first use, so each document (the store's API, the member API) has only the enums it uses.
+    if field.component not in self.spec.components.schemas:
+        self.spec.components.schema(field.component, {"type": "string", "enum": list(CHOICES[field.component])})
     return {"$ref": f"#/components/schemas/{field.component}"}
 
 
@@ -100,5 +103,3 @@ def document(api, *, responses: dict | None = None) -> None:
     api.ma_plugin.converter.add_attribute_function(choice_reference)
     for name, response in {**RESPONSES, **(responses or {})}.items():
         spec.components.response(name, response)
-    for name, values in CHOICES.items():
-        spec.components.schema(name, {"type": "string", "enum": list(values)})

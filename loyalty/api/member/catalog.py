@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
+from loyalty.api import cursors
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent, key_from_request
@@ -12,7 +13,6 @@ from loyalty.api.member.context import member_scope
 from loyalty.api.member.resources import member_resource
 from loyalty.api.member.schemas import MemberRedemption, MemberReward, RedeemSchema, RedemptionPage
 from loyalty.api.schemas import PageArgs
-from loyalty.api.v1.members import _base36
 from loyalty.api.v1.rewards import redemption_view, reward_view
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -121,11 +121,11 @@ def my_redemptions(args, program):
         db.session,
         g.member,
         limit=limit + 1,
-        before_id=int(args["cursor"], 36) if args.get("cursor") else None,
+        before_id=cursors.decode(args.get("cursor")),
     )
     page = rows[:limit]
     ids = {row.reward_id for row in page}
     names = dict(db.session.execute(select(Reward.id, Reward.name).where(Reward.id.in_(ids))).all()) if ids else {}
     data = [shopper_redemption(row, reward=names.get(row.reward_id)) for row in page]
     db.session.commit()
-    return {"data": data, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
+    return {"data": data, "next_cursor": cursors.next_cursor(rows, limit)}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import g
 
+from loyalty.api import cursors
 from loyalty.api.member.activity import describe_lines
 from loyalty.api.member.resources import member_resource
 from loyalty.api.member.schemas import ActivityArgs, ActivityPage, MeSchema
-from loyalty.api.v1.members import _base36, member_view
+from loyalty.api.v1.members import member_view
 from loyalty.db import db
 from loyalty.ledger.history import member_history
 from loyalty.programs.expiry import next_expiry
@@ -47,9 +48,9 @@ def me(program):
 def activity(args, program):
     """The member's entries, newest first, a page at a time (``next_cursor``), each in the member's words."""
     limit = args["limit"]
-    cursor = int(args["cursor"], 36) if args.get("cursor") else None
+    cursor = cursors.decode(args.get("cursor"))
     lines = member_history(db.session, g.member.id, limit=limit + 1, before_id=cursor)
     page = lines[:limit]
     data = describe_lines(db.session, page, texts_with_defaults(g.widget.texts))
     db.session.commit()
-    return {"data": data, "next_cursor": _base36(page[-1].entry_id) if len(lines) > limit else None}
+    return {"data": data, "next_cursor": cursors.next_cursor(lines, limit, lambda line: line.entry_id)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from loyalty import errors
+from loyalty.api import cursors
 from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
@@ -109,7 +110,7 @@ def list_transactions(args, external_id):
     """
     member = member_or_404(external_id)
     limit = args["limit"]
-    lines = member_history(db.session, member.id, limit=limit + 1, before_id=_decode(args.get("cursor")))
+    lines = member_history(db.session, member.id, limit=limit + 1, before_id=cursors.decode(args.get("cursor")))
     page = lines[:limit]
     db.session.commit()
     return {
@@ -127,7 +128,7 @@ def list_transactions(args, external_id):
             }
             for line in page
         ],
-        "next_cursor": _encode(page[-1].entry_id) if len(lines) > limit else None,
+        "next_cursor": cursors.next_cursor(lines, limit, lambda line: line.entry_id),
     }
 
 
@@ -161,22 +162,3 @@ def adjust(data, external_id):
         "shortfall": posting.shortfall,
         "balances": _balances(member, ledger.balances(member.id)),
     }, 201
-
-
-def _encode(entry_id: int) -> str:
-    """The cursor: the last entry's id in base 36 (opaque to clients; any well-formed one is valid: 12 digits stay within a 64-bit id)."""
-    return _base36(entry_id)
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        number, rest = divmod(number, 36)
-        text = digits[rest] + text
-        if number == 0:
-            return text
-
-
-def _decode(cursor: str | None) -> int | None:
-    return int(cursor, 36) if cursor is not None else None

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
+from loyalty.api import cursors
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent
 from loyalty.api.resources import resource
 from loyalty.api.schemas.referrals import AttributionSchema, ReferralPageArgs, ReferralPageSchema, ReferralSchema
-from loyalty.api.v1.members import _base36, member_or_404
+from loyalty.api.v1.members import member_or_404
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import Member, Order, Referral
@@ -63,7 +64,7 @@ def member_referrals(args, external_id):
     """The friends a member referred, newest first, with each referral's status."""
     member = member_or_404(external_id)
     limit = args["limit"]
-    cursor = int(args["cursor"], 36) if args.get("cursor") else None
+    cursor = cursors.decode(args.get("cursor"))
     rows = list_referrals(
         db.session, g.program, status=args.get("status"), referrer=member, limit=limit + 1, before_id=cursor
     )
@@ -73,7 +74,7 @@ def member_referrals(args, external_id):
         referral_view(referral, referrer=member.external_id, order=orders.get(referral.order_id)) for referral in page
     ]
     db.session.commit()
-    return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
+    return {"data": views, "next_cursor": cursors.next_cursor(rows, limit)}
 
 
 def _order_ids(ids: list[int]) -> dict[int, str]:

@@ -6,6 +6,7 @@ from flask import g
 from sqlalchemy import select
 
 from loyalty import errors, money
+from loyalty.api import cursors
 from loyalty.api.auth import actor
 from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
@@ -20,7 +21,7 @@ from loyalty.api.schemas.rewards import (
     RewardListArgs,
     RewardSchema,
 )
-from loyalty.api.v1.members import _base36, member_or_404
+from loyalty.api.v1.members import member_or_404
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models import Member, Redemption, Reward, Tier
@@ -106,7 +107,7 @@ def member_redemptions(args, external_id):
         member,
         limit=limit + 1,
         status=args.get("status"),
-        before_id=int(args["cursor"], 36) if args.get("cursor") else None,
+        before_id=cursors.decode(args.get("cursor")),
     )
     page = rows[:limit]
     names = (
@@ -116,7 +117,7 @@ def member_redemptions(args, external_id):
     )
     views = [redemption_view(r, reward=names.get(r.reward_id)) for r in page]
     db.session.commit()
-    return {"data": views, "next_cursor": _base36(page[-1].id) if len(rows) > limit else None}
+    return {"data": views, "next_cursor": cursors.next_cursor(rows, limit)}
 
 
 @blp.route("/members/<external_id:external_id>/redemptions/<int:redemption_id>/cancel", methods=["POST"])

@@ -32,6 +32,7 @@ import jwt
 
 from loyalty import errors
 from loyalty.clock import Clock
+from loyalty.programs.members import EMAIL
 
 MAX_LIFETIME = timedelta(hours=24)
 #: How far in the future an ``iat`` or a timestamp may be: the store's clock and ours may differ a little.
@@ -126,11 +127,10 @@ def _read_jwt(token: str, secret: str, clock: Clock) -> MemberClaims:
         raise InvalidMemberToken("the member token has expired")
     if issued > now + SKEW.total_seconds():
         raise InvalidMemberToken("the member token was issued in the future (check the store's clock)")
-    return MemberClaims(
-        _external_id(claims["sub"]),
-        _optional_text(claims.get("email"), "email", 320),
-        _optional_text(claims.get("name"), "name", 255),
-    )
+    email = _optional_text(claims.get("email"), "email", 320)
+    if email is not None and not EMAIL.match(email):
+        raise InvalidMemberToken("the member token's email is not an e-mail address")
+    return MemberClaims(_external_id(claims["sub"]), email, _optional_text(claims.get("name"), "name", 255))
 
 
 def _read_digest(token: str, secret: str, clock: Clock) -> MemberClaims:

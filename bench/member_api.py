@@ -142,8 +142,8 @@ def setup(app, members: int, rng: random.Random) -> None:
                     clock=clock,
                 )
         session.commit()
-    from loyalty.programs.members import find_member
     from loyalty.ledger import Ledger
+    from loyalty.programs.members import find_member
 
     for n in range(0, members, 7):
         member = find_member(session, program, f"cust-{n}")

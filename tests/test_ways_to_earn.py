@@ -9,6 +9,7 @@ the list: the shopper reads the rule's name instead.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -186,9 +187,10 @@ def test_every_built_in_type_describes_itself(registry):
 # --- the list -----------------------------------------------------------------------
 
 
-def _rows(session, program, registry):
+def _rows(session, program, registry, clock):
     return [
-        (way["name"], way["event"], way["description"]) for way in ways_to_earn(session, program, registry=registry)
+        (way["name"], way["event"], way["description"])
+        for way in ways_to_earn(session, program, registry=registry, clock=clock)
     ]
 
 
@@ -202,7 +204,7 @@ def test_active_rules_sign_up_first_then_orders_then_the_rest(session, program, 
     update_rule(session, paused, registry, active=False, clock=clock)
     session.commit()
 
-    assert _rows(session, program, registry) == [
+    assert _rows(session, program, registry, clock) == [
         ("Welcome", "enrolled", "50 points when you sign up"),
         ("Base rate", "order_paid", "1 point for every USD 1 spent"),
         ("First order", "order_paid", "100 points on your first order"),
@@ -211,9 +213,9 @@ def test_active_rules_sign_up_first_then_orders_then_the_rest(session, program, 
     ]
 
 
-def test_each_way_has_the_rule_id_name_type_event_and_description(session, program, registry, add_rule):
+def test_each_way_has_the_rule_id_name_type_event_and_description(session, program, registry, add_rule, clock):
     rule = add_rule("signup_bonus", {"points": 50}, name="Welcome")
-    assert ways_to_earn(session, program, registry=registry) == [
+    assert ways_to_earn(session, program, registry=registry, clock=clock) == [
         {
             "rule_id": rule.id,
             "name": "Welcome",
@@ -224,8 +226,8 @@ def test_each_way_has_the_rule_id_name_type_event_and_description(session, progr
     ]
 
 
-def test_a_program_without_rules_has_no_ways_to_earn(session, program, registry):
-    assert ways_to_earn(session, program, registry=registry) == []
+def test_a_program_without_rules_has_no_ways_to_earn(session, program, registry, clock):
+    assert ways_to_earn(session, program, registry=registry, clock=clock) == []
 
 
 def test_only_the_programs_own_rules(session, program, registry, add_rule, clock):
@@ -233,14 +235,16 @@ def test_only_the_programs_own_rules(session, program, registry, add_rule, clock
     session.commit()
     add_rule("signup_bonus", {"points": 50}, name="Ours")
     add_rule("signup_bonus", {"points": 70}, name="Theirs", target=other)
-    assert [way["name"] for way in ways_to_earn(session, program, registry=registry)] == ["Ours"]
+    assert [way["name"] for way in ways_to_earn(session, program, registry=registry, clock=clock)] == ["Ours"]
 
 
 def test_money_is_the_programs_currency(session, registry, add_rule, clock):
     yen = create_program(session, slug="jp", name="JP", currency="JPY", clock=clock)
     session.commit()
     add_rule("points_per_currency", {"points_per_unit": "0.01", "min_order_amount": "5000"}, target=yen)
-    assert _rows(session, yen, registry)[0][2] == "1 point for every JPY 100 spent, on orders of JPY 5000 or more"
+    assert (
+        _rows(session, yen, registry, clock)[0][2] == "1 point for every JPY 100 spent, on orders of JPY 5000 or more"
+    )
 
 
 def test_a_rule_whose_type_is_not_installed_is_left_out(session, program, registry, add_rule, clock):
@@ -258,7 +262,7 @@ def test_a_rule_whose_type_is_not_installed_is_left_out(session, program, regist
         )
     )
     session.commit()
-    assert [way["name"] for way in ways_to_earn(session, program, registry=registry)] == ["Welcome"]
+    assert [way["name"] for way in ways_to_earn(session, program, registry=registry, clock=clock)] == ["Welcome"]
 
 
 # --- the minimum order amount ---------------------------------------------------------
@@ -294,10 +298,10 @@ def test_a_rule_whose_type_is_not_installed_is_left_out(session, program, regist
     ],
 )
 def test_the_minimum_order_amount_is_said_once_for_every_order_rule(
-    session, program, registry, add_rule, type_name, config, expected
+    session, program, registry, add_rule, type_name, config, expected, clock
 ):
     add_rule(type_name, config, name="Rule")
-    assert _rows(session, program, registry)[0][2] == expected
+    assert _rows(session, program, registry, clock)[0][2] == expected
 
 
 # --- when a type cannot say ------------------------------------------------------------
@@ -305,28 +309,30 @@ def test_the_minimum_order_amount_is_said_once_for_every_order_rule(
 
 @pytest.mark.parametrize("type_name", ["raising_describe", "blank_describe", "duck_typed"])
 def test_a_type_that_cannot_describe_shows_the_rules_name_and_warns(
-    session, program, registry, add_rule, caplog, type_name
+    session, program, registry, add_rule, caplog, type_name, clock
 ):
     add_rule("signup_bonus", {"points": 50}, name="Welcome")
     add_rule(type_name, {"min_order_amount": "50"}, name="Their rule")
     with caplog.at_level(logging.WARNING, logger="loyalty.earning.ways_to_earn"):
-        rows = _rows(session, program, registry)
+        rows = _rows(session, program, registry, clock)
     assert [row[2] for row in rows] == ["50 points when you sign up", "Their rule"]
     assert f"(type {type_name}) could not be described" in caplog.text
 
 
-def test_a_type_that_keeps_the_default_says_its_title(session, program, registry, add_rule):
+def test_a_type_that_keeps_the_default_says_its_title(session, program, registry, add_rule, clock):
     add_rule("defaulted_describe", {}, name="Birthday surprise")
-    assert _rows(session, program, registry) == [("Birthday surprise", "birthday", "Mystery bonus")]
+    assert _rows(session, program, registry, clock) == [("Birthday surprise", "birthday", "Mystery bonus")]
 
 
-def test_a_stored_config_its_schema_no_longer_loads_shows_the_rules_name(session, program, registry, add_rule, caplog):
+def test_a_stored_config_its_schema_no_longer_loads_shows_the_rules_name(
+    session, program, registry, add_rule, caplog, clock
+):
     """A plugin upgraded with a stricter schema must not take the list down with the rules it stored before."""
     rule = add_rule("signup_bonus", {"points": 50}, name="Welcome")
     rule.config = {**rule.config, "points": "many"}
     session.commit()
     with caplog.at_level(logging.WARNING, logger="loyalty.earning.ways_to_earn"):
-        assert _rows(session, program, registry) == [("Welcome", "enrolled", "Welcome")]
+        assert _rows(session, program, registry, clock) == [("Welcome", "enrolled", "Welcome")]
     assert "could not be described" in caplog.text
 
 
@@ -371,3 +377,17 @@ def test_multiplier_text():
         "1.5x points",
         "10x points",
     ]
+
+
+def test_a_campaign_is_listed_until_it_ends(session, program, registry, add_rule, clock):
+    add_rule(
+        "campaign_multiplier",
+        {"multiplier": "2", "starts_at": "2026-01-05T00:00:00+00:00", "ends_at": "2026-01-07T00:00:00+00:00"},
+        name="Double days",
+    )
+    listed = lambda: [way["name"] for way in ways_to_earn(session, program, registry=registry, clock=clock)]  # noqa: E731
+    assert listed() == ["Double days"]  # upcoming (the clock is at 1 January)
+    clock.advance(timedelta(days=5))
+    assert listed() == ["Double days"]  # running
+    clock.advance(timedelta(days=1))
+    assert listed() == []  # ended at midnight on the 7th

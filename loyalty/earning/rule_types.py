@@ -182,6 +182,11 @@ class EarningRuleType:
         """
         return self.title or self.name.replace("_", " ").capitalize() or "Points"
 
+    def offered(self, config: dict, now) -> bool:
+        """Whether shoppers should still read about a rule with this config at ``now`` (a campaign that has
+        ended: no longer). Optional; this default says yes, as long as the rule is active."""
+        return True
+
 
 @dataclass(frozen=True)
 class ComputedAward:

@@ -14,6 +14,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from loyalty.clock import Clock
 from loyalty.earning.rule_types import load_config
 from loyalty.earning.rules import list_rules
 from loyalty.models import EarningRule, Program
@@ -25,20 +26,20 @@ log = logging.getLogger(__name__)
 EVENT_ORDER = ("enrolled", "order_paid", "birthday", "custom_event")
 
 
-def ways_to_earn(session: Session, program: Program, *, registry) -> list[dict]:
+def ways_to_earn(session: Session, program: Program, *, registry, clock: Clock) -> list[dict]:
     """The program's active rules as ``{"rule_id", "name", "type", "event", "description"}``.
 
     ``event`` is the event the rule is listed under (the first of
     :data:`EVENT_ORDER` among its type's ``events``); rules come sign-up
     first, then orders, birthdays and custom events, oldest first within
     each. Paused rules and rules whose type is not installed are left out,
-    as the pipeline leaves them out. Rules have no dates of their own (a
-    campaign's window is its config, which its text states), so no clock.
+    as the pipeline leaves them out; so are rules their type no longer
+    offers at the clock's time (``offered``: a campaign that has ended).
     """
     ways = []
     for rule in list_rules(session, program, active_only=True):
         kind = registry.earning_rule_types.get(rule.type)
-        if kind is None:
+        if kind is None or not _offered(kind, rule, clock.now()):
             continue
         event = _listed_under(kind.events)
         ways.append(
@@ -51,6 +52,15 @@ def ways_to_earn(session: Session, program: Program, *, registry) -> list[dict]:
             }
         )
     return sorted(ways, key=lambda way: _rank(way["event"]))
+
+
+def _offered(kind, rule: EarningRule, now) -> bool:
+    """The type's ``offered``; a plugin without one (or one that raises) offers its active rules."""
+    try:
+        return bool(getattr(kind, "offered", lambda config, now: True)(load_config(kind, rule.config or {}), now))
+    except Exception:
+        log.warning("rule %s (%s): offered() failed; listing the rule", rule.id, rule.type, exc_info=True)
+        return True
 
 
 def describe_rule(kind, rule: EarningRule, currency: str) -> str:

@@ -60,6 +60,9 @@ class CampaignMultiplier(EarningRuleType):
         extra = context.order.net_subtotal * config["points_per_unit"] * (config["multiplier"] - 1)
         return [Award(extra, f"x{config['multiplier']} campaign")]
 
+    def offered(self, config, now):
+        return now < config["ends_at"]  # shoppers read about a campaign until it ends, upcoming ones too
+
     def describe(self, config, currency):
         return f"{multiplier_text(config['multiplier'])} on orders {days_text(config['starts_at'], config['ends_at'])}"
 

@@ -7,6 +7,7 @@ from flask import g
 from loyalty.api.member.catalog import shopper_reward
 from loyalty.api.member.resources import member_resource
 from loyalty.api.member.schemas import ProgramSchema
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.earning.ways_to_earn import ways_to_earn
 from loyalty.models import Reward
@@ -35,7 +36,7 @@ def program_info(program):
         "program": {"slug": program.slug, "name": program.name, "currency": program.currency},
         "ways_to_earn": [
             {key: way[key] for key in ("rule_id", "name", "event", "description")}
-            for way in ways_to_earn(db.session, program, registry=registry)
+            for way in ways_to_earn(db.session, program, registry=registry, clock=current_clock())
         ],
         "tier_metric": scheme_of(registry, program.tier_scheme).metric if program.tier_scheme else None,
         "tiers": [

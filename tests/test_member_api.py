@@ -340,7 +340,36 @@ class TestWhatMembersSee:
             views["50 off"]["unavailable_reason"] == "not_enough_points" and views["50 off"]["points_needed"] == 4_000
         )
         assert views["Mug"]["unavailable_reason"] == "tier"
+        assert (views["Mug"]["affordable"], views["Mug"]["tier_eligible"]) == (True, False)
+        assert (views["50 off"]["affordable"], views["50 off"]["tier_eligible"]) == (False, True)
+        assert all(view["in_stock"] and view["within_limit"] for view in views.values())
         assert views["Credit"]["available"] is True
+
+    def test_stock_and_the_per_member_limit_are_said_apart(self, client, session, program, registry, clock, ann):
+        add_reward(
+            session,
+            program,
+            registry,
+            type="free_shipping_code",
+            name="Ship",
+            points=10,
+            limit_per_member=1,
+            clock=clock,
+        )
+        add_reward(session, program, registry, type="free_shipping_code", name="Last", points=10, stock=1, clock=clock)
+        session.commit()
+        rewards = {view["name"]: view["id"] for view in client.get(f"{MEMBER}/acme/rewards", headers=ann).json}
+        assert redeem(client, ann, {"reward_id": rewards["Ship"]}, key="s").status_code == 201
+        assert redeem(client, ann, {"reward_id": rewards["Last"]}, key="l").status_code == 201
+        views = {view["name"]: view for view in client.get(f"{MEMBER}/acme/rewards", headers=ann).json}
+        assert views["Ship"]["unavailable_reason"] == "limit_reached" and views["Ship"]["within_limit"] is False
+        assert views["Last"]["unavailable_reason"] == "out_of_stock" and views["Last"]["in_stock"] is False
+        again = redeem(client, ann, {"reward_id": rewards["Ship"]}, key="s2")
+        assert again.status_code == 409 and again.json == {
+            "code": "reward_unavailable",
+            "message": again.json["message"],
+            "reason": "limit_reached",
+        }
 
     def test_the_program_needs_no_token(self, client, session, program, clock, secret, rewards, add_rule):
         add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base")

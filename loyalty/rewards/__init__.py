@@ -13,6 +13,7 @@ from loyalty.rewards.catalog import (
     import_codes,
     list_rewards,
     price,
+    reasons_unavailable,
     unavailable,
     update_reward,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "list_rewards",
     "mark_used",
     "price",
+    "reasons_unavailable",
     "redeem",
     "redemptions_of",
     "unavailable",

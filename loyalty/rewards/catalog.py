@@ -230,29 +230,32 @@ class Unavailable:
     message: str
 
 
-def availability(session: Session, reward: Reward, member: Member | None, now: datetime) -> Unavailable | None:
-    """Why ``member`` (or anyone, without one) cannot have the reward now, or ``None``.
+def reasons_unavailable(session: Session, reward: Reward, member: Member | None, now: datetime) -> list[Unavailable]:
+    """Every reason ``member`` (or anyone, without one) cannot have the reward now, in the order they are told.
 
     Points are not looked at: whether the member can afford it is the
     ledger's to say, at the moment of redeeming.
     """
+    reasons = []
     if not reward.active:
-        return Unavailable("paused", f"reward {reward.name!r} is paused")
+        reasons.append(Unavailable("paused", f"reward {reward.name!r} is paused"))
     if reward.starts_at is not None and now < reward.starts_at:
-        return Unavailable(
-            "not_started", f"reward {reward.name!r} is available from {reward.starts_at:%Y-%m-%d %H:%M} UTC"
+        reasons.append(
+            Unavailable(
+                "not_started", f"reward {reward.name!r} is available from {reward.starts_at:%Y-%m-%d %H:%M} UTC"
+            )
         )
     if reward.ends_at is not None and now >= reward.ends_at:
-        return Unavailable("ended", f"reward {reward.name!r} ended on {reward.ends_at:%Y-%m-%d %H:%M} UTC")
+        reasons.append(Unavailable("ended", f"reward {reward.name!r} ended on {reward.ends_at:%Y-%m-%d %H:%M} UTC"))
     if reward.stock is not None and reward.issued_count >= reward.stock:
-        return Unavailable("out_of_stock", f"reward {reward.name!r} is out of stock")
+        reasons.append(Unavailable("out_of_stock", f"reward {reward.name!r} is out of stock"))
     if member is None:
-        return None
+        return reasons
     if reward.min_tier_id is not None:
         needed = session.get(Tier, reward.min_tier_id)
         tier = session.get(Tier, member.tier_id) if member.tier_id else None
         if tier is None or tier.rank < needed.rank:
-            return Unavailable("tier", f"reward {reward.name!r} is for {needed.name} members and above")
+            reasons.append(Unavailable("tier", f"reward {reward.name!r} is for {needed.name} members and above"))
     if reward.limit_per_member is not None:
         taken = session.scalar(
             select(func.count())
@@ -260,10 +263,18 @@ def availability(session: Session, reward: Reward, member: Member | None, now: d
             .where(Redemption.reward_id == reward.id, Redemption.member_id == member.id, Redemption.status.in_(HELD))
         )
         if taken >= reward.limit_per_member:
-            return Unavailable(
-                "limit_reached", f"the limit of {reward.limit_per_member} of {reward.name!r} per member is reached"
+            reasons.append(
+                Unavailable(
+                    "limit_reached", f"the limit of {reward.limit_per_member} of {reward.name!r} per member is reached"
+                )
             )
-    return None
+    return reasons
+
+
+def availability(session: Session, reward: Reward, member: Member | None, now: datetime) -> Unavailable | None:
+    """The first reason ``member`` (or anyone) cannot have the reward now, or ``None``."""
+    reasons = reasons_unavailable(session, reward, member, now)
+    return reasons[0] if reasons else None
 
 
 def unavailable(session: Session, reward: Reward, member: Member | None, now: datetime) -> str | None:

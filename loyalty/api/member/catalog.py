@@ -19,7 +19,7 @@ from loyalty.db import db
 from loyalty.ledger import Ledger
 from loyalty.models import Redemption, Reward
 from loyalty.registry import current_registry
-from loyalty.rewards import availability, list_rewards, redeem, redemptions_of
+from loyalty.rewards import list_rewards, reasons_unavailable, redeem, redemptions_of
 
 blp = member_resource("catalog", __name__, "The reward catalog for the member, and the member's redemptions.")
 
@@ -45,19 +45,31 @@ def shopper_reward(reward: Reward, *, member=None, balance: int | None = None, n
             "limit_per_member",
         )
     }
-    answer.update(available=None, unavailable_reason=None, points_needed=None)
+    answer.update(
+        available=None,
+        unavailable_reason=None,
+        points_needed=None,
+        affordable=None,
+        tier_eligible=None,
+        in_stock=reward.stock is None or reward.issued_count < reward.stock,
+        within_limit=None,
+    )
     if member is None:
         return answer
-    reason = availability(db.session, reward, member, now)
+    reasons = [reason.code for reason in reasons_unavailable(db.session, reward, member, now)]
     cost = reward.points if reward.pricing == "fixed" else (reward.min_points or reward.points)
-    if reason is not None:
-        answer.update(available=False, unavailable_reason=reason.code)
+    answer.update(
+        affordable=balance >= cost,
+        tier_eligible="tier" not in reasons,
+        within_limit="limit_reached" not in reasons,
+        points_needed=max(cost - balance, 0) or None,
+    )
+    if reasons:
+        answer.update(available=False, unavailable_reason=reasons[0])
     elif balance < cost:
         answer.update(available=False, unavailable_reason="not_enough_points")
     else:
         answer["available"] = True
-    if balance < cost:
-        answer["points_needed"] = cost - balance
     return answer
 
 

@@ -119,6 +119,18 @@ class MemberReward(Schema):
     points_needed = fields.Integer(
         allow_none=True, required=True, metadata={"description": "More points the member needs, if not enough."}
     )
+    affordable = fields.Boolean(
+        allow_none=True, required=True, metadata={"description": "The member has the points (null: no member)."}
+    )
+    tier_eligible = fields.Boolean(
+        allow_none=True, required=True, metadata={"description": "The member's tier may have it (null: no member)."}
+    )
+    in_stock = fields.Boolean(required=True, metadata={"description": "Any left (always true without a stock)."})
+    within_limit = fields.Boolean(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The member has not reached the per-member limit (null: no member)."},
+    )
 
 
 class MemberRedemption(Schema):

@@ -91,7 +91,9 @@ def choice_reference(self, field, ret, **kwargs) -> dict:
     # Registered on first use, so each document (the store's API, the member API) has only the enums it uses.
     if field.component not in self.spec.components.schemas:
         self.spec.components.schema(field.component, {"type": "string", "enum": list(CHOICES[field.component])})
-    return {"$ref": f"#/components/schemas/{field.component}"}
+    reference = {"$ref": f"#/components/schemas/{field.component}"}
+    # A nullable choice (a reward's unavailable_reason) is the enum or null, as nullable nested objects are.
+    return {"anyOf": [reference, {"type": "null"}]} if field.allow_none else reference
 
 
 def document(api, *, responses: dict | None = None) -> None:

@@ -5,6 +5,6 @@ them with a member token signed with the program's widget secret
 (:mod:`loyalty.widget.tokens`). What the widget looks like and says, and
 which store origins may embed it, are per program
 (:mod:`loyalty.widget.settings`, defaults in :mod:`loyalty.widget.texts`).
-The member API (:mod:`loyalty.member_api`) and the widget script
+The member API (:mod:`loyalty.api.member`) and the widget script
 (``static/loyalty.js``) build on both.
 """

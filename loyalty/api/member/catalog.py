@@ -11,7 +11,7 @@ from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent, key_from_request
 from loyalty.api.member.context import member_scope
 from loyalty.api.member.resources import member_resource
-from loyalty.api.member.schemas import MemberRedemption, MemberReward, RedeemSchema, RedemptionPage
+from loyalty.api.member.schemas import MemberRedemption, MemberReward, RedeemRefusal, RedeemSchema, RedemptionPage
 from loyalty.api.schemas import PageArgs
 from loyalty.api.v1.rewards import redemption_view, reward_view
 from loyalty.clock import current_clock
@@ -20,6 +20,10 @@ from loyalty.ledger import Ledger
 from loyalty.models import Redemption, Reward
 from loyalty.registry import current_registry
 from loyalty.rewards import list_rewards, reasons_unavailable, redeem, redemptions_of
+
+#: The longest ``Idempotency-Key`` a member may send (the store's API takes 255: here the member's own prefix
+#: and the ledger's ``widget:`` come on top).
+KEY_LENGTH = 200
 
 blp = member_resource("catalog", __name__, "The reward catalog for the member, and the member's redemptions.")
 
@@ -96,12 +100,22 @@ def rewards(program):
 @blp.route("/<program>/me/redemptions", methods=["POST"])
 @idempotent(required=True, scope=member_scope)
 @blp.arguments(RedeemSchema)
-@blp.doc(operationId="redeemReward", parameters=[{**IDEMPOTENCY_KEY, "required": True}])
+@blp.doc(
+    operationId="redeemReward",
+    parameters=[
+        {**IDEMPOTENCY_KEY, "required": True, "schema": {**IDEMPOTENCY_KEY["schema"], "maxLength": KEY_LENGTH}}
+    ],
+)
 @blp.response(201, MemberRedemption, description="Issued: the points are spent; the code is in `code`.")
-@blp.alt_response(404, schema=ErrorSchema, description="No such reward in this program.")
+@blp.alt_response(
+    404,
+    schema=ErrorSchema,
+    description="No such reward in this program (`unknown_reward`); as on every call, also no such program or "
+    "widget (`unknown_program`) or not a member yet where members join with an order (`not_a_member`).",
+)
 @blp.alt_response(
     409,
-    schema=ErrorSchema,
+    schema=RedeemRefusal,
     description="Not enough points (`insufficient_points`), the reward is not available to this member "
     "(`reward_unavailable`, with `reason`), the member is not active, or the key was used for another request.",
 )
@@ -113,7 +127,7 @@ def redeem_reward(data, program):
         g.program,
         g.member,
         data["reward_id"],
-        key="widget:" + key_from_request(required=True, max_length=200),
+        key="widget:" + key_from_request(required=True, max_length=KEY_LENGTH),
         points=data["points"],
         actor="widget",
         clock=current_clock(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from loyalty.api.errors import ErrorSchema
 from loyalty.api.schemas import Choice, DecimalString, PageArgs
 from loyalty.api.schemas.rewards import RedeemSchema  # noqa: F401  (the same body as the store's API takes)
 from loyalty.models.reward import PRICINGS, REDEMPTION_STATUSES
@@ -130,6 +131,16 @@ class MemberReward(Schema):
         allow_none=True,
         required=True,
         metadata={"description": "The member has not reached the per-member limit (null: no member)."},
+    )
+
+
+class RedeemRefusal(ErrorSchema):
+    """A refused redemption (409): the error, and for ``reward_unavailable`` why the reward cannot be had."""
+
+    reason = Choice(
+        "UnavailableReason",
+        UNAVAILABLE_REASONS,
+        metadata={"description": "With `reward_unavailable`: why this member cannot have the reward now."},
     )
 
 

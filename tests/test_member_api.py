@@ -162,6 +162,7 @@ class TestWhoMayCall:
             pytest.param(lambda secret, clock: jwt_for(secret, "c-\x00", clock), id="nul-in-sub"),
             pytest.param(lambda secret, clock: jwt_for(secret, "c-9", clock, email="not-an-email"), id="bad-email"),
             pytest.param(lambda secret, clock: "e" * 5000, id="oversized"),
+            pytest.param(lambda secret, clock: jwt_for(secret, "c-1", clock, sub=123), id="numeric-sub"),
         ],
     )
     def test_refused_tokens_get_401_and_change_nothing(self, client, session, ann, secret, clock, make):
@@ -173,6 +174,10 @@ class TestWhoMayCall:
         assert answer.headers["WWW-Authenticate"] == "Bearer"
         session.expire_all()
         assert (snapshot(session), session.scalar(select(func.count()).select_from(Member))) == before
+
+    def test_a_numeric_sub_says_what_is_wrong(self, client, ann, secret, clock):
+        answer = client.get(ME, headers=bearer(jwt_for(secret, "c-1", clock, sub=123)))
+        assert answer.status_code == 401 and "string" in answer.json["message"]
 
     def test_a_token_of_another_programs_secret_is_refused(self, client, session, clock, ann):
         other = create_program(session, slug="other", name="Other", currency="USD", clock=clock)
@@ -521,7 +526,9 @@ def test_the_member_api_has_its_own_openapi_document(client):
         "/member/v1/{program}/rewards",
         "/member/v1/{program}/me/redemptions",
     }
-    assert spec["paths"]["/member/v1/{program}/program"]["get"]["security"] == []
+    public = spec["paths"]["/member/v1/{program}/program"]["get"]
+    assert public["security"] == [] and "401" not in public["responses"] and "429" not in public["responses"]
+    assert {"401", "403", "404", "429"} <= set(spec["paths"]["/member/v1/{program}/me"]["get"]["responses"])
     assert "bearerAuth" not in spec["components"].get("securitySchemes", {})
     assert not any(path.startswith("/api/") for path in spec["paths"])
 

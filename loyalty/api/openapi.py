@@ -71,8 +71,10 @@ class DocumentPlugin(BasePlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
+            public = operation.get("security") == []  # no credentials: nothing to refuse, nobody to count
             for status, component in self.always.items():
-                responses.setdefault(status, component)
+                if not (public and status in ("401", "429")):
+                    responses.setdefault(status, component)
             if "requestBody" in operation:  # what loyalty.api.parsing refuses before any field is read
                 responses.setdefault("400", "BadBody")
                 responses.setdefault("413", "TooLarge")

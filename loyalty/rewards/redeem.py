@@ -187,7 +187,7 @@ def _take_one(session: Session, reward: Reward) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not taken:
-        raise errors.RewardUnavailable(f"reward {reward.name!r} is out of stock")
+        raise errors.RewardUnavailable(f"reward {reward.name!r} is out of stock", reason="out_of_stock")
     session.expire(reward, ["issued_count"])
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
+from jwt.exceptions import InvalidSubjectError  # (not exported at the top of the package)
 
 from loyalty import errors
 from loyalty.clock import Clock
@@ -111,6 +112,8 @@ def _read_jwt(token: str, secret: str, clock: Clock) -> MemberClaims:
         )
     except jwt.MissingRequiredClaimError as exc:
         raise InvalidMemberToken(f"the member token has no {exc.claim!r} claim") from None
+    except InvalidSubjectError:
+        raise InvalidMemberToken('the member token\'s sub must be the customer id as a string, e.g. "123"') from None
     except jwt.InvalidSignatureError:
         raise InvalidMemberToken("the member token is not signed with this program's widget secret") from None
     except jwt.InvalidTokenError:

@@ -178,23 +178,27 @@ def _page(program, settings, *, new_secret=None, values=None, problems=None, ori
     return response
 
 
-def _snippets(program) -> list[tuple[str, str, str]]:
+def _snippets(program) -> list[tuple[str, str, str, str]]:
     url = platform_url()
     return [
         (
             "jwt",
-            "Any store whose server makes a JWT per page view (HS256, sub = the customer's id, exp at most 24 hours "
-            "after iat), before </body>:",
+            "Any store whose server makes a JWT",
+            "Before </body>, with a token per page view: HS256 with the secret, sub = the customer's id as the "
+            "store's webhooks carry it, exp at most 24 hours after iat. Leave data-token out for guests.",
             jwt_tag(url, program.slug),
         ),
         (
             "shopify",
-            "Shopify: layout/theme.liquid, before </body>; the secret in a theme setting loyalty_widget_secret:",
+            "Shopify",
+            "layout/theme.liquid, before </body>; the secret in a theme setting named loyalty_widget_secret "
+            "(Liquid runs on Shopify's servers: the secret never reaches the page).",
             shopify_tag(url, program.slug),
         ),
         (
             "woocommerce",
-            "WooCommerce: the theme's functions.php; define('LOYALTY_WIDGET_SECRET', 'lw_…'); in wp-config.php:",
+            "WooCommerce",
+            "The theme's functions.php; define('LOYALTY_WIDGET_SECRET', 'lw_…'); in wp-config.php.",
             woocommerce_tag(url, program.slug),
         ),
     ]

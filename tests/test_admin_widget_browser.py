@@ -56,7 +56,7 @@ customElements.define("loyalty-widget", class extends HTMLElement {
     launcher.style.background = value.appearance.accent;
     launcher.style.color = value.appearance.accent_text;
     const title = document.createElement("h2");
-    title.textContent = value.texts.panel_title.replace("{program}", "Sample shop");
+    title.textContent = value.texts.panel_title.replace("{program}", value.program);
     root.append(title, launcher);
   }
 });
@@ -159,7 +159,7 @@ def test_the_form_feeds_the_preview_on_every_input(server, session, owner, width
         page.goto("/admin/acme/widget")
         page.wait_for_function("window.previews && window.previews.length > 0")
         first = page.evaluate("window.previews[0]")
-        assert first == {"appearance": DEFAULT_APPEARANCE, "texts": DEFAULT_TEXTS}  # every key; defaults when empty
+        assert first == {"appearance": DEFAULT_APPEARANCE, "texts": DEFAULT_TEXTS, "view": "member", "program": "Acme"}
 
         page.fill("[id='appearance.accent']", "#0a7d5a")
         page.fill("[id='appearance.label']", "Belohnungen")
@@ -176,10 +176,12 @@ def test_the_form_feeds_the_preview_on_every_input(server, session, owner, width
         launcher = page.locator("loyalty-widget .launcher")  # Playwright's CSS pierces the open shadow root
         assert launcher.inner_text() == "Belohnungen"
         assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(10, 125, 90)"
-        assert page.locator("loyalty-widget h2").inner_text() == "Prämien von Sample shop"
+        assert page.locator("loyalty-widget h2").inner_text() == "Prämien von Acme"
 
         page.fill("[id='appearance.label']", "")  # emptied: the default again
         assert page.evaluate("window.previews[window.previews.length - 1].appearance.label") == "Rewards"
+        page.select_option("#preview-view", "guest")
+        assert page.evaluate("window.previews[window.previews.length - 1].view") == "guest"
         fits(page, width)
 
 
@@ -224,12 +226,15 @@ def test_the_real_widget_redraws_as_the_form_changes(server, session, owner, wid
         if "Prämien von" not in page.evaluate(SHADOW_TEXT):  # the panel may be drawn only once opened
             page.locator("loyalty-widget button", has_text="Belohnungen").first.click()
         page.wait_for_function(f"() => ({SHADOW_TEXT})().includes('Prämien von')")
-        assert "{program}" not in page.evaluate(SHADOW_TEXT)  # the sample program's name is filled in
+        assert "Prämien von Acme" in page.evaluate(SHADOW_TEXT)  # the program's name is filled in
         assert page.evaluate("() => [...document.querySelectorAll('loyalty-widget')].length") == 1  # no second one
+        page.select_option("#preview-view", "guest")
+        page.wait_for_function(f"() => ({SHADOW_TEXT})().includes('Join Acme rewards')")  # the guest view's heading
+        page.select_option("#preview-view", "member")
         fits(page, width)
         folder = os.environ.get("ADMIN_SCREENSHOTS")
         if folder and width == 1280:
-            page.locator("h2:has-text('Looks and texts')").scroll_into_view_if_needed()
+            page.evaluate("document.getElementById('looks-heading').scrollIntoView()")
             page.evaluate("window.scrollBy(0, -12)")
             Path(folder).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(Path(folder) / "admin-widget.png"))  # the viewport: small enough for the README

@@ -1,10 +1,12 @@
 // The widget page's live preview: the real widget (/widget/v1/loyalty.js) as <loyalty-widget preview>, redrawn
-// from the looks form on every change (contract: `el.preview = {appearance, texts}`, sample data, no network).
-// An empty label or text is its default, which the field shows as its placeholder.
+// from the looks form on every change: `el.preview = {appearance, texts, view, program}` (every key; an empty
+// label or text is its default, which the field shows as its placeholder), drawn with sample data, no network.
+// `view` ("member" or "guest") and `program` (the name that fills {program}) are the widget's own extras.
 (function () {
   "use strict";
   var form = document.getElementById("looks");
   var widget = document.querySelector("loyalty-widget[preview]");
+  var view = document.getElementById("preview-view");
   if (!form || !widget || !window.customElements) {
     return;
   }
@@ -15,7 +17,12 @@
   }
 
   function current() {
-    var preview = { appearance: {}, texts: {} };
+    var preview = {
+      appearance: {},
+      texts: {},
+      view: view ? view.value : "member",
+      program: widget.getAttribute("data-program-name") || "",
+    };
     Array.prototype.forEach.call(form.elements, function (input) {
       var dot = input.name ? input.name.indexOf(".") : -1;
       if (dot < 0) {
@@ -38,5 +45,8 @@
     draw();
     form.addEventListener("input", draw);
     form.addEventListener("change", draw);
+    if (view) {
+      view.addEventListener("change", draw);
+    }
   });
 })();

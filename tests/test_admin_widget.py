@@ -141,7 +141,7 @@ class TestPage:
         page = owner.get(PAGE).get_data(as_text=True)
         assert '<script src="/widget/v1/loyalty.js" defer></script>' in page
         assert '<script src="/admin/static/widget.js" defer></script>' in page
-        assert "<loyalty-widget preview></loyalty-widget>" in page
+        assert '<loyalty-widget preview data-program-name="Acme"></loyalty-widget>' in page
         assert "<style" not in page and " style=" not in page and "<script>" not in page  # the CSP allows neither
 
     def test_the_tags_to_paste_name_the_platform(self, app, owner, enabled):

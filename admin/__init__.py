@@ -24,6 +24,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     rules,
     settings,
     tiers,
+    widget,
 )
 from loyalty.admin.blueprint import bp, csrf, limiter, login_manager
 from loyalty.admin.inputs import IdConverter

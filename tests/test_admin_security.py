@@ -299,6 +299,22 @@ FORMS = {
         ("storefront", "create_key", "revoke_key"),
     ),
     "delivery": ((), ()),
+    "widget": (
+        (
+            "appearance.accent",
+            "appearance.accent_text",
+            "appearance.position",
+            "appearance.label",
+            "texts.panel_title",
+            "texts.points",
+            "sign_in_url",
+            "sign_up_url",
+            "joins",
+        ),
+        (),
+    ),
+    "widget_access": (("origins",), ()),
+    "widget_rotate": (("replaces",), ()),
 }
 
 
@@ -377,6 +393,20 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
         ("/admin/acme/connections", "storefront"): {"type": "shopify", "secret": "a-long-enough-secret"},
         ("/admin/acme/connections", "revoke_key"): {"prefix": "lk_12345678"},
         ("/admin/acme/jobs", None): {"job": "tiers:acme"},
+        ("/admin/acme/widget/enable", None): {"origins": "https://shop.example"},  # before its looks: it makes them
+        ("/admin/acme/widget", None): {
+            "appearance.accent": "#0a7d5a",
+            "appearance.accent_text": "#ffffff",
+            "appearance.position": "bottom-left",
+            "appearance.label": "Punkte",
+            "texts.panel_title": "Prämien von {program}",
+            "texts.points": "{points} Punkte",
+            "sign_in_url": "https://shop.example/login",
+            "sign_up_url": "",
+            "joins": "order",
+        },
+        ("/admin/acme/widget/origins", None): {"origins": "https://shop.example\nhttps://eu.shop.example"},
+        ("/admin/acme/widget/rotate", None): {"replaces": "lw_…abcd"},
     }
 
 
@@ -407,7 +437,7 @@ def catalog(session, shop, clock, registry):
         "tier_id": [str(tier.id)],
         "rule_id": [str(rule.id)],
         "reward_id": [str(reward.id)],
-        "action": ["pause", "resume"],
+        "action": ["pause", "resume", "enable", "origins", "disable"],
     }
 
 

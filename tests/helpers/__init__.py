@@ -13,7 +13,9 @@
 * :mod:`tests.helpers.intake`: the webhook intake tests' fixtures;
 * :mod:`tests.helpers.fake_stripe`, :mod:`tests.helpers.db_proxy`,
   :mod:`tests.helpers.live_server`, :mod:`tests.helpers.login_attempts`: a fake
-  Stripe API, a TCP relay a test can cut, gunicorn on a port, a sign-in worker.
+  Stripe API, a TCP relay a test can cut, gunicorn on a port, a sign-in worker;
+* :mod:`tests.helpers.chromium`: the app on a port and a headless Chromium tab
+  at a chosen width that fails on any Content-Security-Policy message.
 
 Fixtures live in ``tests/conftest.py`` (most of them the kit's,
 :mod:`loyalty.testing`); the few a group of modules shares are in the

@@ -92,7 +92,8 @@ footer { padding: 24px; border-top: 1px solid var(--line); color: var(--muted); 
 @media (max-width: 600px) { nav { display: none; } .hero h1 { font-size: 30px; } }
 """
 
-#: What a careless theme could ship: the widget must look and work the same under it.
+#: What a careless theme could ship (alone on the page, so that nothing of the store's own CSS softens it): the widget
+#: must look and work the same under it.
 HOSTILE_CSS = "* { all: unset } div { display: none }\n"
 
 
@@ -116,8 +117,8 @@ def widget_tag(platform_url: str, program_slug: str, attributes: dict[str, str])
 
 def store_page(*, tag: str, notice: str, links: list[tuple[str, str]], account: str, hostile: bool = False) -> str:
     """The sample shop's page: ``notice`` says what the demo shows, ``links`` lead to the other views."""
-    stylesheets = '<link rel="stylesheet" href="/store.css">' + (
-        '<link rel="stylesheet" href="/hostile.css">' if hostile else ""
+    stylesheets = (
+        '<link rel="stylesheet" href="/hostile.css">' if hostile else '<link rel="stylesheet" href="/store.css">'
     )
     products = "".join(
         f'<article class="product"><div class="picture {css}"></div><h2>{escape(name)}</h2><p>{escape(blurb)}</p>'

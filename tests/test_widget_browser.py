@@ -105,7 +105,7 @@ def shop(
     loyalty_add_reward(
         "store_credit", points=100, config={}, name="Store credit", step_value="1.00", min_points=200, max_points=1000
     )
-    loyalty_add_reward("free_shipping_code", points=50, config={}, name=XSS)
+    loyalty_add_reward("free_shipping_code", points=4000, config={}, name=XSS)
     loyalty_add_reward("fixed_amount_code", points=5000, config={"amount": "50.00"}, name="50 off")
     session.commit()
     return program
@@ -409,6 +409,7 @@ def test_the_programs_texts_and_looks_are_used(browser, storefront, session, sho
     session.commit()
     browser.goto(f"{store}/?customer=c-ann")
     launcher = browser.locator("loyalty-widget .launcher")
+    launcher.wait_for()  # shown once the program's looks are in
     assert launcher.inner_text() == "Punkte {x}"  # a label is text: nothing is filled in
     assert launcher.evaluate("node => getComputedStyle(node).backgroundColor") == "rgb(15, 118, 110)"
     assert launcher.bounding_box()["x"] < 100

@@ -337,6 +337,7 @@ def test_at_360_px_the_panel_takes_the_whole_screen(browser, storefront):
     card.locator("button", has_text="Redeem").click()
     card.locator("button", has_text="Yes, redeem").click()
     card.locator("input[data-copy]").wait_for()
+    browser.locator("loyalty-widget [data-part=balance]", has_text="120").wait_for()  # 620 - 500, read again
     assert card.bounding_box()["width"] < 360
     shot(browser, "redeemed-360")
     panel.locator("button[aria-label=Close]").click()

@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+STORE_PORT ?= 8001
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint install install-test bench clean
@@ -27,10 +28,13 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## Install, build the SQLite database from the migrations, load the demo program, serve it (HOST, PORT: where).
+## Install, build the SQLite database from the migrations, load the demo program, serve it (HOST, PORT: where)
+## beside the demo store with the rewards widget (STORE_PORT; in the background, stopped with the platform).
 demo: install
 	$(BIN)/loyalty db upgrade
-	$(BIN)/loyalty demo --url http://$(HOST):$(PORT)
+	$(BIN)/loyalty demo --url http://$(HOST):$(PORT) --store-url http://$(HOST):$(STORE_PORT)
+	$(BIN)/loyalty demo-store --bind $(HOST):$(STORE_PORT) --platform http://$(HOST):$(PORT) --program demo & \
+	store=$$!; trap 'kill $$store 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/loyalty serve --bind $(HOST):$(PORT)
 
 ## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).

@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.models import Entry
+from loyalty.programs.program import get_program
+from loyalty.widget.settings import settings_of
 from tests.helpers import snapshot
 from tests.helpers.cli import fails, ok
 
@@ -151,6 +153,11 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session, clock):
     assert "Demo program 'demo'" in first
     assert "11 signed Shopify and Standard Webhooks deliveries" in first and "duplicate" not in first
     counts = snapshot(session)
+    widget = settings_of(session, get_program(session, "demo"))
+    assert widget.enabled and widget.origins == ["http://127.0.0.1:8001"]
+    assert widget.sign_in_url == "http://127.0.0.1:8001/sign-in" and widget.appearance["accent"] == "#7c2d12"
+    secret, changed = widget.secret, widget.updated_at
+    assert "http://127.0.0.1:8001/?customer=cust-ben" in first and "http://127.0.0.1:8001/hostile" in first
     session.rollback()
     again = ok(runner, "demo")
     assert again.count("duplicate") == 11
@@ -159,6 +166,8 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session, clock):
     assert balances(again) == balances(first)
     assert "lk_" in first and "cust-eve" in first and "tiers:demo succeeded" in first and "tier Silver" in first
     assert snapshot(session) == counts
+    widget = settings_of(session, get_program(session, "demo"))
+    assert (widget.secret, widget.updated_at) == (secret, changed)  # enabling again keeps the secret, writes nothing
     # Ben: 80 base + 100 first order, half refunded (-90), + 50 welcome.
     assert "Available 140" in ok(runner, "members", "show", "--program", "demo", "cust-ben")
     # Ann's newest order is still in the 7-day return window.

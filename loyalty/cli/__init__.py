@@ -15,6 +15,7 @@ from loyalty.cli import (
     admins,
     api_keys,
     demo,
+    demo_store,
     events,
     jobs,
     members,
@@ -50,6 +51,7 @@ def init_app(app) -> None:
         verify,
         admins,
         demo,
+        demo_store,
         serve,
     ):
         module.register(app.cli)

@@ -40,6 +40,7 @@ from loyalty.rewards import add_reward, import_codes, list_rewards, update_rewar
 from loyalty.storefronts.adapters import hmac_sha256
 from loyalty.storefronts.connections import add_storefront, find_storefront
 from loyalty.tiers.levels import add_tier, list_tiers, set_member_tier, set_scheme
+from loyalty.widget.settings import check_origin, enable, settings_of, update
 
 SLUG = "demo"
 ADMIN_EMAIL = "owner@demo.example"
@@ -64,7 +65,7 @@ REWARDS = [
         {"config": {"amount": "5.00", "prefix": "DEMO", "expires_days": 90}, "limit_per_member": 3},
     ),
     ("store_credit", "Store credit", 100, {"config": {}, "step_value": "1.00", "min_points": 200, "max_points": 5000}),
-    ("free_shipping_code", "Free shipping", 300, {"config": {"prefix": "SHIP"}}),
+    ("free_shipping_code", "Free shipping", 100, {"config": {"prefix": "SHIP"}}),
     (
         "free_product",
         "Canvas tote (Gold)",
@@ -178,6 +179,30 @@ class _Store:
         if response.status_code >= 300:
             raise click.ClickException(f"the demo's {storefront} webhook was refused: {response.get_json()}")
         return response.get_json()["status"]
+
+
+#: The widget's looks for the demo store (set when the widget is first enabled; the admin may change them).
+WIDGET_APPEARANCE = {"accent": "#7c2d12", "label": "Rewards"}
+
+
+def enable_widget(session, program, store_url: str) -> str:
+    """The widget on for the demo store's origin, linking to its sign-in pages; the store's origin.
+
+    Idempotent: the secret is made once and kept (``enable`` never replaces
+    it), and nothing is written when the widget is already set up so.
+    """
+    origin = check_origin(store_url)
+    settings = settings_of(session, program)
+    first = settings is None
+    if first or not settings.enabled or origin not in settings.origins:
+        enable(session, program, origins=[origin], clock=current_clock())
+        settings = settings_of(session, program)
+    links = {"sign_in_url": f"{origin}/sign-in", "sign_up_url": f"{origin}/sign-up"}
+    if first:
+        update(session, program, clock=current_clock(), appearance=WIDGET_APPEARANCE, **links)
+    elif any(getattr(settings, name) != value for name, value in links.items()):
+        update(session, program, clock=current_clock(), **links)
+    return origin
 
 
 class Nobody:
@@ -448,11 +473,18 @@ def build_demo(session) -> dict:
     show_default=True,
     help="Where the platform will be served, for the links printed (make demo passes its HOST and PORT).",
 )
+@click.option(
+    "--store-url",
+    default="http://127.0.0.1:8001",
+    show_default=True,
+    help="Where the demo store (loyalty demo-store) will be served: the widget is enabled for its origin.",
+)
 @with_appcontext
 @transactional
-def demo(url):
+def demo(url, store_url):
     """Create a demo program with tiers, rules, members and orders (safe to re-run)."""
     result = build_demo(db.session)
+    store = enable_widget(db.session, result["program"], store_url)
     db.session.flush()
     violations = verify(db.session, SLUG)
     if violations:
@@ -537,6 +569,15 @@ def demo(url):
     click.echo(
         f"\nAdmin: {url}/admin/login  e-mail {ADMIN_EMAIL}  password {result['admin_password']}"
         "\n  (owner; a new password each run; more accounts: loyalty create-admin)"
+    )
+    click.echo(
+        f"\nStorefront with the rewards widget (make demo serves it; else: loyalty demo-store --bind "
+        f"{store.split('://')[1]} --platform {url} --program {SLUG}):\n"
+        f"  {store}/                   signed in as Ann Archer (cust-ann)\n"
+        f"  {store}/?customer=cust-ben another member, Ben Baker\n"
+        f"  {store}/guest              a guest: the program and the sign-in links\n"
+        f"  {store}/hostile            a page whose own CSS is hostile\n"
+        f"  The widget's settings: loyalty widget show --program {SLUG}"
     )
     click.echo(
         "\nOr explore with the CLI (in .venv/bin; or run: source .venv/bin/activate):\n"

@@ -30,6 +30,7 @@ DEFAULT_TEXTS = {
     "loading": "Loading…",
     "error": "Something went wrong. Please try again.",
     "retry": "Try again",
+    "signed_out": "You are signed out of your rewards: sign in again to see your points.",
     # Guests
     "guest_heading": "Join {program} rewards",
     "guest_body": "Earn points on every order and turn them into rewards.",
@@ -61,6 +62,8 @@ DEFAULT_TEXTS = {
     "your_code": "Your code",
     "copy": "Copy",
     "copied": "Copied",
+    "copy_failed": "Select the text and copy it yourself",
+    "redeemed": "{reward} is yours",
     "my_rewards_heading": "Your rewards",
     "no_rewards": "No rewards yet",
     "not_enough_points": "{points} more needed",

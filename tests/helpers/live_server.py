@@ -1,9 +1,11 @@
-"""``loyalty serve`` (gunicorn) started by a test, on a free local port, on the test's database.
+"""Real HTTP servers for tests: ``loyalty serve`` (gunicorn) in its own process, or a WSGI app in a thread.
 
-For what only a real server shows: how gunicorn hands the app a path
-(``RAW_URI``, ``%2F`` decoded in ``PATH_INFO``), and clients that speak
-HTTP rather than WSGI. The server runs on the real clock, in its own
-process, so the test commits what it wants the server to see.
+:func:`gunicorn` is for what only a real server shows: how gunicorn hands
+the app a path (``RAW_URI``, ``%2F`` decoded in ``PATH_INFO``), and
+clients that speak HTTP rather than WSGI. It runs on the real clock, in
+its own process, so the test commits what it wants the server to see.
+:func:`threaded` serves an application of the test's own (its app, on its
+frozen clock; the widget tests' storefront) for a browser.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 LOYALTY = Path(sys.executable).with_name("loyalty")
 
@@ -61,3 +66,20 @@ def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float =
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def threaded(wsgi_app, host: str = "127.0.0.1"):
+    """Yield the base URL of ``wsgi_app`` served by werkzeug in a thread, on a free port of ``host``.
+
+    Two servers on other hosts or ports are two origins to a browser
+    (``localhost`` and ``127.0.0.1`` too): what the widget tests need.
+    """
+    http = make_server(host, 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{http.server_port}"
+    finally:
+        http.shutdown()
+        http.server_close()

@@ -11,7 +11,7 @@ from loyalty import errors
 from loyalty.access.admin_users import audit
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
-from loyalty.admin.inputs import given_id
+from loyalty.admin.inputs import given_id, is_whole_number
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -188,7 +188,7 @@ def _whole(value: str, name: str) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    if not value.lstrip("-").isdigit():
+    if not is_whole_number(value):
         raise errors.InvalidInput(f"{name.replace('_', ' ')} must be a whole number")
     return int(value)
 

@@ -51,3 +51,10 @@ def given_id(values, name: str) -> int | None:
     if not (value.isascii() and value.isdigit() and len(value) <= 19 and is_id(int(value))):
         abort(400, f"{name}={value[:40]!r} is not a valid id.")
     return int(value)
+
+
+def is_whole_number(text: str) -> bool:
+    """``12`` or ``-3`` in ASCII digits: what ``int()`` reads. (``str.isdigit`` also says yes to ``¹`` or ``٣``,
+    which ``int`` refuses or reads otherwise: a 500 where a form needs a clear error.)"""
+    digits = text.removeprefix("-")
+    return digits.isascii() and digits.isdigit()

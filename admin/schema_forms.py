@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from marshmallow import fields, missing, validate
 
+from loyalty.admin.inputs import is_whole_number
+
 KINDS = (
     (fields.Boolean, "bool"),
     (fields.Integer, "int"),
@@ -73,7 +75,7 @@ def values_from(form, specs: list[FieldSpec], prefix: str = "config.") -> dict:
         if spec.kind == "list":
             values[spec.name] = [item.strip() for item in raw.split(",") if item.strip()]
         elif spec.kind == "int":
-            values[spec.name] = int(raw) if raw.lstrip("-").isdigit() else raw
+            values[spec.name] = int(raw) if is_whole_number(raw) else raw
         else:
             values[spec.name] = raw
     return values

@@ -36,7 +36,7 @@ def settings(program):
         before = _settings(program)
         try:
             window, after = request.form.get("return_window_days", ""), request.form.get("expiry_after", "")
-            if not window.isdigit() or (after and not after.isdigit()):
+            if not (window.isascii() and window.isdigit()) or (after and not (after.isascii() and after.isdigit())):
                 raise errors.InvalidInput(
                     "the return window and the expiry period are whole numbers of days/months/years"
                 )

@@ -9,6 +9,7 @@ from loyalty import errors
 from loyalty.access.admin_users import audit
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
+from loyalty.admin.inputs import is_whole_number
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -40,7 +41,7 @@ def tiers(program):
         try:
             if request.form.get("action") == "tier":
                 rank = tier_form["rank"]
-                if not rank.lstrip("-").isdigit():
+                if not is_whole_number(rank):
                     raise errors.InvalidInput("the rank must be a whole number")
                 tier = add_tier(
                     db.session,

@@ -563,6 +563,8 @@ class TestHostileInput:
                     "ünïcødé 🙂",
                     "<script>",
                     "a\r\nb",
+                    "¹",  # str.isdigit says yes, int() says no: was a 500 in the reward, tier and rule forms
+                    "٣",
                 ):
                     # Names and ranks differ each time: a form that went through must not refuse the next early.
                     unique = {

@@ -9,52 +9,28 @@ README. Skipped where Chromium is not installed (``.ci/run`` installs it).
 from __future__ import annotations
 
 import os
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from loyalty.access.admin_users import create_admin
 from loyalty.earning.events import Customer, OrderPaid
 from loyalty.earning.pipeline import enrol
 from loyalty.models import AuditEntry
 from tests.helpers import available
+from tests.helpers.chromium import needs_chromium, server, tab  # noqa: F401 (server: a fixture)
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
-)
-
-
-@pytest.fixture
-def server(app):
-    """The test's app served over HTTP on localhost (a browser keeps Secure cookies there)."""
-    http = make_server("localhost", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{http.server_port}"
-    http.shutdown()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def page(server):
-    """A browser tab on the server; after the test, no message about the Content-Security-Policy may have been
-    logged (a refused script, style or request would be one)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900})
-        tab = context.new_page()
-        messages = []
-        tab.on("console", lambda message: messages.append(message.text))
-        yield tab
-        browser.close()
-    assert not [text for text in messages if "Content Security Policy" in text or "Content-Security-Policy" in text]
+    """A browser tab on the server at desktop width (no CSP message may be logged: :func:`tests.helpers.chromium.tab`)."""
+    with tab(server) as opened:
+        yield opened
 
 
 @pytest.fixture

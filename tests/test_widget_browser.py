@@ -35,9 +35,9 @@ from loyalty.referrals import link_for
 from loyalty.widget.settings import enable, settings_of, update
 from loyalty.widget.texts import DEFAULT_TEXTS
 from tests.helpers import available
+from tests.helpers.chromium import CHROMIUM, needs_chromium
 from tests.helpers.live_server import threaded
 
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
 SHOPPERS = {
     "c-ann": Shopper("c-ann", "Ann Archer", "ann@example.com"),
@@ -45,9 +45,7 @@ SHOPPERS = {
 }
 
 expect = pytest.importorskip("playwright.sync_api").expect
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,18 @@
 ``server`` is a fixture (import it by name); :func:`tab` opens a tab at a
 chosen width and, when the block ends, checks that no message about the
 Content-Security-Policy was logged (a refused script, style or request
-would be one). The same as tests/test_admin_browser.py's fixtures, for the
-admin's other browser tests.
+would be one). Every browser test uses these (and :data:`CHROMIUM`,
+:data:`needs_chromium`).
 """
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.helpers.live_server import threaded
 
 CHROMIUM = "/usr/bin/chromium"
 needs_chromium = pytest.mark.skipif(
@@ -25,11 +25,8 @@ needs_chromium = pytest.mark.skipif(
 @pytest.fixture
 def server(app):
     """The test's app served over HTTP on localhost (a browser keeps Secure cookies there)."""
-    http = make_server("localhost", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{http.server_port}"
-    http.shutdown()
+    with threaded(app, host="localhost") as url:
+        yield url
 
 
 @contextmanager

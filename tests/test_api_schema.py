@@ -4,7 +4,7 @@ It generates requests from the document's own schemas and checks every
 answer with its response-conformance checks: never a server error, a
 status code the operation declares, a declared content type, declared
 headers, a body that validates against the declared schema, and schema-valid
-requests accepted (:data:`CHECKS`). So a document that drifts from the
+requests accepted (:data:`tests.helpers.schemathesis_run.CHECKS`). So a document that drifts from the
 responses fails here, in CI.
 
 It runs against the app in process, authenticated, on a program with a
@@ -21,44 +21,20 @@ test draws each operation's cases with hypothesis directly.)
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    positive_data_acceptance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from loyalty.access.api_keys import create_key
 from loyalty.ledger import Ledger
 from loyalty.programs.members import enrol
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward, redeem
-
-EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    positive_data_acceptance,
-]
-
-#: What JSON Schema cannot say (semantic 422s), shared with a run of ``st`` by hand.
-CONFIG = Path(__file__).with_name("schemathesis.toml")
+from tests.helpers.schemathesis_run import CHECKS, EXAMPLES, config
 
 
 @pytest.fixture
@@ -112,7 +88,7 @@ def aim_at_the_data(case, data) -> None:
 
 
 def test_the_api_keeps_its_document(app, session, data):
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=SchemathesisConfig.from_path(CONFIG))
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 12
     for operation in operations:

@@ -15,42 +15,21 @@ least once.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    positive_data_acceptance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from loyalty.referrals import set_terms
 from loyalty.rewards import add_reward, redeem
 from loyalty.tiers.levels import set_member_tier
 from loyalty.widget.settings import enable
 from loyalty.widget.tokens import make_jwt
-
-EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "40"))
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    positive_data_acceptance,
-]
-CONFIG = Path(__file__).with_name("schemathesis.toml")
+from tests.helpers.schemathesis_run import CHECKS, EXAMPLES, config
 
 
 @pytest.fixture
@@ -119,7 +98,7 @@ def aim(case, shopper, pricing: str) -> None:
 
 
 def test_the_member_api_keeps_its_document(app, session, shopper):
-    schema = schemathesis.openapi.from_wsgi("/member/v1/openapi.json", app, config=SchemathesisConfig.from_path(CONFIG))
+    schema = schemathesis.openapi.from_wsgi("/member/v1/openapi.json", app, config=config())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 6
     for operation in operations:

@@ -11,59 +11,22 @@ gunicorn.
 
 from __future__ import annotations
 
-import importlib
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from loyalty.access.api_keys import create_key
 from loyalty.programs.members import find_member
 from loyalty.tiers.levels import add_tier, set_member_tier
+from tests.helpers.generated_client import generated_client
 from tests.helpers.live_server import gunicorn
 
 pytestmark = pytest.mark.slow
-
-GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 
 @pytest.fixture
 def generated(app, tmp_path):
     """The generated package, importable as ``loyalty_client``."""
-    document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(app.test_client().get("/api/v1/openapi.json").json))
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"post_hooks": []}))  # (formatting with ruff is not needed to import it)
-    result = subprocess.run(
-        [
-            str(GENERATOR),
-            "generate",
-            "--path",
-            str(document),
-            "--meta",
-            "none",
-            "--config",
-            str(config),
-            "--output-path",
-            str(tmp_path / "loyalty_client"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield importlib.import_module("loyalty_client")
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [name for name in sys.modules if name == "loyalty_client" or name.startswith("loyalty_client.")]:
-            del sys.modules[name]
-        shutil.rmtree(tmp_path / "loyalty_client", ignore_errors=True)
+    with generated_client(app.test_client().get("/api/v1/openapi.json").json, tmp_path, "loyalty_client") as package:
+        yield package
 
 
 def test_a_generated_client_round_trip(generated, session, program, clock, database_url, tmp_path, registry):

@@ -11,13 +11,6 @@ names (a nullable enum is that enum or ``None``, not a string).
 
 from __future__ import annotations
 
-import importlib
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from loyalty.clock import SystemClock
@@ -26,48 +19,19 @@ from loyalty.programs.members import enrol
 from loyalty.rewards import add_reward
 from loyalty.widget.settings import enable
 from loyalty.widget.tokens import make_jwt
+from tests.helpers.generated_client import generated_client
 from tests.helpers.live_server import gunicorn
 
 pytestmark = pytest.mark.slow
 
-GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "loyalty_member_client"
 
 
 @pytest.fixture
 def generated(app, tmp_path):
     """The generated package, importable as ``loyalty_member_client``."""
-    document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(app.test_client().get("/member/v1/openapi.json").json))
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"post_hooks": [], "package_name_override": PACKAGE}))
-    result = subprocess.run(
-        [
-            str(GENERATOR),
-            "generate",
-            "--path",
-            str(document),
-            "--meta",
-            "none",
-            "--config",
-            str(config),
-            "--output-path",
-            str(tmp_path / PACKAGE),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
-            del sys.modules[name]
-        shutil.rmtree(tmp_path / PACKAGE, ignore_errors=True)
+    with generated_client(app.test_client().get("/member/v1/openapi.json").json, tmp_path, PACKAGE) as package:
+        yield package
 
 
 def test_a_generated_member_client_round_trip(generated, session, program, database_url, tmp_path, registry):

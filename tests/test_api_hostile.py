@@ -83,6 +83,20 @@ class TestDeepBodies:
         assert answer.json["code"] == "bad_request" and "nested" in answer.json["message"]
         assert everything(session) == before
 
+    @pytest.mark.parametrize("path", POSTS)
+    def test_a_number_too_long_for_python_to_read_is_400(self, client, session, auth, path):
+        """JSON numbers of more than 4,300 digits: Python refuses to read them, which was a 500 (found by trying
+        the member API as a newcomer)."""
+        before = everything(session)
+        answer = client.post(
+            f"{API}{path}",
+            data='{"points": ' + "9" * 5000 + "}",
+            content_type="application/json",
+            headers={**auth, "Idempotency-Key": "long-1"},
+        )
+        assert answer.status_code == 400 and "too long" in answer.json["message"]
+        assert everything(session) == before
+
     @pytest.mark.parametrize("levels, status", [(30, 201), (200, 400), (900, 400)])
     def test_event_properties_nest_a_few_levels_only(self, client, session, auth, levels, status):
         properties = {}

@@ -175,6 +175,10 @@ class TestWhoMayCall:
         session.expire_all()
         assert (snapshot(session), session.scalar(select(func.count()).select_from(Member))) == before
 
+    def test_an_oversized_token_says_so(self, client, ann):
+        answer = client.get(ME, headers=bearer("e" * 5000))
+        assert answer.status_code == 401 and "at most 4096" in answer.json["message"]
+
     def test_a_numeric_sub_says_what_is_wrong(self, client, ann, secret, clock):
         answer = client.get(ME, headers=bearer(jwt_for(secret, "c-1", clock, sub=123)))
         assert answer.status_code == 401 and "string" in answer.json["message"]
@@ -308,6 +312,7 @@ class TestWhatMembersSee:
         self, client, session, program, secret, clock, rewards, push, add_rule
     ):
         add_rule("points_per_currency", {"points_per_unit": "1"}, name="Base")
+        add_rule("first_order_bonus", {"points": 100}, name="First order")
         push(order_paid("65.00", customer="c-7", order_id="1001"))
         headers = bearer(jwt_for(secret, "c-7", clock))
         Ledger(session, clock).earn(find_member(session, program, "c-7"), 1_000, key="gift")
@@ -322,6 +327,8 @@ class TestWhatMembersSee:
         every = first["data"] + rest["data"]
         assert [line["id"] for line in every] == sorted((line["id"] for line in every), reverse=True)
         assert not any("Base rate" in line["title"] or ":" in line["title"][-3:] for line in every)
+        order = [line for line in every if line["title"] == "Order #1001"]
+        assert len(order) == 1 and order[0]["points"] == 65 + 100  # the base rate and the first-order bonus, one line
 
     def test_rewards_say_whether_this_member_can_have_them(
         self, client, session, program, registry, clock, ann, rewards
@@ -441,6 +448,22 @@ class TestRedeeming:
         session.expire_all()
         assert snapshot(session) == before
         assert session.scalar(select(func.count()).select_from(Redemption)) == 0
+
+    def test_a_number_too_long_to_read_is_400(self, client, session, ann):
+        before = snapshot(session)
+        answer = client.post(
+            f"{ME}/redemptions",
+            data='{"reward_id": ' + "9" * 5000 + "}",
+            content_type="application/json",
+            headers={**ann, "Idempotency-Key": "n"},
+        )
+        assert answer.status_code == 400 and "too long" in answer.json["message"]
+        assert snapshot(session) == before
+
+    @pytest.mark.parametrize("length", [201, 246, 247, 300])
+    def test_every_key_too_long_gets_the_same_message(self, client, ann, length):
+        answer = redeem(client, ann, {"reward_id": 1}, key="k" * length)
+        assert answer.status_code == 422 and "1 to 200 characters" in answer.json["message"]
 
     def test_a_nested_or_oversized_body_is_refused(self, client, session, ann, app):
         deep = "[" * 5000 + "]" * 5000

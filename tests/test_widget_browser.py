@@ -97,6 +97,7 @@ def shop(
         )
     )
     for points in (100, 100, 100, 100, 50, 50):
+        clock.advance(timedelta(seconds=1))  # awards of one moment would read as one line
         loyalty_award(ann, points)
     loyalty_recalculate()
     loyalty_add_reward("fixed_amount_code", points=500, config={"amount": "5.00"}, name="5 off")
@@ -268,6 +269,7 @@ def test_a_new_customer_is_enrolled_and_another_member_sees_only_their_own(brows
     panel = open_widget(browser)
     assert panel.locator("[data-part=balance]").inner_text() == "0"
     assert "Redeemed" not in panel.inner_text() and "Order #1001" not in panel.inner_text()
+    assert "null" not in panel.inner_text() and "undefined" not in panel.inner_text()  # sections with nothing to show
     session.expire_all()
     assert get_member(session, shop, "c-ben").name == "Ben Baker"  # enrolled by the widget, named by the token
     session.rollback()
@@ -321,6 +323,25 @@ def test_the_keyboard_alone_opens_uses_and_closes_the_panel(browser, storefront)
     browser.keyboard.press("Escape")
     assert browser.locator("loyalty-widget .panel").is_hidden()
     assert focused(browser) == "launcher" and launcher.get_attribute("aria-expanded") == "false"
+
+
+def test_escape_backs_out_of_a_redemption_and_closing_forgets_it(browser, storefront, session, shop):
+    store = storefront()
+    before = available(session, shop, "c-ann")
+    session.rollback()
+    browser.goto(f"{store}/?customer=c-ann")
+    panel = open_widget(browser)
+    card = panel.locator("li[data-reward]", has_text="5 off")
+    card.locator("button", has_text="Redeem").click()
+    card.locator("button", has_text="Yes, redeem").wait_for()
+    browser.keyboard.press("Escape")  # the question goes; the panel stays
+    assert panel.is_visible() and card.locator("button", has_text="Yes, redeem").count() == 0
+    card.locator("button", has_text="Redeem").click()
+    browser.locator("loyalty-widget .launcher").click()  # closing with the question open
+    open_widget(browser)
+    assert card.locator("button", has_text="Yes, redeem").count() == 0
+    session.expire_all()
+    assert available(session, shop, "c-ann") == before
 
 
 def test_at_360_px_the_panel_takes_the_whole_screen(browser, storefront):

@@ -53,7 +53,7 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def idempotent(*, required: bool, scope=None):
+def idempotent(*, required: bool, scope=None, max_length: int = MAX_KEY_LENGTH):
     """Wrap a write view, right under ``@blp.route`` (outside flask-smorest's other
     decorators, so it sees the serialized response): replay on the key, commit the write,
     and retry once when a concurrent request committed the same thing first.
@@ -67,7 +67,7 @@ def idempotent(*, required: bool, scope=None):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             prefix = scope() if scope is not None else ""
-            key = key_from_request(required=required, max_length=MAX_KEY_LENGTH - len(prefix))
+            key = key_from_request(required=required, max_length=min(max_length, MAX_KEY_LENGTH - len(prefix)))
             if key is not None:
                 key = prefix + key
             for attempt in (1, 2):

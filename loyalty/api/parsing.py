@@ -7,12 +7,14 @@ still a bomb for everything that walks it later. No request of this API
 nests more than a few levels, so anything deeper than :data:`MAX_DEPTH` is
 a 400 before any field is looked at. So is a string holding an unpaired
 surrogate (JSON's ``"\\ud800"``): it is not text, and no database driver
-can encode it, so it crashed whichever write met it first. A body over
+can encode it, so it crashed whichever write met it first. So is a number
+of more than 4,300 digits, which Python will not turn into an int. A body over
 ``API_MAX_BYTES`` (1 MiB by default) is a 413 before it is read.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import current_app
@@ -70,6 +72,11 @@ class ApiParser(FlaskParser):
         except RecursionError:
             data = None
             too_deep = True
+        except json.JSONDecodeError:
+            raise  # not JSON: webargs answers it (400)
+        except ValueError:
+            # A number of more than 4,300 digits: Python refuses to read it (CVE-2020-10735's limit).
+            abort(400, code="bad_request", message="the JSON body holds a number too long to read")
         else:
             too_deep = depth(data) > MAX_DEPTH
         if too_deep:

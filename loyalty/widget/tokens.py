@@ -90,8 +90,10 @@ def make_jwt(
 
 def read_token(token: str | None, secret: str, *, clock: Clock) -> MemberClaims:
     """Who the token is for, if ``secret`` signed it and it is still good; else :class:`InvalidMemberToken`."""
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+    if not token:
         raise InvalidMemberToken("a member token is required: Authorization: Bearer <token>")
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise InvalidMemberToken(f"a member token is at most {MAX_TOKEN_LENGTH} ASCII characters")
     if token.startswith(DIGEST_PREFIX):
         return _read_digest(token, secret, clock)
     return _read_jwt(token, secret, clock)

@@ -18,20 +18,33 @@ from loyalty.models import EarningRule, Entry, Lot, Reward
 
 
 def describe_lines(session: Session, lines: list[HistoryLine], texts: dict) -> list[dict]:
-    """``{"id", "at", "kind", "title", "points", "pending"}`` per line, in the order given."""
+    """``{"id", "at", "kind", "title", "points", "pending"}`` per line, in the order given.
+
+    Entries of one moment that read the same are one line, as shoppers
+    think of them: an order's base points, its first-order bonus and its
+    product bonus are "Order #1001 +215", not three lines (their sum; the
+    id is the newest's). Only neighbours on the same page are joined.
+    """
     names = _names(session, lines)
-    return [
-        {
-            "id": line.entry_id,
-            "at": line.created_at,
-            "kind": kind,
-            "title": title,
-            "points": line.available,
-            "pending": line.pending,
-        }
-        for line in lines
-        for kind, title in [_words(line, names, texts)]
-    ]
+    described: list[dict] = []
+    for line in lines:
+        kind, title = _words(line, names, texts)
+        last = described[-1] if described else None
+        if last is not None and (last["kind"], last["title"], last["at"]) == (kind, title, line.created_at):
+            last["points"] += line.available
+            last["pending"] += line.pending
+            continue
+        described.append(
+            {
+                "id": line.entry_id,
+                "at": line.created_at,
+                "kind": kind,
+                "title": title,
+                "points": line.available,
+                "pending": line.pending,
+            }
+        )
+    return described
 
 
 def _words(line: HistoryLine, names: dict, texts: dict) -> tuple[str, str]:

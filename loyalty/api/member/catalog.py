@@ -98,7 +98,7 @@ def rewards(program):
 
 
 @blp.route("/<program>/me/redemptions", methods=["POST"])
-@idempotent(required=True, scope=member_scope)
+@idempotent(required=True, scope=member_scope, max_length=KEY_LENGTH)
 @blp.arguments(RedeemSchema)
 @blp.doc(
     operationId="redeemReward",

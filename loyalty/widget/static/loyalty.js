@@ -306,6 +306,7 @@ class LoyaltyWidget extends HTMLElement {
 
   close() {
     if (this.hasAttribute("preview")) return; // the preview stays open
+    if (this.redeeming && ["confirm", "failed"].includes(this.redeeming.stage)) this.redeeming = null; // never reopen on "Yes"
     this.show(false);
     this.launcher.focus();
   }
@@ -323,7 +324,8 @@ class LoyaltyWidget extends HTMLElement {
     if (event.key === "Escape" && this.isOpen) {
       event.preventDefault();
       event.stopPropagation();
-      this.close();
+      if (this.redeeming && this.redeeming.stage === "confirm") this.cancel(); // Esc backs out of the question first
+      else this.close();
     } else if (event.key === "Tab" && this.panel.contains(active)) {
       const nodes = Array.from(this.panel.querySelectorAll("button, a[href], input"))
         .filter((node) => !node.disabled && node.getClientRects().length);
@@ -569,7 +571,8 @@ class LoyaltyWidget extends HTMLElement {
     this.heading.textContent = this.t("panel_title");
     const view = { member: this.memberView, guest: this.guestView, join: this.joinView, error: this.errorView }[this.state];
     this.body.setAttribute("aria-busy", String(this.state === "loading"));
-    this.body.replaceChildren(...(view ? view.call(this) : [muted(this.t("loading"))]));
+    // A view leaves out a section with nothing to show as null: replaceChildren would write "null".
+    this.body.replaceChildren(...(view ? view.call(this) : [muted(this.t("loading"))]).filter((part) => part != null && part !== false));
     this.body.scrollTop = scroll;
     const target = keep && this.body.querySelector(`[data-k="${keep}"]`);
     if (target) target.focus();
@@ -734,7 +737,7 @@ class LoyaltyWidget extends HTMLElement {
     const lines = this.activity.data || [];
     const change = ({ points, pending }) => (points > 0 ? h("span", { class: "plus" }, `+${this.format(points)}`)
       : points < 0 ? h("span", { class: "minus" }, `−${this.format(-points)}`)
-        : h("span", { class: "pend" }, pending ? this.t("pending", { points: this.format(pending) }) : "0"));
+        : h("span", { class: "pend" }, pending ? this.t("pending", { points: (pending > 0 ? "+" : "−") + this.format(Math.abs(pending)) }) : "0"));
     return this.section("activity", this.t("activity_heading"),
       lines.length ? h("ul", { class: "act" }, lines.map((line) => h("li", null,
         h("div", { class: "grow" }, h("div", null, line.title), h("div", { class: "muted" }, this.day(line.at))),

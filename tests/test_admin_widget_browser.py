@@ -122,6 +122,7 @@ def test_switch_on_see_the_secret_once_rotate_it_and_fix_a_wrong_text(server, se
         page.fill("[id='appearance.label']", "Punkte")
         page.click("#looks button[type=submit]")
         error = page.locator("p.field:has([name='texts.points']) .flash.error")
+        error.wait_for()  # the refused form's page: is_visible() alone does not wait for it
         assert error.is_visible() and "{pointz} is not filled in here" in error.inner_text()
         assert page.input_value("[id='texts.points']") == "{pointz} Punkte"
         assert stored(session).appearance == {}  # nothing saved, the label neither

@@ -43,7 +43,7 @@ from loyalty.widget.texts import (
 #: and not listed here still gets its field, under "Other texts".
 TEXT_GROUPS = (
     ("The panel", ("panel_title", "close", "loading", "error", "retry")),
-    ("Guests", ("guest_heading", "guest_body", "sign_in", "sign_up", "join_by_order")),
+    ("Guests", ("guest_heading", "guest_body", "sign_in", "sign_up", "join_by_order", "signed_out")),
     (
         "Points and tiers",
         (
@@ -74,6 +74,8 @@ TEXT_GROUPS = (
             "your_code",
             "copy",
             "copied",
+            "copy_failed",
+            "redeemed",
             "my_rewards_heading",
             "no_rewards",
             "not_enough_points",

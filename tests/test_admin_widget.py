@@ -422,3 +422,12 @@ class TestLooks:
         answer = manager.post(PAGE, {"appearance.label": "Points"})
         assert answer.status_code == 302 and "never switched on" in manager.get(PAGE).get_data(as_text=True)
         assert session.scalar(select(func.count()).select_from(WidgetSettings)) == 0
+
+
+def test_every_text_has_its_place_in_the_form():
+    """A text added to the widget is grouped where a program manager looks for it, not left under "Other texts"."""
+    from loyalty.admin.widget import text_groups
+
+    groups = text_groups()
+    assert "Other texts" not in [title for title, _ in groups]
+    assert sorted(key for _, keys in groups for key in keys) == sorted(DEFAULT_TEXTS)

@@ -165,10 +165,13 @@ def shot(page, name):
 
 
 def open_widget(page):
-    """Click the launcher and wait for the panel's first view (anything but "Loading…")."""
+    """Click the launcher and wait for the panel's first view (anything but "Loading…"), at rest."""
     page.locator("loyalty-widget .launcher").click()
     page.locator("loyalty-widget .body[aria-busy=false]").wait_for()
-    return page.locator("loyalty-widget .panel")
+    panel = page.locator("loyalty-widget .panel")
+    # The panel slides in (a 0.2 s animation): measure it only where it comes to rest.
+    panel.evaluate("el => Promise.all(el.getAnimations().map(a => a.finished))")
+    return panel
 
 
 def focused(page) -> str:

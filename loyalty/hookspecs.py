@@ -36,6 +36,7 @@ import pluggy
 if TYPE_CHECKING:  # only for the annotations: the hooks' arguments come from every layer
     from loyalty.earning.rule_types import EarningRuleType
     from loyalty.ledger import Receipt
+    from loyalty.messages.channels import NotificationChannel
     from loyalty.models import Member, Program, Redemption, Referral, Tier
     from loyalty.referrals.checks import ReferralCheck
     from loyalty.rewards.types import RewardType
@@ -153,6 +154,25 @@ def register_referral_checks(register: Callable[[ReferralCheck], None]) -> None:
     comes.
 
     :param register: callable taking one referral check.
+    """
+
+
+@hookspec
+def register_notification_channels(register: Callable[[NotificationChannel], None]) -> None:
+    """Contribute notification channels: ways to carry the platform's events somewhere.
+
+    Called once at start. Call ``register(channel)`` for each, where
+    ``channel`` is a :class:`loyalty.messages.channels.NotificationChannel`:
+    a unique ``name``, a ``title``, a marshmallow ``schema`` for one
+    destination's config, an ``audience`` (``"program"``: the store's
+    systems; ``"member"``: each event's member), optional ``templates`` and
+    ``digests``, and ``send(message) -> Outcome``. The platform stores the
+    destinations program managers configure, fans each event out to them,
+    claims, retries and dead-letters; ``send`` is called outside any
+    transaction, in a sender's thread, and only sends. The built-in
+    ``webhook`` and ``email`` channels are registered this way.
+
+    :param register: callable taking one notification channel.
     """
 
 

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import delete, extract, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ from loyalty.clock import Clock
 from loyalty.earning.events import Birthday, Customer
 from loyalty.earning.pipeline import process
 from loyalty.ledger import SWEEP_BATCH, Ledger
+from loyalty.messages import sending
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
 from loyalty.referrals import reward_due
@@ -162,6 +164,17 @@ class Job(NamedTuple):
     cron: str
 
 
+def messages_job(session, clock, registry, program_slug=None) -> dict:
+    """Send the outbox's due messages, for when no ``loyalty worker`` runs (for at most 50 s: it runs every minute)."""
+    counts = sending.send_due(
+        session, registry=registry, settings=current_app.config, clock=clock, budget=timedelta(seconds=50)
+    )
+    return {
+        "events": counts["events"],
+        **{status: counts[status] for status in ("delivered", "pending", "failed", "skipped")},
+    }
+
+
 #: name -> Job, in the order ``loyalty jobs list``, the scheduler and the admin show them.
 #: ``tiers`` also runs per program on the program's own cron. A package that
 #: brings a job of its own adds it with :func:`register` (the webhooks
@@ -173,6 +186,7 @@ JOBS: dict[str, Job] = {
     "expire": Job(expire_job, "30 2 * * *"),
     "birthdays": Job(birthdays_job, "0 6 * * *"),
     "rollups": Job(rollups_job, "10 * * * *"),
+    "messages": Job(messages_job, "* * * * *"),
 }
 
 

@@ -45,6 +45,11 @@ Referral checks (``register_referral_checks``)
     :class:`ReferralCheck`, :class:`ReferralCheckSchema`; what ``check`` sees:
     :class:`ReferralCase`, :class:`Person`, :class:`OrderFacts`.
 
+Notification channels (``register_notification_channels``)
+    :class:`NotificationChannel`, :class:`ChannelConfigSchema`, :class:`Template`;
+    what ``send`` gets and returns: :class:`Message`, :class:`Outcome`;
+    :data:`EVENT_TYPES` (the outbox's event types, the contract of ``docs/events.md``).
+
 Events (what an adapter's ``parse`` returns)
     :class:`OrderPaid`, :class:`OrderRefunded`, :class:`OrderCancelled`,
     :class:`CustomerCreated`, :class:`CustomEvent`, :class:`Birthday`, and their
@@ -91,6 +96,8 @@ from loyalty.errors import (
     SignatureInvalid,
 )
 from loyalty.hookspecs import hookimpl
+from loyalty.messages.catalog import EVENT_TYPES
+from loyalty.messages.channels import ChannelConfigSchema, Message, NotificationChannel, Outcome, Template
 from loyalty.models import Entry, Member, Order
 from loyalty.plugin_contracts import EVENT_KINDS
 from loyalty.referrals.checks import (
@@ -195,4 +202,11 @@ __all__ = [
     "ReferralMark",
     "load_event",
     "referral_mark",
+    # notification channels
+    "EVENT_TYPES",
+    "ChannelConfigSchema",
+    "Message",
+    "NotificationChannel",
+    "Outcome",
+    "Template",
 ]

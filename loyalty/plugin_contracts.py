@@ -82,7 +82,17 @@ CONTRACTS = {
         "loyalty.referrals.checks:ReferralCheck",
         "loyalty.referrals.checks:ReferralCheckSchema",
     ),
+    "notification_channels": Contract(
+        ("name", "title", "schema", "audience", "templates", "digests", "send"),
+        ("send", "accepts", "unavailable"),
+        ("send",),
+        "loyalty.messages.channels:NotificationChannel",
+        "loyalty.messages.channels:ChannelConfigSchema",
+    ),
 }
+
+#: Whom a notification channel addresses (its ``audience``).
+AUDIENCES = ("program", "member")
 
 
 def _load(path: str):
@@ -132,6 +142,12 @@ def problems(kind: str, item) -> list[str]:
             found.append(f"{name}.events has {', '.join(map(repr, unknown))}: events are {', '.join(EVENT_KINDS)}")
     if kind == "tier_schemes" and item.metric not in METRICS:
         found.append(f"{name}.metric is {item.metric!r}: it must be one of {', '.join(METRICS)}")
+    if kind == "notification_channels":
+        if item.audience not in AUDIENCES:
+            found.append(f"{name}.audience is {item.audience!r}: it must be one of {', '.join(AUDIENCES)}")
+        for attr in ("templates", "digests"):
+            if not hasattr(getattr(item, attr), "get"):
+                found.append(f"{name}.{attr} must be a mapping of event types")
     if kind == "reward_types" and not isinstance(item.variable, bool):
         found.append(f"{name}.variable must be True or False")
     if kind == "storefronts":

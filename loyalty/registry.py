@@ -100,6 +100,10 @@ class Registry:
     def referral_checks(self) -> dict:
         return self.types["referral_checks"]
 
+    @property
+    def notification_channels(self) -> dict:
+        return self.types["notification_channels"]
+
     def owner(self, kind: str, name: str) -> str:
         """The plugin that registered a type."""
         return self._owner[(kind, name)]

@@ -19,7 +19,9 @@ from sqlalchemy import select
 
 from loyalty import errors
 from loyalty.cli.common import transactional
+from loyalty.clock import current_clock
 from loyalty.db import db
+from loyalty.messages import sending
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.models.webhooks import DELIVERY_STATUSES
 from loyalty.programs.program import get_program
@@ -126,12 +128,19 @@ def retry():
     help="Seconds to wait when a batch was not full (so the next one fills up) or the queue is empty.",
 )
 @click.option("--once", is_flag=True, help="Process what is due now, then stop.")
+@click.option(
+    "--messages/--no-messages",
+    default=True,
+    show_default=True,
+    help="Also send the outbox's due messages (outbound webhooks, e-mail), in a thread of their own.",
+)
 @with_appcontext
-def worker(batch, idle, once):
-    """Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several).
+def worker(batch, idle, once, messages):
+    """Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several), and send messages.
 
-    While the database is away it logs one line, retries with backoff (0.5 s doubling to 30 s) and
-    carries on once it answers; SIGTERM or Ctrl-C stops it, during a wait too.
+    The messages (outbound webhooks, e-mails) go from a thread of their own, so a slow receiver never
+    holds up the inbox. While the database is away it logs one line, retries with backoff (0.5 s
+    doubling to 30 s) and carries on once it answers; SIGTERM or Ctrl-C stops it, during a wait too.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -141,6 +150,7 @@ def worker(batch, idle, once):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     handlers = {signum: signal.signal(signum, stopping) for signum in (signal.SIGTERM, signal.SIGINT)}
+    sender = _start_sender(stop) if messages and not once else None
     try:
         total = loop.run(
             db.session,
@@ -152,9 +162,35 @@ def worker(batch, idle, once):
             max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"],
         )
     finally:
+        stop.set()
+        if sender is not None:
+            sender.join()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+    if messages and once:
+        sent = sending.send_due(
+            db.session, registry=current_registry(), settings=current_app.config, clock=current_clock()
+        )
+        db.session.commit()
+        click.echo(f"Sent {sent['delivered']} messages.")
     click.echo(f"Processed {total} deliveries.")
+
+
+def _start_sender(stop: threading.Event) -> threading.Thread:
+    """The messages' sender, in its own thread and app context (so its own database session)."""
+    app = current_app._get_current_object()
+    registry = current_registry()
+
+    def send() -> None:
+        with app.app_context():
+            try:
+                sending.run(db.session, registry=registry, settings=app.config, clock=current_clock(), stop=stop)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=send, name="loyalty-messages", daemon=True)
+    thread.start()
+    return thread
 
 
 def register(main) -> None:

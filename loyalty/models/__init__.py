@@ -14,6 +14,14 @@ from loyalty.models.ledger import (
     Transfer,
 )
 from loyalty.models.member import Member
+from loyalty.models.messages import (
+    DELIVERY_STATUSES,
+    DESTINATION_STATUSES,
+    Delivery,
+    Destination,
+    MessageTemplate,
+    OutboxEvent,
+)
 from loyalty.models.program import Program
 from loyalty.models.referral import REFERRAL_STATUSES, Referral
 from loyalty.models.reward import REDEMPTION_STATUSES, Redemption, Reward, RewardCode
@@ -59,4 +67,10 @@ __all__ = [
     "SYSTEM_ACCOUNT_KINDS",
     "WidgetSettings",
     "WIDGET_JOINS",
+    "OutboxEvent",
+    "Destination",
+    "Delivery",
+    "MessageTemplate",
+    "DELIVERY_STATUSES",
+    "DESTINATION_STATUSES",
 ]

@@ -47,6 +47,8 @@ class Member(db.Model):
     tier_floor_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Since when the member's value no longer keeps their tier (the grace period runs from here).
     tier_at_risk_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the member opted out of messages (the unsubscribe link, the API, the widget); none: subscribed.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tier = relationship("Tier", foreign_keys=[tier_id], primaryjoin="Member.tier_id == Tier.id")
 

@@ -44,6 +44,8 @@ class Program(db.Model):
     tier_settings: Mapped[dict | None] = mapped_column(JSON)
     #: When the scheduler recalculates this program's tiers (cron; nightly by default).
     tier_cron: Mapped[str] = mapped_column(String(100), default="0 3 * * *", server_default="0 3 * * *")
+    #: Days before a lot expires that members are told (``points.expiring``); none: never told.
+    expiring_notice_days: Mapped[int | None] = mapped_column(default=14, server_default="14")
     #: The referral terms (points for both sides, minimum order, cap, review period, link,
     #: fraud-check settings) as :class:`loyalty.referrals.terms.TermsSchema` accepted them; none: no referrals.
     referral_terms: Mapped[dict | None] = mapped_column(JSON)

@@ -1,0 +1,192 @@
+"""The outbox's machinery with a recording channel: record, fan out, claim, send, retry, dead-letter, digest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from loyalty.messages import outbox, sending
+from loyalty.messages.channels import Outcome
+from loyalty.messages.dispatch import dispatch
+from loyalty.models import Delivery, Destination, OutboxEvent
+from tests.helpers import channels
+
+pytestmark = pytest.mark.plugins(channels.Plugin())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_recorders():
+    channels.reset()
+    yield
+    channels.reset()
+
+
+@pytest.fixture
+def destination(session, program, clock):
+    def make(channel="recorder", events=("*",), **config):
+        row = Destination(
+            program_id=program.id,
+            channel=channel,
+            name=channel,
+            events=list(events),
+            config=config,
+            status="active",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(row)
+        session.commit()
+        return row
+
+    return make
+
+
+@pytest.fixture
+def member(loyalty_enrol):
+    return loyalty_enrol("c-1", email="c-1@example.com", name="Ann")
+
+
+def send(app, session, registry, clock):
+    counts = sending.send_due(session, registry=registry, settings=app.config, clock=clock)
+    session.commit()
+    return counts
+
+
+def record(session, program, member, type="points.earned", **data):
+    outbox.record(session, program.id, type, at=member.enrolled_at, member_id=member.id, data=data)
+
+
+def test_an_event_exists_only_if_its_transaction_committed(session, program, member):
+    before = session.scalar(select(func.count()).select_from(OutboxEvent))
+    record(session, program, member, points=10)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(OutboxEvent)) == before
+    record(session, program, member, points=10)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(OutboxEvent)) == before + 1
+
+
+def test_each_event_reaches_each_destination_once_with_its_payload(
+    app, session, registry, clock, program, member, destination
+):
+    first, second = destination(), destination(events=("tier.changed",))
+    record(session, program, member, points=10)
+    session.commit()
+    counts = send(app, session, registry, clock)
+    assert counts["delivered"] >= 1
+    mine = [m for m in channels.RECORDER.messages if m.event_type == "points.earned"]
+    assert [m.destination_id for m in mine] == [first.id]
+    payload = mine[0].payload
+    assert payload["type"] == "points.earned" and payload["program"] == "acme"
+    assert payload["data"]["member"] == {"external_id": "c-1", "email": "c-1@example.com", "name": "Ann"}
+    assert payload["data"]["points"] == 10 and payload["id"].startswith("evt_")
+    assert not session.scalar(
+        select(Delivery).where(Delivery.destination_id == second.id, Delivery.event_type == "points.earned")
+    )
+    channels.RECORDER.messages.clear()
+    assert send(app, session, registry, clock)["delivered"] == 0  # nothing twice
+    assert channels.RECORDER.messages == []
+
+
+def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(
+    app, session, registry, clock, program, member, destination
+):
+    destination(events=("points.earned",))
+    channels.RECORDER.script = [Outcome.retry("HTTP 500", 500)] * sending.MAX_ATTEMPTS
+    record(session, program, member, points=5)
+    session.commit()
+    send(app, session, registry, clock)
+    delivery = session.scalar(select(Delivery).where(Delivery.event_type == "points.earned"))
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("pending", 1, 500)
+    for wait in sending.BACKOFF:
+        assert send(app, session, registry, clock)["pending"] == 0  # not due yet
+        clock.advance(wait)
+        send(app, session, registry, clock)
+    session.refresh(delivery)
+    assert (delivery.status, delivery.attempts) == ("failed", sending.MAX_ATTEMPTS)
+    uids = {m.event_uid for m in channels.RECORDER.messages}
+    assert len(uids) == 1 and len(channels.RECORDER.messages) == sending.MAX_ATTEMPTS  # the same id every time
+
+
+def test_a_channel_that_raises_is_retried_not_fatal(app, session, registry, clock, program, member, destination):
+    destination(events=("points.earned",))
+    channels.RECORDER.script = [RuntimeError("boom")]
+    record(session, program, member, points=5)
+    session.commit()
+    send(app, session, registry, clock)
+    delivery = session.scalar(select(Delivery).where(Delivery.event_type == "points.earned"))
+    assert delivery.status == "pending" and "RuntimeError: boom" in delivery.last_error
+    clock.advance(sending.BACKOFF[0])
+    send(app, session, registry, clock)
+    session.refresh(delivery)
+    assert delivery.status == "delivered"
+
+
+def test_a_destination_failing_for_days_is_disabled_with_the_reason(
+    app, session, registry, clock, program, member, destination
+):
+    dest = destination(events=("points.earned",))
+    channels.RECORDER.script = [Outcome.retry("timed out")] * 100
+    for _ in range(7):
+        record(session, program, member, points=1)
+        session.commit()
+        send(app, session, registry, clock)
+        clock.advance(timedelta(days=1))
+    session.refresh(dest)
+    assert dest.status == "disabled" and "every delivery failed since" in dest.disabled_reason
+
+
+def test_a_sender_that_died_mid_send_leaves_the_delivery_due_after_its_lease(
+    app, session, registry, clock, program, member, destination
+):
+    destination(events=("points.earned",))
+    record(session, program, member, points=5)
+    session.commit()
+    dispatch(session, registry=registry, settings=app.config, now=clock.now())
+    session.commit()
+    claimed = sending.claim(session, registry=registry, settings=app.config, now=clock.now(), limit=10)
+    assert len(claimed) == 1  # ...and the sender dies here, never settling
+    assert send(app, session, registry, clock)["delivered"] == 0  # leased: nobody else takes it
+    clock.advance(sending.LEASE + timedelta(seconds=1))
+    assert send(app, session, registry, clock)["delivered"] == 1
+    assert (
+        sending.settle(session, claimed[0], Outcome.delivered(200), clock.now()) is None
+    )  # the dead one's word is not taken
+
+
+def test_member_messages_are_skipped_for_a_member_who_opted_out(
+    app, session, registry, clock, program, member, destination
+):
+    destination("to_members")
+    member.unsubscribed_at = clock.now()
+    record(session, program, member, points=5)
+    session.commit()
+    send(app, session, registry, clock)
+    delivery = session.scalar(select(Delivery).where(Delivery.event_type == "points.earned"))
+    assert delivery.status == "skipped" and "opted out" in delivery.last_error
+    assert channels.TO_MEMBERS.messages == []
+
+
+def test_a_digest_sends_at_most_one_per_window_summing_what_came_between(
+    app, session, registry, clock, program, member, destination
+):
+    destination("to_members")
+    record(session, program, member, points=5)
+    session.commit()
+    send(app, session, registry, clock)
+    assert [m.content["subject"] for m in channels.TO_MEMBERS.messages if m.event_type == "points.earned"] == [
+        "You earned 5 points"
+    ]
+    for points in (7, 8):
+        clock.advance(timedelta(minutes=10))
+        record(session, program, member, points=points)
+        session.commit()
+        send(app, session, registry, clock)
+    assert len([m for m in channels.TO_MEMBERS.messages if m.event_type == "points.earned"]) == 1
+    clock.advance(timedelta(minutes=41))
+    send(app, session, registry, clock)
+    earned = [m for m in channels.TO_MEMBERS.messages if m.event_type == "points.earned"]
+    assert [m.content["subject"] for m in earned] == ["You earned 5 points", "You earned 15 points"]
+    assert len(earned[1].payloads) == 2

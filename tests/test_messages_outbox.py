@@ -190,3 +190,26 @@ def test_a_digest_sends_at_most_one_per_window_summing_what_came_between(
     earned = [m for m in channels.TO_MEMBERS.messages if m.event_type == "points.earned"]
     assert [m.content["subject"] for m in earned] == ["You earned 5 points", "You earned 15 points"]
     assert len(earned[1].payloads) == 2
+
+
+def test_a_template_that_no_longer_renders_fails_its_delivery_not_the_sender(
+    app, session, registry, clock, program, member, destination
+):
+    from loyalty.models import MessageTemplate
+
+    destination("to_members")
+    session.add(
+        MessageTemplate(
+            program_id=program.id,
+            channel="to_members",
+            kind="points.earned",
+            subject="{{ nothing_by_this_name }}",
+            updated_at=clock.now(),
+        )
+    )
+    record(session, program, member, points=5)
+    session.commit()
+    counts = send(app, session, registry, clock)
+    delivery = session.scalar(select(Delivery).where(Delivery.event_type == "points.earned"))
+    assert delivery.status == "failed" and "could not be written from its template" in delivery.last_error
+    assert counts["failed"] == 1 and channels.TO_MEMBERS.messages == []

@@ -185,6 +185,12 @@ def _start_sender(stop: threading.Event) -> threading.Thread:
         with app.app_context():
             try:
                 sending.run(db.session, registry=registry, settings=app.config, clock=current_clock(), stop=stop)
+            except Exception:
+                # A bug, not a bad delivery (those are recorded) nor an outage (ridden out): stop the
+                # whole worker, loudly, so its supervisor restarts it rather than it processing on mute.
+                logging.getLogger("loyalty.worker").exception("the messages' sender stopped; stopping the worker")
+                stop.set()
+                raise
             finally:
                 db.session.remove()
 

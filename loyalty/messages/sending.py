@@ -68,7 +68,9 @@ class Claimed:
     destination_id: int
     attempt: int
     channel: object
-    message: Message
+    message: Message | None
+    #: Why it cannot be sent at all (a program's template that no longer renders): recorded as its outcome.
+    problem: Outcome | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -138,9 +140,13 @@ def _claimed(session, delivery: Delivery, registry, settings, now) -> Claimed:
     program_data = {"slug": program.slug, "name": program.name, "currency": program.currency}
     content = None
     if channel is not None and channel.templates:
-        content = templates.compose(
-            session, channel, delivery.event_type, program=program_data, member=member_data, payloads=payloads
-        )
+        try:
+            content = templates.compose(
+                session, channel, delivery.event_type, program=program_data, member=member_data, payloads=payloads
+            )
+        except Exception as exc:  # a program's own template: its error is this delivery's, not the sender's
+            problem = Outcome.failed(f"the message could not be written from its template: {type(exc).__name__}: {exc}")
+            return Claimed(delivery.id, destination.id, delivery.attempts, channel, None, problem)
     message = Message(
         delivery_id=delivery.id,
         attempt=delivery.attempts,
@@ -161,6 +167,8 @@ def _claimed(session, delivery: Delivery, registry, settings, now) -> Claimed:
 
 def send_one(claimed: Claimed) -> Outcome:
     """Call the channel; an exception, or an answer that is not an :class:`Outcome`, counts as a retry."""
+    if claimed.problem is not None:
+        return claimed.problem
     if claimed.channel is None:
         return Outcome.retry("the channel of this destination is not installed")
     try:

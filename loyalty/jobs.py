@@ -38,7 +38,7 @@ from loyalty.clock import Clock
 from loyalty.earning.events import Birthday, Customer
 from loyalty.earning.pipeline import process
 from loyalty.ledger import SWEEP_BATCH, Ledger
-from loyalty.messages import sending
+from loyalty.messages import retention, sending
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
 from loyalty.referrals import reward_due
@@ -175,6 +175,12 @@ def messages_job(session, clock, registry, program_slug=None) -> dict:
     }
 
 
+def messages_prune_job(session, clock, registry, program_slug=None) -> dict:
+    """Delete finished deliveries and their events after ``MESSAGES_RETENTION_DAYS`` (30): the outbox is a queue."""
+    days = int(current_app.config.get("MESSAGES_RETENTION_DAYS", retention.RETENTION_DAYS))
+    return retention.prune(session, now=clock.now(), days=days)
+
+
 #: name -> Job, in the order ``loyalty jobs list``, the scheduler and the admin show them.
 #: ``tiers`` also runs per program on the program's own cron. A package that
 #: brings a job of its own adds it with :func:`register` (the webhooks
@@ -187,6 +193,7 @@ JOBS: dict[str, Job] = {
     "birthdays": Job(birthdays_job, "0 6 * * *"),
     "rollups": Job(rollups_job, "10 * * * *"),
     "messages": Job(messages_job, "* * * * *"),
+    "messages_prune": Job(messages_prune_job, "40 4 * * *"),
 }
 
 

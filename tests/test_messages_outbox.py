@@ -213,3 +213,28 @@ def test_a_template_that_no_longer_renders_fails_its_delivery_not_the_sender(
     delivery = session.scalar(select(Delivery).where(Delivery.event_type == "points.earned"))
     assert delivery.status == "failed" and "could not be written from its template" in delivery.last_error
     assert counts["failed"] == 1 and channels.TO_MEMBERS.messages == []
+
+
+def test_pruning_deletes_what_is_finished_and_old_and_keeps_what_waits(
+    app, session, registry, clock, program, member, destination
+):
+    from loyalty.messages.retention import prune
+
+    destination(events=("points.earned",))
+    waiting = destination(events=("points.earned",))
+    record(session, program, member, points=5)
+    session.commit()
+    send(app, session, registry, clock)
+    waiting.status = "disabled"  # its delivery, claimed before, is put back to wait
+    session.execute(Delivery.__table__.update().where(Delivery.destination_id == waiting.id).values(status="pending"))
+    session.commit()
+    assert prune(session, now=clock.now(), days=30) == {"deliveries": 0, "events": 0}  # nothing old yet
+    clock.advance(timedelta(days=31))
+    assert prune(session, now=clock.now(), days=30)["deliveries"] == 1  # the delivered one; the event still waits
+    assert session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == "points.earned")) == 1
+    waiting.status = "active"
+    session.commit()
+    send(app, session, registry, clock)
+    clock.advance(timedelta(days=31))
+    assert prune(session, now=clock.now(), days=30)["events"] >= 1
+    assert not session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == "points.earned"))

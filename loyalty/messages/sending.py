@@ -133,6 +133,9 @@ def _claimed(session, delivery: Delivery, registry, settings, now) -> Claimed:
         session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(delivery.event_ids)).order_by(OutboxEvent.id))
     )
     payloads = tuple(event.payload for event in events)
+    if not payloads:  # its events were pruned while it waited (a destination disabled for longer than the retention)
+        gone = Outcome.failed("its events were deleted after the retention period before it could be sent")
+        return Claimed(delivery.id, destination.id, delivery.attempts, None, None, gone)
     channel = registry.notification_channels.get(destination.channel)
     member_data = member_part(member)
     if member_data is not None:

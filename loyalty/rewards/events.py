@@ -36,6 +36,8 @@ def data(redemption: Redemption, reward: Reward) -> dict:
         "code": redemption.code,
         "value": amount(redemption.value, redemption.currency),
         "currency": redemption.currency,
+        # What the reward type issued, as it said (a code's kind and amount, a Stripe promotion code…).
+        "details": dict(redemption.details or {}),
         "expires_at": expires_at.isoformat().replace("+00:00", "Z") if expires_at else None,
         "entry_id": redemption.entry_id,
     }

@@ -32,6 +32,7 @@ from loyalty.rewards.redeem import cancel, redeem
 from loyalty.testing.earning import order_paid
 from loyalty.tiers.levels import set_member_tier
 from loyalty.webhooks import inbox
+from tests.helpers import statements_issued
 from tests.helpers.webhooks import shopify_delivery, shopify_headers
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "events.md"
@@ -134,6 +135,20 @@ def test_a_replayed_key_tells_nothing(session, member, ledger):
     again = ledger.earn(member, 30, key="bonus-1", reason="Bonus")
     session.commit()
     assert again.replayed and [e.data["entry_id"] for e in events(session, "points.earned")] == [first.entry_id]
+
+
+def test_telling_an_earning_costs_no_read_and_on_postgresql_no_statement(session, member, ledger, is_postgres):
+    """The hot path: PostgreSQL's earning writes its event in its one statement; SQLite adds one INSERT."""
+    ledger.earn(member, 1, key="warm-up")  # the system accounts are read once per ledger
+    with statements_issued(session) as issued:
+        ledger.earn(member, 5, key="timed")
+    outbox_inserts = [sql for sql in issued if "outbox_events" in sql]
+    assert len(outbox_inserts) == 1
+    assert not any(sql.lstrip().upper().startswith("SELECT") for sql in issued)
+    if is_postgres:
+        assert len(issued) == 2 and outbox_inserts[0].lstrip().startswith("WITH e AS")  # credit, then the CTE
+    else:
+        assert outbox_inserts[0].lstrip().upper().startswith("INSERT INTO OUTBOX_EVENTS")
 
 
 def test_the_inline_intake_and_the_workers_batch_tell_the_same(

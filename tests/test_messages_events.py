@@ -94,6 +94,19 @@ def test_the_api_enrols_with_the_event(loyalty_api, session):
     assert [e.type for e in events(session)] == ["member.enrolled"]
 
 
+def test_an_api_adjustment_is_told_once_however_often_it_is_sent(loyalty_api, session, member):
+    for _ in range(2):
+        answer = loyalty_api.post(
+            f"/api/v1/members/{member.external_id}/adjustments",
+            json={"points": 75, "reason": "Sorry for the delay"},
+            headers={"Idempotency-Key": "adj-1"},
+        )
+        assert answer.status_code in (200, 201), answer.json
+    (event,) = events(session, "points.adjusted")
+    assert event.data["points"] == 75 and event.data["reason"] == "Sorry for the delay"
+    assert event.data["actor"].startswith("api") and event.data["balance"] == 75
+
+
 # --- points.earned -----------------------------------------------------------------------------------
 
 

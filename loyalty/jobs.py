@@ -41,6 +41,7 @@ from loyalty.ledger import SWEEP_BATCH, Ledger
 from loyalty.messages import retention, sending
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
+from loyalty.programs.expiring import notice_expiring
 from loyalty.referrals import reward_due
 from loyalty.registry import Registry
 from loyalty.reporting.rollups import roll_up
@@ -114,6 +115,12 @@ def expire_job(session, clock, registry, program_slug=None) -> dict:
                 session, partial(ledger.expire_inactive, program.id, days, limit=SWEEP_BATCH)
             )
     return counts
+
+
+def expiring_job(session, clock, registry, program_slug=None) -> dict:
+    """Tell members about points expiring within their program's notice period (``points.expiring``, once a date)."""
+    now = clock.now()
+    return {"member_days": sum(notice_expiring(session, program, now) for program in _programs(session, program_slug))}
 
 
 def birthdays_job(session, clock, registry, program_slug=None) -> dict:
@@ -190,6 +197,7 @@ JOBS: dict[str, Job] = {
     "release": Job(release_job, "*/15 * * * *"),
     "referrals": Job(referrals_job, "5,20,35,50 * * * *"),
     "expire": Job(expire_job, "30 2 * * *"),
+    "expiring": Job(expiring_job, "45 2 * * *"),
     "birthdays": Job(birthdays_job, "0 6 * * *"),
     "rollups": Job(rollups_job, "10 * * * *"),
     "messages": Job(messages_job, "* * * * *"),

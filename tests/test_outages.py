@@ -395,6 +395,11 @@ def wait_for(condition, what: str, *, seconds: float = 60.0, process=None, log=N
     return result
 
 
+#: The intake worker's own outage lines: the worker process also runs the outbox's sender thread, which
+#: has events to send once orders are posted and reports its outages as ``sender: …`` lines of its own.
+WORKER_DOWN, WORKER_BACK = "worker: database unavailable", "worker: database back"
+
+
 @pytest.mark.postgres_only
 class TestOnPostgres:
     BATCH = 25
@@ -481,7 +486,7 @@ class TestOnPostgres:
         output = self.stop(process, log)
         assert terminations == wanted, f"only {terminations} terminations landed mid-batch; a larger backlog?"
         assert_processed_exactly_once(session, deliveries, points)
-        outages, recoveries = output.count("database unavailable"), output.count("database back")
+        outages, recoveries = output.count(WORKER_DOWN), output.count(WORKER_BACK)
         assert 1 <= outages == recoveries <= terminations and "Traceback" not in output, output
         print(f"\n{deliveries} deliveries, {terminations} terminations mid-batch, {outages} outages seen, {took:.1f} s")
 
@@ -499,7 +504,7 @@ class TestOnPostgres:
         wait_for(lambda: statuses(session) == {"processed": 40}, "the deliveries processed", process=process, log=log)
         output = self.stop(process, log)
         # One outage (two if the termination above caught it in its poll's query): a line each way.
-        assert 1 <= output.count("database unavailable") == output.count("database back") <= 2, output
+        assert 1 <= output.count(WORKER_DOWN) == output.count(WORKER_BACK) <= 2, output
         assert "Traceback" not in output, output
         assert_processed_exactly_once(session, 40, points)
 
@@ -519,7 +524,7 @@ class TestOnPostgres:
             log=log,
         )
         output = self.stop(process, log)
-        assert output.count("database unavailable") == 1 and output.count("database back") == 1, output
+        assert output.count(WORKER_DOWN) == 1 and output.count(WORKER_BACK) == 1, output
         assert_processed_exactly_once(session, deliveries, points)
 
     def test_a_scheduled_run_that_loses_the_database_does_not_raise_nor_stay_running(

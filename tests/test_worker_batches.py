@@ -13,6 +13,7 @@ delivery's status must come out the same.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 
 from hypothesis import HealthCheck, example, given, settings
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 
 from loyalty.earning.rules import add_rule
 from loyalty.ledger import Ledger
-from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, WebhookDelivery
+from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, OutboxEvent, WebhookDelivery
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
 from loyalty.storefronts.connections import add_storefront
@@ -82,6 +83,13 @@ def setup_program(session, registry, clock, slug: str, window: int):
     return program
 
 
+def _without_ids(value):
+    """An event's data without what differs between two programs: row ids, a member's random referral code."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if not k.endswith("id") and k != "referral_code"}
+    return value
+
+
 def state(session, program) -> dict:
     """Everything processing could change, keyed by what is the same in both programs."""
     members = dict(session.execute(select(Member.id, Member.external_id).where(Member.program_id == program.id)).all())
@@ -111,6 +119,15 @@ def state(session, program) -> dict:
         "orders": sorted(
             (o.external_id, members.get(o.member_id), o.status, o.refunded_minor, o.total_minor)
             for o in session.scalars(select(Order).where(Order.program_id == program.id))
+        ),
+        # The outbox tells the same, whichever path posted (ids aside: they differ between the programs).
+        "events": sorted(
+            (
+                members.get(e.member_id),
+                e.type,
+                json.dumps(_without_ids(e.data), sort_keys=True),
+            )
+            for e in session.scalars(select(OutboxEvent).where(OutboxEvent.program_id == program.id))
         ),
         "deliveries": [
             (d.status, d.attempts, (d.last_error or "").replace(program.slug, "<program>"))

@@ -14,7 +14,10 @@ see :mod:`loyalty.api.auth`); errors are JSON with a stable ``code``
 
 from __future__ import annotations
 
-from loyalty.api import docs  # Swagger UI at /api/v1/docs, from a package rather than a CDN
+from loyalty.api import (
+    docs,  # Swagger UI at /api/v1/docs, from a package rather than a CDN
+    event_payloads,
+)
 from loyalty.api.errors import LoyaltyApi
 from loyalty.api.external_ids import EncodedSlashes, ExternalIdConverter, MemberConverter, external_id_schema
 from loyalty.api.openapi import DocumentPlugin, document
@@ -53,6 +56,7 @@ def init_app(app) -> None:
         },
     )
     document(api)
+    event_payloads.describe(api.spec)  # the outbox's events, as the document's webhooks
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.url_map.converters["external_id"] = ExternalIdConverter
     app.url_map.converters["member"] = MemberConverter

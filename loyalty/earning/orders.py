@@ -159,6 +159,7 @@ def order_earning(
         reason=rule.reason(award),
         actor="pipeline",
         source=("order", external_id),
+        cause={"type": "order", "order_id": external_id, "rule": rule.name},
     )
 
 

@@ -209,6 +209,7 @@ class Pipeline:
                     reason=earning.reason,
                     actor=earning.actor,
                     source=earning.source,
+                    cause=earning.cause,
                 )
                 self.order_posted(member, order.external_id, rule, posting)
                 outcome.awards.append((award, posting))
@@ -411,6 +412,7 @@ class Pipeline:
             return outcome
         for rule in rules:
             for award in self.evaluate(rule, context, member):
+                told = {**cause, "rule": rule.name}
                 posting = self.ledger.earn(
                     member,
                     award.points,
@@ -419,8 +421,9 @@ class Pipeline:
                     reason=rule.reason(award),
                     actor="pipeline",
                     source=("rule", str(rule.id)),
+                    cause=told,
                 )
-                self._posted(member, posting, {**cause, "rule": rule.name})
+                self._posted(member, posting, told)
                 outcome.awards.append((award, posting))
         if outcome.awards and all(p.replayed for _, p in outcome.awards):
             outcome.status = "duplicate"

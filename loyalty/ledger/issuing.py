@@ -5,7 +5,8 @@ and it cannot be refused by a balance, so it takes shortcuts the other
 operations cannot (see docs/architecture.md, "The earning fast path"):
 it takes the member's row lock by crediting the account straight away
 and undoes the credit if the key turns out to be taken; on PostgreSQL
-the entry, the transfer and the lot are one statement; and a worker's
+the entry, the transfer, the lot and the ``points.earned`` event
+(:mod:`loyalty.ledger.events`) are one statement; and a worker's
 batch of new orders is a handful of multi-row statements
 (:func:`earn_new`, through :func:`~loyalty.ledger.rows.insert_postings`).
 """
@@ -18,6 +19,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from loyalty import errors
+from loyalty.ledger import events
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, SystemAccounts, lock, lock_many
@@ -42,6 +44,8 @@ class NewEarning:
     reason: str | None = None
     actor: str | None = None
     source: tuple[str, str] | None = None
+    #: What caused it, for the ``points.earned`` event (``{"type": "order", "order_id", "rule"}``…); not fingerprinted.
+    cause: dict | None = None
 
 
 def _request(member_id, amount, pending, release_at, expires_at, source, key) -> Request:
@@ -73,6 +77,7 @@ def earn(
     reason: str | None = None,
     actor: str | None = None,
     source: tuple[str, str] | None = None,
+    cause: dict | None = None,
 ) -> Receipt:
     """:meth:`Ledger.earn <loyalty.ledger.Ledger.earn>` on ``conn``."""
     check_amount(amount)
@@ -108,6 +113,7 @@ def earn(
             source=source,
             expires_at=expires_at,
             release_at=release_at,
+            cause=cause,
         )
     except errors.LoyaltyError:
         conn.execute(sql.BUMP_BALANCE, {"b_account": row.id, "b_delta": -amount})
@@ -117,10 +123,21 @@ def earn(
     return receipt
 
 
+def _event_fields(target, reason, source, cause, expires_at, release_at) -> dict:
+    return {
+        "pending": target == "pending",
+        "reason": reason,
+        "source_pair": source,
+        "cause": cause,
+        "release_at": release_at,
+        "expires_at": expires_at,
+    }
+
+
 def _in_one_statement(
-    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at
+    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at, cause
 ) -> Receipt:
-    """PostgreSQL's earn: entry, transfer and lot in one round trip (``statements.EARN_PG``)."""
+    """PostgreSQL's earn: entry, transfer, lot and event in one round trip (``statements.EARN_PG``)."""
     row = held.conn.execute(
         sql.EARN_PG,
         {
@@ -140,6 +157,13 @@ def _in_one_statement(
             "settled": lot_book.settled_debt(held.balances[target] - amount, amount),
             "expires_at": utc(expires_at) if expires_at else None,
             "release_at": utc(release_at) if release_at else None,
+            **events.earned_in_statement(
+                held.program_id,
+                held.member_id,
+                amount,
+                now=now,
+                **_event_fields(target, reason, source, cause, expires_at, release_at),
+            ),
         },
     ).first()
     if row is None:
@@ -149,14 +173,16 @@ def _in_one_statement(
 
 
 def _step_by_step(
-    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at
+    held, request, target, issued, amount, *, now, reason, actor, source, expires_at, release_at, cause
 ) -> Receipt:
-    """SQLite's earn: the entry, then the transfer and the lot (no writes in CTEs there, and no round trips)."""
+    """SQLite's earn: the entry, then the transfer, the lot and the event (no writes in CTEs there, and no round trips)."""
     claim = held.claim(request, "earn", amount, now=now, reason=reason, actor=actor, source=source)
     if claim.replay is not None:
         return claim.replay
     line = held.move(claim.entry_id, issued, target, amount, now=now, credited=True)
     held.open_lot(claim.entry_id, line, target, now=now, expires_at=expires_at, release_at=release_at)
+    fields = _event_fields(target, reason, source, cause, expires_at, release_at)
+    events.tell(held.conn, [events.earned(held.program_id, held.member_id, claim.entry_id, amount, now=now, **fields)])
     return Receipt(claim.entry_id, "earn", amount, 0, (line,))
 
 
@@ -217,4 +243,26 @@ def earn_new(conn: Connection, system: SystemAccounts, now: datetime, earnings: 
                 credits_member=True,
             )
         )
-    return insert_postings(conn, postings)
+    receipts = insert_postings(conn, postings)
+    events.tell(
+        conn,
+        [
+            events.earned(
+                posting.entry["program_id"],
+                earning.member.id,
+                receipt.entry_id,
+                earning.amount,
+                now=now,
+                **_event_fields(
+                    "pending" if earning.pending else "available",
+                    earning.reason,
+                    earning.source,
+                    earning.cause,
+                    earning.expires_at,
+                    earning.release_at,
+                ),
+            )
+            for earning, posting, receipt in zip(earnings, postings, receipts)
+        ],
+    )
+    return receipts

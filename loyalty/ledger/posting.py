@@ -7,7 +7,8 @@ Every operation follows the same steps, in this order:
 2. check the request against the balances it just locked;
 3. claim the idempotency key by inserting the entry
    (``INSERT … ON CONFLICT DO NOTHING``);
-4. write the transfers, the lots and the member's cached balances.
+4. write the transfers, the lots and the member's cached balances, and
+   tell the outbox (one ``points.*`` event per entry: :mod:`loyalty.ledger.events`).
 
 A key that is already taken means a repeat: the first result comes back
 with ``replayed=True`` when the request is the same, and an
@@ -42,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.ledger import issuing, reversal, sweeps
+from loyalty.ledger import events, issuing, reversal, sweeps
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, SystemAccounts, lock, lock_many
@@ -95,8 +96,14 @@ class Ledger:
         reason: str | None = None,
         actor: str | None = None,
         source: tuple[str, str] | None = None,
+        cause: dict | None = None,
     ) -> Receipt:
-        """Issue points to the member: to ``pending`` (until ``release_at``) or ``available``."""
+        """Issue points to the member: to ``pending`` (until ``release_at``) or ``available``.
+
+        ``cause`` is what the ``points.earned`` event tells of why (``{"type":
+        "order", "order_id", "rule"}``, as the ``points_posted`` hook's); it is
+        not part of the request, so a repeat with another cause is a replay.
+        """
         return issuing.earn(
             self._conn,
             self._system,
@@ -110,6 +117,7 @@ class Ledger:
             reason=reason,
             actor=actor,
             source=source,
+            cause=cause,
         )
 
     def earn_new(self, earnings: list[NewEarning]) -> list[Receipt]:
@@ -137,9 +145,7 @@ class Ledger:
         member_id = self._lot_owner(lot_id, "pending")
         request = lot_request("release", lot_id, key)
         held = lock(self._conn, member_id)
-        lot = held.conn.execute(
-            select(sql.lots.c.remaining, sql.lots.c.expires_at).where(sql.lots.c.id == lot_id)
-        ).one()
+        lot = held.conn.execute(sql.LOT_AND_ORIGIN, {"lot_id": lot_id}).one()
         if lot.remaining == 0:
             return find(held.conn, held.program_id, request)
         amount = lot.remaining
@@ -150,6 +156,7 @@ class Ledger:
         line = held.move(claim.entry_id, held.ids["pending"], "available", amount, now=now, from_member="pending")
         lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
         held.open_lot(claim.entry_id, line, "available", now=now, expires_at=lot.expires_at)
+        events.tell(held.conn, [events.from_lot(held, "release", claim.entry_id, amount, lot, now=now)])
         return Receipt(claim.entry_id, "release", amount, 0, (line,))
 
     def release_due(self, program_id: int, *, limit: int | None = None) -> list[Receipt]:
@@ -167,8 +174,12 @@ class Ledger:
         reason: str | None = None,
         actor: str | None = None,
         source: tuple[str, str] | None = None,
+        cause: dict | None = None,
     ) -> Receipt:
-        """Spend available points, soonest-expiring lots first. Never below zero."""
+        """Spend available points, soonest-expiring lots first. Never below zero.
+
+        ``cause``: what the ``points.redeemed`` event tells of why (the reward), as for :meth:`earn`.
+        """
         check_amount(amount)
         check_key(key)
         request = Request.of(
@@ -197,7 +208,11 @@ class Ledger:
         redeemed = self._system_account(held.program_id, "redeemed")
         line = held.move(claim.entry_id, held.ids["available"], redeemed, amount, now=now, from_member="available")
         lot_book.consume(held.conn, line.id, amount, lot_book.open_lots(held.conn, held.ids["available"]))
-        return Receipt(claim.entry_id, "redeem", amount, 0, (line,))
+        receipt = Receipt(claim.entry_id, "redeem", amount, 0, (line,))
+        events.tell(
+            held.conn, [events.redeemed(held, receipt, now=now, reason=reason, source_pair=source, cause=cause)]
+        )
+        return receipt
 
     # ---------------------------------------------------------------- expire
 
@@ -206,9 +221,7 @@ class Ledger:
         member_id = self._lot_owner(lot_id, "available")
         request = lot_request("expire", lot_id, key)
         held = lock(self._conn, member_id)
-        lot = held.conn.execute(
-            select(sql.lots.c.remaining, sql.lots.c.expires_at).where(sql.lots.c.id == lot_id)
-        ).one()
+        lot = held.conn.execute(sql.LOT_AND_ORIGIN, {"lot_id": lot_id}).one()
         if lot.remaining == 0:
             return find(held.conn, held.program_id, request)
         now = self._now()
@@ -221,6 +234,7 @@ class Ledger:
         expired = self._system_account(held.program_id, "expired")
         line = held.move(claim.entry_id, held.ids["available"], expired, amount, now=now, from_member="available")
         lot_book.consume(held.conn, line.id, amount, [lot_book.OpenLot(lot_id, amount, lot.expires_at, None)])
+        events.tell(held.conn, [events.from_lot(held, "expire", claim.entry_id, amount, lot, now=now)])
         return Receipt(claim.entry_id, "expire", amount, 0, (line,))
 
     def expire_due(self, program_id: int, *, limit: int | None = None) -> list[Receipt]:
@@ -291,7 +305,12 @@ class Ledger:
         else:
             line = held.move(claim.entry_id, held.ids["available"], system, size, now=now, from_member="available")
             lot_book.consume(held.conn, line.id, size, lot_book.open_lots(held.conn, held.ids["available"]))
-        return Receipt(claim.entry_id, "adjust", size, 0, (line,))
+        receipt = Receipt(claim.entry_id, "adjust", size, 0, (line,))
+        events.tell(
+            held.conn,
+            [events.adjusted(held, receipt, amount, now=now, reason=reason, actor=actor, expires_at=expires_at)],
+        )
+        return receipt
 
     def _check_adjustment_expiry(self, amount: int, expires_at: datetime | None) -> None:
         """An expiry belongs to credited points, and a credit that has already expired gives nothing."""

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from loyalty import errors
+from loyalty.ledger import events
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, lock
@@ -109,7 +110,9 @@ def _claw_back(held: LockedAccounts, request, original, orig, credited, amount, 
         )
         lot_book.consume(held.conn, line.id, from_available, lot_book.open_lots(held.conn, held.ids["available"]))
         lines.append(line)
-    return Receipt(claim.entry_id, "reverse", amount, shortfall, tuple(lines))
+    receipt = Receipt(claim.entry_id, "reverse", amount, shortfall, tuple(lines))
+    events.tell(held.conn, [events.reversed_(held, receipt, original, now=now, reason=reason)])
+    return receipt
 
 
 def _give_back(held: LockedAccounts, request, original, orig, amount, reason, actor, expires_at, now) -> Receipt:
@@ -121,7 +124,9 @@ def _give_back(held: LockedAccounts, request, original, orig, amount, reason, ac
         return claim.replay
     line = held.move(claim.entry_id, orig.to_account_id, "available", amount, now=now)
     held.open_lot(claim.entry_id, line, "available", now=now, expires_at=expires_at)
-    return Receipt(claim.entry_id, "reverse", amount, 0, (line,))
+    receipt = Receipt(claim.entry_id, "reverse", amount, 0, (line,))
+    events.tell(held.conn, [events.reversed_(held, receipt, original, now=now, reason=reason)])
+    return receipt
 
 
 def _policy(held: LockedAccounts) -> str:

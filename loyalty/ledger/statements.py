@@ -86,9 +86,24 @@ OPEN_LOTS = (
 )
 OPEN_LOTS_OF_ENTRY = OPEN_LOTS.where(lots.c.entry_id == bindparam("entry_id"))
 
-#: PostgreSQL: an earning's entry, transfer and lot in one round trip. If
+#: A lot, and what first brought its points (the entry that opened it): what releasing or expiring it tells.
+LOT_AND_ORIGIN = (
+    select(
+        lots.c.id,
+        lots.c.remaining,
+        lots.c.expires_at,
+        entries.c.reason,
+        entries.c.source_type,
+        entries.c.source_id,
+    )
+    .select_from(lots.outerjoin(entries, entries.c.id == lots.c.entry_id))
+    .where(lots.c.id == bindparam("lot_id"))
+)
+
+#: PostgreSQL: an earning's entry, transfer and lot, and its ``points.earned``
+#: event in the outbox (:mod:`loyalty.ledger.events`), in one round trip. If
 #: the key is taken, ``e`` is empty and so is everything after it: no row
-#: is written and no row comes back. (SQLite has no writes in CTEs; there
+#: is written (no event either) and no row comes back. (SQLite has no writes in CTEs; there
 #: the three inserts run one by one, which costs no network round trips.)
 EARN_PG = text(
     """
@@ -111,6 +126,11 @@ EARN_PG = text(
     ), c AS (
         INSERT INTO lot_consumptions (lot_id, transfer_id, amount)
         SELECT l.id, t.id, :settled FROM l, t WHERE :settled > 0
+    ), o AS (
+        INSERT INTO outbox_events (uid, program_id, type, member_id, data, created_at)
+        SELECT :event_uid, :program_id, 'points.earned', :member_id,
+               CAST(CAST(:event_data AS jsonb) || jsonb_build_object('entry_id', e.id) AS json), :created_at
+        FROM e
     )
     SELECT t.entry_id, t.id AS transfer_id FROM t
     """

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from loyalty.ledger import events
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, SystemAccounts, lock_many
@@ -70,9 +71,20 @@ def expire_inactive(
 def _due(conn, program_id, kind, condition, limit) -> list[tuple[object, LockedAccounts]]:
     """The due lots, read again after their members' accounts are locked (another writer may have got there)."""
     lots, accounts = sql.lots, sql.accounts
+    origin = sql.entries.alias("origin")  # an alias: expire_inactive's condition correlates on entries
     query = (
-        select(lots.c.id, lots.c.remaining, lots.c.expires_at, accounts.c.member_id)
+        select(
+            lots.c.id,
+            lots.c.remaining,
+            lots.c.expires_at,
+            accounts.c.member_id,
+            # What first brought the lot's points: what its event tells (loyalty.ledger.events.from_lot).
+            origin.c.reason,
+            origin.c.source_type,
+            origin.c.source_id,
+        )
         .join(accounts, accounts.c.id == lots.c.account_id)
+        .outerjoin(origin, origin.c.id == lots.c.entry_id)
         .where(lots.c.program_id == program_id, accounts.c.kind == kind, lots.c.remaining > 0, condition)
         .order_by(lots.c.id)
     )
@@ -87,7 +99,7 @@ def _due(conn, program_id, kind, condition, limit) -> list[tuple[object, LockedA
 def _post(conn, system, due, kind, now, *, to_member=None, to_system=None) -> list[Receipt]:
     """Each lot's whole remainder to ``to_member`` (a kind of the member's) or ``to_system`` (a system account)."""
     from_kind = "pending" if kind == "release" else "available"
-    postings = []
+    postings, balances = [], []
     for lot, account in due:
         program_id, amount = account.program_id, lot.remaining
         to_account = account.ids[to_member] if to_member else system.id(conn, program_id, to_system)
@@ -115,5 +127,17 @@ def _post(conn, system, due, kind, now, *, to_member=None, to_system=None) -> li
             posting.opens_lot = lot_row(
                 program_id, account.ids[to_member], amount, amount - posting.settled, now=now, expires_at=lot.expires_at
             )
+        else:
+            account.balances[from_kind] -= amount
         postings.append(posting)
-    return insert_postings(conn, postings)
+        # The balance after this lot: what its event tells (a member's later lots in the batch move it on).
+        balances.append(account.balances["available"])
+    receipts = insert_postings(conn, postings)
+    events.tell(
+        conn,
+        [
+            events.from_lot(account, kind, receipt.entry_id, receipt.amount, lot, now=now, balance=balance)
+            for (lot, account), balance, receipt in zip(due, balances, receipts)
+        ],
+    )
+    return receipts

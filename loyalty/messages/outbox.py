@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from loyalty.messages.catalog import EVENT_TYPES
@@ -78,9 +79,13 @@ def record(
 
 def record_many(session: Session, rows: list[dict]) -> None:
     """Record many events in one executemany; an event whose ``dedupe_key`` is taken is left out."""
+    write(session.connection(), rows)
+
+
+def write(conn: Connection, rows: list[dict]) -> None:
+    """:func:`record_many` on a connection: for the ledger, whose writes are Core statements on one."""
     if not rows:
         return
-    conn = session.connection()
     once = [r for r in rows if r["dedupe_key"] is not None]
     plain = [r for r in rows if r["dedupe_key"] is None]
     if plain:

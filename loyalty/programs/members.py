@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
+from loyalty.messages import outbox
 from loyalty.models import MEMBER_ACCOUNT_KINDS, Account, Member, Program
 
 #: Deliberately loose: the store already validated the address; this only
@@ -51,7 +52,9 @@ def enrol(
 
     Returns ``(member, created)``. An external id already enrolled is a
     :class:`~loyalty.errors.DuplicateMember` unless ``existing="return"``,
-    which makes enrolment idempotent on the store's customer id.
+    which makes enrolment idempotent on the store's customer id. A new
+    member's ``member.enrolled`` event is recorded here, whoever enrols
+    (a storefront event, the API, the widget, the CLI), and only then.
     """
     external_id = (external_id or "").strip()
     if not external_id:
@@ -86,6 +89,14 @@ def enrol(
             {"program_id": program.id, "member_id": member.id, "kind": kind, "balance": 0, "created_at": now}
             for kind in MEMBER_ACCOUNT_KINDS
         ],
+    )
+    outbox.record(
+        session,
+        program.id,
+        "member.enrolled",
+        at=now,
+        member_id=member.id,
+        data={"enrolled_at": now.isoformat().replace("+00:00", "Z"), "referral_code": member.referral_code},
     )
     return member, True
 

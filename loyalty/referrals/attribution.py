@@ -18,6 +18,7 @@ from loyalty import errors
 from loyalty.clock import Clock
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.programs.members import find_member, normalize_code
+from loyalty.referrals import events
 from loyalty.referrals.checks import Person, ReferralCase, run_checks
 from loyalty.referrals.context import ReferralContext
 from loyalty.referrals.reading import referral_of
@@ -194,6 +195,14 @@ def decide(context: ReferralContext, terms: Terms, referral: Referral, order: Or
         referral.status = "flagged"
         referral.reason = "; ".join(f"{v.reason} ({v.check})" for v in flags)
         referral.order_id = order.id if order is not None else None
+        session.flush()
+        events.flagged(
+            session,
+            referral,
+            referrer_points=terms.referrer_points,
+            friend_points=terms.friend_points,
+            at=referral.updated_at,
+        )
     elif order is not None:
         convert(context, terms, referral, order)
     session.flush()

@@ -21,6 +21,7 @@ from loyalty import errors, money
 from loyalty.clock import Clock
 from loyalty.models import Member, Order, Program, Referral
 from loyalty.programs.expiry import lot_expiry
+from loyalty.referrals import events
 from loyalty.referrals.context import ReferralContext
 from loyalty.referrals.reading import get_referral, locked
 from loyalty.referrals.terms import Terms, review_days, stored_terms
@@ -230,6 +231,7 @@ def _reward(context: ReferralContext, referral: Referral) -> None:
     if notes:
         referral.reason = "; ".join(notes)
     session.flush()
+    events.completed(session, referral, at=now)
     if credited:
         upgrade_on_event(session, program, credited, registry=registry, clock=clock)
 
@@ -237,6 +239,7 @@ def _reward(context: ReferralContext, referral: Referral) -> None:
 def _post(
     context: ReferralContext, referral: Referral, member: Member, side: str, points: int, reason: str, now: datetime
 ) -> int:
+    cause = {"type": "referral", "referral_id": referral.id, "side": side}
     posting = context.ledger.earn(
         member,
         points,
@@ -245,14 +248,10 @@ def _post(
         reason=reason,
         actor="referrals",
         source=("referral", str(referral.id)),
+        cause=cause,
     )
     if not posting.replayed:
-        context.registry.points_posted(
-            program=context.program,
-            member=member,
-            posting=posting,
-            cause={"type": "referral", "referral_id": referral.id, "side": side},
-        )
+        context.registry.points_posted(program=context.program, member=member, posting=posting, cause=cause)
     return posting.entry_id
 
 

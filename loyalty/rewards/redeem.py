@@ -22,6 +22,7 @@ from loyalty.clock import Clock
 from loyalty.db import is_id
 from loyalty.ledger import MAX_KEY_LENGTH, Ledger, scoped_key
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Storefront
+from loyalty.rewards import events
 from loyalty.rewards.catalog import availability, get_reward, price, reward_type
 from loyalty.rewards.types import RedemptionRequest, RewardNotIssued, generated_code
 
@@ -149,6 +150,12 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
                     reason=f"Reward: {reward.name}",
                     actor=actor or "rewards",
                     source=("reward", str(reward.id)),
+                    cause={
+                        "type": "reward",
+                        "reward_id": reward.id,
+                        "reward": reward.name,
+                        "redemption_id": redemption.id,
+                    },
                 )
                 redemption.entry_id = posting.entry_id
             issued = kind.issue(_request(ctx, redemption, reward, member), reward.config)
@@ -174,6 +181,7 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
         session.add(redemption)
         session.flush()
         return redemption
+    events.record(session, "reward.redeemed", redemption, reward, at=now)
     ctx.registry.reward_redeemed(program=program, member=member, redemption=redemption)
     return redemption
 
@@ -290,6 +298,7 @@ def cancel(
     redemption.status, redemption.cancelled_at = "cancelled", ctx.clock.now()
     redemption.actor = actor or redemption.actor
     session.flush()
+    events.record(session, "reward.cancelled", redemption, reward, at=redemption.cancelled_at)
     return redemption
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
+from loyalty.messages import outbox
 from loyalty.models import Member, Program, Tier, TierChange
 from loyalty.tiers.schemes import load_settings, scheme_of
 
@@ -176,11 +177,12 @@ def set_member_tier(
 
 
 def record_changes(session: Session, program_id: int, changes: list[tuple], now: datetime, registry) -> None:
-    """Write the tier history and tell the plugins (``tier_changed``) about each change.
+    """Write the tier history, record a ``tier.changed`` event per change, and tell the plugins (``tier_changed``).
 
     ``changes``: ``(member_id, old tier id, new tier id, reason, qualifying value)``
-    tuples, written in one executemany; the members are loaded only when a
-    plugin listens.
+    tuples; the history and the events are one executemany each (a nightly
+    recalculation moves thousands at once), the program's tiers one read;
+    the members are loaded only when a plugin listens.
     """
     if not changes:
         return
@@ -199,6 +201,7 @@ def record_changes(session: Session, program_id: int, changes: list[tuple], now:
             for member_id, old, new, reason, value in changes
         ],
     )
+    outbox.record_many(session, tier_events(session, program_id, changes, now))
     if not registry.pm.hook.tier_changed.get_hookimpls():
         return  # nobody listens: no need to load the members
     program = session.get(Program, program_id)
@@ -213,6 +216,41 @@ def record_changes(session: Session, program_id: int, changes: list[tuple], now:
             new_tier=session.get(Tier, new) if new else None,
             reason=reason,
         )
+
+
+def tier_events(session: Session, program_id: int, changes: list[tuple], now: datetime) -> list[dict]:
+    """The ``tier.changed`` rows of ``changes``: from and to which tier, up or down (by rank), and why."""
+    tiers = {
+        row.id: row
+        for row in session.execute(select(Tier.id, Tier.name, Tier.rank).where(Tier.program_id == program_id))
+    }
+
+    def part(tier_id):
+        return {"id": tier_id, "name": tiers[tier_id].name} if tier_id in tiers else None
+
+    def rank(tier_id):
+        return tiers[tier_id].rank if tier_id in tiers else None
+
+    rows = []
+    for member_id, old, new, reason, value in changes:
+        up = rank(old) is None or (rank(new) is not None and rank(new) > rank(old))
+        rows.append(
+            outbox.row(
+                program_id,
+                "tier.changed",
+                at=now,
+                member_id=member_id,
+                data={
+                    "from": part(old),
+                    "to": part(new),
+                    "direction": "up" if up else "down",
+                    "reason": reason,
+                    # A decimal string, as the API writes values (points, money or orders, by the scheme).
+                    "qualifying_value": None if value is None else format(Decimal(value).normalize(), "f"),
+                },
+            )
+        )
+    return rows
 
 
 def history(session: Session, member: Member, *, limit: int = 50) -> list[TierChange]:

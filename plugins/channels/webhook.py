@@ -104,7 +104,11 @@ def _check_url(value: str) -> None:
 class WebhookConfig(ChannelConfigSchema):
     """One endpoint: where to POST, and the secret to sign with (made when left out)."""
 
-    url = fields.String(required=True, validate=_check_url)
+    url = fields.String(
+        required=True,
+        validate=_check_url,
+        error_messages={"required": "give the endpoint's URL, like https://hooks.example.com/loyalty"},
+    )
     secret = fields.String(load_default=new_secret, validate=_check_secret)
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
@@ -202,6 +202,11 @@ def rotate(session: Session, destination: Destination, *, clock: Clock, registry
     destination.config = {**destination.config, **secrets}
     destination.updated_at = clock.now()
     return secrets
+
+
+def delivery_count(session: Session, destination: Destination) -> int:
+    """How many deliveries a destination has (what removing it deletes)."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.destination_id == destination.id))
 
 
 def get_delivery(session: Session, delivery_id, *, program: Program | None = None) -> Delivery:

@@ -4,43 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
 from loyalty.messages import addresses, outbox, sending
-from loyalty.messages.channels import Message
 from loyalty.models import Delivery, Destination
 from loyalty.plugins.channels import webhook
 from tests.helpers.receiver import Receiver
+from tests.helpers.receiver import message as message_to
 
 SECRET = webhook.new_secret()
+
+
+def message(url, *, secret=SECRET, **kw):
+    return message_to(url, secret=secret, **kw)
 
 
 @pytest.fixture
 def receiver():
     with Receiver(SECRET) as running:
         yield running
-
-
-def message(url, *, settings=None, uid="evt_0123456789abcdef", payload=None, secret=SECRET) -> Message:
-    payload = payload or {"id": uid, "type": "points.earned", "data": {"points": 5, "note": "café"}}
-    return Message(
-        delivery_id=1,
-        attempt=1,
-        event_uid=uid,
-        event_type=payload["type"],
-        payload=payload,
-        payloads=(payload,),
-        destination_id=1,
-        destination={"url": url, "secret": secret},
-        program={"slug": "acme", "name": "Acme", "currency": "USD"},
-        member=None,
-        content=None,
-        settings={"OUTBOUND_ALLOW_PRIVATE": True} if settings is None else settings,
-        now=datetime(2020, 1, 1, tzinfo=timezone.utc),  # the app's clock: not what the timestamp says
-    )
 
 
 def test_a_delivery_is_signed_per_standard_webhooks_and_verifies(receiver):

@@ -13,9 +13,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from loyalty.messages.channels import Message
 
 
 @dataclass
@@ -110,3 +113,23 @@ class Receiver:
                     pass
 
         return Handler
+
+
+def message(url, *, secret, settings=None, uid="evt_0123456789abcdef", payload=None) -> Message:
+    """A delivery as the sender hands it to a channel: to ``url``, signed with ``secret``, private addresses allowed."""
+    payload = payload or {"id": uid, "type": "points.earned", "data": {"points": 5, "note": "café"}}
+    return Message(
+        delivery_id=1,
+        attempt=1,
+        event_uid=uid,
+        event_type=payload["type"],
+        payload=payload,
+        payloads=(payload,),
+        destination_id=1,
+        destination={"url": url, "secret": secret},
+        program={"slug": "acme", "name": "Acme", "currency": "USD"},
+        member=None,
+        content=None,
+        settings={"OUTBOUND_ALLOW_PRIVATE": True} if settings is None else settings,
+        now=datetime(2020, 1, 1, tzinfo=timezone.utc),  # the app's clock: never what the timestamp says
+    )

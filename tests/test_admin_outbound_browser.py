@@ -62,10 +62,14 @@ def test_add_test_replay_enable_rotate_and_remove(app, server, session, registry
         assert "No endpoints yet." in page.inner_text("#endpoints")
         page.fill("#url", receiver.url)
         page.fill("#endpoint-name", "Receiver")
+        page.uncheck("#add-endpoint input[name=events][value=all]")
+        page.check("#add-endpoint input[name=events][value='tier.changed']")
         page.click("#add-endpoint button[type=submit]")
         page.wait_for_selector("#new-secret")
         secret = page.inner_text("#new-secret-value")
         assert secret.startswith("whsec_")
+        assert session.scalar(select(Destination)).events == ["tier.changed"]
+        session.rollback()
         receiver.secret = secret
         fits(page, width)
 

@@ -239,3 +239,48 @@ def test_pruning_deletes_what_is_finished_and_old_and_keeps_what_waits(
     clock.advance(timedelta(days=31))
     assert prune(session, now=clock.now(), days=30)["events"] >= 1
     assert not session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == "points.earned"))
+
+
+def test_removing_a_destination_while_a_sender_fans_out_to_it_waits_for_that_fan_out(
+    app, session, registry, clock, program, member, destination, is_postgres
+):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from loyalty.db import db
+    from loyalty.messages import destinations
+
+    if not is_postgres:
+        pytest.skip("SQLite has one writer: a removal and a fan-out never overlap")
+    dest_id = destination(events=("points.earned",)).id
+    record(session, program, member, points=5)
+    session.commit()
+    engine = db.engine
+    sender = Session(engine)
+    dispatch(sender, registry=registry, settings=app.config, now=clock.now())  # fanned out, not committed yet
+    done, failures = threading.Event(), []
+
+    def remove():
+        with app.app_context(), Session(engine) as other:
+            try:
+                destinations.remove(other, other.get(Destination, dest_id))
+                other.commit()
+            except Exception as exc:  # the foreign-key error this test is about
+                failures.append(exc)
+            finally:
+                done.set()
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    try:
+        waited = not done.wait(1.0)
+        sender.commit()
+    finally:
+        sender.close()
+        remover.join(30)
+    assert waited, failures  # it waited for the fan-out...
+    assert done.is_set() and failures == []  # ...then deletes the deliveries the fan-out made, and the destination
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Delivery).where(Delivery.destination_id == dest_id)) == 0
+    assert session.get(Destination, dest_id) is None

@@ -163,7 +163,13 @@ def find(session: Session, *, program: Program | None = None, channel: str | Non
 
 
 def remove(session: Session, destination: Destination) -> int:
-    """Delete the destination and its deliveries (their history too); how many deliveries went with it."""
+    """Delete the destination and its deliveries (their history too); how many deliveries went with it.
+
+    The destination's row is locked first: a sender fanning out to it holds it ``FOR KEY SHARE``
+    (:mod:`loyalty.messages.dispatch`), so the removal waits for that fan-out and then deletes its
+    deliveries too, instead of one of the two failing on the foreign key.
+    """
+    session.execute(select(Destination.id).where(Destination.id == destination.id).with_for_update())
     gone = session.execute(delete(Delivery).where(Delivery.destination_id == destination.id)).rowcount
     session.delete(destination)
     session.flush()

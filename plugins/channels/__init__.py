@@ -1,0 +1,1 @@
+"""Built-in notification channels, one plugin module each."""

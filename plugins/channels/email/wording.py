@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from loyalty.plugin_api import Template
 
-GREETING = "Hello{% if member.name %} {{ member.name }}{% endif %},"
+GREETING = "Hello{% if member.name | default(none) %} {{ member.name }}{% endif %},"
 SIGN_OFF = "The {{ program.name }} team"
 TEXT_FOOTER = (
     "\n-- \n{{ program.name }}\n{% if unsubscribe_url %}No more e-mails like this: {{ unsubscribe_url }}\n{% endif %}"

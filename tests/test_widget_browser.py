@@ -495,3 +495,23 @@ def test_the_script_included_twice_makes_one_widget(browser, storefront):
     )
     assert browser.locator("loyalty-widget").count() == 1
     assert browser.evaluate("Object.keys(window).filter(k => /loyal|widget/i.test(k))") == []
+
+
+def test_a_member_turns_the_programs_emails_off_and_on_again(browser, storefront, session, shop):
+    store = storefront()
+    browser.goto(f"{store}/?customer=c-ann")
+    box = open_widget(browser).locator("[data-part=email] input[type=checkbox]")
+    assert (
+        box.is_checked() and DEFAULT_TEXTS["emails"] in browser.locator("loyalty-widget [data-part=email]").inner_text()
+    )
+    box.uncheck()
+    browser.locator("loyalty-widget [data-part=email] input:not(:checked)").wait_for()
+    session.expire_all()
+    assert get_member(session, shop, "c-ann").unsubscribed_at is not None
+    session.rollback()
+    box = browser.locator("loyalty-widget [data-part=email] input[type=checkbox]")
+    box.check()
+    browser.locator("loyalty-widget [data-part=email] input:checked").wait_for()
+    session.expire_all()
+    assert get_member(session, shop, "c-ann").unsubscribed_at is None
+    session.rollback()

@@ -193,6 +193,12 @@ def test_a_tier_reached_is_sent_a_tier_left_is_not(app, session, registry, clock
     assert tier_went_up({"to": {"name": "Bronze", "rank": 0}}) and not tier_went_up({"to": None})
 
 
+def test_a_referral_reward_goes_to_the_referrer_only():
+    assert EMAIL.accepts({"type": "referral.completed", "data": {"points": 5}})
+    assert EMAIL.accepts({"type": "referral.completed", "data": {"role": "referrer"}})
+    assert not EMAIL.accepts({"type": "referral.completed", "data": {"role": "friend"}})
+
+
 def test_without_smtp_nothing_is_sent_and_each_delivery_says_why(app, session, registry, clock, program, mail, ann):
     mail.received.clear()
     app.config["SMTP_URL"] = None
@@ -260,3 +266,24 @@ def test_the_password_appears_in_no_delivery_error(app, session, registry, clock
     [delivery] = deliveries(session, "member.enrolled")
     assert delivery.status == "pending" and "refused the login: 535" in delivery.last_error  # fixable: retried
     assert "hunter2" not in delivery.last_error
+
+
+def test_the_one_click_link_of_an_email_stops_the_next_ones(app, session, registry, clock, program, mail, ann):
+    mail.received.clear()
+    record(session, program, ann, "member.enrolled")
+    send(app, session, registry, clock)
+    [message] = mail.messages
+    url = message["List-Unsubscribe"].strip("<>")
+    session.commit()
+    with app.app_context():  # as a mailbox provider posts it: no cookie, no token but the link's
+        answer = app.test_client().post(
+            url.removeprefix(PUBLIC),
+            data="List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
+    assert answer.status_code == 200
+    record(session, program, ann, "reward.redeemed", code="C-2")
+    send(app, session, registry, clock)
+    assert len(mail.messages) == 1
+    [skipped] = deliveries(session, "reward.redeemed")
+    assert skipped.status == "skipped" and "opted out" in skipped.last_error

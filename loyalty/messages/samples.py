@@ -1,9 +1,11 @@
 """Sample data for a template's check and preview: a made-up member, and each event type's data as events carry it.
 
-The fields are those ``docs/events.md`` shows for each type; a template
-that uses a name not here is refused when it is saved (it would fail on a
-real event too). A preview for a real member uses their name and
-address with the same sample event.
+A program's template that uses a name not here is refused when it is
+saved (it would fail on a real event too), so these must stay the fields
+the events really carry (``docs/events.md``, the catalog); docs/email.md
+shows them to template writers, and a test keeps the two equal. A
+preview for a real member uses their name and address with the same
+sample event.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def _problem(exc: Exception) -> str:
     return f"{message} (the names a template can use are in docs/email.md)"
 
 
-def check(parts: dict, *, channel=None, event_type: str | None = None, values: dict | None = None) -> dict:
+def check(parts: dict, *, event_type: str | None = None, values: dict | None = None) -> dict:
     """The parts as they would be saved (blank ones left out), or :class:`InvalidTemplate` with each part's problems.
 
     Each part must be at most :data:`MAX_LENGTH`, parse, and render with

@@ -73,8 +73,12 @@ def tier_went_up(data: dict) -> bool:
 
 class EmailChannel(NotificationChannel):
     def accepts(self, payload: dict) -> bool:
+        """A tier reached (not left); a referral's reward to the referrer (not the friend, if the event names a role)."""
+        data = payload.get("data") or {}
         if payload.get("type") == "tier.changed":
-            return tier_went_up(payload.get("data") or {})
+            return tier_went_up(data)
+        if payload.get("type") == "referral.completed":
+            return data.get("role", "referrer") == "referrer"
         return True
 
     def unavailable(self, settings) -> str | None:

@@ -315,6 +315,11 @@ FORMS = {
     ),
     "widget_access": (("origins",), ()),
     "widget_rotate": (("replaces",), ()),
+    "email": (("from_address", "from_name", "reply_to"), ()),
+    "email_disable": ((), ()),
+    "email_template": (("subject", "text", "html"), ()),
+    "email_template_reset": ((), ()),
+    "email_preview": (("subject", "text", "html", "member"), ()),
 }
 
 
@@ -407,6 +412,18 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
         },
         ("/admin/acme/widget/origins", None): {"origins": "https://shop.example\nhttps://eu.shop.example"},
         ("/admin/acme/widget/rotate", None): {"replaces": "lw_…abcd"},
+        ("/admin/acme/email", None): {"from_address": "rewards@acme.example", "from_name": "Acme", "reply_to": ""},
+        ("/admin/acme/email/points.earned", None): {
+            "subject": "{{ points | points }} for {{ member.name }}",
+            "text": "Hello {{ member.name }}",
+            "html": "<p>{{ points }}</p>",
+        },
+        ("/admin/acme/email/tier.changed/preview", None): {
+            "subject": "{{ event.to.name }}",
+            "text": "",
+            "html": "",
+            "member": "c-ann",
+        },
     }
 
 
@@ -438,6 +455,7 @@ def catalog(session, shop, clock, registry):
         "rule_id": [str(rule.id)],
         "reward_id": [str(reward.id)],
         "action": ["pause", "resume", "enable", "origins", "disable"],
+        "kind": ["points.earned", "tier.changed"],
     }
 
 

@@ -62,8 +62,10 @@ TEMPLATES = {
             """
 You are now a member of {{ program.name }}: every order earns you points,
 and points become rewards.
-{% if event.points is defined and event.points %}
-As a welcome, {{ event.points | points }} are already yours.
+{% if event.referral_code is defined and event.referral_code %}
+
+Your code for friends: {{ event.referral_code }}. When a friend orders with
+it, you both get points.
 {% endif %}
 """
         ),
@@ -73,9 +75,10 @@ As a welcome, {{ event.points | points }} are already yours.
             + GREETING
             + """</p>
 <p>You are now a member of <b>{{ program.name }}</b>: every order earns you points, and points become rewards.</p>
-{% if event.points is defined and event.points %}<p """
+{% if event.referral_code is defined and event.referral_code %}<p>Your code for friends (when a friend orders with it, you both get points):</p>
+<p """
             + HIGHLIGHT
-            + """>{{ event.points | points }} to start</p>{% endif %}
+            + """>{{ event.referral_code }}</p>{% endif %}
 <p>"""
             + SIGN_OFF
             + """</p>
@@ -87,12 +90,12 @@ As a welcome, {{ event.points | points }} are already yours.
         text=_text(
             """
 You earned {{ points | points }}.
-{% for item in events if item.reason is defined and item.reason %}
-- {{ item.points | default(0) | points }}: {{ item.reason }}
-{%- endfor %}
-{% set last = events | last if events else {} %}{% if last.balance is defined %}
-Your balance is now {{ last.balance | points }}.
+{% if events | selectattr("reason", "defined") | list %}
+
 {% endif %}
+{% for item in events if item.reason is defined and item.reason %}
+- {{ item.points | default(0) | points }}: {{ item.reason }}{{ " (yours to spend from " ~ (item.release_at | date) ~ ")" if item.status is defined and item.status == "pending" and item.release_at is defined and item.release_at else "" }}
+{% endfor %}
 """
         ),
         html=_html(
@@ -104,9 +107,8 @@ Your balance is now {{ last.balance | points }}.
             + HIGHLIGHT
             + """>+{{ points | points }}</p>
 {% set reasons = events | selectattr("reason", "defined") | list %}{% if reasons %}
-<ul style="padding-left:20px;">{% for item in reasons %}<li>{{ item.points | default(0) | points }}: {{ item.reason }}</li>{% endfor %}</ul>
+<ul style="padding-left:20px;">{% for item in reasons %}<li>{{ item.points | default(0) | points }}: {{ item.reason }}{% if item.status is defined and item.status == "pending" and item.release_at is defined and item.release_at %} <span style="color:#71717a;">(yours to spend from {{ item.release_at | date }})</span>{% endif %}</li>{% endfor %}</ul>
 {% endif %}
-{% set last = events | last if events else {} %}{% if last.balance is defined %}<p>Your balance is now <b>{{ last.balance | points }}</b>.</p>{% endif %}
 <p>"""
             + SIGN_OFF
             + """</p>
@@ -143,6 +145,7 @@ Spend them on a reward before then, and they are not lost.
             + """
 Congratulations: you reached {{ tier.name | default("a new tier") }} in {{ program.name }}.
 {% if tier.perks is defined and tier.perks %}
+
 What it gives you: {{ tier.perks }}
 {% endif %}
 """
@@ -170,9 +173,11 @@ What it gives you: {{ tier.perks }}
             """
 Your reward{% if event.reward is defined and event.reward.name is defined %} "{{ event.reward.name }}"{% endif %} is ready.
 {% if event.code is defined and event.code %}
+
 Your code: {{ event.code }}
 Enter it at checkout.
-{% endif %}{% if event.expires_at is defined and event.expires_at %}
+{% endif %}
+{% if event.expires_at is defined and event.expires_at %}
 Use it by {{ event.expires_at | date }}.
 {% endif %}
 """
@@ -193,12 +198,13 @@ Use it by {{ event.expires_at | date }}.
         ),
     ),
     "referral.completed": Template(
-        subject="Your referral paid off{% if event.points is defined and event.points %}: {{ event.points | points }}{% endif %}",
+        subject="Your referral paid off{% if event.referrer_points is defined and event.referrer_points %}: {{ event.referrer_points | points }}{% endif %}",
         text=_text(
             """
 A friend you referred to {{ program.name }} placed their order. Thank you!
-{% if event.points is defined and event.points %}
-You earned {{ event.points | points }} for it.
+{% if event.referrer_points is defined and event.referrer_points %}
+
+You earned {{ event.referrer_points | points }} for it.
 {% endif %}
 """
         ),
@@ -208,9 +214,9 @@ You earned {{ event.points | points }} for it.
             + GREETING
             + """</p>
 <p>A friend you referred to <b>{{ program.name }}</b> placed their order. Thank you!</p>
-{% if event.points is defined and event.points %}<p """
+{% if event.referrer_points is defined and event.referrer_points %}<p """
             + HIGHLIGHT
-            + """>+{{ event.points | points }}</p>{% endif %}
+            + """>+{{ event.referrer_points | points }}</p>{% endif %}
 <p>"""
             + SIGN_OFF
             + """</p>

@@ -112,5 +112,6 @@ def test_no_link_of_any_shape_answers_500_or_changes_anything(app, session, prog
         answer = visit(
             app, method, path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
         )
-        assert answer.status_code in (400, 404, 405), (path, answer.status_code)
+        # 308: an encoded slash made "//", which the router answers with the merged path (a link that is not one)
+        assert answer.status_code in (308, 400, 404, 405), (path, answer.status_code)
     assert not opted_out(session, ann)

@@ -39,10 +39,8 @@ PAGE_HEADERS = {
 def _secure(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     if not request.path.startswith("/webhooks/"):
-        for (
-            name,
-            value,
-        ) in PAGE_HEADERS.items():  # a view with a stricter or its own policy (a sandboxed frame) keeps it
+        # A view that set its own policy (the admin's sandboxed e-mail preview frame) keeps it.
+        for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
     return response
 

@@ -161,12 +161,12 @@ def test_a_4xx_answer_is_retried_with_the_same_message_id_and_a_5xx_one_fails_wi
 def test_the_message_id_is_the_same_on_every_attempt(app, session, registry, clock, program, mail, ann):
     mail.answers.extend(["421 4.7.0 Busy", "421 4.7.0 Busy"])
     mail.received.clear()
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     for _ in range(3):
         send(app, session, registry, clock)
         clock.advance(timedelta(hours=1))
     [message] = mail.messages
-    [delivery] = deliveries(session, "member.enrolled")
+    [delivery] = deliveries(session, "points.expiring")
     assert delivery.attempts == 3
     assert message["Message-ID"].startswith("<evt_") and f".{delivery.id}@" in message["Message-ID"]
 
@@ -202,9 +202,9 @@ def test_a_referral_reward_goes_to_the_referrer_only():
 def test_without_smtp_nothing_is_sent_and_each_delivery_says_why(app, session, registry, clock, program, mail, ann):
     mail.received.clear()
     app.config["SMTP_URL"] = None
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     send(app, session, registry, clock)
-    [delivery] = deliveries(session, "member.enrolled")
+    [delivery] = deliveries(session, "points.expiring")
     assert delivery.status == "skipped" and "SMTP is not configured" in delivery.last_error
     assert mail.messages == []
 
@@ -213,17 +213,18 @@ def test_an_unreachable_server_is_retried(app, session, registry, clock, program
     from tests.helpers.live_server import free_port
 
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}?starttls=false"
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     send(app, session, registry, clock)
-    [delivery] = deliveries(session, "member.enrolled")
+    [delivery] = deliveries(session, "points.expiring")
     assert delivery.status == "pending" and "could not reach 127.0.0.1" in delivery.last_error
 
 
 def test_starttls_is_required_unless_the_url_says_otherwise(app, session, registry, clock, program, mail, ann):
+    mail.received.clear()
     app.config["SMTP_URL"] = mail.url.replace("?starttls=false", "")
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     send(app, session, registry, clock)
-    [delivery] = deliveries(session, "member.enrolled")
+    [delivery] = deliveries(session, "points.expiring")
     assert delivery.status == "pending" and "does not offer STARTTLS" in delivery.last_error
     assert mail.messages == []
 
@@ -261,16 +262,16 @@ def test_the_password_appears_in_no_delivery_error(app, session, registry, clock
 
     monkeypatch.setattr(smtplib.SMTP, "login", refuse)
     app.config["SMTP_URL"] = mail.url.replace("smtp://", "smtp://robot:hunter2@")
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     send(app, session, registry, clock)
-    [delivery] = deliveries(session, "member.enrolled")
+    [delivery] = deliveries(session, "points.expiring")
     assert delivery.status == "pending" and "refused the login: 535" in delivery.last_error  # fixable: retried
     assert "hunter2" not in delivery.last_error
 
 
 def test_the_one_click_link_of_an_email_stops_the_next_ones(app, session, registry, clock, program, mail, ann):
     mail.received.clear()
-    record(session, program, ann, "member.enrolled")
+    record(session, program, ann, "points.expiring", points=5, expires_at="2026-02-01T00:00:00Z")
     send(app, session, registry, clock)
     [message] = mail.messages
     url = message["List-Unsubscribe"].strip("<>")

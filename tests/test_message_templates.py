@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jinja2 import UndefinedError
 from sqlalchemy import select
 
 from loyalty.messages import templates
@@ -126,10 +127,14 @@ def test_preview_uses_a_real_member_or_a_made_up_one_and_unsaved_parts(app, sess
     assert list(refused.value.problems) == ["html"]
 
 
-def test_a_saved_template_that_fails_on_real_data_falls_back_to_the_default(session, program, clock):
+def test_a_saved_template_that_fails_on_real_data_raises_for_the_sender_and_a_default_never_does(
+    session, program, clock
+):
     templates.save(session, EMAIL, "reward.redeemed", program, {"subject": "Code {{ event.code }}"}, at=clock.now())
     session.commit()
-    composed = templates.compose(
-        session, EMAIL, "reward.redeemed", program=PROGRAM, member={"name": "A"}, payloads=[{"data": {}}]
-    )
-    assert composed["subject"] == "Your reward"  # the default, which makes do without a code
+    bare = {"program": PROGRAM, "member": {"name": "A"}, "payloads": [{"data": {}}]}
+    with pytest.raises(UndefinedError):  # the sender fails this delivery with the reason (test_messages_outbox)
+        templates.compose(session, EMAIL, "reward.redeemed", **bare)
+    templates.reset(session, EMAIL.name, "reward.redeemed", program)
+    session.commit()
+    assert templates.compose(session, EMAIL, "reward.redeemed", **bare)["subject"] == "Your reward"

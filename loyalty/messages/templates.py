@@ -10,15 +10,14 @@ strings or numbers (``'x' * 10**9``): a template cannot stall a sender.
 A program's template is checked before it is saved (:func:`check`): it
 must parse, and render against sample data of its event type with
 nothing undefined, so a typo is an error in the admin rather than a
-broken e-mail. Sending never fails on wording (:func:`compose`): a
-program's template that breaks on an event's real data falls back to
-the channel's default, and a default that meets less data than it hoped
-for renders what it has.
+broken e-mail. Should one still break on an event's real data,
+:func:`compose` raises and the sender fails that delivery with the
+reason; a channel's default wording that meets less data than it reads
+renders what it has.
 """
 
 from __future__ import annotations
 
-import logging
 import operator
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -31,8 +30,6 @@ from loyalty import errors
 from loyalty.messages import samples, unsubscribe
 from loyalty.models import MessageTemplate, Program
 from loyalty.wording import points_text
-
-log = logging.getLogger("loyalty.messages")
 
 PARTS = ("subject", "text", "html")
 #: The longest part a program may save (characters): a subject is a line, a body an e-mail.
@@ -166,21 +163,21 @@ def render(parts: dict, values: dict, *, lenient: bool = False) -> dict:
 
 
 def compose(session, channel, event_type: str, *, program: dict, member: dict | None, payloads) -> dict:
-    """The rendered message for one delivery. Never raises for a template: the fallbacks are in the module's doc."""
+    """The rendered message for one delivery.
+
+    A program's own template that fails on this event's data raises (the
+    sender records it as the delivery's failure, with the reason, for the
+    admin to see); the channel's default wording never does: should an
+    event carry less than it reads, it renders what there is.
+    """
     values = context(program=program, member=member, payloads=payloads)
     parts = wording(session, channel, event_type, program["slug"])
-    default = default_wording(channel, event_type)
+    if parts != default_wording(channel, event_type):
+        return render(parts, values)
     try:
         return render(parts, values)
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
-        if parts != default:
-            log.warning(
-                "program %s: its %s template failed (%s); the default is sent", program["slug"], event_type, exc
-            )
-        try:
-            return render(default, values)
-        except (TemplateError, ArithmeticError, TypeError, ValueError):
-            return render(default, values, lenient=True)
+    except (TemplateError, ArithmeticError, TypeError, ValueError):
+        return render(parts, values, lenient=True)
 
 
 def _problem(exc: Exception) -> str:

@@ -18,6 +18,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     auth,
     catalog,
     dashboard,
+    email,
     finance,
     members,
     operations,

@@ -86,6 +86,7 @@ TEXT_GROUPS = (
         ),
     ),
     ("Referrals", ("referral_heading", "referral_body", "share", "share_text")),
+    ("E-mail", ("emails",)),
     (
         "Activity",
         tuple(key for key in DEFAULT_TEXTS if key.startswith("activity_") or key in ("no_activity", "show_more")),

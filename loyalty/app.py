@@ -19,7 +19,7 @@ from loyalty import config as config_module
 from loyalty.api import member as member_api
 from loyalty.clock import SystemClock
 from loyalty.db import configure_engine, db
-from loyalty.web import headers, health
+from loyalty.web import headers, health, unsubscribe
 
 #: Paths machines call: stores' webhooks, and the API with its bearer keys.
 MACHINE_PATHS = ("/webhooks/", "/api/")
@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     health.init_app(app)
     headers.init_app(app)
     webhooks.init_app(app)
+    unsubscribe.init_app(app)
     api.init_app(app)
     member_api.init_app(app)
     admin.init_app(app)  # after the others: it exempts their blueprints from CSRF (machines have no session)

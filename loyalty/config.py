@@ -12,6 +12,15 @@ machine with nothing set:
     instance folder, so restarts do not sign everyone out.
 ``LOYALTY_INSTANCE_PATH``
     Where the instance folder (SQLite file, secret key) lives.
+``SMTP_URL``
+    Where e-mail to members is sent (:mod:`loyalty.plugins.channels.email`):
+    ``smtp://user:password@host:587`` (STARTTLS, required),
+    ``smtps://user:password@host:465`` (TLS from the start), or
+    ``smtp://host:25?starttls=false`` for a relay on the same machine or a
+    test server (no TLS: only where nothing travels over a network). Unset:
+    no e-mail is sent (deliveries are recorded as skipped, and the admin
+    says so). Read as is, without the ``LOYALTY_`` prefix, as mail tools
+    name it; it holds a password, so nothing logs or shows it whole.
 ``LOYALTY_*``
     Any other Flask setting, e.g. ``LOYALTY_WEBHOOK_MAX_BYTES``; values are
     parsed as JSON where they can be (Flask's ``from_prefixed_env``).
@@ -56,4 +65,5 @@ def from_environment(instance_path: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SECRET_KEY": secret_key(instance_path),
+        "SMTP_URL": os.environ.get("SMTP_URL", "").strip() or None,
     }

@@ -47,6 +47,7 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.rewards.codes",
     "loyalty.plugins.rewards.stripe_promotion",
     "loyalty.plugins.channels.webhook",
+    "loyalty.plugins.channels.email",
 )
 
 #: What a registered type must have, per registration hook (checked by :mod:`loyalty.plugin_contracts`).

@@ -320,6 +320,11 @@ FORMS = {
     "outbound_confirm": (("replaces",), ()),
     "outbound_test": (("event_type",), ()),
     "outbound_replay": ((), ()),
+    "email": (("from_address", "from_name", "reply_to"), ()),
+    "email_disable": ((), ()),
+    "email_template": (("subject", "text", "html"), ()),
+    "email_template_reset": ((), ()),
+    "email_preview": (("subject", "text", "html", "member"), ()),
 }
 
 
@@ -417,6 +422,18 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
         ("/admin/acme/outbound/add", None): {"url": "https://93.184.215.14/loyalty", "name": "CRM", "events": "all"},
         (f"/admin/acme/outbound/{destination}/test", None): {"event_type": "points.earned"},
         (f"/admin/acme/outbound/{destination}/rotate", None): {"replaces": "whsec_…abcd"},
+        ("/admin/acme/email", None): {"from_address": "rewards@acme.example", "from_name": "Acme", "reply_to": ""},
+        ("/admin/acme/email/points.earned", None): {
+            "subject": "{{ points | points }} for {{ member.name }}",
+            "text": "Hello {{ member.name }}",
+            "html": "<p>{{ points }}</p>",
+        },
+        ("/admin/acme/email/tier.changed/preview", None): {
+            "subject": "{{ event.to.name }}",
+            "text": "",
+            "html": "",
+            "member": "c-ann",
+        },
     }
 
 
@@ -462,6 +479,7 @@ def catalog(session, shop, clock, registry):
         "destination_id": [str(endpoint.id)],
         "delivery_id": [str(delivery.id)],
         "action": ["pause", "resume", "enable", "origins", "disable", "rotate", "remove"],
+        "kind": ["points.earned", "tier.changed"],
     }
 
 

@@ -15,6 +15,7 @@ API = "/api/v1"
 OPERATIONS = {
     ("post", "/members"): "enrolMember",
     ("get", "/members/{external_id}"): "getMember",
+    ("patch", "/members/{external_id}"): "updateMember",
     ("get", "/members/{external_id}/transactions"): "listTransactions",
     ("post", "/members/{external_id}/adjustments"): "createAdjustment",
     ("post", "/events"): "createEvent",

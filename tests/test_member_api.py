@@ -546,6 +546,7 @@ def test_the_member_api_has_its_own_openapi_document(client):
         "/member/v1/{program}/program",
         "/member/v1/{program}/me",
         "/member/v1/{program}/me/activity",
+        "/member/v1/{program}/me/subscription",
         "/member/v1/{program}/rewards",
         "/member/v1/{program}/me/redemptions",
     }

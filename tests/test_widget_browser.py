@@ -495,3 +495,20 @@ def test_the_script_included_twice_makes_one_widget(browser, storefront):
     )
     assert browser.locator("loyalty-widget").count() == 1
     assert browser.evaluate("Object.keys(window).filter(k => /loyal|widget/i.test(k))") == []
+
+
+def test_a_member_turns_the_programs_emails_off_and_on_again(browser, storefront, session, shop):
+    store = storefront()
+    browser.goto(f"{store}/?customer=c-ann")
+    panel = open_widget(browser)
+    assert DEFAULT_TEXTS["emails"] in panel.locator("[data-part=email]").inner_text()
+    for wanted in (False, True):
+        box = panel.locator("[data-part=email] input[type=checkbox]")
+        assert box.is_checked() is not wanted
+        with browser.expect_response(lambda r: r.url.endswith("/me/subscription") and r.request.method == "PUT") as put:
+            box.set_checked(wanted)
+        assert put.value.status == 200 and put.value.json() == {"subscribed": wanted}
+        panel.locator(f"[data-part=email] input{':checked' if wanted else ':not(:checked)'}").wait_for()
+        session.expire_all()
+        assert (get_member(session, shop, "c-ann").unsubscribed_at is None) is wanted
+        session.rollback()

@@ -156,7 +156,8 @@ class MessageTemplate(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     channel: Mapped[str] = mapped_column(String(64))
-    #: ``welcome``, ``points_earned``, ``points_expiring``, ``tier_reached``, ``reward_issued``, ``referral_reward``.
+    #: The event type the wording is for: ``member.enrolled`` (welcome), ``points.earned``, ``points.expiring``,
+    #: ``tier.changed`` (tier reached), ``reward.redeemed`` (reward issued), ``referral.completed``.
     kind: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)

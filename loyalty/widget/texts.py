@@ -76,6 +76,8 @@ DEFAULT_TEXTS = {
     "referral_body": "Give a friend {friend_points} and get {referrer_points} when they order.",
     "share": "Share",
     "share_text": "Join me at {program}",
+    # E-mail
+    "emails": "E-mails about my points and rewards",
     # Activity (titles are written by the member API, in these words)
     "activity_heading": "Recent activity",
     "no_activity": "Nothing yet",

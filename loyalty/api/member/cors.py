@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import request
 
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-ALLOWED_METHODS = "GET, POST"
+ALLOWED_METHODS = "GET, POST, PUT"
 EXPOSED_HEADERS = "Idempotent-Replayed, Retry-After"
 MAX_AGE = "600"
 

@@ -1,4 +1,5 @@
-"""``me`` (balances, tier progress, referral link, next expiry) and ``me/activity`` (entries in the member's words)."""
+"""``me`` (balances, tier progress, referral link, next expiry, e-mail choice), ``me/activity`` (entries in the
+member's words) and ``me/subscription`` (the member's choice about e-mails)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from flask import g
 from loyalty.api import cursors
 from loyalty.api.member.activity import describe_lines
 from loyalty.api.member.resources import member_resource
-from loyalty.api.member.schemas import ActivityArgs, ActivityPage, MeSchema
+from loyalty.api.member.schemas import ActivityArgs, ActivityPage, MeSchema, Subscription
 from loyalty.api.v1.members import member_view
+from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.ledger.history import member_history
+from loyalty.messages.subscriptions import set_subscribed
 from loyalty.programs.expiry import next_expiry
 from loyalty.widget.texts import texts_with_defaults
 
@@ -36,6 +39,7 @@ def me(program):
         "tier_progress": view["tier_progress"],
         "referral": {"code": view["referral_code"], "link": view["referral_link"]},
         "next_expiry": next_expiry(db.session, g.program, member),
+        "subscribed": view["subscribed"],
     }
     db.session.commit()  # an enrolment of this request
     return answer
@@ -54,3 +58,15 @@ def activity(args, program):
     data = describe_lines(db.session, page, texts_with_defaults(g.widget.texts))
     db.session.commit()
     return {"data": data, "next_cursor": cursors.next_cursor(lines, limit, lambda line: line.entry_id)}
+
+
+@blp.route("/<program>/me/subscription", methods=["PUT"])
+@blp.arguments(Subscription)
+@blp.doc(operationId="setSubscription")
+@blp.response(200, Subscription)
+def subscription(data, program):
+    """The member opts out of the program's e-mails (``subscribed: false``) or back in; saying it twice is harmless."""
+    set_subscribed(g.member, data["subscribed"], at=current_clock().now())
+    answer = {"subscribed": g.member.unsubscribed_at is None}
+    db.session.commit()
+    return answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from loyalty.api.errors import ErrorSchema
-from loyalty.api.schemas import Choice, DecimalString, PageArgs
+from loyalty.api.schemas import Choice, DecimalString, JsonBoolean, PageArgs
 from loyalty.api.schemas.rewards import RedeemSchema  # noqa: F401  (the same body as the store's API takes)
 from loyalty.models.reward import PRICINGS, REDEMPTION_STATUSES
 
@@ -77,6 +77,15 @@ class MeSchema(Schema):
     tier_progress = fields.Nested(TierProgress, allow_none=True, required=True)
     referral = fields.Nested(Referral, required=True)
     next_expiry = fields.Nested(Expiry, allow_none=True, required=True)
+    subscribed = fields.Boolean(
+        required=True, metadata={"description": "Whether the member gets the program's e-mails (false: opted out)."}
+    )
+
+
+class Subscription(Schema):
+    subscribed = JsonBoolean(
+        required=True, metadata={"description": "false: no more e-mails from the program; true: e-mails again."}
+    )
 
 
 class ActivityArgs(PageArgs):

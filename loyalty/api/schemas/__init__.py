@@ -45,6 +45,15 @@ class WholeNumber(fields.Integer):
         return super()._validated(value)
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false``, never ``"no"``, ``0`` or ``"1"`` (marshmallow's Boolean takes those)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class DecimalString(fields.Decimal):
     """An exact decimal, sent as a string (``"1.50"``) so no client reads it as a float.
 

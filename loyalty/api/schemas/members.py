@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates
 
-from loyalty.api.schemas import Choice, DecimalString, Moment, WholeNumber, text
+from loyalty.api.schemas import Choice, DecimalString, JsonBoolean, Moment, WholeNumber, text
 from loyalty.ledger import MAX_AMOUNT
 from loyalty.models.ledger import ENTRY_KINDS
 from loyalty.models.member import MEMBER_STATUSES
@@ -90,6 +90,22 @@ class MemberSchema(Schema):
         allow_none=True,
         required=True,
         metadata={"description": "The share link (null until the program sets a link pattern)."},
+    )
+    subscribed = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Whether the member gets e-mails and other messages from the program; false once they "
+            "opted out (the unsubscribe link in every e-mail, the widget, or this API)."
+        },
+    )
+
+
+class MemberUpdateSchema(Schema):
+    subscribed = JsonBoolean(
+        required=True,
+        metadata={
+            "description": "false: the member opts out of messages (the store's own unsubscribe page); true: in again."
+        },
     )
 
 

@@ -11,7 +11,7 @@ from loyalty.api.errors import ErrorSchema
 from loyalty.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from loyalty.api.idempotency import idempotent, key_from_request
 from loyalty.api.resources import resource
-from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSchema, PostingSchema
+from loyalty.api.schemas.members import AdjustmentSchema, EnrolSchema, MemberSchema, MemberUpdateSchema, PostingSchema
 from loyalty.api.schemas.transactions import TransactionPageArgs, TransactionPageSchema
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -19,6 +19,7 @@ from loyalty.earning.events import Customer
 from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
+from loyalty.messages.subscriptions import set_subscribed, subscribed
 from loyalty.models import Member, Tier
 from loyalty.programs.members import find_member
 from loyalty.referrals import link_for
@@ -53,6 +54,7 @@ def member_view(member: Member) -> dict:
         "balances": _balances(member, balances),
         "referral_code": member.referral_code,
         "referral_link": link_for(g.program, member.referral_code),
+        "subscribed": subscribed(member),
     }
 
 
@@ -94,6 +96,23 @@ def get_member(external_id):
     """A member: profile, tier, and balances (available, pending, lifetime earned)."""
     view = member_view(member_or_404(external_id))
     db.session.commit()  # the key's last-used time
+    return view
+
+
+@blp.route("/members/<member:external_id>", methods=["PATCH"])
+@blp.arguments(MemberUpdateSchema)
+@blp.doc(operationId="updateMember")
+@blp.response(200, MemberSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such member in this program.")
+def update_member(data, external_id):
+    """Change what the member chose: ``subscribed`` (false opts them out of e-mails and other messages).
+
+    Opting out is kept with its time; opting out again changes nothing.
+    """
+    member = member_or_404(external_id)
+    set_subscribed(member, data["subscribed"], at=current_clock().now())
+    view = member_view(member)
+    db.session.commit()
     return view
 
 

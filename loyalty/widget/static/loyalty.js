@@ -196,7 +196,7 @@ function sample() {
         { name: "Gold", threshold: "500", perks: "Early access to sales" }],
       referrals: { referrer_points: 500, friend_points: 250 },
       widget: { sign_in_url: "https://shop.example/login", sign_up_url: "https://shop.example/register" } },
-    me: { balances: { available: 640, pending: 54 }, tier: { name: "Silver", perks: "Free shipping over $50" },
+    me: { subscribed: true, balances: { available: 640, pending: 54 }, tier: { name: "Silver", perks: "Free shipping over $50" },
       tier_progress: { metric: "points", value: "350", next_tier: { name: "Gold", threshold: "500", remaining: "150" },
         keep: { threshold: "150", by: year } },
       referral: { code: "SAM-7Q2K", link: "https://shop.example/?ref=SAM-7Q2K" }, next_expiry: { points: 120, at: year } },
@@ -608,7 +608,27 @@ class LoyaltyWidget extends HTMLElement {
 
   memberView() {
     return [this.balanceView(), this.catalogView(this.rewards, true), this.mineView(), this.referralView(),
-      this.earnView(), this.activityView()];
+      this.earnView(), this.activityView(), this.emailView()];
+  }
+
+  /** The member's choice about the program's e-mails (PUT me/subscription); the box shows what the platform says. */
+  emailView() {
+    if (typeof this.me.subscribed !== "boolean") return null;
+    return h("div", { class: "card", "data-part": "email" }, h("label", { class: "row" },
+      h("input", { type: "checkbox", checked: this.me.subscribed, "data-k": "email",
+        onchange: (event) => this.subscribe(event.target.checked) }), this.t("emails")),
+    this.flags.emailFailed && h("p", { class: "bad", role: "alert" }, this.t("error")));
+  }
+
+  async subscribe(value) {
+    this.flags.emailFailed = false;
+    try {
+      this.me.subscribed = this.hasAttribute("preview") ? value
+        : (await this.api("me/subscription", { method: "PUT", body: { subscribed: value } })).subscribed;
+    } catch (_) {
+      this.flags.emailFailed = true;
+    }
+    this.render("email");
   }
 
   balanceView() {

@@ -191,7 +191,8 @@ def settle(session: Session, claimed: Claimed, outcome: Outcome, now: datetime) 
     )
     if done.rowcount == 0:
         return None  # the lease ran out and another sender claimed it: its outcome is the one that counts
-    destination = session.get(Destination, claimed.destination_id, with_for_update=True)
+    # FOR NO KEY UPDATE: a fan-out inserting deliveries of this destination (its foreign key's KEY SHARE) need not wait.
+    destination = session.get(Destination, claimed.destination_id, with_for_update={"key_share": True})
     if outcome.status == "delivered":
         destination.failing_since = None
     elif outcome.status in ("retry", "failed"):
@@ -241,16 +242,23 @@ class Sender:
         return moved
 
     def _settle_finished(self) -> bool:
+        """Record each finished send in a transaction of its own.
+
+        One at a time, so a transaction holds at most one delivery's row and
+        then its destination's: several senders settling at once can never
+        wait on each other in a circle (settling a batch together, in
+        different orders, deadlocked on the destinations' rows). A send whose
+        record met an outage stays in flight and is recorded after it.
+        """
         finished = [future for future in self.in_flight if future.done()]
         if not finished:
             return False
         now = self.clock.now()
         for future in finished:
             status = settle(self.session, self.in_flight[future], future.result(), now)
-            self.counts[status or "taken over"] += 1
-        self.session.commit()
-        for future in finished:
+            self.session.commit()
             del self.in_flight[future]
+            self.counts[status or "taken over"] += 1
         return True
 
     def wait(self, timeout: float) -> None:

@@ -110,6 +110,11 @@ def claim(
     for delivery in session.scalars(query):
         if len(taken) == limit:
             break
+        if delivery.status == "sending" and delivery.attempts >= MAX_ATTEMPTS:
+            # Its sender died during the last attempt: dead-lettered, as a last attempt that failed is.
+            delivery.status, delivery.lease_until = "failed", None
+            delivery.last_error = "the sender stopped during the last attempt (its lease ran out)"
+            continue
         if busy[delivery.destination_id] >= PER_DESTINATION:
             continue
         busy[delivery.destination_id] += 1

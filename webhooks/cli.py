@@ -167,6 +167,10 @@ def worker(batch, idle, once, messages):
             sender.join()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+    if sender is not None and sender.failed:
+        raise click.ClickException(
+            "the messages' sender stopped on an error (logged above); the worker stopped with it"
+        )
     if messages and once:
         sent = sending.send_due(
             db.session, registry=current_registry(), settings=current_app.config, clock=current_clock()
@@ -185,10 +189,17 @@ def _start_sender(stop: threading.Event) -> threading.Thread:
         with app.app_context():
             try:
                 sending.run(db.session, registry=registry, settings=app.config, clock=current_clock(), stop=stop)
+            except Exception:
+                # Not an outage (those it rides out): a bug. The whole worker stops with it, non-zero, so that
+                # its supervisor restarts it, rather than processing the inbox on while nothing is sent.
+                sending.log.exception("the messages' sender stopped on an error")
+                thread.failed = True
+                stop.set()
             finally:
                 db.session.remove()
 
     thread = threading.Thread(target=send, name="loyalty-messages", daemon=True)
+    thread.failed = False
     thread.start()
     return thread
 

@@ -199,9 +199,7 @@ def post_earning(session, ledger, member, points: int, *, key: str) -> list[str]
     before = session.scalar(select(func.coalesce(func.max(OutboxEvent.id), 0)))
     ledger.earn(member, points, key=key)
     session.flush()
-    if not session.scalar(
-        select(func.count()).where(OutboxEvent.id > before, OutboxEvent.type == "points.earned")
-    ):
+    if not session.scalar(select(func.count()).where(OutboxEvent.id > before, OutboxEvent.type == "points.earned")):
         outbox.record(
             session,
             member.program_id,

@@ -21,6 +21,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     finance,
     members,
     operations,
+    outbound,
     rules,
     settings,
     tiers,

@@ -175,3 +175,15 @@ class RuleFailed(LoyaltyError):
     """A rule's plugin raised while a dry run evaluated it (the message names the rule and the plugin)."""
 
     code = "rule_failed"
+
+
+class UnknownDestination(NotFound):
+    """No destination (an outbound webhook endpoint, …) with that id, in that program."""
+
+    code = "unknown_destination"
+
+
+class UnknownMessageDelivery(NotFound):
+    """No outbound delivery with that id."""
+
+    code = "unknown_delivery"

@@ -48,7 +48,10 @@ Referral checks (``register_referral_checks``)
 Notification channels (``register_notification_channels``)
     :class:`NotificationChannel`, :class:`ChannelConfigSchema`, :class:`Template`;
     what ``send`` gets and returns: :class:`Message`, :class:`Outcome`;
-    :data:`EVENT_TYPES` (the outbox's event types, the contract of ``docs/events.md``).
+    :data:`EVENT_TYPES` (the outbox's event types, the contract of ``docs/events.md``);
+    the SSRF guard for a channel that calls URLs it is given: :func:`check_public_url`
+    (raises :class:`InvalidInput`; returns the :class:`Target` to connect to),
+    :func:`allow_private` (whether ``LOYALTY_OUTBOUND_ALLOW_PRIVATE`` is set).
 
 Events (what an adapter's ``parse`` returns)
     :class:`OrderPaid`, :class:`OrderRefunded`, :class:`OrderCancelled`,
@@ -96,6 +99,7 @@ from loyalty.errors import (
     SignatureInvalid,
 )
 from loyalty.hookspecs import hookimpl
+from loyalty.messages.addresses import Target, allow_private, check_public_url
 from loyalty.messages.catalog import EVENT_TYPES
 from loyalty.messages.channels import ChannelConfigSchema, Message, NotificationChannel, Outcome, Template
 from loyalty.models import Entry, Member, Order
@@ -208,5 +212,8 @@ __all__ = [
     "Message",
     "NotificationChannel",
     "Outcome",
+    "Target",
     "Template",
+    "allow_private",
+    "check_public_url",
 ]

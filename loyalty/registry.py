@@ -46,6 +46,7 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.referral_checks.velocity",
     "loyalty.plugins.rewards.codes",
     "loyalty.plugins.rewards.stripe_promotion",
+    "loyalty.plugins.channels.webhook",
 )
 
 #: What a registered type must have, per registration hook (checked by :mod:`loyalty.plugin_contracts`).

@@ -45,6 +45,16 @@ def test_the_guide_shows_the_example_plugin_as_it_is():
     pytest.fail("docs/plugins.md does not show the example's code")
 
 
+def test_the_guide_shows_the_example_channel_as_it_is():
+    source = (ROOT / "docs/examples/loyalty-chat-room/loyalty_chat_room/__init__.py").read_text()
+    for block in re.findall(r"```python\n(.*?)```", GUIDE, re.DOTALL):
+        if "class ChatRoom(" in block:
+            for line in block.strip().splitlines():
+                assert line in source, f"docs/plugins.md shows a line the example does not have: {line!r}"
+            return
+    pytest.fail("docs/plugins.md does not show the example channel's code")
+
+
 def _loyalty_imports(source: str) -> list[str]:
     return [
         line.strip()

@@ -23,6 +23,7 @@ EXAMPLES = [
     ("loyalty-largest-order", "largest_order", "tier_schemes", "largest_order", 3),
     ("loyalty-donation", "donation", "reward_types", "donation", 4),
     ("loyalty-blocked-domains", "blocked_domains", "referral_checks", "blocked_domains", 3),
+    ("loyalty-chat-room", "chat_room", "notification_channels", "chat_room", 4),
 ]
 
 BUILTIN_RULE_TYPES = {
@@ -330,7 +331,7 @@ def test_each_example_is_found_through_its_entry_point(installed_example, folder
 
 
 def test_the_examples_own_tests_pass_with_the_shipped_fixtures(installed_example):
-    """One pytest run over the four examples' tests, each written with the kit alone."""
+    """One pytest run over the examples' tests, each written with the kit alone."""
     folders = [str(ROOT / "docs" / "examples" / folder / "tests") for folder, *_ in EXAMPLES]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *folders],

@@ -131,6 +131,15 @@ class NotificationChannel:
         """Whether this event, of a type the destination wants, should go (e-mail: a tier reached, not left)."""
         return True
 
+    def refuses(self, config: dict, settings: Mapping[str, Any]) -> str | None:
+        """Why a destination's config (as ``schema`` loaded it) cannot be used here, or ``None``.
+
+        Checked when a destination is added or changed, with lookups the
+        schema cannot make (a webhook URL whose host resolves to a private
+        address); the destination is then refused with this sentence.
+        """
+        return None
+
     def unavailable(self, settings: Mapping[str, Any]) -> str | None:
         """Why this channel cannot send at all here (``SMTP_URL`` unset), or ``None``; its deliveries are skipped with it."""
         return None

@@ -54,6 +54,12 @@ Referrals and referral checks (:mod:`loyalty.testing.referrals`)
     a check's settings), ``loyalty_refer(referrer, friend_id)`` (a friend
     attributed, the checks run → the referral: ``status``, ``reason``).
 
+Notification channels (:mod:`loyalty.testing.messages`)
+    ``loyalty_add_destination(channel, config, events="all")`` (a
+    destination, validated as the CLI does), ``loyalty_record_event(type,
+    member, **data)`` (an event in the outbox), ``loyalty_send_messages()``
+    (what is due, sent now → the counts), ``loyalty_deliveries(status=None)``.
+
 The HTTP API (:mod:`loyalty.testing.api`)
     ``loyalty_api_key`` (a read+write key's secret), ``loyalty_api`` (a
     test client sending it as ``Authorization: Bearer``).
@@ -76,6 +82,12 @@ from loyalty.testing.app import (
     loyalty_session,
 )
 from loyalty.testing.earning import loyalty_add_rule, loyalty_push, order_paid
+from loyalty.testing.messages import (
+    loyalty_add_destination,
+    loyalty_deliveries,
+    loyalty_record_event,
+    loyalty_send_messages,
+)
 from loyalty.testing.referrals import loyalty_refer, loyalty_referral_terms
 from loyalty.testing.rewards import loyalty_add_reward, loyalty_award, loyalty_redeem
 from loyalty.testing.stores import (
@@ -94,6 +106,7 @@ __all__ = [
     "START",
     "STORE_SECRETS",
     "StoreClient",
+    "loyalty_add_destination",
     "loyalty_add_reward",
     "loyalty_add_rule",
     "loyalty_add_tier",
@@ -105,16 +118,19 @@ __all__ = [
     "loyalty_clock",
     "loyalty_connect_store",
     "loyalty_deliver",
+    "loyalty_deliveries",
     "loyalty_enrol",
     "loyalty_member",
     "loyalty_plugins",
     "loyalty_program",
     "loyalty_push",
+    "loyalty_record_event",
     "loyalty_recalculate",
     "loyalty_redeem",
     "loyalty_refer",
     "loyalty_referral_terms",
     "loyalty_registry",
+    "loyalty_send_messages",
     "loyalty_session",
     "loyalty_set_scheme",
     "order_paid",

@@ -1,0 +1,1 @@
+"""Built-in notification channels (outbound webhooks, e-mail), one plugin module each."""

@@ -15,6 +15,7 @@ from loyalty.cli import (
     admins,
     api_keys,
     demo,
+    demo_receiver,
     demo_store,
     events,
     jobs,
@@ -53,6 +54,7 @@ def init_app(app) -> None:
         verify,
         admins,
         demo,
+        demo_receiver,
         demo_store,
         serve,
     ):

@@ -104,9 +104,9 @@ def test_the_sender_waits_out_an_outage_and_records_the_sends_in_flight_after_it
         post_earning(session, ledger, member, 10 + n, key=f"earn-{n}")
         session.commit()
     claim = Flaky(sending.claim, 3)  # the database is away when the sender first looks
-    settle = Flaky(sending.settle, 2)  # ...and again when the first answers come back
+    settle = Flaky(sending.settle_many, 2)  # ...and again when the first answers come back
     monkeypatch.setattr(sending, "claim", claim)
-    monkeypatch.setattr(sending, "settle", settle)
+    monkeypatch.setattr(sending, "settle_many", settle)
     with caplog.at_level(logging.INFO, logger="loyalty.messages"):
         thread, stop_event, result = run_sender(app, registry, clock)
         wait_for(lambda: settled(session, 5), "the deliveries recorded")

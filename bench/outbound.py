@@ -23,7 +23,7 @@ the sender's interpreter) is a threaded ``http.server`` that answers 200 at
 once and verifies nothing (``--verify`` checks every signature with
 ``standardwebhooks``). Usage::
 
-    .venv/bin/python bench/outbound.py [--events 1000] [--endpoints 4] [--slow 2] [--skip-postgres]
+    .venv/bin/python bench/outbound.py [--events 1000] [--endpoints 4] [--slow 2] [--latency 0] [--skip-postgres]
         [--database-url postgresql+psycopg://postgres@127.0.0.1/bench_outbound] [--verify]
 """
 
@@ -52,8 +52,8 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # --- the receiver (its own process) -------------------------------------------------------
 
 
-def serve(port: int, slow: float, verify: bool) -> None:
-    """Answer 200 to every POST (after ``slow`` seconds on /slow); GET /count says how many arrived per path."""
+def serve(port: int, slow: float, verify: bool, latency: float = 0.0) -> None:
+    """Answer 200 to every POST after ``latency`` seconds (``slow`` on /slow); GET /count: how many arrived per path."""
     from standardwebhooks import Webhook
 
     verifier = Webhook(SECRET) if verify else None
@@ -72,6 +72,8 @@ def serve(port: int, slow: float, verify: bool) -> None:
                 verifier.verify(body, {k.lower(): v for k, v in self.headers.items()})
             if self.path == "/slow":
                 time.sleep(slow)
+            elif latency:
+                time.sleep(latency)
             with lock:
                 counts[self.path] = counts.get(self.path, 0) + 1
             self._answer(b"")
@@ -301,6 +303,7 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=4)
     parser.add_argument("--slow", type=float, default=2.0, help="seconds the slow endpoint takes to answer")
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every other answer takes")
     parser.add_argument("--verify", action="store_true", help="the receiver verifies every signature")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -308,9 +311,10 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        return serve(args.port, args.slow, args.verify)
+        return serve(args.port, args.slow, args.verify, args.latency)
     receiver = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--port", str(args.port), "--slow", str(args.slow)]
+        + ["--latency", str(args.latency)]
         + (["--verify"] if args.verify else [])
     )
     try:
@@ -321,7 +325,10 @@ def main() -> None:
             except Exception:
                 time.sleep(0.1)
         print("$ " + " ".join([".venv/bin/python", "bench/outbound.py", *sys.argv[1:]]))
-        print(f"receiver: {'verifies every signature' if args.verify else 'answers 200, verifies nothing'}")
+        print(
+            f"receiver: {'verifies every signature' if args.verify else 'answers 200, verifies nothing'}"
+            + (f", after {args.latency:g} s" if args.latency else "")
+        )
         runs = []
         with tempfile.TemporaryDirectory() as folder:
             if not args.skip_sqlite:

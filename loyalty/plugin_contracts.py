@@ -84,7 +84,7 @@ CONTRACTS = {
     ),
     "notification_channels": Contract(
         ("name", "title", "schema", "audience", "templates", "digests", "send"),
-        ("send", "accepts", "unavailable"),
+        ("send", "accepts", "unavailable", "refuses"),
         ("send",),
         "loyalty.messages.channels:NotificationChannel",
         "loyalty.messages.channels:ChannelConfigSchema",

@@ -315,12 +315,18 @@ FORMS = {
     ),
     "widget_access": (("origins",), ()),
     "widget_rotate": (("replaces",), ()),
+    "outbound_add": (("url", "name", "events"), ()),
+    "outbound_state": ((), ()),
+    "outbound_confirm": (("replaces",), ()),
+    "outbound_test": (("event_type",), ()),
+    "outbound_replay": ((), ()),
 }
 
 
 def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog's ids)
     """Each admin form as a person fills it in: ``(path, action) -> fields``."""
     tier, rule, reward = catalog["tier_id"][0], catalog["rule_id"][0], catalog["reward_id"][0]
+    destination = catalog["destination_id"][0]
     tier_fields = {
         "name": "Silver",
         "threshold": "100",
@@ -407,6 +413,10 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
         },
         ("/admin/acme/widget/origins", None): {"origins": "https://shop.example\nhttps://eu.shop.example"},
         ("/admin/acme/widget/rotate", None): {"replaces": "lw_…abcd"},
+        # A public address written as one: no DNS lookup in the tests.
+        ("/admin/acme/outbound/add", None): {"url": "https://93.184.215.14/loyalty", "name": "CRM", "events": "all"},
+        (f"/admin/acme/outbound/{destination}/test", None): {"event_type": "points.earned"},
+        (f"/admin/acme/outbound/{destination}/rotate", None): {"replaces": "whsec_…abcd"},
     }
 
 
@@ -414,6 +424,7 @@ def GOOD_FORMS(catalog) -> dict:  # noqa: N802 (a table, built from the catalog'
 def catalog(session, shop, clock, registry):
     """A tier, a rule and a reward, so that forms reach real rows too: the path values to draw from."""
     from loyalty.earning.rules import add_rule
+    from loyalty.messages import destinations
     from loyalty.rewards import add_reward
     from loyalty.tiers.levels import add_tier
 
@@ -431,13 +442,26 @@ def catalog(session, shop, clock, registry):
         config={"amount": "5.00"},
         clock=clock,
     )
+    endpoint = destinations.add(
+        session,
+        shop,
+        channel="webhook",
+        config={"url": "https://93.184.215.14/hooks"},
+        events="all",
+        clock=clock,
+        registry=registry,
+        settings={},
+    )
+    delivery = destinations.send_test(session, endpoint, "points.earned", clock=clock)
     session.commit()
     return {
         "external_id": ["c-ann"],
         "tier_id": [str(tier.id)],
         "rule_id": [str(rule.id)],
         "reward_id": [str(reward.id)],
-        "action": ["pause", "resume", "enable", "origins", "disable"],
+        "destination_id": [str(endpoint.id)],
+        "delivery_id": [str(delivery.id)],
+        "action": ["pause", "resume", "enable", "origins", "disable", "rotate", "remove"],
     }
 
 

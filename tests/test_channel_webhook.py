@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
 from collections import Counter
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from loyalty.messages import addresses, outbox, sending
 from loyalty.models import Delivery, Destination
 from loyalty.plugins.channels import webhook
-from tests.helpers.receiver import Receiver
+from tests.helpers.receiver import Receiver, certificate
 from tests.helpers.receiver import message as message_to
 
 SECRET = webhook.new_secret()
@@ -97,6 +99,21 @@ def test_the_request_goes_to_the_address_that_was_checked(receiver, monkeypatch)
     outcome = webhook.WEBHOOK.send(message(f"http://pinned.test:{receiver.port}/hooks", settings={}))
     assert outcome.status == "delivered"
     assert receiver.requests[0].headers["host"] == f"pinned.test:{receiver.port}"
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to make a certificate")
+def test_over_https_the_checked_address_is_used_and_the_certificate_checked_for_the_name(monkeypatch, tmp_path):
+    """TLS to the pinned address still verifies the host name (the server name is sent, the certificate checked)."""
+    cert, key = certificate(tmp_path, "pinned-tls.test")
+    monkeypatch.setattr(webhook, "VERIFY", ssl.create_default_context(cafile=cert))
+    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(addresses, "refusal", lambda address: None)  # as if 127.0.0.1 were public
+    with Receiver(SECRET, tls=(cert, key)) as tls:
+        outcome = webhook.WEBHOOK.send(message(f"https://pinned-tls.test:{tls.port}/hooks", settings={}))
+        assert outcome.status == "delivered" and tls.requests[0].error is None
+        assert tls.requests[0].headers["host"] == f"pinned-tls.test:{tls.port}"
+        wrong = webhook.WEBHOOK.send(message(f"https://other-name.test:{tls.port}/hooks", settings={}))
+        assert wrong.status == "retry" and "certificate" in wrong.detail.lower() and len(tls.requests) == 1
 
 
 def test_a_malformed_secret_fails_for_good(receiver):

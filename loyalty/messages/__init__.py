@@ -8,5 +8,7 @@ runs) fans each event out to the destinations that want it
 (:mod:`.dispatch`) and delivers them through their notification channel
 (:mod:`.sending`): outbound webhooks, e-mail to members, or a plugin's
 channel (:mod:`.channels`, the contract). The event types are the
-contract in :mod:`.catalog`.
+contract in :mod:`.catalog`. Destinations are added, rotated, replayed
+and tested through :mod:`.destinations` (the CLI's and the admin's
+service); :mod:`.addresses` is the SSRF guard for channels that call URLs.
 """

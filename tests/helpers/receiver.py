@@ -10,6 +10,8 @@ answering (``("sleep", seconds)``), then ``200`` once the script is done.
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ class Received:
 class Receiver:
     """Start with ``with Receiver(secret) as receiver:``; ``receiver.url`` is where to send."""
 
-    def __init__(self, secret: str | None = None, path: str = "/hooks"):
+    def __init__(self, secret: str | None = None, path: str = "/hooks", tls=None):
         self.secret = secret
         self.path = path
         self.requests: list[Received] = []
@@ -43,6 +45,12 @@ class Receiver:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:  # (certificate file, key file): HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="test-receiver", daemon=True
@@ -50,7 +58,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.path}"
 
     def __enter__(self) -> Receiver:
         self.thread.start()
@@ -133,3 +141,31 @@ def message(url, *, secret, settings=None, uid="evt_0123456789abcdef", payload=N
         settings={"OUTBOUND_ALLOW_PRIVATE": True} if settings is None else settings,
         now=datetime(2020, 1, 1, tzinfo=timezone.utc),  # the app's clock: never what the timestamp says
     )
+
+
+def certificate(folder, host: str) -> tuple[str, str]:
+    """A self-signed certificate for ``host`` (made by the openssl command): its certificate and key files."""
+    cert, key = str(folder / f"{host}.pem"), str(folder / f"{host}.key")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={host}",
+            "-addext",
+            f"subjectAltName=DNS:{host}",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

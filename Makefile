@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STORE_PORT ?= 8001
+RECEIVER_PORT ?= 8002
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint install install-test bench clean
@@ -28,14 +29,17 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-## Install, build the SQLite database from the migrations, load the demo program, serve it (HOST, PORT: where)
-## beside the demo store with the rewards widget (STORE_PORT; in the background, stopped with the platform).
+## Install, build the SQLite database from the migrations, start a receiver of outbound webhooks (RECEIVER_PORT),
+## load the demo program (its events go to the receiver), serve it (HOST, PORT: where) beside the demo store with
+## the rewards widget (STORE_PORT). The receiver and the store run in the background, stopped with the platform.
 demo: install
 	$(BIN)/loyalty db upgrade
-	$(BIN)/loyalty demo --url http://$(HOST):$(PORT) --store-url http://$(HOST):$(STORE_PORT)
-	$(BIN)/loyalty demo-store --bind $(HOST):$(STORE_PORT) --platform http://$(HOST):$(PORT) --program demo & \
-	store=$$!; trap 'kill $$store 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/loyalty serve --bind $(HOST):$(PORT)
+	$(BIN)/loyalty demo-receiver --bind $(HOST):$(RECEIVER_PORT) --program demo & \
+	receiver=$$!; trap 'kill $$receiver $$store 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/loyalty demo --url http://$(HOST):$(PORT) --store-url http://$(HOST):$(STORE_PORT) \
+		--receiver-url http://$(HOST):$(RECEIVER_PORT) && \
+	{ $(BIN)/loyalty demo-store --bind $(HOST):$(STORE_PORT) --platform http://$(HOST):$(PORT) --program demo & \
+	store=$$!; $(BIN)/loyalty serve --bind $(HOST):$(PORT); }
 
 ## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).
 test: install-test

@@ -167,6 +167,10 @@ def worker(batch, idle, once, messages):
             sender.join()
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+    if sender is not None and sender.failed:
+        raise click.ClickException(
+            "the messages' sender stopped on an error (logged above); the worker stopped with it"
+        )
     if messages and once:
         sent = sending.send_due(
             db.session, registry=current_registry(), settings=current_app.config, clock=current_clock()
@@ -186,15 +190,16 @@ def _start_sender(stop: threading.Event) -> threading.Thread:
             try:
                 sending.run(db.session, registry=registry, settings=app.config, clock=current_clock(), stop=stop)
             except Exception:
-                # A bug, not a bad delivery (those are recorded) nor an outage (ridden out): stop the
-                # whole worker, loudly, so its supervisor restarts it rather than it processing on mute.
-                logging.getLogger("loyalty.worker").exception("the messages' sender stopped; stopping the worker")
+                # Not an outage (those it rides out): a bug. The whole worker stops with it, non-zero, so that
+                # its supervisor restarts it, rather than processing the inbox on while nothing is sent.
+                sending.log.exception("the messages' sender stopped on an error")
+                thread.failed = True
                 stop.set()
-                raise
             finally:
                 db.session.remove()
 
     thread = threading.Thread(target=send, name="loyalty-messages", daemon=True)
+    thread.failed = False
     thread.start()
     return thread
 

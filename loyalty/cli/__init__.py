@@ -15,6 +15,7 @@ from loyalty.cli import (
     admins,
     api_keys,
     demo,
+    demo_receiver,
     demo_store,
     email,
     events,
@@ -55,6 +56,7 @@ def init_app(app) -> None:
         verify,
         admins,
         demo,
+        demo_receiver,
         demo_store,
         serve,
     ):

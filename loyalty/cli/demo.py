@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from secrets import token_bytes, token_urlsafe
 
 import click
+import httpx
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty import errors
 from loyalty.access.admin_users import create_admin, set_password
@@ -30,7 +32,8 @@ from loyalty.earning.rules import add_rule, list_rules
 from loyalty.invariants import verify
 from loyalty.jobs import run_job
 from loyalty.ledger import Ledger
-from loyalty.models import AdminUser, Member
+from loyalty.messages import destinations, sending
+from loyalty.models import AdminUser, Delivery, Member
 from loyalty.plugins.storefronts.standard_webhooks import sign
 from loyalty.programs.members import get_member
 from loyalty.programs.program import create_program, get_program, update_program
@@ -466,6 +469,73 @@ def build_demo(session) -> dict:
     }
 
 
+def line(event: dict) -> str:
+    """One received event as the demo prints it: type, member, points."""
+    data = event.get("data") or {}
+    member = (data.get("member") or {}).get("external_id") or "-"
+    points = data.get("points")
+    said = f"{points:+} points" if isinstance(points, int) and not isinstance(points, bool) else ""
+    return f"{event.get('type', '?'):20} {member:10} {said}".rstrip()
+
+
+def connect_receiver(session, program, receiver_url: str) -> dict:
+    """The demo's outbound endpoint on the local receiver (added once), a test event, and everything due sent.
+
+    The receiver is on this machine, so private addresses are allowed for
+    this command's process only (``OUTBOUND_ALLOW_PRIVATE``); ``loyalty
+    serve`` and the worker keep refusing them unless configured so.
+    Returns the endpoint, what was sent, how many deliveries still wait, and
+    the receiver's last events (``None`` when it did not answer).
+    """
+    settings = current_app.config
+    settings["OUTBOUND_ALLOW_PRIVATE"] = True
+    url = receiver_url.rstrip("/") + "/hooks"
+    endpoint = next(
+        (d for d in destinations.find(session, program=program, channel="webhook") if d.config.get("url") == url),
+        None,
+    )
+    if endpoint is None:
+        endpoint = destinations.add(
+            session,
+            program,
+            channel="webhook",
+            config={"url": url},
+            events=["*"],
+            clock=current_clock(),
+            registry=current_registry(),
+            settings=settings,
+            name="Demo receiver",
+        )
+    destinations.send_test(session, endpoint, "points.earned", clock=current_clock())
+    session.commit()
+    for _ in range(50):  # make demo has just started the receiver: give it a few seconds to listen
+        if _received(receiver_url) is not None:
+            break
+        time.sleep(0.2)
+    sent = sending.send_due(
+        session,
+        registry=current_registry(),
+        settings=settings,
+        clock=current_clock(),
+        budget=timedelta(seconds=20),
+    )
+    session.commit()
+    waiting = session.scalar(
+        select(func.count()).where(Delivery.destination_id == endpoint.id, Delivery.status.in_(("pending", "sending")))
+    )
+    return {"endpoint": endpoint, "sent": sent, "waiting": waiting, "received": _received(receiver_url)}
+
+
+def _received(receiver_url: str) -> list[dict] | None:
+    """The receiver's last events (``GET /events``), or ``None`` if it did not answer."""
+    try:
+        answer = httpx.get(receiver_url.rstrip("/") + "/events", timeout=5, trust_env=False)
+        answer.raise_for_status()
+        return answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
 @click.command("demo")
 @click.option(
     "--url",
@@ -479,9 +549,15 @@ def build_demo(session) -> dict:
     show_default=True,
     help="Where the demo store (loyalty demo-store) will be served: the widget is enabled for its origin.",
 )
+@click.option(
+    "--receiver-url",
+    default=None,
+    help="A receiver of outbound webhooks (loyalty demo-receiver; make demo starts one): the demo adds an "
+    "endpoint there and sends its events.",
+)
 @with_appcontext
 @transactional
-def demo(url, store_url):
+def demo(url, store_url, receiver_url):
     """Create a demo program with tiers, rules, members and orders (safe to re-run)."""
     result = build_demo(db.session)
     store = enable_widget(db.session, result["program"], store_url)
@@ -489,6 +565,7 @@ def demo(url, store_url):
     violations = verify(db.session, SLUG)
     if violations:
         raise click.ClickException("the demo broke an invariant: " + "; ".join(map(str, violations)))
+    outbound = connect_receiver(db.session, result["program"], receiver_url) if receiver_url else None
     program = result["program"]
     click.echo(
         f"Demo program '{program.slug}' ({program.name}) is ready: "
@@ -579,6 +656,8 @@ def demo(url, store_url):
         f"  {store}/hostile            a page whose own CSS is hostile\n"
         f"  The widget's settings: loyalty widget show --program {SLUG}"
     )
+    if outbound is not None:
+        _print_outbound(outbound, receiver_url)
     click.echo(
         "\nOr explore with the CLI (in .venv/bin; or run: source .venv/bin/activate):\n"
         f"  loyalty members show --program {SLUG} cust-ann\n"
@@ -592,6 +671,8 @@ def demo(url, store_url):
         "  loyalty jobs list\n"
         f"  loyalty api-keys list --program {SLUG}\n"
         f"  loyalty inbox list --program {SLUG}\n"
+        f"  loyalty outbound list --program {SLUG}\n"
+        f"  loyalty outbound deliveries --program {SLUG}\n"
         f"  loyalty storefronts list --program {SLUG}\n"
         f"  loyalty orders simulate --program {SLUG} --file docs/examples/order.json --member cust-ann\n"
         f"  loyalty events push --program {SLUG} --file docs/examples/order.json\n"
@@ -599,6 +680,26 @@ def demo(url, store_url):
         "  loyalty verify\n"
         f"Health check: {url}/healthz"
     )
+
+
+def _print_outbound(outbound: dict, receiver_url: str) -> None:
+    endpoint, sent = outbound["endpoint"], outbound["sent"]
+    click.echo(
+        f"\nOutbound webhooks: endpoint {endpoint.id} ({endpoint.config['url']}, every event, signed per Standard "
+        f"Webhooks) got {sent['delivered']} deliveries now (a test event among them)."
+    )
+    if outbound["waiting"]:
+        click.echo(
+            f"  {outbound['waiting']} deliveries wait for the receiver: loyalty demo-receiver --bind "
+            f"{receiver_url.split('://')[-1].rstrip('/')} --program {SLUG}, then loyalty outbound send"
+        )
+    received = outbound["received"]
+    if received is None:
+        click.echo(f"  The receiver at {receiver_url} did not answer.")
+    elif received:
+        click.echo("  The receiver verified and got, lately:")
+        for event in received[-5:]:
+            click.echo(f"    {line(event)}")
 
 
 def register(main) -> None:

@@ -230,6 +230,17 @@ def test_programs_update_return_window(runner, acme):
     assert "0 to 365" in fails(runner, "programs", "update", "--slug", "acme", "--return-window-days", "-1")
 
 
+def test_programs_update_expiring_notice(runner, acme):
+    assert "members told 14 days before" in ok(runner, "programs", "update", "--slug", "acme")  # the default
+    assert "members told 3 days before" in ok(
+        runner, "programs", "update", "--slug", "acme", "--expiring-notice-days", "3"
+    )
+    assert "members never told" in ok(runner, "programs", "update", "--slug", "acme", "--expiring-notice-days", "0")
+    for bad in ("-1", "366", "99999999999999999999"):
+        assert "Error" in fails(runner, "programs", "update", "--slug", "acme", "--expiring-notice-days", bad)
+    assert "members never told" in ok(runner, "programs", "update", "--slug", "acme")  # nothing changed
+
+
 def test_plugins_command(runner, app):
     output = ok(runner, "plugins")
     assert "loyalty.plugins.earning.points_per_currency (built-in)" in output

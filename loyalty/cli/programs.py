@@ -60,8 +60,13 @@ def create(slug, name, currency, clawback_policy, return_window_days):
     help="When points expire: per lot (after_days, end_of_month, end_of_year) or after inactivity.",
 )
 @click.option("--expiry-after", type=int, help="Days (after_days, inactivity), months or years.")
+@click.option(
+    "--expiring-notice-days",
+    type=int,
+    help="Tell members this many days before their points expire (points.expiring; 0: never). Default 14.",
+)
 @transactional
-def update(slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after):
+def update(slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after, expiring_notice_days):
     """Change a program's settings."""
     program = update_program(
         db.session,
@@ -71,11 +76,17 @@ def update(slug, name, clawback_policy, return_window_days, expiry_policy, expir
         return_window_days=return_window_days,
         expiry_policy=expiry_policy,
         expiry_after=expiry_after,
+        expiring_notice_days=expiring_notice_days,
     )
     expires = program.expiry_policy + (f" {program.expiry_after}" if program.expiry_after is not None else "")
     click.echo(
         f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days,"
-        f" expiry {expires}."
+        f" expiry {expires}, "
+        + (
+            f"members told {program.expiring_notice_days} days before."
+            if program.expiring_notice_days
+            else "members never told before."
+        )
     )
 
 

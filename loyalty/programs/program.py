@@ -81,11 +81,14 @@ def update_program(
     return_window_days: int | None = None,
     expiry_policy: str | None = None,
     expiry_after: int | None = None,
+    expiring_notice_days: int | None = None,
 ) -> Program:
     """Change a program's settings (the slug and currency are fixed once points exist).
 
     A new expiry policy applies to points earned from now on (lots keep the
     date they were given), and ``inactivity`` to every member's balance.
+    ``expiring_notice_days``: how many days before their points expire members
+    are told (``points.expiring``); 0 tells them never.
     """
     if name is not None:
         if not name.strip():
@@ -102,6 +105,11 @@ def update_program(
         program.return_window_days = return_window_days
     if expiry_policy is not None:
         program.expiry_policy, program.expiry_after = expiry.check(expiry_policy, expiry_after)
+    if expiring_notice_days is not None:
+        days = expiring_notice_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+            raise errors.InvalidInput(f"the expiry notice must be 0 (never) to 365 days, not {days!r}")
+        program.expiring_notice_days = days or None
     session.flush()
     return program
 

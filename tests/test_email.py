@@ -288,3 +288,47 @@ def test_the_one_click_link_of_an_email_stops_the_next_ones(app, session, regist
     assert len(mail.messages) == 1
     [skipped] = deliveries(session, "reward.redeemed")
     assert skipped.status == "skipped" and "opted out" in skipped.last_error
+
+
+def test_a_long_unsubscribe_url_stays_one_plain_header_on_the_wire():
+    """Mailbox providers read List-Unsubscribe as it is: folded into encoded words at 78 characters, it was lost."""
+    from datetime import datetime, timezone
+
+    from loyalty.messages.channels import Message
+    from loyalty.plugins.channels.email import build
+
+    url = "https://loyalty.example.com/messages/v1/a-long-program-name/unsubscribe/123456789/" + "a" * 32
+    message = Message(
+        delivery_id=7,
+        attempt=1,
+        event_uid="evt_0123456789abcdef0123456789",
+        event_type="points.earned",
+        payload={},
+        payloads=({},),
+        destination_id=1,
+        destination={"from_address": "rewards@acme.example"},
+        program={"slug": "acme", "name": "Acme", "currency": "USD"},
+        member={"external_id": "c-1", "email": "ann@example.com", "name": "Ann", "unsubscribe_url": url},
+        content={"subject": "You earned 5 points", "text": "Hello", "html": None},
+        settings={},
+        now=datetime(2026, 12, 3, tzinfo=timezone.utc),
+    )
+    raw = build(message, "ann@example.com").as_bytes()
+    assert f"\nList-Unsubscribe: <{url}>\n".encode() in raw
+    assert b"=?utf-8?" not in raw
+
+
+@pytest.mark.parametrize("address", ["rewards@d\u00e9mo.example", "r\u00e9wards@demo.example"])
+def test_a_sender_address_outside_ascii_is_refused_when_it_is_given(session, program, registry, clock, address):
+    from loyalty import errors
+
+    with pytest.raises(errors.InvalidInput, match="ASCII"):
+        mailing.enable(session, program, registry=registry, clock=clock, from_address=address)
+    session.rollback()
+
+
+def test_a_template_that_recurses_is_refused_not_a_crash():
+    from loyalty.messages import templates
+
+    with pytest.raises(templates.InvalidTemplate):
+        templates.check({"subject": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"}, event_type="points.earned")

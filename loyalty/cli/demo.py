@@ -469,11 +469,17 @@ def build_demo(session) -> dict:
     }
 
 
+#: The events whose points left the member's balance.
+TAKEN = ("points.redeemed", "points.reversed", "points.expired", "reward.redeemed")
+
+
 def line(event: dict) -> str:
     """One received event as the demo prints it: type, member, points."""
     data = event.get("data") or {}
     member = (data.get("member") or {}).get("external_id") or "-"
     points = data.get("points")
+    if isinstance(points, int) and not isinstance(points, bool) and event.get("type") in TAKEN:
+        points = -points  # events carry how many points moved; these took them from the member
     said = f"{points:+} points" if isinstance(points, int) and not isinstance(points, bool) else ""
     return f"{event.get('type', '?'):20} {member:10} {said}".rstrip()
 
@@ -686,7 +692,8 @@ def _print_outbound(outbound: dict, receiver_url: str) -> None:
     endpoint, sent = outbound["endpoint"], outbound["sent"]
     click.echo(
         f"\nOutbound webhooks: endpoint {endpoint.id} ({endpoint.config['url']}, every event, signed per Standard "
-        f"Webhooks) got {sent['delivered']} deliveries now (a test event among them)."
+        f"Webhooks) got {sent['delivered']} {'delivery' if sent['delivered'] == 1 else 'deliveries'} now "
+        "(a test event among them); a worker sends it what happens next."
     )
     if outbound["waiting"]:
         click.echo(

@@ -176,7 +176,7 @@ def compose(session, channel, event_type: str, *, program: dict, member: dict | 
         return render(parts, values)
     try:
         return render(parts, values)
-    except (TemplateError, ArithmeticError, TypeError, ValueError):
+    except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError):
         return render(parts, values, lenient=True)
 
 
@@ -213,7 +213,7 @@ def check(parts: dict, *, event_type: str | None = None, values: dict | None = N
         env = HTML if part == "html" else TEXT
         try:
             env.from_string(source).render(values)
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError) as exc:
             problems[part] = [_problem(exc)]
             continue
         kept[part] = source

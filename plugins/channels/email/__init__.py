@@ -20,6 +20,7 @@ unsubscribe link in ``List-Unsubscribe`` with ``List-Unsubscribe-Post``
 from __future__ import annotations
 
 from datetime import timedelta
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -35,10 +36,15 @@ NOT_CONFIGURED = "SMTP is not configured (SMTP_URL is not set): no e-mail is sen
 NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must be one line, without control characters")
 
 
+#: Addresses in ASCII only: an internationalised one needs SMTPUTF8 from every server on the way, and
+#: refused at the end it would be retried for a day as if the network had failed.
+ASCII_ONLY = validate.Regexp(r"^[\x21-\x7e]+$", error="Use an address in ASCII (a domain in its xn-- form).")
+
+
 class EmailConfigSchema(ChannelConfigSchema):
     from_address = fields.Email(
         required=True,
-        validate=validate.Length(max=320),
+        validate=[validate.Length(max=320), ASCII_ONLY],
         metadata={"description": "The sender members see, e.g. rewards@shop.example (the SMTP server must accept it)."},
     )
     from_name = fields.String(
@@ -50,7 +56,7 @@ class EmailConfigSchema(ChannelConfigSchema):
     reply_to = fields.Email(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=320),
+        validate=[validate.Length(max=320), ASCII_ONLY],
         metadata={"description": "Where members' answers go, if not to the from-address."},
     )
 
@@ -116,7 +122,9 @@ def build(message, to: str) -> EmailMessage:
     config = message.destination
     sender = config["from_address"]
     domain = sender.rpartition("@")[2]
-    mail = EmailMessage()
+    # Headers fold at the standard's hard limit, not at 78: folded there, a long unsubscribe URL (no spaces
+    # to fold at) came out as RFC 2047 encoded words, which no mailbox provider decodes in List-Unsubscribe.
+    mail = EmailMessage(policy=policy.default.clone(max_line_length=998))
     mail["Subject"] = message.content["subject"]
     mail["From"] = Address(_one_line(config.get("from_name") or message.program["name"]), addr_spec=sender)
     mail["To"] = Address(_one_line(message.member.get("name")), addr_spec=to)

@@ -98,6 +98,8 @@ def send(server: Server, message: EmailMessage) -> Outcome:
         return Outcome.retry(
             f"the SMTP server refused the login: {exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code
         )
+    except smtplib.SMTPNotSupportedError as exc:  # e.g. a non-ASCII address and no SMTPUTF8: no retry mends that
+        return Outcome.failed(f"the SMTP server cannot take this e-mail: {exc}")
     except smtplib.SMTPResponseException as exc:
         return _refused(exc.smtp_code, exc.smtp_error, "the SMTP server refused the message")
     except NoStartTls:

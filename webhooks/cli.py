@@ -143,6 +143,7 @@ def worker(batch, idle, once, messages):
     doubling to 30 s) and carries on once it answers; SIGTERM or Ctrl-C stops it, during a wait too.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per outbound request drowns the worker's own
     stop = threading.Event()
 
     def stopping(*_):

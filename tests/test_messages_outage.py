@@ -109,9 +109,11 @@ def test_the_sender_waits_out_an_outage_and_records_the_sends_in_flight_after_it
     monkeypatch.setattr(sending, "settle_many", settle)
     with caplog.at_level(logging.INFO, logger="loyalty.messages"):
         thread, stop_event, result = run_sender(app, registry, clock)
-        wait_for(lambda: settled(session, 5), "the deliveries recorded")
-        stop_event.set()
-        thread.join(30)
+        try:
+            wait_for(lambda: settled(session, 5), "the deliveries recorded")
+        finally:  # a sender left running would send the next tests' events
+            stop_event.set()
+            thread.join(30)
     assert "error" not in result, result
     assert claim.calls > 3 and settle.calls > 2
     rows = session.execute(select(Delivery.status, Delivery.attempts)).all()

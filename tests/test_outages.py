@@ -189,7 +189,7 @@ class TestTheInboxLeavesDeliveriesAloneInAnOutage:
             raise lost()
 
         monkeypatch.setattr(inbox, "process", down)
-        monkeypatch.setattr(inbox, "process_paid_orders", down)
+        monkeypatch.setattr(inbox, "process_together", down)
         with pytest.raises(OperationalError):
             inbox.process_batch(session, registry=registry, clock=clock)
         session.rollback()
@@ -205,7 +205,7 @@ class TestTheInboxLeavesDeliveriesAloneInAnOutage:
             raise OperationalError("UPDATE accounts", {}, sqlite_locked())
 
         monkeypatch.setattr(inbox, "process", locked)
-        monkeypatch.setattr(inbox, "process_paid_orders", locked)
+        monkeypatch.setattr(inbox, "process_together", locked)
         with pytest.raises(OperationalError):
             inbox.process_batch(session, registry=registry, clock=clock)
         with pytest.raises(OperationalError):
@@ -215,7 +215,7 @@ class TestTheInboxLeavesDeliveriesAloneInAnOutage:
 
     def test_a_bug_still_falls_back_to_one_by_one(self, app, shop, session, registry, clock, monkeypatch):
         send_orders(app, 2)
-        monkeypatch.setattr(inbox, "process_paid_orders", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")))
+        monkeypatch.setattr(inbox, "process_together", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")))
         done = inbox.process_batch(session, registry=registry, clock=clock)
         assert [d.status for d in done] == ["processed", "processed"]  # one by one does not use the fast path
 

@@ -111,7 +111,7 @@ def test_custom_event_awards_count_by_when_the_events_happened(add_rule, push, c
 
 
 def test_the_workers_set_based_path_counts_the_same(add_rule, push, session, program, registry, clock):
-    from loyalty.earning.batch import process_paid_orders
+    from loyalty.earning.batch import process_together
 
     _capped(add_rule)
     for name in ("c-1", "c-2"):
@@ -121,9 +121,10 @@ def test_the_workers_set_based_path_counts_the_same(add_rule, push, session, pro
     batch = [
         order_paid("1.00", customer=name, order_id=f"{name}-third", occurred_at=clock.now()) for name in ("c-1", "c-2")
     ]
-    outcomes = process_paid_orders(session, program, batch, registry=registry, clock=clock)
+    handed = []
+    outcomes = process_together(session, program, batch, registry=registry, clock=clock, one_by_one=handed.append)
     session.commit()
-    assert all(outcome is not None for outcome in outcomes)  # both went the set-based way
+    assert not handed and all(outcome is not None for outcome in outcomes)  # both went the set-based way
     # c-1 has two awards in the window: capped. c-2's second order happened 40 days ago: one in the window.
     assert [outcome.points for outcome in outcomes] == [0, 10]
 

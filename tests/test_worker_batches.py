@@ -22,11 +22,24 @@ from sqlalchemy import func, select
 
 from loyalty.earning.rules import add_rule
 from loyalty.ledger import Ledger
-from loyalty.models import Account, Entry, Lot, LotConsumption, Member, Order, OutboxEvent, WebhookDelivery
+from loyalty.models import (
+    Account,
+    Entry,
+    Lot,
+    LotConsumption,
+    Member,
+    Order,
+    OutboxEvent,
+    Referral,
+    Tier,
+    TierChange,
+    WebhookDelivery,
+)
 from loyalty.programs.members import enrol
 from loyalty.programs.program import create_program
+from loyalty.referrals import set_terms
 from loyalty.storefronts.connections import add_storefront
-from loyalty.tiers.levels import add_tier, set_member_tier
+from loyalty.tiers.levels import add_tier, set_member_tier, set_scheme
 from loyalty.webhooks import inbox
 from tests.helpers import statements_issued
 from tests.helpers.webhooks import SECRETS, shopify_delivery, shopify_headers
@@ -46,6 +59,14 @@ delivery = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("customer"), st.integers(0, CUSTOMERS - 1)),
     st.tuples(st.just("again"), st.integers(0, 30)),  # the store repeats an earlier delivery
+    # A paid order carrying a member's referral code (c0's or c1's): it starts a referral, processed alone.
+    st.tuples(
+        st.just("referred"),
+        st.integers(0, ORDERS - 1),
+        st.integers(0, CUSTOMERS - 1),
+        st.integers(1, 300),
+        st.sampled_from(["REFCODE2", "REFCODE3"]),
+    ),
 )
 
 _runs = itertools.count()
@@ -65,8 +86,14 @@ def setup_program(session, registry, clock, slug: str, window: int):
     add_rule(session, program, registry, type="first_order_bonus", name="First", config={"points": 25}, clock=clock)
     add_rule(session, program, registry, type="signup_bonus", name="Welcome", config={"points": 10}, clock=clock)
     add_storefront(session, program, registry, type="shopify", secret=SECRETS["shopify"], clock=clock)
+    # Rewarded at once (no review period), so a friend's order pays the referrer in the same batch.
+    set_terms(program, registry, referrer_points=50, friend_points=20, review_days=0, min_order="5")
+    set_scheme(session, program, registry, "points_earned")
+    add_tier(session, program, name="Silver", rank=2, threshold="40", earn_multiplier="1.5", clock=clock)
+    add_tier(session, program, name="Platinum", rank=3, threshold="150", earn_multiplier="2", clock=clock)
     ledger = Ledger(session, clock)
     members = [enrol(session, program, external_id=str(500 + i), clock=clock)[0] for i in range(3)]
+    members[0].referral_code, members[1].referral_code = "REFCODE2", "REFCODE3"  # the same in both programs
     # c0 owes 40 points: earned, spent, then the earning was reversed (allow_negative).
     earned = ledger.earn(members[0], 40, key="setup:earn")
     ledger.redeem(members[0], 40, key="setup:spend")
@@ -102,6 +129,8 @@ def state(session, program) -> dict:
             Entry.program_id == program.id
         )
     ).all()
+    program_members = session.scalars(select(Member).where(Member.program_id == program.id)).all()
+    tier_name = dict(session.execute(select(Tier.id, Tier.name).where(Tier.program_id == program.id)).all())
     lots = session.execute(
         select(Lot.account_id, Lot.amount, Lot.remaining, Lot.release_at).where(Lot.program_id == program.id)
     ).all()
@@ -129,8 +158,23 @@ def state(session, program) -> dict:
             )
             for e in session.scalars(select(OutboxEvent).where(OutboxEvent.program_id == program.id))
         ),
+        "tiers": sorted((m.external_id, tier_name.get(m.tier_id, "")) for m in program_members),
+        "tier_changes": sorted(
+            (members[c.member_id], tier_name.get(c.from_tier_id, ""), tier_name.get(c.to_tier_id, ""), c.reason)
+            for c in session.scalars(select(TierChange).where(TierChange.program_id == program.id))
+        ),
+        "referrals": sorted(
+            (
+                members[r.referrer_id],
+                r.friend_external_id,
+                members.get(r.friend_member_id, ""),
+                r.status,
+                r.reason or "",
+            )
+            for r in session.scalars(select(Referral).where(Referral.program_id == program.id))
+        ),
         "deliveries": [
-            (d.status, d.attempts, (d.last_error or "").replace(program.slug, "<program>"))
+            (d.status, d.attempts, (d.last_error or "").replace(program.slug, "<program>"), d.note or "")
             for d in session.scalars(
                 select(WebhookDelivery).where(WebhookDelivery.program_id == program.id).order_by(WebhookDelivery.id)
             )
@@ -210,6 +254,8 @@ def test_the_batch_posts_set_based(app, session, registry, clock):
         with statements_issued(session) as statements:
             done = inbox.process_batch(session, registry=registry, clock=clock)
         assert [d.status for d in done] == ["processed"] * orders
+        print("\n".join(s[:150].replace("\n", " ") for s in statements))
+        print("-----")
         return len(statements)
 
     small = batch_statements(5)

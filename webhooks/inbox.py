@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock, current_clock
-from loyalty.earning.batch import process_paid_orders
+from loyalty.earning.batch import process_together
 from loyalty.earning.event_checks import storable
-from loyalty.earning.events import OrderPaid
 from loyalty.earning.pipeline import PipelineCache, process
 from loyalty.models import Program, Storefront, WebhookDelivery
 from loyalty.outage import is_outage
@@ -269,38 +268,39 @@ def _apply(session, delivery, *, registry, clock, max_attempts, cache: DeliveryC
 
 
 def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: DeliveryCache) -> list[Processed]:
-    """Process claimed deliveries in order, consecutive paid orders together.
+    """Process claimed deliveries in arrival order, consecutive ones of a program together.
 
-    A run of ``orders/paid``-like deliveries goes to
-    :func:`loyalty.earning.batch.process_paid_orders`, which posts the
-    independent ones set-based and hands the rest back; those, and every
-    other delivery, are processed one by one with :func:`_apply`, in the
-    order they arrived.
+    A run of deliveries of one event each, for one program, goes to
+    :func:`loyalty.earning.batch.process_together`, which processes what
+    it can set-based, in waves, and calls back for each event it hands
+    back, at the point where it must be processed; those, and every
+    delivery of several events or none, are processed one by one with
+    :func:`_apply` (a savepoint each, its error recorded on it).
     """
     results: dict[int, Processed] = {}
-    run: list[tuple[WebhookDelivery, OrderPaid]] = []
+    run: list[tuple[WebhookDelivery, object]] = []
+
+    def one_by_one(delivery, events) -> None:
+        results[delivery.id] = _apply(
+            session, delivery, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache, parsed=events
+        )
 
     def flush() -> None:
         if not run:
             return
         program = session.get(Program, run[0][0].program_id)
-        outcomes = process_paid_orders(
-            session, program, [event for _, event in run], registry=registry, clock=clock, cache=cache
+        outcomes = process_together(
+            session,
+            program,
+            [event for _, event in run],
+            registry=registry,
+            clock=clock,
+            cache=cache,
+            one_by_one=lambda index: one_by_one(run[index][0], [run[index][1]]),
         )
-        for (delivery, event), outcome in zip(run, outcomes):
-            results[delivery.id] = (
-                _settle(delivery, "processed", clock)
-                if outcome is not None
-                else _apply(
-                    session,
-                    delivery,
-                    registry=registry,
-                    clock=clock,
-                    max_attempts=max_attempts,
-                    cache=cache,
-                    parsed=[event],
-                )
-            )
+        for (delivery, _), outcome in zip(run, outcomes):
+            if outcome is not None:
+                results[delivery.id] = _settle(delivery, "processed", clock, note=outcome.note or None)
         run.clear()
 
     for delivery in batch:
@@ -308,15 +308,13 @@ def _apply_batch(session, batch, *, registry, clock, max_attempts, cache: Delive
             events = _events(session, delivery, registry, cache)
         except errors.LoyaltyError:
             events = None  # _apply parses again and records why it cannot
-        paid_order = events is not None and len(events) == 1 and isinstance(events[0], OrderPaid)
-        if run and not (paid_order and delivery.program_id == run[0][0].program_id):
+        single = events is not None and len(events) == 1
+        if run and not (single and delivery.program_id == run[0][0].program_id):
             flush()
-        if paid_order:
+        if single:
             run.append((delivery, events[0]))
         else:
-            results[delivery.id] = _apply(
-                session, delivery, registry=registry, clock=clock, max_attempts=max_attempts, cache=cache, parsed=events
-            )
+            one_by_one(delivery, events)
     flush()
     return [results[delivery.id] for delivery in batch]
 

@@ -53,8 +53,8 @@ from loyalty.earning.events import (
 )
 from loyalty.earning.rule_types import ComputedAward, EarningContext, MemberView
 from loyalty.earning.rules import RuleSpec, active_rules
-from loyalty.ledger import Ledger, Receipt
-from loyalty.models import CustomEventRecord, Entry, Member, Order, OrderRefund, Program
+from loyalty.ledger import Ledger, NewEarning, Receipt
+from loyalty.models import CustomEventRecord, Entry, Member, Order, OrderRefund, Program, Tier
 from loyalty.programs.expiry import lot_expiry
 from loyalty.programs.members import enrol as enrol_member
 from loyalty.programs.members import find_member
@@ -98,6 +98,8 @@ class PipelineCache:
     ledger: Ledger | None = None
     #: ``(program id, event kind)`` → the active rules for that kind.
     rules: dict[tuple[int, str], list[RuleSpec]] = field(default_factory=dict)
+    #: Program id → its tiers, held here so that the session keeps them (it holds its objects weakly).
+    tiers: dict[int, list[Tier]] = field(default_factory=dict)
 
 
 def process(
@@ -321,6 +323,32 @@ class Pipeline:
             self._award_simple(member, context, f"enrolled:{member.id}", {"type": "enrolment"})
         return member, created
 
+    def welcome(self, members: list[Member]) -> None:
+        """What :meth:`member_for` does for a new member, for members a batch enrolled together.
+
+        The enrolled hook per member, the sign-up rules with the same
+        context, the awards posted at once (their keys are new: so are the
+        members), and the tier check, before any order of theirs is posted.
+        """
+        if not members:
+            return
+        rules = self.active_rules("enrolled")
+        earnings, causes = [], []
+        for member in members:
+            self.registry.member_enrolled(program=self.program, member=member)
+            context = self.context(
+                "enrolled", member_view(self.session, member, previous_paid_orders=0), self.clock.now()
+            )
+            for rule in rules:
+                for award in self.evaluate(rule, context, member):
+                    cause = {"type": "enrolment", "rule": rule.name}
+                    earnings.append(self._simple_earning(member, rule, award, f"enrolled:{member.id}", cause, context))
+                    causes.append(cause)
+        for earning, posting, cause in zip(earnings, self.ledger.earn_new(earnings), causes):
+            self._posted(earning.member, posting, cause)
+        if earnings:
+            self.tier_check(sorted({earning.member.id for earning in earnings}))
+
     def custom_event(self, event: CustomEvent) -> Outcome:
         """Record the event id once, then award it; a repeat is a duplicate (:mod:`loyalty.earning.custom_events`)."""
         # Its id and name are there and fit (loyalty.earning.event_checks, on the way into process()).
@@ -371,6 +399,13 @@ class Pipeline:
             self.cache.rules[key] = active_rules(self.session, self.program, self.registry, kind)
         return list(self.cache.rules[key])
 
+    def load_tiers(self) -> None:
+        """Read the program's tiers once for the cache's transaction: members' views then find them loaded."""
+        if self.program.id not in self.cache.tiers:
+            self.cache.tiers[self.program.id] = self.session.scalars(
+                select(Tier).where(Tier.program_id == self.program.id)
+            ).all()
+
     def context(self, kind: str, member: MemberView, occurred_at: datetime, **extra) -> EarningContext:
         """What a rule sees of an event: the program, the member, when it happened, and ``extra`` (the order...)."""
         return EarningContext(
@@ -413,15 +448,16 @@ class Pipeline:
         for rule in rules:
             for award in self.evaluate(rule, context, member):
                 told = {**cause, "rule": rule.name}
+                earning = self._simple_earning(member, rule, award, key_prefix, told, context)
                 posting = self.ledger.earn(
                     member,
-                    award.points,
-                    key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
-                    expires_at=lot_expiry(self.program, context.occurred_at),
-                    reason=rule.reason(award),
-                    actor="pipeline",
-                    source=("rule", str(rule.id)),
-                    cause=told,
+                    earning.amount,
+                    key=earning.key,
+                    expires_at=earning.expires_at,
+                    reason=earning.reason,
+                    actor=earning.actor,
+                    source=earning.source,
+                    cause=earning.cause,
                 )
                 self._posted(member, posting, told)
                 outcome.awards.append((award, posting))
@@ -430,6 +466,21 @@ class Pipeline:
         elif outcome.awards:
             self.tier_check([member.id])
         return outcome
+
+    def _simple_earning(
+        self, member: Member, rule: RuleSpec, award: ComputedAward, key_prefix: str, cause: dict, context
+    ) -> NewEarning:
+        """What an award of a non-order event posts: keyed by (event, rule, part), expiring as the program says."""
+        return NewEarning(
+            member,
+            award.points,
+            key=f"{key_prefix}:rule:{rule.id}" + (f":{award.part}" if award.part else ""),
+            expires_at=lot_expiry(self.program, context.occurred_at),
+            reason=rule.reason(award),
+            actor="pipeline",
+            source=("rule", str(rule.id)),
+            cause=cause,
+        )
 
     def tier_check(self, member_ids) -> None:
         """An order or points can qualify members for a higher tier: move them up now, not tonight."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
+from loyalty.db import insert_many
 from loyalty.messages import outbox
 from loyalty.models import MEMBER_ACCOUNT_KINDS, Account, Member, Program
 
@@ -56,6 +57,23 @@ def enrol(
     member's ``member.enrolled`` event is recorded here, whoever enrols
     (a storefront event, the API, the widget, the CLI), and only then.
     """
+    values = new_member_values(program, external_id=external_id, email=email, name=name, birthday=birthday)
+    found = find_member(session, program, values["external_id"])
+    if found is not None:
+        if existing == "return":
+            return found, False
+        raise errors.DuplicateMember(f"member {values['external_id']!r} is already enrolled in {program.slug}")
+    member = Member(**values, enrolled_at=clock.now())
+    session.add(member)
+    session.flush()
+    _open_accounts(session, program, [member])
+    return member, True
+
+
+def new_member_values(
+    program: Program, *, external_id: str, email: str | None, name: str | None, birthday: date | None
+) -> dict:
+    """A new member's columns (but ``enrolled_at``), checked: what :func:`enrol` and :func:`enrol_many` insert."""
     external_id = (external_id or "").strip()
     if not external_id:
         raise errors.InvalidInput("a member needs the store's customer id (external id)")
@@ -65,40 +83,67 @@ def enrol(
         email = email.strip()
         if not EMAIL.match(email) or len(email) > 320:
             raise errors.InvalidInput(f"invalid e-mail address {email!r}")
-    found = find_member(session, program, external_id)
-    if found is not None:
-        if existing == "return":
-            return found, False
-        raise errors.DuplicateMember(f"member {external_id!r} is already enrolled in {program.slug}")
-    now = clock.now()
-    member = Member(
+    return dict(
         program_id=program.id,
         external_id=external_id,
         email=email,
         name=name.strip() if name else None,
         birthday=birthday,
         status="active",
-        enrolled_at=now,
         referral_code=new_referral_code(),
     )
-    session.add(member)
-    session.flush()
+
+
+def enrol_many(session: Session, program: Program, values: list[dict], *, clock: Clock) -> list[Member]:
+    """Enrol new customers at once (a worker's batch): their rows, accounts and events in a few statements.
+
+    ``values``: from :func:`new_member_values`, for external ids not
+    enrolled yet (a taken one is a unique-constraint error that rolls the
+    caller's batch back). The members come back in the order given, each
+    as :func:`enrol` would have left them.
+    """
+    if not values:
+        return []
+    now = clock.now()
+    ids = insert_many(session.connection(), Member.__table__, [{**row, "enrolled_at": now} for row in values])
+    loaded = {member.id: member for member in session.scalars(select(Member).where(Member.id.in_(ids)))}
+    members = [loaded[id_] for id_ in ids]
+    _open_accounts(session, program, members)
+    return members
+
+
+def _open_accounts(session: Session, program: Program, members: list[Member]) -> None:
+    """The members' pending and available accounts, and their ``member.enrolled`` events."""
     session.execute(
         insert(Account),
         [
-            {"program_id": program.id, "member_id": member.id, "kind": kind, "balance": 0, "created_at": now}
+            {
+                "program_id": program.id,
+                "member_id": member.id,
+                "kind": kind,
+                "balance": 0,
+                "created_at": member.enrolled_at,
+            }
+            for member in members
             for kind in MEMBER_ACCOUNT_KINDS
         ],
     )
-    outbox.record(
+    outbox.record_many(
         session,
-        program.id,
-        "member.enrolled",
-        at=now,
-        member_id=member.id,
-        data={"enrolled_at": now.isoformat().replace("+00:00", "Z"), "referral_code": member.referral_code},
+        [
+            outbox.row(
+                program.id,
+                "member.enrolled",
+                at=member.enrolled_at,
+                member_id=member.id,
+                data={
+                    "enrolled_at": member.enrolled_at.isoformat().replace("+00:00", "Z"),
+                    "referral_code": member.referral_code,
+                },
+            )
+            for member in members
+        ],
     )
-    return member, True
 
 
 def find_member(session: Session, program: Program, external_id: str) -> Member | None:

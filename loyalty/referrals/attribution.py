@@ -151,7 +151,7 @@ def needs_one_by_one(session: Session, program: Program, events: dict[int, objec
         else set()
     )
     marked = {i for i, event in events.items() if event.referral is not None or codes[i] & members_codes}
-    customers = {event.customer.external_id.strip(): i for i, event in events.items() if i not in marked}
+    customers = {event.customer.external_id.strip() for i, event in events.items() if i not in marked}
     waiting = (
         set(
             session.scalars(
@@ -165,7 +165,9 @@ def needs_one_by_one(session: Session, program: Program, events: dict[int, objec
         if customers
         else set()
     )
-    return marked | {i for customer, i in customers.items() if customer in waiting}
+    return marked | {
+        i for i, event in events.items() if i not in marked and event.customer.external_id.strip() in waiting
+    }
 
 
 def decide(context: ReferralContext, terms: Terms, referral: Referral, order: Order | None) -> None:

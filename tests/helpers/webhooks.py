@@ -72,8 +72,12 @@ def stripe_event(kind: str, obj: dict, event_id: str | None = None) -> bytes:
 
 
 def shopify_delivery(step, n: int) -> tuple[str, bytes]:
-    """A Shopify topic and body for one step of the worker-batch tests' sequences (``("paid", order, customer, amount, currency)``, ``("refund", ...)``, ``("cancel", order)``, ``("customer", n)``)."""
+    """A Shopify topic and body for one step of the worker-batch tests' sequences (``("paid", order, customer, amount, currency)``, ``("referred", order, customer, amount, code)``, ``("refund", ...)``, ``("cancel", order)``, ``("customer", n)``)."""
     kind = step[0]
+    if kind == "referred":  # a paid order with a member's referral code as its discount code
+        _, order, customer, amount, code = step
+        topic, body = shopify_delivery(("paid", order, customer, amount, "USD"), n)
+        return topic, json.dumps({**json.loads(body), "discount_codes": [{"code": code, "amount": "0.00"}]}).encode()
     if kind == "paid":
         _, order, customer, amount, currency = step
         return "orders/paid", json.dumps(

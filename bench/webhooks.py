@@ -456,7 +456,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=None, help="connections (16; 8 easy)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--in-process", action="store_true", help="per-delivery cost in one process instead")
+    parser.add_argument(
+        "--in-process", nargs="?", type=int, const=0, help="per-delivery cost in one process instead ([N]: --requests)"
+    )
     parser.add_argument(
         "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench")
     )
@@ -473,12 +475,12 @@ def main() -> int:
         "--pg-workers", type=int, default=1, help="loyalty worker processes on PostgreSQL (SQLite: always 1)"
     )
     args = parser.parse_args()
-    easy = args.scenario == "easy"
+    easy, in_one_process = args.scenario == "easy", args.in_process is not None
     if args.requests is None:
-        args.requests = 1000 if args.in_process else 2000 if easy else 6000
+        args.requests = (args.in_process or 1000) if in_one_process else (2000 if easy else 6000)
     if args.concurrency is None:
         args.concurrency = 8 if easy else 16
-    if args.in_process:
+    if in_one_process:
         in_process(args)
         return 0
     from ledger import ensure_database, reset

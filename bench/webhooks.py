@@ -487,15 +487,16 @@ def main() -> int:
 
     warm, rounds = build_rounds(args)
     results, problems = {}, []
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/bench.db"
-            results["SQLite"] = measure("SQLite", url, args, warm, rounds, args.port_base, problems)
-    if not args.skip_postgres:
+    if not args.skip_postgres:  # first: the production figures
         ensure_database(args.pg_url)
         reset(args.pg_url)
         results["PostgreSQL"] = measure("PostgreSQL", args.pg_url, args, warm, rounds, args.port_base + 10, problems)
         reset(args.pg_url)
+        print(table(results), file=sys.stderr, flush=True)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            results["SQLite"] = measure("SQLite", url, args, warm, rounds, args.port_base, problems)
     print(f"{args.scenario} load, each round: {store_mix.summary(rounds[0])}; {args.concurrency} connections")
     print(table(results))
     for problem in problems:  # figures with these are not comparable: say so under the table

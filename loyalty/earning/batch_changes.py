@@ -10,13 +10,13 @@ and their members in one query, the members' accounts locked at once, the
 orders locked in one ``FOR UPDATE``, the refund ids already applied in one
 query, the refunds inserted in one executemany, the orders updated in one
 executemany per kind of change, and what the orders earned and had reversed
-in two queries. The reversals themselves go through
-:meth:`loyalty.ledger.Ledger.reverse`, one per earn entry clawed back (a
-fixed number of statements each, :data:`STATEMENTS_PER_REVERSAL`).
+in two queries, and every order's reversals posted together
+(:meth:`loyalty.ledger.Ledger.reverse_many`, itself a fixed number of
+statements).
 
 The decisions are the one-by-one pipeline's own (:func:`loyalty.earning.refunds.check_refund`,
 :func:`~loyalty.earning.refunds.plan_refund`, :func:`~loyalty.earning.refunds.record_refund`,
-:func:`~loyalty.earning.refunds.claw_back`, :func:`loyalty.earning.orders.mark_cancelled`),
+:func:`~loyalty.earning.refunds.claw_back_plan`, :func:`loyalty.earning.orders.mark_cancelled`),
 so the result is what processing the events one after another gives. The
 caller guarantees that the events name distinct orders of distinct members
 that nothing else in the wave touches, so their order does not matter.
@@ -38,11 +38,6 @@ from loyalty.earning import refunds
 from loyalty.earning.events import OrderCancelled, OrderRefunded
 from loyalty.earning.pipeline import Outcome, Pipeline
 from loyalty.models import Member, Order, OrderRefund, Referral
-
-#: The statements each reversal adds (:meth:`loyalty.ledger.Ledger.reverse`, an earn entry clawed back):
-#: at most this many (11 from pending or from available; 12 when the points are spent and the program's
-#: claw-back policy is read). tests/test_batch_changes.py counts them on every path it meets.
-STATEMENTS_PER_REVERSAL = 12
 
 
 def process_order_changes(
@@ -145,26 +140,26 @@ def process_order_changes(
 
     changed = [order for _, _, order, _ in refunded] + [order for _, _, order in cancelled]
     earned = order_book.earned_many(session, [order for order in changed if order.member_id is not None])
+    planned = []  # (index, the order's reversals): every order's posted together
     for (i, event, order, plan), refund_id in zip(refunded, refund_ids):
-        outcome = results[i] = Outcome("processed", member=members.get(order.member_id), order=order, note=plan.note)
-        if outcome.member is not None:
-            outcome.reversals = refunds.claw_back(
-                pipeline.ledger,
-                earned[order.id],
-                refunds.refund_claw_back(order, earned[order.id]),
-                key=f"refund:{refund_id}",
-                reason=f"Refund {event.refund_id} of order {order.external_id}",
+        results[i] = Outcome("processed", member=members.get(order.member_id), order=order, note=plan.note)
+        if results[i].member is not None:
+            points = refunds.refund_claw_back(order, earned[order.id])
+            reason = f"Refund {event.refund_id} of order {order.external_id}"
+            planned.append(
+                (i, refunds.claw_back_plan(earned[order.id], points, key=f"refund:{refund_id}", reason=reason))
             )
     for i, _, order in cancelled:
-        outcome = results[i] = Outcome("processed", member=members.get(order.member_id), order=order)
-        if outcome.member is not None:
-            outcome.reversals = refunds.claw_back(
-                pipeline.ledger,
-                earned[order.id],
-                refunds.cancel_claw_back(earned[order.id]),
-                key=f"cancel:{order.id}",
-                reason=f"Order {order.external_id} cancelled",
+        results[i] = Outcome("processed", member=members.get(order.member_id), order=order)
+        if results[i].member is not None:
+            points = refunds.cancel_claw_back(earned[order.id])
+            reason = f"Order {order.external_id} cancelled"
+            planned.append(
+                (i, refunds.claw_back_plan(earned[order.id], points, key=f"cancel:{order.id}", reason=reason))
             )
+    receipts = iter(pipeline.ledger.reverse_many([r for _, reversals in planned for r in reversals]))
+    for i, reversals in planned:
+        results[i].reversals = [next(receipts) for _ in reversals]
     return results
 
 

@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from loyalty import errors, money
 from loyalty.earning.events import OrderRefunded
-from loyalty.ledger import Ledger, Receipt
+from loyalty.ledger import Ledger, NewReversal, Receipt
 from loyalty.models import Order
 
 #: An order's earn entries: ``(entry id, amount, reversed so far)`` (:func:`loyalty.earning.orders.earned`).
@@ -116,13 +116,25 @@ def cancel_claw_back(earned: Earned) -> int:
 
 def claw_back(ledger: Ledger, earned: Earned, points: int, *, key: str, reason: str) -> list[Receipt]:
     """Reverse ``points`` across the order's entries, each capped at what it has left."""
-    postings = []
+    return [
+        ledger.reverse(r.entry_id, r.amount, key=r.key, reason=r.reason, actor=r.actor)
+        for r in claw_back_plan(earned, points, key=key, reason=reason)
+    ]
+
+
+def claw_back_plan(earned: Earned, points: int, *, key: str, reason: str) -> list[NewReversal]:
+    """The reversals that take ``points`` back: the order's entries in turn, each capped at what it has left.
+
+    Posted one by one (:func:`claw_back`) or, for a worker's wave, all
+    orders' together (:meth:`loyalty.ledger.Ledger.reverse_many`).
+    """
+    planned = []
     for entry_id, amount, reversed_ in earned:
         if points <= 0:
             break
         take = min(amount - reversed_, points)
         if take <= 0:
             continue
-        postings.append(ledger.reverse(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline"))
+        planned.append(NewReversal(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline"))
         points -= take
-    return postings
+    return planned

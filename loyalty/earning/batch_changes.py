@@ -87,7 +87,7 @@ def process_order_changes(
     picked = [(i, event, order) for i, event, order in picked if order.id not in under_review]
 
     results: dict[int, Outcome] = {}
-    refunded, cancelled = [], []  # (index, event, order, refund plan or None)
+    refunded, cancelled = [], []  # (index, event, order, refund plan) and (index, event, order)
     refund_checks = {}
     for i, event, order in picked:
         if isinstance(event, OrderRefunded):

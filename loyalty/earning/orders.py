@@ -184,18 +184,39 @@ def order_and_member(
     return order, member
 
 
+def mark_cancelled(order: Order, when: datetime, now: datetime) -> None:
+    """The order's side of a cancellation (the batch sets the same columns)."""
+    order.status = "cancelled"
+    order.cancelled_at = when
+    order.updated_at = now
+
+
 def earned(session: Session, order: Order) -> list[tuple[int, int, int]]:
     """The order's earn entries: ``(entry id, amount, reversed so far)``."""
+    return earned_many(session, [order])[order.id]
+
+
+def earned_many(session: Session, orders: list[Order]) -> dict[int, list[tuple[int, int, int]]]:
+    """Each order's earn entries, by order id, in two queries whatever the number of orders.
+
+    An order's entries are its member's earn entries whose source is the
+    order, ``(entry id, amount, reversed so far)`` in entry id order.
+    """
+    owned = {(order.member_id, order.external_id): order.id for order in orders}
+    found: dict[int, list[tuple[int, int, int]]] = {order.id: [] for order in orders}
+    if not owned:
+        return found
     entries = session.execute(
-        select(Entry.id, Entry.amount)
+        select(Entry.id, Entry.amount, Entry.member_id, Entry.source_id)
         .where(
-            Entry.member_id == order.member_id,
+            Entry.member_id.in_({member_id for member_id, _ in owned}),
             Entry.kind == "earn",
             Entry.source_type == "order",
-            Entry.source_id == order.external_id,
+            Entry.source_id.in_({external_id for _, external_id in owned}),
         )
         .order_by(Entry.id)
     ).all()
+    entries = [e for e in entries if (e.member_id, e.source_id) in owned]
     reversed_ = (
         dict(
             session.execute(
@@ -207,5 +228,7 @@ def earned(session: Session, order: Order) -> list[tuple[int, int, int]]:
         if entries
         else {}
     )
-    # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
-    return [(e.id, e.amount, int(reversed_.get(e.id, 0))) for e in entries]
+    for e in entries:
+        # int(): SUM over BIGINT is NUMERIC (a Decimal) on PostgreSQL.
+        found[owned[(e.member_id, e.source_id)]].append((e.id, e.amount, int(reversed_.get(e.id, 0))))
+    return found

@@ -24,7 +24,8 @@ ledger entries:
 The caller owns the transaction. Processing the same event again changes
 nothing (``Outcome.status == "duplicate"``). A worker's batch of paid
 orders takes a set-based path through the same steps
-(:mod:`loyalty.earning.batch`); a dry run evaluates without writing
+(:mod:`loyalty.earning.batch`), and so do its refunds and cancellations
+(:mod:`loyalty.earning.batch_changes`); a dry run evaluates without writing
 (:mod:`loyalty.earning.simulate`).
 """
 
@@ -36,7 +37,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty import errors, money
+from loyalty import errors
 from loyalty.clock import Clock
 from loyalty.earning import custom_events, orders, refunds
 from loyalty.earning.evaluation import evaluate, member_view
@@ -227,44 +228,30 @@ class Pipeline:
 
     def order_refunded(self, event: OrderRefunded) -> Outcome:
         order, member = orders.order_and_member(self.session, self.program, self.ledger, event.order_id)
-        amount = money.to_decimal(event.amount, order.currency, field="amount")
-        if event.currency.upper() != order.currency:
-            raise errors.InvalidInput(
-                f"refund in {event.currency}, but order {order.external_id} is in {order.currency}"
+        amount = refunds.check_refund(order, event)
+        already = order.status != "cancelled" and (
+            self.session.scalar(
+                select(OrderRefund.id).where(
+                    OrderRefund.order_id == order.id, OrderRefund.external_id == event.refund_id
+                )
             )
-        if amount <= 0:
-            raise errors.InvalidInput("a refund amount must be positive")
-        if not event.refund_id:
-            raise errors.InvalidInput("a refund needs the store's refund id")
-        if order.status == "cancelled":
-            return Outcome("ignored", f"order {order.external_id} is cancelled", member, order)
-        already = self.session.scalar(
-            select(OrderRefund).where(OrderRefund.order_id == order.id, OrderRefund.external_id == event.refund_id)
+            is not None
         )
-        if already is not None:
-            return Outcome("duplicate", f"refund {event.refund_id} was already applied", member, order)
-        amount_minor = money.to_minor(amount, order.currency)
-        if event.cumulative:
-            amount_minor -= order.refunded_minor
-            if amount_minor <= 0:
-                return Outcome("duplicate", f"order {order.external_id} was already refunded this much", member, order)
-        amount_minor, note = refunds.refundable(order, event.refund_id, amount_minor)
-        if amount_minor == 0:
-            return Outcome("processed", note, member, order, note=note)
+        plan = refunds.plan_refund(order, event, amount, applied_before=already)
+        if plan.amount_minor == 0:
+            return Outcome(plan.status, plan.message, member, order, note=plan.note)
         now = self.clock.now()
         refund = OrderRefund(
             order_id=order.id,
             external_id=event.refund_id,
-            amount_minor=amount_minor,
+            amount_minor=plan.amount_minor,
             refunded_at=self.occurred_at(event),
             created_at=now,
         )
         self.session.add(refund)
-        order.refunded_minor += refund.amount_minor
-        order.status = "refunded" if order.refunded_minor >= order.total_minor else "partially_refunded"
-        order.updated_at = now
+        refunds.record_refund(order, refund.amount_minor, now)
         self.session.flush()
-        outcome = Outcome("processed", member=member, order=order, note=note)
+        outcome = Outcome("processed", member=member, order=order, note=plan.note)
         if member is None:
             return outcome
         earned = orders.earned(self.session, order)
@@ -282,9 +269,7 @@ class Pipeline:
         order, member = orders.order_and_member(self.session, self.program, self.ledger, event.order_id)
         if order.status == "cancelled":
             return Outcome("duplicate", f"order {order.external_id} was already cancelled", member, order)
-        order.status = "cancelled"
-        order.cancelled_at = self.occurred_at(event)
-        order.updated_at = self.clock.now()
+        orders.mark_cancelled(order, self.occurred_at(event), self.clock.now())
         self.session.flush()
         outcome = Outcome("processed", member=member, order=order)
         if member is not None:

@@ -12,14 +12,68 @@ reversal from the entry's pending points first
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-from loyalty import money
-from loyalty.ledger import Ledger, Receipt
+from loyalty import errors, money
+from loyalty.earning.events import OrderRefunded
+from loyalty.ledger import Ledger, NewReversal, Receipt
 from loyalty.models import Order
 
 #: An order's earn entries: ``(entry id, amount, reversed so far)`` (:func:`loyalty.earning.orders.earned`).
 Earned = list[tuple[int, int, int]]
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """What a refund does to its order, decided before anything is written.
+
+    ``status`` is the outcome's ("processed", "duplicate", "ignored");
+    ``amount_minor`` is what is recorded (0: nothing is written).
+    """
+
+    status: str
+    message: str = ""
+    amount_minor: int = 0
+    note: str = ""
+
+
+def check_refund(order: Order, event: OrderRefunded) -> Decimal:
+    """The refund's amount, once it fits the order: its currency, positive, with the store's refund id."""
+    amount = money.to_decimal(event.amount, order.currency, field="amount")
+    if event.currency.upper() != order.currency:
+        raise errors.InvalidInput(f"refund in {event.currency}, but order {order.external_id} is in {order.currency}")
+    if amount <= 0:
+        raise errors.InvalidInput("a refund amount must be positive")
+    if not event.refund_id:
+        raise errors.InvalidInput("a refund needs the store's refund id")
+    return amount
+
+
+def plan_refund(order: Order, event: OrderRefunded, amount: Decimal, *, applied_before: bool) -> RefundPlan:
+    """What a checked refund does (one place for the one-by-one pipeline and the batch).
+
+    ``applied_before``: the order already has a refund with this refund id.
+    """
+    if order.status == "cancelled":
+        return RefundPlan("ignored", f"order {order.external_id} is cancelled")
+    if applied_before:
+        return RefundPlan("duplicate", f"refund {event.refund_id} was already applied")
+    amount_minor = money.to_minor(amount, order.currency)
+    if event.cumulative:
+        amount_minor -= order.refunded_minor
+        if amount_minor <= 0:
+            return RefundPlan("duplicate", f"order {order.external_id} was already refunded this much")
+    amount_minor, note = refundable(order, event.refund_id, amount_minor)
+    return RefundPlan("processed", note if amount_minor == 0 else "", amount_minor, note)
+
+
+def record_refund(order: Order, amount_minor: int, now: datetime) -> None:
+    """The order's side of a recorded refund: its refunded total and status."""
+    order.refunded_minor += amount_minor
+    order.status = "refunded" if order.refunded_minor >= order.total_minor else "partially_refunded"
+    order.updated_at = now
 
 
 def refundable(order: Order, refund_id: str, amount_minor: int) -> tuple[int, str]:
@@ -62,13 +116,25 @@ def cancel_claw_back(earned: Earned) -> int:
 
 def claw_back(ledger: Ledger, earned: Earned, points: int, *, key: str, reason: str) -> list[Receipt]:
     """Reverse ``points`` across the order's entries, each capped at what it has left."""
-    postings = []
+    return [
+        ledger.reverse(r.entry_id, r.amount, key=r.key, reason=r.reason, actor=r.actor)
+        for r in claw_back_plan(earned, points, key=key, reason=reason)
+    ]
+
+
+def claw_back_plan(earned: Earned, points: int, *, key: str, reason: str) -> list[NewReversal]:
+    """The reversals that take ``points`` back: the order's entries in turn, each capped at what it has left.
+
+    Posted one by one (:func:`claw_back`) or, for a worker's wave, all
+    orders' together (:meth:`loyalty.ledger.Ledger.reverse_many`).
+    """
+    planned = []
     for entry_id, amount, reversed_ in earned:
         if points <= 0:
             break
         take = min(amount - reversed_, points)
         if take <= 0:
             continue
-        postings.append(ledger.reverse(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline"))
+        planned.append(NewReversal(entry_id, take, key=f"{key}:entry:{entry_id}", reason=reason, actor="pipeline"))
         points -= take
-    return postings
+    return planned

@@ -5,6 +5,7 @@ other names here are what its callers pass and get back.
 """
 
 from loyalty.ledger.amounts import MAX_AMOUNT
+from loyalty.ledger.bulk_reversal import NewReversal
 from loyalty.ledger.idempotency import MAX_KEY_LENGTH, scoped_key
 from loyalty.ledger.issuing import NewEarning
 from loyalty.ledger.posting import SWEEP_BATCH, Ledger
@@ -16,6 +17,7 @@ __all__ = [
     "SWEEP_BATCH",
     "Ledger",
     "NewEarning",
+    "NewReversal",
     "Receipt",
     "TransferLine",
     "scoped_key",

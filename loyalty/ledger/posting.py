@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.ledger import events, issuing, reversal, sweeps
+from loyalty.ledger import bulk_reversal, events, issuing, reversal, sweeps
 from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, SystemAccounts, lock, lock_many
@@ -376,6 +376,17 @@ class Ledger:
             actor=actor,
             expires_at=expires_at,
         )
+
+    def reverse_many(self, reversals: list[bulk_reversal.NewReversal]) -> list[Receipt]:
+        """Claw many credits back at once, as :meth:`reverse` each in turn would: receipts in the order given.
+
+        A fixed number of statements for plain claw-backs of credits (a
+        worker's wave of refunds and cancellations); a replayed key, an
+        entry that is no credit or one asked for more than it has left goes
+        through :meth:`reverse`, with that member's other reversals
+        (:mod:`loyalty.ledger.bulk_reversal`).
+        """
+        return bulk_reversal.reverse_many(self._conn, self._now(), reversals)
 
     # ------------------------------------------------------------------ lock
 

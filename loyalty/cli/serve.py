@@ -10,7 +10,10 @@ from __future__ import annotations
 import click
 from flask.cli import ScriptInfo, pass_script_info
 
+from loyalty.cli.lazy import serves_requests
 
+
+@serves_requests
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port.")
 @click.option("--workers", default=2, show_default=True, help="Worker processes.")

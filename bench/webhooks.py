@@ -248,7 +248,16 @@ def measure(label: str, url: str, requests: int, concurrency: int, workers: int,
     }
     prepare(url, env)
     ports = {name: free_port() for name in ("inline", "queued", "baseline")}
-    serve_args = lambda port: [str(BIN / "loyalty"), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"]  # noqa: E731
+    # --no-worker: this benchmark starts its own workers for the queued run, and the inline one has none.
+    serve_args = lambda port: [  # noqa: E731
+        str(BIN / "loyalty"),
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--no-worker",
+    ]
     servers = [
         serve(serve_args(ports["inline"]), env, ports["inline"], "/healthz"),
         serve(

@@ -26,7 +26,7 @@ import click
 from flask.cli import FlaskGroup, ScriptInfo
 
 from loyalty.app import create_app, create_command_app, serve_requests
-from loyalty.cli.lazy import LazyCommand
+from loyalty.cli.lazy import LazyCommand, serves_requests
 from loyalty.registry import PluginError
 
 #: Flask's own commands that need the routes (the development server, the route list, an interactive shell).
@@ -59,6 +59,12 @@ class AppFactory:
             serve_requests(self.built)
 
 
+def _serves_requests(command) -> bool:
+    if getattr(command, "serves_requests", False):  # marked itself (an entry point's stand-in)
+        return True
+    return isinstance(command, LazyCommand) and getattr(command.command, "serves_requests", False)
+
+
 class LoyaltyGroup(FlaskGroup):
     def make_context(self, info_name, args, parent=None, **extra):
         if "obj" not in extra:
@@ -68,7 +74,7 @@ class LoyaltyGroup(FlaskGroup):
     def resolve_command(self, ctx, args):
         # Only when a command is about to run: listing them for --help goes through get_command alone.
         name, command, rest = super().resolve_command(ctx, args)
-        if command is not None and (name in FLASK_SERVING_COMMANDS or getattr(command, "serves_requests", False)):
+        if command is not None and (name in FLASK_SERVING_COMMANDS or _serves_requests(command)):
             factory = ctx.ensure_object(ScriptInfo).create_app
             if isinstance(factory, AppFactory):
                 factory.serve_requests()
@@ -76,12 +82,13 @@ class LoyaltyGroup(FlaskGroup):
 
     def _load_plugin_commands(self) -> None:
         # Flask imports every ``flask.commands`` entry point for every command (Flask-Limiter's brings rich):
-        # list them by name instead, each imported when it runs.
+        # list them by name instead, each imported when it runs. An extension's commands expect the extension
+        # set up (Flask-Limiter's, the admin's limiter): they get the whole app.
         if self._loaded_plugin_commands:
             return
         for ep in metadata.entry_points(group="flask.commands"):
             package = ep.dist.name if ep.dist else ep.module
-            self.add_command(LazyCommand(ep.name, ep.load, f"Commands of {package}."), ep.name)
+            self.add_command(serves_requests(LazyCommand(ep.name, ep.load, f"Commands of {package}.")), ep.name)
         self._loaded_plugin_commands = True
 
 

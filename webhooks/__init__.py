@@ -13,8 +13,17 @@ and the ``loyalty inbox …`` and ``loyalty worker`` commands
 from __future__ import annotations
 
 from loyalty import jobs
-from loyalty.webhooks import cli
+from loyalty.cli.lazy import registered_by
 from loyalty.webhooks.scheduled import INBOX_RETRY
+
+#: The package's commands (:mod:`loyalty.webhooks.cli`, imported when one runs) and the line ``--help`` lists.
+COMMANDS = (
+    ("inbox", "The webhook inbox: list, inspect, retry, replay deliveries."),
+    (
+        "worker",
+        "Process stored webhook deliveries in batches (for WEBHOOK_PROCESSING=queued; run several), and send messages.",
+    ),
+)
 
 
 def init_app(app) -> None:
@@ -24,7 +33,8 @@ def init_app(app) -> None:
     #: it is stored and leave it to ``loyalty worker`` (batches).
     app.config.setdefault("WEBHOOK_PROCESSING", "inline")
     jobs.register("inbox_retry", INBOX_RETRY, before="rollups")  # where it has always been listed
-    cli.register(app.cli)
+    for name, summary in COMMANDS:
+        app.cli.add_command(registered_by("loyalty.webhooks.cli", name, summary))
 
 
 def init_routes(app) -> None:

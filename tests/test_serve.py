@@ -99,6 +99,17 @@ def test_serve_runs_a_worker_that_processes_the_queued_webhooks_and_stops_with_i
     assert [pid for pid in tree if alive(pid)] == [], tree
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_no_process_outlives_a_killed_serve(shop, session, database_url, tmp_path):
+    """SIGKILL gives serve no chance to stop its children: they are told by the kernel (PR_SET_PDEATHSIG)."""
+    with loyalty_serve(database_url, tmp_path) as (base, process):
+        assert wait_for(lambda: workers(process.pid), 30), descendants(process.pid)
+        tree = descendants(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+        assert wait_for(lambda: not [pid for pid in tree if alive(pid)], 60), tree
+
+
 def test_no_worker_serves_alone_and_processes_as_configured(shop, session, database_url, tmp_path):
     with loyalty_serve(database_url, tmp_path, "--no-worker") as (base, process):
         answer = post_order(base, "serve-2")

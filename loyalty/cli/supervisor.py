@@ -6,8 +6,8 @@ outbox's messages). The worker is restarted when it exits unexpectedly,
 after 1 s doubling to 30 s (back to 1 s once it has run a minute), so a
 crash loop does not spin; the server's exit ends ``serve`` with its
 code. SIGTERM or Ctrl-C stops both children and waits for them: none is
-left behind (a SIGKILL of ``serve`` itself can leave them, as for any
-supervisor).
+left behind. On Linux a child is also sent SIGTERM if ``serve`` dies
+without stopping it (a SIGKILL, a crash: ``PR_SET_PDEATHSIG``).
 
 Two children rather than a thread beside gunicorn's arbiter: the arbiter
 owns the process's signals and reaps every child it sees exit, and it
@@ -16,6 +16,7 @@ forks its workers, which a thread must not live through.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import signal
 import subprocess
@@ -32,6 +33,8 @@ FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 #: A worker that ran this long before exiting was not crash-looping: its next restart waits the first backoff again.
 STEADY_SECONDS = 60.0
+#: prctl(2)'s option: the signal a child gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 #: How long a child gets to finish after SIGTERM (gunicorn's own graceful timeout) before it is killed.
 STOP_SECONDS = 30.0
 
@@ -48,7 +51,7 @@ class Supervisor:
         server = worker = None
         code = 0
         try:
-            server = subprocess.Popen(self.server_command, env=self.env)
+            server = _spawn(self.server_command, self.env)
             worker, started = self._start_worker(), time.monotonic()
             backoff, restart_at = FIRST_BACKOFF, None
             while not self.stop.wait(self.poll):
@@ -73,12 +76,24 @@ class Supervisor:
         return code
 
     def _start_worker(self) -> subprocess.Popen:
-        process = subprocess.Popen(self.worker_command, env=self.env)
+        process = _spawn(self.worker_command, self.env)
         log.info("started the worker (pid %s): webhooks are queued and posted in batches", process.pid)
         return process
 
     def _stopping(self, *_) -> None:
         self.stop.set()
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM when ``serve`` dies, however it dies (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not glibc/musl: SIGTERM and Ctrl-C still stop the children
+        pass
 
 
 def _stop(children: list[subprocess.Popen]) -> None:

@@ -31,18 +31,18 @@ install-test: $(VENV)/.installed-test
 
 ## Install, build the SQLite database from the migrations, start a receiver of outbound webhooks (RECEIVER_PORT),
 ## load the demo program (its events go to the receiver), serve it (HOST, PORT: where) beside the demo store with
-## the rewards widget (STORE_PORT) and a worker that sends what happens next to the receiver. The receiver, the
-## store and the worker run in the background, stopped with the platform. The demo's receiver is on this machine,
-## so the demo's processes may call private addresses (LOYALTY_OUTBOUND_ALLOW_PRIVATE); a real install may not.
+## the rewards widget (STORE_PORT). `loyalty serve` runs its own worker, which processes the store's webhooks and
+## sends what happens next to the receiver. The receiver and the store run in the background, stopped with the
+## platform. The demo's receiver is on this machine, so the demo's processes may call private addresses
+## (LOYALTY_OUTBOUND_ALLOW_PRIVATE, which serve's worker inherits); a real install may not.
 demo: install
 	$(BIN)/loyalty db upgrade
 	$(BIN)/loyalty demo-receiver --bind $(HOST):$(RECEIVER_PORT) --program demo & \
-	receiver=$$!; trap 'kill $$receiver $$store $$worker 2>/dev/null' EXIT INT TERM; \
+	receiver=$$!; trap 'kill $$receiver $$store 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/loyalty demo --url http://$(HOST):$(PORT) --store-url http://$(HOST):$(STORE_PORT) \
 		--receiver-url http://$(HOST):$(RECEIVER_PORT) && \
 	{ $(BIN)/loyalty demo-store --bind $(HOST):$(STORE_PORT) --platform http://$(HOST):$(PORT) --program demo & \
-	store=$$!; LOYALTY_OUTBOUND_ALLOW_PRIVATE=true $(BIN)/loyalty worker & \
-	worker=$$!; LOYALTY_OUTBOUND_ALLOW_PRIVATE=true LOYALTY_PUBLIC_URL=http://$(HOST):$(PORT) \
+	store=$$!; LOYALTY_OUTBOUND_ALLOW_PRIVATE=true LOYALTY_PUBLIC_URL=http://$(HOST):$(PORT) \
 		$(BIN)/loyalty serve --bind $(HOST):$(PORT); }
 
 ## Install the test dependencies and run the whole suite (TEST_DATABASE_URL selects PostgreSQL).

@@ -35,17 +35,12 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.earning.events import Birthday, Customer
-from loyalty.earning.pipeline import process
-from loyalty.ledger import SWEEP_BATCH, Ledger
-from loyalty.messages import retention, sending
 from loyalty.models import JobLock, JobRun, Member, Program
 from loyalty.outage import describe, is_outage
-from loyalty.programs.expiring import notice_expiring
-from loyalty.referrals import reward_due
 from loyalty.registry import Registry
-from loyalty.reporting.rollups import roll_up
-from loyalty.tiers.recalculate import recalculate
+
+# Each job imports the feature it runs when it runs: every command imports this module (the webhooks package
+# registers its job here), and the features' modules were a fifth of what ``loyalty --help`` took.
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +58,8 @@ def _programs(session: Session, slug: str | None = None) -> list[Program]:
 
 def tiers_job(session, clock, registry, program_slug=None) -> dict:
     """Recalculate tiers (upgrades, downgrades by policy, manual tiers that ended)."""
+    from loyalty.tiers.recalculate import recalculate
+
     counts = {"programs": 0, "members": 0, "upgraded": 0, "downgraded": 0}
     for program in _programs(session, program_slug):
         if program.tier_scheme is None:
@@ -85,6 +82,8 @@ def _in_batches(session, sweep) -> int:
 
 def release_job(session, clock, registry, program_slug=None) -> dict:
     """Move pending points whose return window has passed to available."""
+    from loyalty.ledger import SWEEP_BATCH, Ledger
+
     ledger = Ledger(session, clock)
     return {
         "released": sum(
@@ -96,6 +95,8 @@ def release_job(session, clock, registry, program_slug=None) -> dict:
 
 def referrals_job(session, clock, registry, program_slug=None) -> dict:
     """Reward referrals whose review period has ended (both sides' points), a batch per commit."""
+    from loyalty.referrals import reward_due
+
     rewarded = 0
     for program in _programs(session, program_slug):
         if program.referral_terms:
@@ -105,6 +106,8 @@ def referrals_job(session, clock, registry, program_slug=None) -> dict:
 
 def expire_job(session, clock, registry, program_slug=None) -> dict:
     """Expire lots past their date, and the points of inactive members under an inactivity policy."""
+    from loyalty.ledger import SWEEP_BATCH, Ledger
+
     ledger = Ledger(session, clock)
     counts = {"expired_lots": 0, "expired_inactive": 0}
     for program in _programs(session, program_slug):
@@ -119,12 +122,17 @@ def expire_job(session, clock, registry, program_slug=None) -> dict:
 
 def expiring_job(session, clock, registry, program_slug=None) -> dict:
     """Tell members about points expiring within their program's notice period (``points.expiring``, once a date)."""
+    from loyalty.programs.expiring import notice_expiring
+
     now = clock.now()
     return {"member_days": sum(notice_expiring(session, program, now) for program in _programs(session, program_slug))}
 
 
 def birthdays_job(session, clock, registry, program_slug=None) -> dict:
     """Today's birthdays (29 February on 28 February in other years) go through the birthday rules."""
+    from loyalty.earning.events import Birthday, Customer
+    from loyalty.earning.pipeline import process
+
     today = clock.now().date()
     days = [(today.month, today.day)]
     if (today.month, today.day) == (2, 28) and not _leap(today.year):
@@ -152,6 +160,8 @@ def birthdays_job(session, clock, registry, program_slug=None) -> dict:
 
 def rollups_job(session, clock, registry, program_slug=None) -> dict:
     """Sum each program's days that ended into the daily roll-ups the dashboard reads (:mod:`loyalty.reporting.rollups`)."""
+    from loyalty.reporting.rollups import roll_up
+
     now = clock.now()
     return {"days": sum(roll_up(session, program, now) for program in _programs(session, program_slug))}
 
@@ -173,6 +183,8 @@ class Job(NamedTuple):
 
 def messages_job(session, clock, registry, program_slug=None) -> dict:
     """Send the outbox's due messages, for when no ``loyalty worker`` runs (for at most 50 s: it runs every minute)."""
+    from loyalty.messages import sending
+
     counts = sending.send_due(
         session, registry=registry, settings=current_app.config, clock=clock, budget=timedelta(seconds=50)
     )
@@ -184,6 +196,8 @@ def messages_job(session, clock, registry, program_slug=None) -> dict:
 
 def messages_prune_job(session, clock, registry, program_slug=None) -> dict:
     """Delete finished deliveries and their events after ``MESSAGES_RETENTION_DAYS`` (30): the outbox is a queue."""
+    from loyalty.messages import retention
+
     days = int(current_app.config.get("MESSAGES_RETENTION_DAYS", retention.RETENTION_DAYS))
     return retention.prune(session, now=clock.now(), days=days)
 

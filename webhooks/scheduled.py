@@ -11,11 +11,12 @@ from __future__ import annotations
 from flask import current_app
 
 from loyalty.jobs import Job
-from loyalty.webhooks import inbox
 
 
 def inbox_retry_job(session, clock, registry, program_slug=None) -> dict:
     """Webhook deliveries left received (a crash) or deferred whose retry time has come."""
+    from loyalty.webhooks import inbox  # when it runs: every command registers this job
+
     done = inbox.retry_due(
         session, registry=registry, clock=clock, max_attempts=current_app.config["WEBHOOK_MAX_ATTEMPTS"]
     )

@@ -13,6 +13,7 @@ Signing out and a password change do that.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,8 +27,14 @@ from loyalty.programs.members import EMAIL
 
 MIN_PASSWORD = 10
 
-#: Checked against when the e-mail is unknown, so both paths cost one hash check.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the e-mail is unknown, so both paths cost one hash check.
+
+    Made on first use, not at import: a scrypt hash takes a tenth of a second, and every command imports this module.
+    """
+    return generate_password_hash("not a password of anyone")
 
 
 def create_admin(
@@ -84,7 +91,7 @@ def authenticate(session: Session, email: str, password: str, *, clock: Clock) -
     """The active account with this e-mail and password, or ``None`` (never saying which was wrong)."""
     user = session.scalar(select(AdminUser).where(AdminUser.email == (email or "").strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None

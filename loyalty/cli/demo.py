@@ -15,7 +15,6 @@ from decimal import Decimal
 from secrets import token_bytes, token_urlsafe
 
 import click
-import httpx
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from loyalty import errors
 from loyalty.access.admin_users import create_admin, set_password
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.cli.common import transactional
+from loyalty.cli.lazy import serves_requests
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.earning.events import Customer
@@ -534,6 +534,8 @@ def connect_receiver(session, program, receiver_url: str) -> dict:
 
 def _received(receiver_url: str) -> list[dict] | None:
     """The receiver's last events (``GET /events``), or ``None`` if it did not answer."""
+    import httpx  # here: every other command starts without it
+
     try:
         answer = httpx.get(receiver_url.rstrip("/") + "/events", timeout=5, trust_env=False)
         answer.raise_for_status()
@@ -542,6 +544,7 @@ def _received(receiver_url: str) -> list[dict] | None:
         return None
 
 
+@serves_requests
 @click.command("demo")
 @click.option(
     "--url",

@@ -40,8 +40,8 @@ import threading
 import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-import httpx
 from marshmallow import ValidationError, fields
 from standardwebhooks import Webhook
 
@@ -54,6 +54,9 @@ from loyalty.plugin_api import (
     errors,
     hookimpl,
 )
+
+if TYPE_CHECKING:  # imported where a message is sent: every command would import it for nothing
+    import httpx
 
 #: Seconds to wait for any one network step (connect, send, each read); connecting gets less.
 TIMEOUT = 10.0
@@ -146,6 +149,8 @@ class WebhookChannel(NotificationChannel):
         return None
 
     def _client(self, target) -> httpx.Client:
+        import httpx
+
         key = (target.scheme, target.host, target.port)
         with self._lock:
             client = self._clients.get(key)
@@ -181,6 +186,8 @@ class WebhookChannel(NotificationChannel):
         return self._post(target, body.encode("utf-8"), headers)
 
     def _post(self, target, content: bytes, headers: dict) -> Outcome:
+        import httpx
+
         client = self._client(target)
         url = httpx.URL(target.url)
         if not target.addresses:  # private addresses allowed: connect by name
@@ -195,6 +202,8 @@ class WebhookChannel(NotificationChannel):
 
     def _attempt(self, client, url, content, headers, extensions) -> tuple[Outcome, bool]:
         """One POST; what became of it, and whether the address could not be reached at all (try the next one)."""
+        import httpx
+
         try:
             timeout = httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT)  # read here, so tests can shorten them
             with client.stream(

@@ -15,9 +15,12 @@ no points are spent; cancelling a redemption deactivates its promotion code.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import stripe
 from marshmallow import ValidationError, fields, validate, validates_schema
+
+if TYPE_CHECKING:
+    import stripe
 
 from loyalty.plugin_api import (
     Issued,
@@ -137,6 +140,8 @@ class StripePromotionCode(RewardType):
                 )
             )
         except RewardNotIssued:
+            import stripe
+
             try:  # no orphan coupon left behind
                 client.v1.coupons.delete(created.id)
             except stripe.StripeError:
@@ -154,6 +159,8 @@ class StripePromotionCode(RewardType):
 
 
 def _client(redemption) -> stripe.StripeClient:
+    import stripe  # here, not at the top: every command would import it (a tenth of a second) for nothing
+
     api_key = redemption.credentials("stripe")
     if not api_key:
         raise RewardNotIssued(
@@ -171,6 +178,8 @@ def _minor(amount: Decimal, currency: str) -> int:
 
 def _call(request):
     """One Stripe request; its errors as reasons a member and a program manager can read."""
+    import stripe
+
     try:
         return request()
     except stripe.CardError as exc:

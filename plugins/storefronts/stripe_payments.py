@@ -21,8 +21,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import stripe
-
 from loyalty.plugin_api import (
     Address,
     Customer,
@@ -98,6 +96,8 @@ class Stripe(StorefrontAdapter):
         both directions, as Standard Webhooks' is (and the clock can be
         moved in tests).
         """
+        import stripe  # here, not at the top: every command would import it (a tenth of a second) for nothing
+
         header = request.header("Stripe-Signature")
         try:
             request.body.decode("utf-8")  # the library decodes it, and would raise something else

@@ -32,20 +32,39 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float = 30.0):
-    """Yield the base URL of ``loyalty serve --workers 1`` once it accepts connections; stop it after."""
+    """Yield the base URL of ``loyalty serve --workers 1 --no-worker`` once it accepts connections; stop it after.
+
+    No worker beside it: the tests that use it look at how gunicorn serves requests, not at webhooks' processing
+    (``tests/test_serve.py`` runs ``serve`` with its worker).
+    """
+    with loyalty_serve(database_url, instance_path, "--no-worker", startup_seconds=startup_seconds) as (base, _):
+        yield base
+
+
+@contextmanager
+def loyalty_serve(database_url: str, instance_path: Path, *args: str, env=None, startup_seconds: float = 30.0):
+    """Yield ``(base URL, process)`` of ``loyalty serve --workers 1 *args`` once it accepts connections; stop it after.
+
+    Stopped with SIGTERM, as a process manager stops it; killed if it outlasts 30 s. Its stderr is in
+    ``process.stderr_path``.
+    """
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "LOYALTY_INSTANCE_PATH": str(instance_path),
         "SECRET_KEY": "live-server-test",
+        **(env or {}),
     }
-    process = subprocess.Popen(
-        [str(LOYALTY), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    stderr_path = Path(instance_path) / f"serve-{port}.log"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(LOYALTY), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    process.stderr_path = stderr_path
     try:
         deadline = time.monotonic() + startup_seconds
         while True:
@@ -54,15 +73,13 @@ def gunicorn(database_url: str, instance_path: Path, *, startup_seconds: float =
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"loyalty serve did not start: {process.stderr.read().decode()[-2000:]}"
-                    ) from None
+                    raise RuntimeError(f"loyalty serve did not start: {stderr_path.read_text()[-2000:]}") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -19,14 +19,17 @@ gives the URL as people may see it.
 
 from __future__ import annotations
 
-import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from loyalty.plugin_api import Outcome
+
+if TYPE_CHECKING:
+    import smtplib
 
 #: Seconds for connecting and for each answer of the server (the channel contract: at most 10).
 TIMEOUT = 10.0
@@ -82,6 +85,8 @@ def parse(url: str) -> Server:
 
 def send(server: Server, message: EmailMessage) -> Outcome:
     """Hand ``message`` to ``server``; a 5xx answer is final (``failed``), anything else that goes wrong is retried."""
+    import smtplib  # here, not at the top: only a sender needs it, and every command would import it
+
     try:
         smtp = _connect(server)
         try:
@@ -116,6 +121,8 @@ class NoStartTls(Exception):
 
 
 def _connect(server: Server) -> smtplib.SMTP:
+    import smtplib
+
     if server.scheme == "smtps":
         return smtplib.SMTP_SSL(server.host, server.port, timeout=TIMEOUT, context=ssl.create_default_context())
     smtp = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT, local_hostname=_local_name())
@@ -134,6 +141,8 @@ def _connect(server: Server) -> smtplib.SMTP:
 
 def _quit(smtp: smtplib.SMTP) -> None:
     """Say goodbye; once the message was accepted, whatever the server answers to QUIT changes nothing."""
+    import smtplib
+
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):

@@ -16,8 +16,10 @@ for the members whose tier should change, the same way for every scheme:
 
 Each change is recorded in ``tier_changes`` with its reason and fires the
 ``tier_changed`` hook (:func:`loyalty.tiers.levels.record_changes`). Values
-are read with one query and streamed; the changes are written with batched
-executemany statements, not through the ORM one member at a time. The rules
+are read with one query and streamed; the changes are written a batch of
+:data:`WRITE_BATCH` members at a time, one statement per table per batch
+(:func:`loyalty.db.update_rows`, :func:`loyalty.db.insert_rows`), not
+through the ORM one member at a time. The rules
 themselves (:class:`_Decider`) read no database, one member's row at a time.
 """
 
@@ -27,11 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
+from loyalty.db import update_rows
 from loyalty.models import Member, Program, Tier
 from loyalty.tiers.levels import BATCH, list_tiers, record_changes
 from loyalty.tiers.schemes import scheme_of
@@ -87,27 +90,41 @@ def recalculate(
     if member_ids is not None:
         query = query.where(Member.id.in_(list(member_ids)))
     decide = _Decider(tiers, settings, now, upgrades_only)
-    updates, changes, seen, floors_ended = [], [], 0, 0
-    for row in session.execute(query.execution_options(yield_per=BATCH)):
-        seen += 1
-        outcome = decide(row)
-        if outcome is not None:
-            updates.append(outcome.update)
-            floors_ended += outcome.floor_ended
-            if outcome.change is not None:
-                changes.append(outcome.change)
-    conn = session.connection()
-    for start in range(0, len(updates), BATCH):
-        conn.execute(MEMBER_TIER_UPDATE, updates[start : start + BATCH])
-    record_changes(session, program.id, changes, now, registry)
-    _refresh_loaded_members(session, {u["m_id"] for u in updates})
     rank = {tier.id: tier.rank for tier in tiers}
-    return Recalculation(
-        members=seen,
-        upgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) > rank.get(old, -1)),
-        downgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) < rank.get(old, -1)),
-        floors_ended=floors_ended,
-    )
+    counts = {"members": 0, "upgraded": 0, "downgraded": 0, "floors_ended": 0}
+    updates, changes = [], []
+    conn = session.connection()
+    # PostgreSQL streams the values from a server-side cursor whose snapshot the writes do not
+    # change, so a batch is written as soon as it is full: memory stays bounded however many
+    # members move. SQLite's cursor would see the writes; there, everything is written after.
+    write_early = conn.dialect.name == "postgresql"
+
+    def write():
+        for start in range(0, max(len(updates), len(changes)), WRITE_BATCH):
+            update_rows(conn, members_table, "id", updates[start : start + WRITE_BATCH])
+            record_changes(session, program.id, changes[start : start + WRITE_BATCH], now, registry)
+        _refresh_loaded_members(session, {update["id"] for update in updates})
+        updates.clear()
+        changes.clear()
+
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        counts["members"] += 1
+        outcome = decide(row)
+        if outcome is None:
+            continue
+        updates.append(outcome.update)
+        counts["floors_ended"] += outcome.floor_ended
+        if outcome.change is not None:
+            changes.append(outcome.change)
+            _, old, new, _, _ = outcome.change
+            if rank.get(new, -1) > rank.get(old, -1):
+                counts["upgraded"] += 1
+            elif rank.get(new, -1) < rank.get(old, -1):
+                counts["downgraded"] += 1
+        if write_early and len(updates) >= WRITE_BATCH:
+            write()
+    write()
+    return Recalculation(**counts)
 
 
 def upgrade_on_event(session: Session, program: Program, member_ids, *, registry, clock: Clock) -> None:
@@ -118,17 +135,9 @@ def upgrade_on_event(session: Session, program: Program, member_ids, *, registry
 
 members_table = Member.__table__
 
-#: One member's tier state; run as an executemany over a batch of changed members.
-MEMBER_TIER_UPDATE = (
-    update(members_table)
-    .where(members_table.c.id == bindparam("m_id"))
-    .values(
-        tier_id=bindparam("m_tier"),
-        tier_floor_id=bindparam("m_floor"),
-        tier_floor_until=bindparam("m_until"),
-        tier_at_risk_since=bindparam("m_risk"),
-    )
-)
+#: Changed members written per statement (their tier state, their history and events): one
+#: statement each per batch (:func:`loyalty.db.update_rows`), with bounded parameters.
+WRITE_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -179,11 +188,11 @@ class _Decider:
             return None
         return _Outcome(
             {
-                "m_id": row.id,
-                "m_tier": new.id if new else None,
-                "m_floor": floor.id if floor else None,
-                "m_until": floor_until,
-                "m_risk": at_risk,
+                "id": row.id,
+                "tier_id": new.id if new else None,
+                "tier_floor_id": floor.id if floor else None,
+                "tier_floor_until": floor_until,
+                "tier_at_risk_since": at_risk,
             },
             (row.id, row.tier_id, new.id if new else None, reason or "downgrade", value) if changed_tier else None,
             floor_ended,

@@ -20,7 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from loyalty.db import insert_rows
 from loyalty.messages.catalog import EVENT_TYPES
 from loyalty.models import OutboxEvent
 
@@ -90,6 +89,6 @@ def write(conn: Connection, rows: list[dict]) -> None:
     once = [r for r in rows if r["dedupe_key"] is not None]
     plain = [r for r in rows if r["dedupe_key"] is None]
     if plain:
-        insert_rows(conn, events, plain)
+        conn.execute(INSERT, plain)
     if once:
         conn.execute(INSERT_ONCE[conn.dialect.name], once)

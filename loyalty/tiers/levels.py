@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.db import insert_rows
 from loyalty.messages import outbox
 from loyalty.models import Member, Program, Tier, TierChange
 from loyalty.tiers.schemes import load_settings, scheme_of
@@ -181,15 +180,14 @@ def record_changes(session: Session, program_id: int, changes: list[tuple], now:
     """Write the tier history, record a ``tier.changed`` event per change, and tell the plugins (``tier_changed``).
 
     ``changes``: ``(member_id, old tier id, new tier id, reason, qualifying value)``
-    tuples; the history and the events are one statement each (a nightly
+    tuples; the history and the events are one executemany each (a nightly
     recalculation moves thousands at once), the program's tiers one read;
     the members are loaded only when a plugin listens.
     """
     if not changes:
         return
-    insert_rows(
-        session.connection(),
-        TierChange.__table__,
+    session.connection().execute(
+        TierChange.__table__.insert(),
         [
             {
                 "program_id": program_id,

@@ -17,9 +17,9 @@ for the members whose tier should change, the same way for every scheme:
 Each change is recorded in ``tier_changes`` with its reason and fires the
 ``tier_changed`` hook (:func:`loyalty.tiers.levels.record_changes`). Values
 are read with one query and streamed; the changes are written a batch of
-:data:`WRITE_BATCH` members at a time, one statement per table per batch
-(:func:`loyalty.db.update_rows`, :func:`loyalty.db.insert_rows`), not
-through the ORM one member at a time. The rules
+:data:`WRITE_BATCH` members at a time (an executemany per table), not
+through the ORM one member at a time, and on PostgreSQL while the values
+stream, so memory stays bounded however many members move. The rules
 themselves (:class:`_Decider`) read no database, one member's row at a time.
 """
 
@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from loyalty import errors
 from loyalty.clock import Clock
-from loyalty.db import update_rows
 from loyalty.models import Member, Program, Tier
 from loyalty.tiers.levels import BATCH, list_tiers, record_changes
 from loyalty.tiers.schemes import scheme_of
@@ -100,10 +99,10 @@ def recalculate(
     write_early = conn.dialect.name == "postgresql"
 
     def write():
-        for start in range(0, max(len(updates), len(changes)), WRITE_BATCH):
-            update_rows(conn, members_table, "id", updates[start : start + WRITE_BATCH])
+        for start in range(0, len(updates), WRITE_BATCH):  # changes are among the updates
+            conn.execute(MEMBER_TIER_UPDATE, updates[start : start + WRITE_BATCH])
             record_changes(session, program.id, changes[start : start + WRITE_BATCH], now, registry)
-        _refresh_loaded_members(session, {update["id"] for update in updates})
+        _refresh_loaded_members(session, {update["m_id"] for update in updates})
         updates.clear()
         changes.clear()
 
@@ -135,9 +134,20 @@ def upgrade_on_event(session: Session, program: Program, member_ids, *, registry
 
 members_table = Member.__table__
 
-#: Changed members written per statement (their tier state, their history and events): one
-#: statement each per batch (:func:`loyalty.db.update_rows`), with bounded parameters.
+#: Changed members written at a time (their tier state, history and events: an executemany each).
 WRITE_BATCH = 10_000
+
+#: One member's tier state; run as an executemany over a batch of changed members.
+MEMBER_TIER_UPDATE = (
+    update(members_table)
+    .where(members_table.c.id == bindparam("m_id"))
+    .values(
+        tier_id=bindparam("m_tier"),
+        tier_floor_id=bindparam("m_floor"),
+        tier_floor_until=bindparam("m_until"),
+        tier_at_risk_since=bindparam("m_risk"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -188,11 +198,11 @@ class _Decider:
             return None
         return _Outcome(
             {
-                "id": row.id,
-                "tier_id": new.id if new else None,
-                "tier_floor_id": floor.id if floor else None,
-                "tier_floor_until": floor_until,
-                "tier_at_risk_since": at_risk,
+                "m_id": row.id,
+                "m_tier": new.id if new else None,
+                "m_floor": floor.id if floor else None,
+                "m_until": floor_until,
+                "m_risk": at_risk,
             },
             (row.id, row.tier_id, new.id if new else None, reason or "downgrade", value) if changed_tier else None,
             floor_ended,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.engine import Connection
 
 from loyalty.ledger import events
@@ -85,7 +85,11 @@ def _due(conn, program_id, kind, condition, limit) -> list[tuple[object, LockedA
         )
         .join(accounts, accounts.c.id == lots.c.account_id)
         .outerjoin(origin, origin.c.id == lots.c.entry_id)
-        .where(lots.c.program_id == program_id, accounts.c.kind == kind, lots.c.remaining > 0, condition)
+        # A literal 0, not a parameter: the partial indexes ix_lots_releasing / ix_lots_expiring
+        # (remaining > 0) serve only a query whose condition implies theirs, even in a generic plan.
+        .where(
+            lots.c.program_id == program_id, accounts.c.kind == kind, lots.c.remaining > literal_column("0"), condition
+        )
         .order_by(lots.c.id)
     )
     first = conn.execute(query.limit(limit)).all()

@@ -168,6 +168,22 @@ class Lot(db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_range"),
         Index("ix_lots_account_id", "account_id", "expires_at"),
+        # The release and expiry sweeps' due lots, in id order: partial, so a lot drops out once
+        # empty and a sweep's every batch reads only what is left (loyalty.ledger.sweeps).
+        Index(
+            "ix_lots_releasing",
+            "program_id",
+            "id",
+            postgresql_where=text("remaining > 0 AND release_at IS NOT NULL"),
+            sqlite_where=text("remaining > 0 AND release_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_lots_expiring",
+            "program_id",
+            "id",
+            postgresql_where=text("remaining > 0 AND expires_at IS NOT NULL"),
+            sqlite_where=text("remaining > 0 AND expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

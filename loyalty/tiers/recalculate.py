@@ -16,8 +16,10 @@ for the members whose tier should change, the same way for every scheme:
 
 Each change is recorded in ``tier_changes`` with its reason and fires the
 ``tier_changed`` hook (:func:`loyalty.tiers.levels.record_changes`). Values
-are read with one query and streamed; the changes are written with batched
-executemany statements, not through the ORM one member at a time. The rules
+are read with one query and streamed; the changes are written a batch of
+:data:`WRITE_BATCH` members at a time (an executemany per table), not
+through the ORM one member at a time, and on PostgreSQL while the values
+stream, so memory stays bounded however many members move. The rules
 themselves (:class:`_Decider`) read no database, one member's row at a time.
 """
 
@@ -87,27 +89,41 @@ def recalculate(
     if member_ids is not None:
         query = query.where(Member.id.in_(list(member_ids)))
     decide = _Decider(tiers, settings, now, upgrades_only)
-    updates, changes, seen, floors_ended = [], [], 0, 0
-    for row in session.execute(query.execution_options(yield_per=BATCH)):
-        seen += 1
-        outcome = decide(row)
-        if outcome is not None:
-            updates.append(outcome.update)
-            floors_ended += outcome.floor_ended
-            if outcome.change is not None:
-                changes.append(outcome.change)
-    conn = session.connection()
-    for start in range(0, len(updates), BATCH):
-        conn.execute(MEMBER_TIER_UPDATE, updates[start : start + BATCH])
-    record_changes(session, program.id, changes, now, registry)
-    _refresh_loaded_members(session, {u["m_id"] for u in updates})
     rank = {tier.id: tier.rank for tier in tiers}
-    return Recalculation(
-        members=seen,
-        upgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) > rank.get(old, -1)),
-        downgraded=sum(1 for _, old, new, _, _ in changes if rank.get(new, -1) < rank.get(old, -1)),
-        floors_ended=floors_ended,
-    )
+    counts = {"members": 0, "upgraded": 0, "downgraded": 0, "floors_ended": 0}
+    updates, changes = [], []
+    conn = session.connection()
+    # PostgreSQL streams the values from a server-side cursor whose snapshot the writes do not
+    # change, so a batch is written as soon as it is full: memory stays bounded however many
+    # members move. SQLite's cursor would see the writes; there, everything is written after.
+    write_early = conn.dialect.name == "postgresql"
+
+    def write():
+        for start in range(0, len(updates), WRITE_BATCH):  # changes are among the updates
+            conn.execute(MEMBER_TIER_UPDATE, updates[start : start + WRITE_BATCH])
+            record_changes(session, program.id, changes[start : start + WRITE_BATCH], now, registry)
+        _refresh_loaded_members(session, {update["m_id"] for update in updates})
+        updates.clear()
+        changes.clear()
+
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        counts["members"] += 1
+        outcome = decide(row)
+        if outcome is None:
+            continue
+        updates.append(outcome.update)
+        counts["floors_ended"] += outcome.floor_ended
+        if outcome.change is not None:
+            changes.append(outcome.change)
+            _, old, new, _, _ = outcome.change
+            if rank.get(new, -1) > rank.get(old, -1):
+                counts["upgraded"] += 1
+            elif rank.get(new, -1) < rank.get(old, -1):
+                counts["downgraded"] += 1
+        if write_early and len(updates) >= WRITE_BATCH:
+            write()
+    write()
+    return Recalculation(**counts)
 
 
 def upgrade_on_event(session: Session, program: Program, member_ids, *, registry, clock: Clock) -> None:
@@ -117,6 +133,9 @@ def upgrade_on_event(session: Session, program: Program, member_ids, *, registry
 
 
 members_table = Member.__table__
+
+#: Changed members written at a time (their tier state, history and events: an executemany each).
+WRITE_BATCH = 10_000
 
 #: One member's tier state; run as an executemany over a batch of changed members.
 MEMBER_TIER_UPDATE = (

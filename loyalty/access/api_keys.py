@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
@@ -74,13 +74,21 @@ def revoke_key(session: Session, program: Program, prefix: str, *, clock: Clock)
     return key
 
 
+#: The key a request presents, by its prefix, with its program (which the request then finds in the session):
+#: built once, as every API request runs it.
+KEY_BY_PREFIX = (
+    select(ApiKey, Program).join(Program, Program.id == ApiKey.program_id).where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def authenticate(session: Session, presented: str, *, clock: Clock) -> ApiKey | None:
     """The active key matching ``presented``, or None (unknown, wrong or revoked: all alike)."""
     presented = presented or ""
     prefix = presented[:PREFIX_LENGTH]
     if not prefix.startswith("lk_") or presented[PREFIX_LENGTH : PREFIX_LENGTH + 1] != "_":
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    found = session.execute(KEY_BY_PREFIX, {"prefix": prefix}).first()
+    key = found[0] if found is not None else None
     if key is None or not hmac.compare_digest(key.key_hash, _digest(presented)) or not key.active:
         return None
     now = clock.now()

@@ -38,7 +38,7 @@ def require_api_key() -> None:
         db.session.rollback()
         abort(403, code="insufficient_scope", message=f"this API key lacks the {needed!r} scope")
     g.api_key = key
-    g.program = db.session.get(Program, key.program_id)
+    g.program = db.session.get(Program, key.program_id)  # in the session already: authenticate read it with the key
 
 
 def actor() -> str:

@@ -118,6 +118,7 @@ class TestStatementsPerRead:
         read_member(client, store, "quiet")  # the key's last-used time is written on the first read only
         counts = {}
         for external_id in ("quiet", "busy"):
+            session.expunge_all()  # as in a request of its own: nothing of the test's in the session
             with statements_issued(session) as issued:
                 read_member(client, store, external_id)
             counts[external_id] = len(queries(issued))
@@ -130,6 +131,7 @@ class TestStatementsPerRead:
         counts = {}
         for external_id in ("quiet", "busy"):
             read_me(client, store, clock, external_id)  # the member's rate-limit window is opened on the first
+            session.expunge_all()
             with statements_issued(session) as issued:
                 read_me(client, store, clock, external_id)
             counts[external_id] = len(queries(issued))

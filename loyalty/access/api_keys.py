@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from loyalty import errors
 from loyalty.clock import Clock
@@ -74,10 +74,13 @@ def revoke_key(session: Session, program: Program, prefix: str, *, clock: Clock)
     return key
 
 
-#: The key a request presents, by its prefix, with its program (which the request then finds in the session):
+#: The key a request presents, by its prefix, with its program (in the same query):
 #: built once, as every API request runs it.
 KEY_BY_PREFIX = (
-    select(ApiKey, Program).join(Program, Program.id == ApiKey.program_id).where(ApiKey.prefix == bindparam("prefix"))
+    select(ApiKey)
+    .join(ApiKey.program)
+    .options(contains_eager(ApiKey.program))
+    .where(ApiKey.prefix == bindparam("prefix"))
 )
 
 
@@ -87,8 +90,7 @@ def authenticate(session: Session, presented: str, *, clock: Clock) -> ApiKey | 
     prefix = presented[:PREFIX_LENGTH]
     if not prefix.startswith("lk_") or presented[PREFIX_LENGTH : PREFIX_LENGTH + 1] != "_":
         return None
-    found = session.execute(KEY_BY_PREFIX, {"prefix": prefix}).first()
-    key = found[0] if found is not None else None
+    key = session.scalar(KEY_BY_PREFIX, {"prefix": prefix})
     if key is None or not hmac.compare_digest(key.key_hash, _digest(presented)) or not key.active:
         return None
     now = clock.now()

@@ -44,7 +44,7 @@ from fresh import reset  # noqa: E402
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, insert, text  # noqa: E402
 
 SLUG = "big"
-MINUTES = 1440  # members share a day's minutes: member n earns at minute n % 1440 of each slot's day
+DAYS = 330  # the history's length: entries spread over the last 330 days
 TIER_NAMES = ("Bronze", "Silver", "Gold")
 
 
@@ -94,6 +94,7 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         program_id, issued, redeemed = conn.execute(
@@ -132,15 +133,14 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             prefixes=["TEMPORARY"],
         )
         slots.create(conn)
-        start = now - timedelta(days=330)
+        # The history's hours, one slot each: a member's k-th entry falls in the k-th of ``per`` equal spans of
+        # it, at the hour ``n % span`` of that span (so a span's entries spread over all its days).
+        start, span = now - timedelta(days=DAYS), max(1, DAYS * 24 // per)
         rows = []
-        for k in range(per):
-            for minute in range(MINUTES):
-                created = start + timedelta(days=330 * k // per, minutes=minute)
-                day = datetime(created.year, created.month, created.day, tzinfo=timezone.utc)
-                rows.append(
-                    {"slot": k * MINUTES + minute, "created_at": created, "expires_at": day + timedelta(days=366)}
-                )
+        for slot in range(per * span):
+            created = start + timedelta(hours=slot, minutes=slot % 60)
+            day = datetime(created.year, created.month, created.day, tzinfo=timezone.utc)
+            rows.append({"slot": slot, "created_at": created, "expires_at": day + timedelta(days=366)})
         conn.execute(insert(slots), rows)
         member = f"({m0} + n)"
         step(
@@ -150,7 +150,7 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             f" SELECT {member}, :program_id, 'cust-' || n, 'c' || n || '@example.com', 'Customer ' || n, 'active',"
             f" sl.created_at, 'R' || (1000000000 + n),"
             f" CASE n % 3 WHEN 0 THEN {tiers[0]} WHEN 1 THEN {tiers[1]} ELSE {tiers[2]} END"
-            f" FROM m JOIN bench_slots sl ON sl.slot = n % {MINUTES}",
+            f" FROM m JOIN bench_slots sl ON sl.slot = n % {span}",
         )
         step(
             "accounts",
@@ -162,12 +162,14 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             now=now,
         )
         kind = kind_sql(per)
-        entry = f"({e0} + (n - 1) * {per} + k + 1)"
-        first = f"({e0} + (n - 1) * {per} + 1)"
+        # Ids (and the rows' order on disk) follow time, as a live ledger's do: all members' first entries, then
+        # their second ones... so one member's entries lie apart, not side by side.
+        entry = f"({e0} + k * {members} + n)"
+        first = f"({e0} + n)"
         # One row per entry: n, k, what it is, its amount.
         moves = (
             f"WITH {recursive}{numbers(dialect, 's', members)}, {numbers(dialect, 'ks', per)},"
-            f" raw AS (SELECT s.i AS n, ks.i - 1 AS k FROM s CROSS JOIN ks),"
+            f" raw AS (SELECT s.i AS n, ks.i - 1 AS k FROM ks CROSS JOIN s),"
             f" mv AS (SELECT n, k, {kind} AS what,"
             f" CASE WHEN {kind} = 'reverse' THEN {amount_sql('0')} / 2 + 1"
             f" WHEN {kind} = 'redeem' THEN {amount_sql('1')} ELSE {amount_sql('k')} END AS amount FROM raw)"
@@ -181,7 +183,7 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             " CASE what WHEN 'redeem' THEN 'reward' ELSE 'order' END,"
             f" CASE what WHEN 'redeem' THEN '{reward}' ELSE n || '-' || k END,"
             f" CASE what WHEN 'reverse' THEN {first} END, sl.created_at"
-            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {MINUTES} + n % {MINUTES}",
+            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {span} + n % {span} ORDER BY k, n",
             hash="0" * 64,
         )
         available, pending = f"({a0} + 2 * n - 1)", f"({a0} + 2 * n)"
@@ -192,7 +194,7 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             f" CASE WHEN what IN ('reverse', 'redeem') THEN {available} ELSE {issued} END,"
             f" CASE what WHEN 'reverse' THEN {issued} WHEN 'redeem' THEN {redeemed}"
             f" WHEN 'pending' THEN {pending} ELSE {available} END, amount, sl.created_at"
-            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {MINUTES} + n % {MINUTES}",
+            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {span} + n % {span} ORDER BY k, n",
         )
         # A lot per earning, less what the refund (of k = 0) or the spending (of k = 1) consumed of it.
         consumed = (
@@ -206,15 +208,15 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
             f" SELECT {l0} - {e0} + {entry}, :program_id, CASE what WHEN 'pending' THEN {pending} ELSE {available} END,"
             f" {entry}, amount, amount - ({consumed}), sl.created_at, sl.expires_at,"
             " CASE what WHEN 'pending' THEN :release_at END"
-            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {MINUTES} + n % {MINUTES}"
-            " WHERE what IN ('earn', 'pending')",
+            f" FROM mv JOIN bench_slots sl ON sl.slot = k * {span} + n % {span}"
+            " WHERE what IN ('earn', 'pending') ORDER BY k, n",
             release_at=now + timedelta(days=14),
         )
         if per >= 4:
             step(
                 "lot consumptions",
                 f"{moves} INSERT INTO lot_consumptions (lot_id, transfer_id, amount)"
-                f" SELECT {l0} - {e0} + {first} + CASE what WHEN 'redeem' THEN 1 ELSE 0 END,"
+                f" SELECT {l0} - {e0} + {first} + CASE what WHEN 'redeem' THEN {members} ELSE 0 END,"
                 f" {t0} - {e0} + {entry}, amount FROM mv WHERE what IN ('reverse', 'redeem')",
             )
             step(
@@ -223,7 +225,7 @@ def build(engine, members: int, transfers: int, *, clock) -> None:
                 " value, currency, code, details, entry_id, actor, created_at, used_at)"
                 f" SELECT :program_id, {member}, {reward}, 'seed-' || n, 'used', amount, 5, 'USD', 'BIG-' || n, '{{}}',"
                 f" {entry}, 'bench', sl.created_at, sl.created_at"
-                f" FROM mv JOIN bench_slots sl ON sl.slot = k * {MINUTES} + n % {MINUTES} WHERE what = 'redeem'",
+                f" FROM mv JOIN bench_slots sl ON sl.slot = k * {span} + n % {span} WHERE what = 'redeem'",
             )
             step(
                 "reward stock",
@@ -317,7 +319,7 @@ def existing(app) -> tuple[int, int] | None:
     return members, entries
 
 
-def ensure(url: str, members: int, transfers: int, *, config: dict | None = None):
+def ensure(url: str, members: int, transfers: int, *, config: dict | None = None, rebuild: bool = False):
     """An app on ``url`` holding the big program of these sizes: built now, or found from an earlier run.
 
     Returns ``(app, api key secret, widget secret)``. A database built earlier
@@ -334,7 +336,7 @@ def ensure(url: str, members: int, transfers: int, *, config: dict | None = None
     per = max(1, transfers // members)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, **(config or {})})
     with app.app_context():
-        found = existing(app)
+        found = None if rebuild else existing(app)
         db.session.rollback()
         if found is not None and found[0] >= members and found[1] >= members * per and found[0] <= members * 1.05:
             print(f"reusing {found[0]:,} members, {found[1]:,} entries", file=sys.stderr)
@@ -375,9 +377,10 @@ def main() -> int:
     parser.add_argument("--transfers", type=int, default=10_000_000)
     parser.add_argument("--database-url", required=True, help="emptied unless it holds the program already")
     parser.add_argument("--verify", action="store_true", help="run loyalty verify's checks on the result (timed)")
+    parser.add_argument("--rebuild", action="store_true", help="build afresh even if the program is there")
     args = parser.parse_args()
     began = time.perf_counter()
-    app, _, _ = ensure(args.database_url, args.members, args.transfers)
+    app, _, _ = ensure(args.database_url, args.members, args.transfers, rebuild=args.rebuild)
     print(f"ready in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     if args.verify:
         from loyalty.db import db

@@ -78,11 +78,11 @@ def load_member():
     # Without expiring the program and widget just read: this request goes by them, and reading them again
     # would cost two more queries.
     session = db.session()
-    session.expire_on_commit = False
+    expiring, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = expiring
     retry_after = limits.hit(program_id, claims.external_id)
     if retry_after is not None:
         db.session.rollback()

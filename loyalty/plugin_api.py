@@ -29,7 +29,10 @@ Earning rule types (``register_earning_rule_types``)
 Tier schemes (``register_tier_schemes``)
     :class:`TierScheme`, :class:`TierSchemeSchema`, :class:`WindowedSchema`,
     :class:`Window`, :func:`window_of`, :func:`per_member`; the models a
-    scheme's query counts over: :class:`Member`, :class:`Order`, :class:`Entry`.
+    scheme's query counts over: :class:`Member`, :class:`Order`, :class:`Entry`;
+    for :meth:`TierScheme.member_value`, the prebuilt statements of one member's
+    points earned (less claw-backs), ever or since ``start``:
+    :data:`MEMBER_EARNED`, :data:`MEMBER_EARNED_SINCE`.
 
 Reward types (``register_reward_types``)
     :class:`RewardType`, :class:`RewardConfigSchema`, :class:`RedemptionRequest`,
@@ -99,6 +102,7 @@ from loyalty.errors import (
     SignatureInvalid,
 )
 from loyalty.hookspecs import hookimpl
+from loyalty.ledger.statements import MEMBER_EARNED, MEMBER_EARNED_SINCE
 from loyalty.messages.addresses import Target, allow_private, check_public_url
 from loyalty.messages.catalog import EVENT_TYPES
 from loyalty.messages.channels import ChannelConfigSchema, Message, NotificationChannel, Outcome, Template
@@ -168,6 +172,8 @@ __all__ = [
     "WindowedSchema",
     "per_member",
     "window_of",
+    "MEMBER_EARNED",
+    "MEMBER_EARNED_SINCE",
     "Entry",
     "Member",
     "Order",

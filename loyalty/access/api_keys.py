@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, contains_eager
 
 from loyalty import errors
 from loyalty.clock import Clock
@@ -74,13 +74,23 @@ def revoke_key(session: Session, program: Program, prefix: str, *, clock: Clock)
     return key
 
 
+#: The key a request presents, by its prefix, with its program (in the same query):
+#: built once, as every API request runs it.
+KEY_BY_PREFIX = (
+    select(ApiKey)
+    .join(ApiKey.program)
+    .options(contains_eager(ApiKey.program))
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def authenticate(session: Session, presented: str, *, clock: Clock) -> ApiKey | None:
     """The active key matching ``presented``, or None (unknown, wrong or revoked: all alike)."""
     presented = presented or ""
     prefix = presented[:PREFIX_LENGTH]
     if not prefix.startswith("lk_") or presented[PREFIX_LENGTH : PREFIX_LENGTH + 1] != "_":
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    key = session.scalar(KEY_BY_PREFIX, {"prefix": prefix})
     if key is None or not hmac.compare_digest(key.key_hash, _digest(presented)) or not key.active:
         return None
     now = clock.now()

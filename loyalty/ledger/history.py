@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from loyalty.ledger import statements as sql
 from loyalty.models import Account, Entry, Transfer
 
 accounts = Account.__table__
@@ -83,16 +84,6 @@ def lifetime_earned(session: Session, member_id: int) -> int:
 
     Spending, expiry and manual adjustments leave it alone: it measures
     what the member earned, which is what tier schemes and the API show.
+    One prebuilt statement (:data:`loyalty.ledger.statements.MEMBER_EARNED`).
     """
-    earned = session.scalar(
-        select(func.coalesce(func.sum(entries.c.amount), 0)).where(
-            entries.c.member_id == member_id, entries.c.kind == "earn"
-        )
-    )
-    original = entries.alias("original")
-    clawed_back = session.scalar(
-        select(func.coalesce(func.sum(entries.c.amount), 0))
-        .select_from(entries.join(original, original.c.id == entries.c.reverses_id))
-        .where(entries.c.member_id == member_id, entries.c.kind == "reverse", original.c.kind == "earn")
-    )
-    return int(earned) - int(clawed_back)  # int(): SUM is NUMERIC on PostgreSQL
+    return int(session.scalar(sql.MEMBER_EARNED, {"member_id": member_id}))  # int(): SUM is NUMERIC on PostgreSQL

@@ -7,7 +7,7 @@ so they are constructed here once and executed with parameter dicts.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, case, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loyalty.models import Account, Entry, Lot, LotConsumption, Program, Transfer
@@ -68,6 +68,26 @@ CREDIT_MEMBER_ACCOUNT = (
     .where(accounts.c.member_id == bindparam("c_member"), accounts.c.kind == bindparam("c_kind"))
     .values(balance=accounts.c.balance + bindparam("c_delta"))
     .returning(accounts.c.id, accounts.c.balance, accounts.c.program_id)
+)
+
+#: Points a member earned, less what refunds and cancellations took back of them (a reversal of an earning):
+#: what ``lifetime_earned`` shows and what points-earned tier schemes count. One statement, a scan of the
+#: member's entries (``ix_entries_member_id``), built here once: every member read runs it.
+_original = entries.alias("original")
+_earned = case(
+    (entries.c.kind == "earn", entries.c.amount),
+    (_original.c.kind == "earn", -entries.c.amount),
+    else_=0,
+)
+MEMBER_EARNED = (
+    select(func.coalesce(func.sum(_earned), 0))
+    .select_from(entries.outerjoin(_original, _original.c.id == entries.c.reverses_id))
+    .where(entries.c.member_id == bindparam("member_id"), entries.c.kind.in_(("earn", "reverse")))
+)
+#: The same, of earnings made since ``start`` (a claw-back counts when the earning it takes back does).
+MEMBER_EARNED_SINCE = MEMBER_EARNED.where(
+    case((entries.c.kind == "earn", entries.c.created_at), else_=_original.c.created_at)
+    >= bindparam("start", type_=entries.c.created_at.type)
 )
 
 REVERSED_SO_FAR = select(func.coalesce(func.sum(entries.c.amount), 0)).where(

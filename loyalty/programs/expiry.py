@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
@@ -50,6 +50,34 @@ def lot_expiry(program, earned_at: datetime) -> datetime | None:
     return None
 
 
+lots, accounts, entries = Lot.__table__, Account.__table__, Entry.__table__
+#: The member's soonest date on open available lots and what they hold then (no row: nothing dated is left).
+#: These statements are built once: the widget's ``/me`` runs them on every page view.
+SOONEST_EXPIRY = (
+    select(lots.c.expires_at, func.sum(lots.c.remaining))
+    .join(accounts, accounts.c.id == lots.c.account_id)
+    .where(
+        accounts.c.member_id == bindparam("member_id"),
+        accounts.c.kind == "available",
+        lots.c.remaining > 0,
+        lots.c.expires_at.is_not(None),
+    )
+    .group_by(lots.c.expires_at)
+    .order_by(lots.c.expires_at)
+    .limit(1)
+)
+#: Everything the member has open in the available account (what the inactivity policy expires at once).
+OPEN_AVAILABLE = (
+    select(func.coalesce(func.sum(lots.c.remaining), 0))
+    .select_from(lots.join(accounts, accounts.c.id == lots.c.account_id))
+    .where(accounts.c.member_id == bindparam("member_id"), accounts.c.kind == "available", lots.c.remaining > 0)
+)
+#: When the member last earned or spent (what inactivity counts from).
+LAST_ACTIVE = select(func.max(entries.c.created_at)).where(
+    entries.c.member_id == bindparam("member_id"), entries.c.kind.in_(("earn", "redeem"))
+)
+
+
 def next_expiry(session: Session, program, member) -> dict | None:
     """The member's next points to expire, ``{"points", "at"}``, or ``None`` (nothing dated, or nothing left).
 
@@ -57,27 +85,14 @@ def next_expiry(session: Session, program, member) -> dict | None:
     everything available, the policy's days after the member last earned or
     spent (or enrolled), which is what the ``expire`` job will go by.
     """
-    lots, accounts, entries = Lot.__table__, Account.__table__, Entry.__table__
-    available = (
-        select(lots.c.remaining, lots.c.expires_at)
-        .join(accounts, accounts.c.id == lots.c.account_id)
-        .where(accounts.c.member_id == member.id, accounts.c.kind == "available", lots.c.remaining > 0)
-    ).subquery()
     if program.expiry_policy == "inactivity":
-        points = int(session.scalar(select(func.coalesce(func.sum(available.c.remaining), 0))))
+        points = int(session.scalar(OPEN_AVAILABLE, {"member_id": member.id}))
         if points <= 0:
             return None
-        last = session.scalar(
-            select(func.max(entries.c.created_at)).where(
-                entries.c.member_id == member.id, entries.c.kind.in_(("earn", "redeem"))
-            )
-        )
+        last = session.scalar(LAST_ACTIVE, {"member_id": member.id})
         since = max(moment for moment in (last, member.enrolled_at) if moment is not None)
         return {"points": points, "at": since + timedelta(days=program.expiry_after)}
-    soonest = session.scalar(select(func.min(available.c.expires_at)))
+    soonest = session.execute(SOONEST_EXPIRY, {"member_id": member.id}).first()
     if soonest is None:
         return None
-    points = session.scalar(
-        select(func.coalesce(func.sum(available.c.remaining), 0)).where(available.c.expires_at == soonest)
-    )
-    return {"points": int(points), "at": soonest}
+    return {"points": int(soonest[1]), "at": soonest[0]}

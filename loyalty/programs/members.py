@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
@@ -146,8 +146,14 @@ def _open_accounts(session: Session, program: Program, members: list[Member]) ->
     )
 
 
+#: A member by the store's id: built once, as every API and widget request about a member starts with it.
+MEMBER_BY_EXTERNAL_ID = select(Member).where(
+    Member.program_id == bindparam("program_id"), Member.external_id == bindparam("external_id")
+)
+
+
 def find_member(session: Session, program: Program, external_id: str) -> Member | None:
-    return session.scalar(select(Member).where(Member.program_id == program.id, Member.external_id == external_id))
+    return session.scalar(MEMBER_BY_EXTERNAL_ID, {"program_id": program.id, "external_id": external_id})
 
 
 def find_by_code(session: Session, program: Program, code: str) -> Member | None:

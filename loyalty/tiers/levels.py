@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty import errors
@@ -126,8 +126,12 @@ def update_tier(
     return tier
 
 
+#: A program's tiers, lowest first: built once, as every member read lists them (tier progress).
+PROGRAM_TIERS = select(Tier).where(Tier.program_id == bindparam("program_id")).order_by(Tier.rank)
+
+
 def list_tiers(session: Session, program: Program) -> list[Tier]:
-    return list(session.scalars(select(Tier).where(Tier.program_id == program.id).order_by(Tier.rank)))
+    return list(session.scalars(PROGRAM_TIERS, {"program_id": program.id}))
 
 
 def get_tier(session: Session, program: Program, name: str) -> Tier:

@@ -9,28 +9,30 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.clock import Clock
-from loyalty.models import Member, Program
+from loyalty.models import Member, Program, Tier
 from loyalty.tiers.levels import list_tiers
 from loyalty.tiers.schemes import scheme_of, window_of
 
 
-def progress(session: Session, program: Program, member: Member, *, registry, clock: Clock) -> dict | None:
+def progress(
+    session: Session, program: Program, member: Member, *, registry, clock: Clock, tiers: list[Tier] | None = None
+) -> dict | None:
     """Where the member stands: the metric, their value, the next tier and what is left, what keeps theirs.
 
-    ``None`` when the program has no tier scheme.
+    ``None`` when the program has no tier scheme. ``tiers``: the program's
+    tiers (:func:`list_tiers`), if the caller listed them already.
     """
     if program.tier_scheme is None:
         return None
     now = clock.now()
     scheme = scheme_of(registry, program.tier_scheme)
     settings = program.tier_settings or {}
-    values = scheme.qualifying_values(program, settings, now, member_ids=[member.id]).subquery()
-    value = Decimal(session.scalar(select(values.c.value).where(values.c.member_id == member.id)) or 0)
-    tiers = list_tiers(session, program)
+    statement, parameters = scheme.member_value(program, settings, now, member.id)
+    value = Decimal(session.scalar(statement, parameters) or 0)
+    tiers = list_tiers(session, program) if tiers is None else tiers
     current = next((tier for tier in tiers if tier.id == member.tier_id), None)
     above = [tier for tier in tiers if tier.rank > (current.rank if current else -(10**9))]
     following = next((tier for tier in above if tier.threshold > value), above[0] if above else None)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Executable, Select, func, select
 
 from loyalty import errors
 from loyalty.models import Member
@@ -107,6 +107,17 @@ class TierScheme:
         not pay for aggregating the whole program.
         """
         raise NotImplementedError
+
+    def member_value(self, program, settings: dict, now: datetime, member_id: int) -> tuple[Executable, dict]:
+        """One member's value now, as ``(statement, parameters)`` whose scalar is the value (``None``: 0).
+
+        What every read of a member (the API's member, the widget's ``/me``)
+        runs. This default narrows :meth:`qualifying_values` to the member,
+        which builds the query on every call; a scheme whose value is one
+        statement with parameters overrides it with a statement built once.
+        """
+        values = self.qualifying_values(program, settings, now, member_ids=[member_id]).subquery()
+        return select(values.c.value).where(values.c.member_id == member_id), {}
 
 
 def per_member(program, rows, onclause, value, member_ids=None) -> Select:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from loyalty.plugin_api import (
+    MEMBER_EARNED,
+    MEMBER_EARNED_SINCE,
     Entry,
     Member,
     TierScheme,
@@ -53,6 +55,12 @@ class PointsEarned(TierScheme):
     def qualifying_values(self, program, settings, now, member_ids=None):
         return earned_points(program, window_of(settings, now).start, member_ids)
 
+    def member_value(self, program, settings, now, member_id):
+        start = window_of(settings, now).start
+        if start is None:
+            return MEMBER_EARNED, {"member_id": member_id}
+        return MEMBER_EARNED_SINCE, {"member_id": member_id, "start": start}
+
 
 class LifetimePoints(TierScheme):
     name = "lifetime_points"
@@ -63,6 +71,9 @@ class LifetimePoints(TierScheme):
 
     def qualifying_values(self, program, settings, now, member_ids=None):
         return earned_points(program, None, member_ids)
+
+    def member_value(self, program, settings, now, member_id):
+        return MEMBER_EARNED, {"member_id": member_id}
 
 
 @hookimpl

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from flask import g, make_response, request
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.api.member import cors, limits
@@ -37,20 +37,21 @@ from loyalty.registry import current_registry
 from loyalty.widget.settings import settings_of
 from loyalty.widget.tokens import InvalidMemberToken, read_token
 
+#: The program of the path: built once, as every request of the widget starts with it.
+PROGRAM_BY_SLUG = select(Program).where(Program.slug == bindparam("slug"))
+
 
 def load_program():
     """``before_request``: the program and its widget (steps 1 to 3)."""
     slug = (request.view_args or {}).get("program", "")
-    program = (
-        db.session.scalar(select(Program).where(Program.slug == slug))
-        if 0 < len(slug) <= 64 and "\x00" not in slug
-        else None
-    )
+    program = db.session.scalar(PROGRAM_BY_SLUG, {"slug": slug}) if 0 < len(slug) <= 64 and "\x00" not in slug else None
     settings = settings_of(db.session, program) if program is not None else None
     if settings is None:
         db.session.rollback()
         abort(404, code="unknown_program", message=f"no program {slug[:64]!r} has a storefront widget")
     g.program, g.widget = program, settings
+    # Kept apart: the answer's CORS headers are added after the view's commit, which expires ``settings``.
+    g.widget_origins = settings.origins
     if request.method == "OPTIONS":
         return make_response("", 204)
     if not settings.enabled:
@@ -74,7 +75,14 @@ def load_member():
     program_id = g.program.id
     # Nothing is written yet: end the reading transaction before the count, which commits on a connection of
     # its own (on SQLite every transaction holds the write lock from its start, so the count would wait for it).
-    db.session.commit()
+    # Without expiring the program and widget just read: this request goes by them, and reading them again
+    # would cost two more queries.
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
     retry_after = limits.hit(program_id, claims.external_id)
     if retry_after is not None:
         db.session.rollback()
@@ -107,11 +115,11 @@ def _member(claims):
 
 def add_cors_headers(response):
     """``after_request``: the CORS headers, for the program's origins (none before the program is known)."""
-    widget = g.get("widget")
-    if widget is None:
+    origins = g.get("widget_origins")
+    if origins is None:
         response.vary.add("Origin")
         return response
-    return cors.add_headers(response, widget.origins)
+    return cors.add_headers(response, origins)
 
 
 def member_scope() -> str:

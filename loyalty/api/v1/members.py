@@ -20,10 +20,11 @@ from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger, scoped_key
 from loyalty.ledger.history import lifetime_earned, member_history
 from loyalty.messages.subscriptions import set_subscribed, subscribed
-from loyalty.models import Member, Tier
+from loyalty.models import Member
 from loyalty.programs.members import find_member
 from loyalty.referrals import link_for
 from loyalty.registry import current_registry
+from loyalty.tiers.levels import list_tiers
 from loyalty.tiers.progress import progress
 
 blp = resource("members", __name__, "Members: enrolment, balances, history and adjustments.")
@@ -38,8 +39,16 @@ def member_or_404(external_id: str) -> Member:
 
 
 def member_view(member: Member) -> dict:
+    """The member as the API (and the widget's ``/me``) shows them.
+
+    The program's tiers are listed once, for the member's tier and their progress.
+    """
+    tiers = list_tiers(db.session, g.program) if member.tier_id or g.program.tier_scheme else []
+    tier = next((tier for tier in tiers if tier.id == member.tier_id), None)
+    tier_progress = progress(
+        db.session, g.program, member, clock=current_clock(), registry=current_registry(), tiers=tiers
+    )
     balances = Ledger(db.session).balances(member.id)
-    tier = db.session.get(Tier, member.tier_id) if member.tier_id else None
     return {
         "external_id": member.external_id,
         "email": member.email,
@@ -50,7 +59,7 @@ def member_view(member: Member) -> dict:
         "tier": {"name": tier.name, "rank": tier.rank, "earn_multiplier": tier.earn_multiplier, "perks": tier.perks}
         if tier
         else None,
-        "tier_progress": progress(db.session, g.program, member, clock=current_clock(), registry=current_registry()),
+        "tier_progress": tier_progress,
         "balances": _balances(member, balances),
         "referral_code": member.referral_code,
         "referral_link": link_for(g.program, member.referral_code),

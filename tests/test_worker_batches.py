@@ -42,7 +42,7 @@ from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_member_tier, set_scheme
 from loyalty.webhooks import inbox
 from tests.helpers import statements_issued
-from tests.helpers.webhooks import SECRETS, shopify_delivery, shopify_headers
+from tests.helpers.webhooks import SECRETS, post_deliveries, shopify_delivery, shopify_headers
 
 CUSTOMERS = 5  # c0 in debt, c1 in a double-points tier, c2 suspended, c3 and c4 not enrolled yet
 ORDERS = 8
@@ -218,18 +218,9 @@ def test_a_batch_matches_one_delivery_at_a_time(app, session, registry, clock, w
         elif deliveries:
             deliveries.append(deliveries[step[1] % len(deliveries)])
 
-    def send(program):
-        for topic, body, webhook_id in deliveries:
-            answer = client.post(
-                f"/webhooks/{program.slug}/shopify",
-                data=body,
-                headers=shopify_headers(body, topic, webhook_id=webhook_id),
-            )
-            assert answer.status_code in (200, 202), answer.json
-
-    send(one_by_one)
+    post_deliveries(client, one_by_one, deliveries)
     inbox.retry_due(session, registry=registry, clock=clock, limit=1000)  # each in its own transaction
-    send(batched)
+    post_deliveries(client, batched, deliveries)
     while inbox.process_batch(session, registry=registry, clock=clock, limit=50):
         pass
     session.expire_all()

@@ -28,7 +28,7 @@ from loyalty.db import db
 from loyalty.models import Entry, Member, WebhookDelivery
 from loyalty.tiers.levels import set_scheme
 from loyalty.webhooks import inbox
-from tests.helpers.webhooks import shopify_delivery, shopify_headers
+from tests.helpers.webhooks import post_deliveries, shopify_delivery
 from tests.test_worker_batches import setup_program
 
 
@@ -78,18 +78,9 @@ def test_two_workers_process_a_store_mix_once(app, session, registry, clock):
             topic, body = shopify_delivery(step, n)
             deliveries.append((topic, body, f"mix-{n}"))
 
-    def send(program):
-        for topic, body, webhook_id in deliveries:
-            answer = client.post(
-                f"/webhooks/{program.slug}/shopify",
-                data=body,
-                headers=shopify_headers(body, topic, webhook_id=webhook_id),
-            )
-            assert answer.status_code in (200, 202), answer.json
-
-    send(alone)
+    post_deliveries(client, alone, deliveries)
     inbox.retry_due(session, registry=registry, clock=clock, limit=1000)  # one by one, each in its transaction
-    send(shared)
+    post_deliveries(client, shared, deliveries)
     errors, barrier, engine = [], threading.Barrier(2), db.engine
 
     def work():

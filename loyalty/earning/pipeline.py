@@ -202,18 +202,7 @@ class Pipeline:
         for rule in self.active_rules("order_paid"):
             for award in self.evaluate(rule, context, member):
                 earning = orders.order_earning(self.program, member, order.id, order.external_id, occurred, rule, award)
-                posting = self.ledger.earn(
-                    earning.member,
-                    earning.amount,
-                    key=earning.key,
-                    pending=earning.pending,
-                    release_at=earning.release_at,
-                    expires_at=earning.expires_at,
-                    reason=earning.reason,
-                    actor=earning.actor,
-                    source=earning.source,
-                    cause=earning.cause,
-                )
+                posting = self.ledger.earn_one(earning)
                 self.order_posted(member, order.external_id, rule, posting)
                 outcome.awards.append((award, posting))
         referral_attribution.on_paid_order(self.referrals, member, order, event)
@@ -433,17 +422,7 @@ class Pipeline:
         for rule in rules:
             for award in self.evaluate(rule, context, member):
                 told = {**cause, "rule": rule.name}
-                earning = self._simple_earning(member, rule, award, key_prefix, told, context)
-                posting = self.ledger.earn(
-                    member,
-                    earning.amount,
-                    key=earning.key,
-                    expires_at=earning.expires_at,
-                    reason=earning.reason,
-                    actor=earning.actor,
-                    source=earning.source,
-                    cause=earning.cause,
-                )
+                posting = self.ledger.earn_one(self._simple_earning(member, rule, award, key_prefix, told, context))
                 self._posted(member, posting, told)
                 outcome.awards.append((award, posting))
         if outcome.awards and all(p.replayed for _, p in outcome.awards):

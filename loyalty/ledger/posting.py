@@ -120,6 +120,21 @@ class Ledger:
             cause=cause,
         )
 
+    def earn_one(self, earning: NewEarning) -> Receipt:
+        """:meth:`earn` of a :class:`NewEarning` (a key that may have been used: a replay, not an error)."""
+        return self.earn(
+            earning.member,
+            earning.amount,
+            key=earning.key,
+            pending=earning.pending,
+            release_at=earning.release_at,
+            expires_at=earning.expires_at,
+            reason=earning.reason,
+            actor=earning.actor,
+            source=earning.source,
+            cause=earning.cause,
+        )
+
     def earn_new(self, earnings: list[NewEarning]) -> list[Receipt]:
         """Post many earnings at once, each to the effect :meth:`earn` would have.
 

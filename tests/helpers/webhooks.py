@@ -71,6 +71,15 @@ def stripe_event(kind: str, obj: dict, event_id: str | None = None) -> bytes:
     return json.dumps(envelope).encode()
 
 
+def post_deliveries(client, program, deliveries) -> None:
+    """Post ``(topic, body, webhook id)`` Shopify deliveries to a program's intake; each must be taken (200 or 202)."""
+    for topic, body, webhook_id in deliveries:
+        answer = client.post(
+            f"/webhooks/{program.slug}/shopify", data=body, headers=shopify_headers(body, topic, webhook_id=webhook_id)
+        )
+        assert answer.status_code in (200, 202), answer.json
+
+
 def shopify_delivery(step, n: int) -> tuple[str, bytes]:
     """A Shopify topic and body for one step of the worker-batch tests' sequences (``("paid", order, customer, amount, currency)``, ``("referred", order, customer, amount, code)``, ``("refund", ...)``, ``("cancel", order)``, ``("customer", n)``)."""
     kind = step[0]

@@ -1,4 +1,4 @@
-"""``loyalty verify``: check the platform's invariants (DESIGN.md) with set-based SQL.
+"""``loyalty verify``: check the platform's invariants (docs/design.md) with set-based SQL.
 
 The ledger's, and those of what sits on it: referrals, rewards and their
 stock, the daily roll-ups. So it sits above them all, beside the jobs.

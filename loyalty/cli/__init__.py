@@ -43,7 +43,7 @@ COMMANDS = (
         "Run the scheduled jobs until stopped (one process; a second one skips what the first runs).",
     ),
     ("plugins", "plugins", "List installed plugins, their hooks and the types they contribute."),
-    ("verify", "verify", "Check the ledger's invariants (DESIGN.md) for every program."),
+    ("verify", "verify", "Check the ledger's invariants (docs/design.md) for every program."),
     ("create-admin", "admins", "Create an admin account."),
     ("admins", "admins", "The admin's accounts."),
     ("demo", "demo", "Create a demo program with tiers, rules, members and orders (safe to re-run)."),

@@ -19,7 +19,7 @@ from loyalty.programs.program import get_program
 @click.option("--program", "program_slug", help="Check one program (default: all).")
 @with_appcontext
 def verify(program_slug):
-    """Check the ledger's invariants (DESIGN.md) for every program."""
+    """Check the ledger's invariants (docs/design.md) for every program."""
     if program_slug:
         try:
             get_program(db.session, program_slug)

@@ -79,7 +79,7 @@ def process_together(
     """Process ``events`` (one program's, in arrival order) in waves; see the module docstring.
 
     Returns one item per event: its :class:`~loyalty.earning.pipeline.Outcome`
-    (no ``order`` object is loaded), or ``None`` for an event handed to
+    (a paid order's carries no ``order`` object: none is loaded), or ``None`` for an event handed to
     ``one_by_one``, which the caller processes (and records) itself when
     called. The caller owns the transaction; an unexpected error leaves it
     to be rolled back whole.

@@ -78,7 +78,6 @@ def create_command_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("LOYALTY")
     app.session_interface = PeopleOnlyCookieSessions()
     app.config.setdefault("CLOCK", SystemClock())
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     if config:
         app.config.update(config)
 

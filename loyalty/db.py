@@ -17,13 +17,26 @@ for the ledger's invariants:
 WAL keeps readers from blocking on the writer; ``synchronous=FULL`` keeps
 every commit durable, because an acknowledged webhook whose points are
 lost in a power cut would never be re-sent by the store.
+
+On both, a connection taken from the pool after more than
+``PING_AFTER_IDLE_SECONDS`` unused is pinged first, and replaced if the
+database dropped it (a restart, a failover, an idle timeout), so a
+restarted database costs no failed request. SQLAlchemy's
+``pool_pre_ping`` does the same for every checkout, which on PostgreSQL
+is one more round trip for every webhook delivery and API call; a
+connection used a moment ago is alive or, if the database has just gone,
+its error invalidates the whole pool (SQLAlchemy's disconnect handling),
+so the next checkouts connect afresh.
 """
 
 from __future__ import annotations
 
+import time
+
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -44,10 +57,36 @@ db = SQLAlchemy(model_class=Base)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
 def configure_engine(engine: Engine) -> None:
     """Install the per-connection settings described in the module docstring."""
+    _ping_idle_connections(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    if getattr(engine, "_loyalty_pings", False):
+        return
+    engine._loyalty_pings = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        checked_in = record.info.pop("checked_in", None)
+        if checked_in is None or time.monotonic() - checked_in <= PING_AFTER_IDLE_SECONDS:
+            return  # new (just connected), or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and hands out a new one (or raises why it cannot connect).
+            raise DisconnectionError(f"a pooled connection was dropped: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

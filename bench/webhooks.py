@@ -25,7 +25,10 @@ answer is back. Rounds are interleaved (each round: every server in turn,
 each with the round's deliveries: the two platform servers have a program
 each) and the medians reported: acknowledged/s (the HTTP side), processed/s
 (until every delivery is processed), the backlog's drain time after the
-load's last answer, p50/p99 latency. Then every answer and every stored
+load's last answer, p50/p99 latency, and the CPU time the whole machine
+spent a delivery (load generator, server, worker and database together,
+from ``/proc/stat``: on two cores what a delivery costs the machine bounds
+the throughput). Then every answer and every stored
 delivery's status is checked, and ``loyalty verify`` run. Usage::
 
     .venv/bin/python bench/webhooks.py [--scenario store|easy] [--requests 6000] [--customers 5000]
@@ -160,6 +163,23 @@ def load(deliveries_file: str, port: int, path: str, concurrency: int, queued: b
         "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
         "wrong": dict(wrong),
     }
+
+
+def machine_cpu() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux's ``/proc/stat``; None elsewhere).
+
+    Busy is everything but idle and I/O wait, in every process: the load
+    generator, the servers, the worker and the database. Over a round it
+    says what a delivery costs the machine, which on two cores decides the
+    throughput more than any one process's latency does.
+    """
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(deliveries_file: str, port: int, path: str, concurrency: int, queued: bool) -> dict:
@@ -323,6 +343,7 @@ def measure(label: str, url: str, args, warm: list, rounds: list[list], port_bas
                 pickle.dump(deliveries, out)
         count = sum(d.stored for d in deliveries)
         after = scalar(url, "SELECT coalesce(max(id), 0) FROM webhook_deliveries") if server == "queued" else 0
+        busy = machine_cpu()
         run = run_load(file, ports[server], paths[server], args.concurrency, QUEUED[server])
         if run["wrong"]:
             problems.append(f"{label} {server} ({name}): unexpected answers {run['wrong']}")
@@ -333,6 +354,8 @@ def measure(label: str, url: str, args, warm: list, rounds: list[list], port_bas
             run["drain"] = done - run["ended"]
         elif server != "bare_inbox":
             run["processed"] = run["rate"]
+        if busy is not None:
+            run["cpu"] = (machine_cpu() - busy) / len(deliveries) * 1000
         return run
 
     try:
@@ -345,7 +368,8 @@ def measure(label: str, url: str, args, warm: list, rounds: list[list], port_bas
                     f"  {label} round {number + 1} {server:10} acknowledged {run['rate']:7.0f}/s"
                     + (f" processed {run['processed']:7.0f}/s" if "processed" in run else "")
                     + (f" drain {run['drain']:5.1f} s" if "drain" in run else "")
-                    + f" p50 {run['p50']:6.1f} ms p99 {run['p99']:6.1f} ms",
+                    + f" p50 {run['p50']:6.1f} ms p99 {run['p99']:6.1f} ms"
+                    + (f" machine CPU {run['cpu']:5.2f} ms a delivery" if "cpu" in run else ""),
                     file=sys.stderr,
                     flush=True,
                 )
@@ -357,7 +381,8 @@ def measure(label: str, url: str, args, warm: list, rounds: list[list], port_bas
     problems += [f"{label} {problem}" for problem in check_result(url, env, stored)]
     median = lambda server, key: statistics.median(r[key] for r in runs[server]) if key in runs[server][0] else None  # noqa: E731
     return {
-        server: {key: median(server, key) for key in ("rate", "processed", "drain", "p50", "p99")} for server in SERVERS
+        server: {key: median(server, key) for key in ("rate", "processed", "drain", "p50", "p99", "cpu")}
+        for server in SERVERS
     }
 
 
@@ -365,8 +390,8 @@ def table(results: dict[str, dict]) -> str:
     """The Markdown table: a row per backend and server, ratios against the baselines measured in the same run."""
     lines = [
         "| backend | server | acknowledged/s | processed/s | processed / bare | acknowledged / bare inbox-only"
-        " | backlog drained after the load (s) | p50 (ms) | p99 (ms) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        " | backlog drained after the load (s) | p50 (ms) | p99 (ms) | machine CPU a delivery (ms) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for backend, figures in results.items():
         bare, inbox = figures["bare"]["processed"], figures["bare_inbox"]["rate"]
@@ -383,6 +408,7 @@ def table(results: dict[str, dict]) -> str:
                 f"{row['drain']:.1f}" if row["drain"] is not None else "—",
                 f"{row['p50']:.1f}",
                 f"{row['p99']:.1f}",
+                f"{row['cpu']:.2f}" if row["cpu"] is not None else "—",
             ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -206,9 +206,18 @@ def wait_until_up(port: int, path: str) -> None:
 
 
 def start(command: list[str], env: dict, port: int | None = None, probe: str = "/") -> subprocess.Popen:
+    """Start a server (or the worker); a port something else already answers on is an error, not that server."""
+    if port is not None:
+        import socket
+
+        with socket.socket() as probe_socket:
+            if probe_socket.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is taken (a server of an earlier run?): choose --port-base")
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     if port is not None:
         wait_until_up(port, probe)
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[0]} on port {port} exited ({process.returncode})")
     return process
 
 

@@ -110,7 +110,8 @@ def receive(program_slug: str, storefront_type: str):
         return _error(404, "not_found", f"no storefront {storefront_type!r} connected to program {program_slug!r}")
     # Checking and storing use a plain connection, not the ORM session:
     # they run for every delivery, and the session's bookkeeping would cost
-    # more than the two statements. Leaving the block uncommitted rolls back.
+    # more than the two statements. Nothing is written before the insert, so
+    # an early answer leaves nothing behind (on SQLite the block rolls back).
     with _connection() as conn:
         storefront = conn.execute(FIND_STOREFRONT, {"slug": program_slug, "type": storefront_type}).first()
         if storefront is None:

@@ -86,6 +86,16 @@ def _clean(is_postgres: bool) -> None:
 
 
 @pytest.fixture
+def admin(database_url):
+    """A connection of its own to the test database, in autocommit: for what a test does to the server
+    (``pg_terminate_backend``, ``pg_stat_activity``), never through the app's pool."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        yield conn
+    engine.dispose()
+
+
+@pytest.fixture
 def loyalty_plugins(request):
     """The plugins of the test's ``plugins`` marker: the app loads them as a third party's."""
     plugins = request.node.get_closest_marker("plugins")

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, PendingRollbackError
 
@@ -408,13 +408,6 @@ class TestOnPostgres:
     def postgres_only(self, is_postgres):
         if not is_postgres:
             pytest.skip("pg_terminate_backend and a relay in front of the server: PostgreSQL")
-
-    @pytest.fixture
-    def admin(self, database_url):
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            yield conn
-        engine.dispose()
 
     @pytest.fixture
     def name(self):

@@ -65,13 +65,6 @@ class TestDroppedByTheServer:
         if not is_postgres:
             pytest.skip("pg_terminate_backend: PostgreSQL")
 
-    @pytest.fixture
-    def admin(self, database_url):
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            yield conn
-        engine.dispose()
-
     def backend(self, engine) -> int:
         with engine.connect() as conn:
             return conn.scalar(text("SELECT pg_backend_pid()"))

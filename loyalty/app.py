@@ -85,7 +85,7 @@ def create_command_app(config: dict | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
-    registry.init_app(app)
+    registry.init_app(app, lazy=True)  # loaded by serve_requests, or when a command first needs a plugin
     webhooks.init_app(app)
     cli.init_app(app)
     app.cli.add_command(
@@ -111,6 +111,7 @@ def serve_requests(app: Flask) -> Flask:
     from loyalty.api import member as member_api
     from loyalty.web import headers, health, unsubscribe
 
+    registry.init_app(app)  # a server loads its plugins before it answers: a broken one stops the start
     health.init_app(app)
     headers.init_app(app)
     webhooks.init_routes(app)

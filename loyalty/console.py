@@ -44,11 +44,7 @@ class AppFactory:
         try:
             app = create_app() if self.serving else create_command_app()
         except PluginError as exc:
-            # A broken plugin is the plugin author's or the operator's to fix:
-            # say which one and why, not a stack trace.
-            click.echo(f"Error: {exc}", err=True)
-            click.echo("Start without third-party plugins with LOYALTY_SAFE_MODE=1.", err=True)
-            sys.exit(2)
+            _plugin_failed(exc)
         self.built = self.built or app
         return app
 
@@ -57,6 +53,14 @@ class AppFactory:
         self.serving = True
         if self.built is not None:
             serve_requests(self.built)
+
+
+def _plugin_failed(exc: PluginError):
+    # A broken plugin is the plugin author's or the operator's to fix:
+    # say which one and why, not a stack trace.
+    click.echo(f"Error: {exc}", err=True)
+    click.echo("Start without third-party plugins with LOYALTY_SAFE_MODE=1.", err=True)
+    sys.exit(2)
 
 
 def _serves_requests(command) -> bool:
@@ -70,6 +74,14 @@ class LoyaltyGroup(FlaskGroup):
         if "obj" not in extra:
             extra["obj"] = ScriptInfo(create_app=AppFactory(), set_debug_flag=False, load_dotenv_defaults=False)
         return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        # A command loads the plugins when it first needs one (loyalty.registry.init_app): a broken plugin
+        # surfaces there, and gets the same message as at a server's start.
+        try:
+            return super().invoke(ctx)
+        except PluginError as exc:
+            _plugin_failed(exc)
 
     def resolve_command(self, ctx, args):
         # Only when a command is about to run: listing them for --help goes through get_command alone.

@@ -22,7 +22,6 @@ from importlib.metadata import entry_points
 import pluggy
 
 from loyalty import __version__, hookspecs
-from loyalty.plugin_contracts import CONTRACTS, problems
 
 ENTRY_POINT_GROUP = "loyalty"
 
@@ -50,8 +49,13 @@ BUILTIN_PLUGINS = (
     "loyalty.plugins.channels.email",
 )
 
-#: What a registered type must have, per registration hook (checked by :mod:`loyalty.plugin_contracts`).
-REQUIRED = {kind: contract.required for kind, contract in CONTRACTS.items()}
+
+def _contracts():
+    # What a registered type must have, per registration hook. Imported when plugins load (with marshmallow,
+    # for the config schemas), not for every command (loyalty.registry.init_app).
+    from loyalty.plugin_contracts import CONTRACTS
+
+    return CONTRACTS
 
 
 class PluginError(Exception):
@@ -77,7 +81,7 @@ class Registry:
         self.pm = pm
         self._trace = trace
         self._versions = versions
-        self.types: dict[str, dict[str, object]] = {kind: {} for kind in REQUIRED}
+        self.types: dict[str, dict[str, object]] = {kind: {} for kind in _contracts()}
         self._owner: dict[tuple[str, str], str] = {}
 
     # --- the types ---------------------------------------------------------
@@ -144,7 +148,7 @@ class Registry:
 
     def collect(self) -> None:
         """Call every registration hook, plugin by plugin, checking what each registers."""
-        for kind in REQUIRED:
+        for kind in _contracts():
             caller = getattr(self.pm.hook, f"register_{kind}")
             for impl in caller.get_hookimpls():
                 if self._trace:  # called one by one below, so pluggy's tracer does not see them
@@ -159,6 +163,8 @@ class Registry:
                     ) from exc
 
     def _registrar(self, kind: str, plugin_name: str):
+        from loyalty.plugin_contracts import problems
+
         def register(item) -> None:
             found = problems(kind, item)
             if found:
@@ -219,15 +225,31 @@ def build_registry(*, extra=(), safe_mode: bool = False, trace: bool = False) ->
     return registry
 
 
-def init_app(app) -> None:
-    app.extensions["loyalty.registry"] = build_registry(
-        extra=app.config.get("PLUGINS", ()),
-        safe_mode=bool(app.config.get("SAFE_MODE")),
-        trace=bool(app.config.get("TRACE_HOOKS")),
-    )
+def init_app(app, *, lazy: bool = False) -> None:
+    """Load the app's plugins now, or (``lazy``) when something first asks for them.
+
+    A server loads them at start, so that a broken plugin stops it before
+    it answers anything. A command loads them lazily: ``loyalty members
+    list`` needs no plugin, and importing the built-ins (their services,
+    marshmallow for their config schemas) was a tenth of its start.
+    """
+    if not lazy:
+        app_registry(app)
+
+
+def app_registry(app) -> Registry:
+    """The app's registry, built on first use."""
+    registry = app.extensions.get("loyalty.registry")
+    if registry is None:
+        registry = app.extensions["loyalty.registry"] = build_registry(
+            extra=app.config.get("PLUGINS", ()),
+            safe_mode=bool(app.config.get("SAFE_MODE")),
+            trace=bool(app.config.get("TRACE_HOOKS")),
+        )
+    return registry
 
 
 def current_registry() -> Registry:
     from flask import current_app
 
-    return current_app.extensions["loyalty.registry"]
+    return app_registry(current_app)

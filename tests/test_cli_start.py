@@ -70,6 +70,18 @@ def test_a_command_starts_without_the_heavy_modules(args, program, session, data
     assert sorted(name for name in DEFERRED if name in modules) == []
 
 
+@pytest.mark.parametrize("args", [("--help",), ("members", "list", "--program", "acme")], ids=" ".join)
+def test_a_command_that_needs_no_plugin_does_not_load_them(args, program, session, database_url, tmp_path):
+    """The plugins load when a command first asks for one (a server at its start): their services and marshmallow."""
+    session.commit()
+    code, modules = run_console(tmp_path, database_url, *args)
+    assert code in (0, None)
+    loaded = {"marshmallow", "loyalty.plugin_api", "loyalty.earning.pipeline", "loyalty.referrals"} & modules
+    assert sorted(loaded | {name for name in modules if name.startswith("loyalty.plugins.")}) == []
+    code, modules = run_console(tmp_path, database_url, "plugins")
+    assert code in (0, None) and {"marshmallow", "loyalty.plugins.earning.points_per_currency"} <= modules
+
+
 def test_the_commands_that_need_them_still_get_them(program, session, database_url, tmp_path):
     """``loyalty db`` brings Flask-Migrate and Alembic; ``loyalty routes`` the whole app, routes and all."""
     session.commit()

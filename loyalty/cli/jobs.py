@@ -135,6 +135,7 @@ def scheduler():
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = current_app._get_current_object()
+    current_registry()  # the plugins load now: a broken one stops the start, not every tick
     timetable = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     outage = Outage("scheduler", log, meanwhile="skipping ticks until it answers")
     for name, (_, cron) in JOBS.items():

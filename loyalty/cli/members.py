@@ -9,16 +9,14 @@ from sqlalchemy import select
 from loyalty.cli.common import MOMENT, transactional
 from loyalty.clock import current_clock
 from loyalty.db import db
-from loyalty.earning.events import Customer
-from loyalty.earning.pipeline import enrol
 from loyalty.ledger import Ledger
-from loyalty.ledger.history import member_history
 from loyalty.models import Member
 from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
-from loyalty.referrals import link_for, referred_by
 from loyalty.registry import current_registry
-from loyalty.tiers.levels import get_tier, set_member_tier
+
+# The earning pipeline, the referrals and the tiers are imported by the commands that use them: together
+# they were a tenth of ``loyalty members list``'s start (issue 19, goal 5; tests/test_cli_start.py).
 
 group = AppGroup("members", help="Enrol, list and inspect members.")
 
@@ -32,6 +30,9 @@ group = AppGroup("members", help="Enrol, list and inspect members.")
 @transactional
 def add(program_slug, external_id, email, name, birthday):
     """Enrol a member."""
+    from loyalty.earning.events import Customer
+    from loyalty.earning.pipeline import enrol
+
     program = get_program(db.session, program_slug)
     customer = Customer(external_id=external_id, email=email, name=name, birthday=birthday.date() if birthday else None)
     member, _ = enrol(
@@ -68,6 +69,9 @@ def list_(program_slug, limit):
 @transactional
 def show(program_slug, external_id, limit):
     """Show a member's balances and recent ledger entries."""
+    from loyalty.ledger.history import member_history
+    from loyalty.referrals import link_for, referred_by
+
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, external_id)
     balances = Ledger(db.session).balances(member.id)
@@ -110,6 +114,8 @@ def show(program_slug, external_id, limit):
 @transactional
 def set_tier(program_slug, external_id, tier_name, until):
     """Give a member a tier by hand: a floor no recalculation goes below (until --until, if given)."""
+    from loyalty.tiers.levels import get_tier, set_member_tier
+
     program = get_program(db.session, program_slug)
     member = get_member(db.session, program, external_id)
     tier = get_tier(db.session, program, tier_name) if tier_name else None

@@ -87,3 +87,58 @@ class TestDroppedByTheServer:
             self.backend(engine)  # not pinged: the statement meets the dropped connection
         assert caught.value.connection_invalidated
         assert self.backend(engine) != dropped
+
+
+@pytest.mark.postgres_only
+class TestPreparedStatementsOutliveRollbacks:
+    """psycopg's ``rollback()`` drops every prepared statement; the app's engine rolls back without it (loyalty.db)."""
+
+    STATEMENT = "SELECT count(*) FROM programs WHERE id = %(id)s"
+
+    @pytest.fixture(autouse=True)
+    def postgres_only(self, is_postgres):
+        if not is_postgres:
+            pytest.skip("psycopg's prepared statements: PostgreSQL")
+
+    def prepared(self, conn) -> list[str]:
+        return list(conn.scalars(text("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")))
+
+    def read_and_roll_back(self, engine, times: int) -> None:
+        for n in range(times):
+            with engine.connect() as conn:  # one pooled connection; each use ends in a rollback, as a read's does
+                conn.exec_driver_sql(self.STATEMENT, {"id": n})
+                conn.rollback()
+
+    def test_a_statement_run_often_stays_prepared_across_rollbacks(self, engine):
+        self.read_and_roll_back(engine, 8)
+        with engine.connect() as conn:
+            assert any("FROM programs WHERE id = $1" in statement for statement in self.prepared(conn))
+
+    def test_psycopgs_own_rollback_would_have_dropped_it(self, engine):
+        """What the engine avoids (if psycopg stops doing this, the override in loyalty.db can go)."""
+        self.read_and_roll_back(engine, 8)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(self.STATEMENT, {"id": 0})
+            conn.connection.driver_connection.rollback()  # in a transaction: psycopg's DEALLOCATE ALL
+            assert self.prepared(conn) == []
+
+    def test_a_failed_transaction_rolls_back_and_the_connection_goes_on(self, engine):
+        self.read_and_roll_back(engine, 8)
+        with engine.connect() as conn:
+            with pytest.raises(Exception, match="division by zero"):
+                conn.exec_driver_sql("SELECT 1 / 0")
+            conn.rollback()
+            assert conn.scalar(text("SELECT 1")) == 1
+            assert self.prepared(conn)
+
+    def test_a_connection_dropped_in_a_transaction_is_replaced(self, engine, admin):
+        with engine.connect() as conn:
+            dropped = conn.scalar(text("SELECT pg_backend_pid()"))
+            assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+            while admin.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": dropped}):
+                pass
+            with pytest.raises(OperationalError) as caught:
+                conn.rollback()  # the ROLLBACK fails on the dead connection: psycopg's own rollback then says why
+            assert caught.value.connection_invalidated
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT pg_backend_pid()")) != dropped

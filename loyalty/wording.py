@@ -28,6 +28,11 @@ def points_text(points: Decimal | int) -> str:
     return f"{written} point" if written == "1" else f"{written} points"
 
 
+def count_text(count: int, noun: str) -> str:
+    """``"1 lot"``, ``"3 lots"``, ``"0 lots"``: a count with its noun, singular only for one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def money_text(amount: Decimal | int, currency: str) -> str:
     """``"USD 50"`` for a whole amount, ``"USD 12.50"`` with the currency's decimals otherwise.
 

@@ -52,7 +52,12 @@ def test_the_issue_walkthrough(runner, acme, session):
         runner, "points", "award", "--program", "acme", "--member", "c-1", "--amount", "100", "--key", "order-1001"
     )
     ok(runner, "points", "redeem", "--program", "acme", "--member", "c-1", "--amount", "30", "--reason", "coupon")
-    ok(runner, "points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "-5", "--reason", "typo")
+    assert ": adjust -5 points." in ok(
+        runner, "points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "-5", "--reason", "typo"
+    )  # the sign kept: a debit reads as one
+    assert ": adjust 1 point." in ok(
+        runner, "points", "adjust", "--program", "acme", "--member", "c-1", "--amount", "1", "--reason", "typo"
+    )
     ok(
         runner,
         "points",
@@ -69,10 +74,10 @@ def test_the_issue_walkthrough(runner, acme, session):
         "partial refund",
     )
     shown = ok(runner, "members", "show", "--program", "acme", "c-1")
-    assert "Available 55   Pending 0" in shown
+    assert "Available 56   Pending 0" in shown
     assert "reverses 1: partial refund" in shown and "order 1001" in shown
     assert "OK" in ok(runner, "verify")
-    assert session.scalar(select(func.count()).select_from(Entry)) == 4
+    assert session.scalar(select(func.count()).select_from(Entry)) == 5
 
 
 def test_pending_points_release_and_expiry(runner, acme, clock):
@@ -95,9 +100,9 @@ def test_pending_points_release_and_expiry(runner, acme, clock):
     )
     assert "Released 0 points" in ok(runner, "points", "release", "--program", "acme")
     clock.advance(timedelta(days=5))
-    assert "Released 40 points in 1 lots" in ok(runner, "points", "release", "--program", "acme")
+    assert "Released 40 points in 1 lot." in ok(runner, "points", "release", "--program", "acme")
     clock.advance(timedelta(days=40))
-    assert "Expired 40 points in 1 lots" in ok(runner, "points", "expire", "--program", "acme")
+    assert "Expired 40 points in 1 lot." in ok(runner, "points", "expire", "--program", "acme")
 
 
 @pytest.mark.parametrize(

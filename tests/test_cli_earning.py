@@ -82,6 +82,10 @@ def test_rule_types_lists_settings(runner, app):
     output = ok(runner, "rules", "types")
     assert "points_per_currency: Points per currency unit (on order_paid)" in output
     assert "points_per_unit (required)" in output and "min_order_amount" in output
+    # defaults as typed: no Python reprs (a list default is marshmallow's callable `list`)
+    assert "skus (default none)" in output and "rounding (default down)" in output
+    assert "include_tax (default no)" in output and "points_per_unit (default 1)" in output
+    assert "<class" not in output and "Decimal(" not in output and "(default '" not in output
 
 
 def test_events_push_and_members_show(runner, acme, order_file):
@@ -222,7 +226,7 @@ def test_signup_bonus_through_members_add(runner, acme):
         "--config",
         '{"points": 25}',
     )
-    assert "25 welcome points" in ok(runner, "members", "add", "--program", "acme", "--external-id", "c-9")
+    assert "25 points on joining" in ok(runner, "members", "add", "--program", "acme", "--external-id", "c-9")
 
 
 def test_programs_update_return_window(runner, acme):

@@ -302,6 +302,7 @@ def test_progress_in_the_api(app, session, tiered, member, registry, clock):
 def test_tier_cli(runner, session, tiered, member, clock):
     from tests.helpers.cli import fails, ok
 
+    assert ok(runner, "tiers", "history", "--program", "acme", "c-1").strip() == "No tier changes for c-1 yet."
     Ledger(session, clock).earn(member, 1100, key="e1")
     session.commit()
     assert "1 up" in ok(runner, "tiers", "recalc", "--program", "acme")

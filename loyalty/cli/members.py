@@ -14,6 +14,7 @@ from loyalty.models import Member
 from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
+from loyalty.wording import points_text
 
 # The earning pipeline, the referrals and the tiers are imported by the commands that use them: together
 # they were a tenth of ``loyalty members list``'s start (issue 19, goal 5; tests/test_cli_start.py).
@@ -39,7 +40,7 @@ def add(program_slug, external_id, email, name, birthday):
         db.session, program, customer, existing="error", registry=current_registry(), clock=current_clock()
     )
     balances = Ledger(db.session).balances(member.id)
-    bonus = f"; {balances['available']} welcome points" if balances["available"] else ""
+    bonus = f"; {points_text(balances['available'])} on joining" if balances["available"] else ""
     click.echo(f"Enrolled {member.external_id} in {program.slug} (member {member.id}){bonus}.")
 
 

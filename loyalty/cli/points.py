@@ -15,6 +15,7 @@ from loyalty.ledger import Ledger, Receipt
 from loyalty.models import Entry
 from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
+from loyalty.wording import count_text, points_text
 
 group = AppGroup("points", help="Award, redeem, adjust and reverse points.")
 
@@ -31,15 +32,17 @@ def _key(key: str | None) -> str:
     return key or f"cli:{uuid.uuid4()}"
 
 
-def _report(posting: Receipt | None) -> None:
+def _report(posting: Receipt | None, *, debit: bool = False) -> None:
+    """``Entry 7: adjust -5 points.``: the entry's kind and amount; ``debit`` for an adjustment that took points
+    (the receipt's amount is the size of the move, without its direction)."""
     if posting is None:
         return
     if posting.replayed:
         click.echo(f"Entry {posting.entry_id} was already posted with this key; nothing changed.")
         return
-    text = f"Entry {posting.entry_id}: {posting.kind} {posting.amount} points"
+    text = f"Entry {posting.entry_id}: {posting.kind} {points_text(-posting.amount if debit else posting.amount)}"
     if posting.shortfall:
-        text += f" ({posting.shortfall} could not be clawed back: recorded as shortfall)"
+        text += f" ({points_text(posting.shortfall)} could not be clawed back: recorded as shortfall)"
     click.echo(text + ".")
 
 
@@ -106,7 +109,8 @@ def adjust(program_slug, external_id, amount, reason, expires_at, key):
     _report(
         Ledger(db.session, current_clock()).adjust(
             member, amount, key=_key(key), reason=reason, actor=actor(), expires_at=expires_at
-        )
+        ),
+        debit=amount < 0,
     )
 
 
@@ -148,7 +152,7 @@ def release(program_slug):
     """Release every pending lot whose release date has come."""
     program = get_program(db.session, program_slug)
     postings = Ledger(db.session, current_clock()).release_due(program.id)
-    click.echo(f"Released {sum(p.amount for p in postings)} points in {len(postings)} lots.")
+    click.echo(f"Released {points_text(sum(p.amount for p in postings))} in {count_text(len(postings), 'lot')}.")
 
 
 @group.command("expire")
@@ -158,7 +162,7 @@ def expire(program_slug):
     """Expire every available lot whose expiry date has passed."""
     program = get_program(db.session, program_slug)
     postings = Ledger(db.session, current_clock()).expire_due(program.id)
-    click.echo(f"Expired {sum(p.amount for p in postings)} points in {len(postings)} lots.")
+    click.echo(f"Expired {points_text(sum(p.amount for p in postings))} in {count_text(len(postings), 'lot')}.")
 
 
 def register(main) -> None:

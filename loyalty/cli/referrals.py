@@ -15,6 +15,7 @@ from loyalty.programs.members import get_member
 from loyalty.programs.program import get_program
 from loyalty.referrals import approve, list_referrals, reject, set_terms, stored_terms
 from loyalty.registry import current_registry
+from loyalty.wording import points_text
 
 group = AppGroup("referrals", help="Referral terms, fraud checks, and flagged referrals to review.")
 
@@ -100,7 +101,9 @@ def _show_terms(program) -> None:
     if current.friend_reward is not None:
         reward = db.session.get(Reward, current.friend_reward)
         gift = f" and reward {current.friend_reward} ({reward.name if reward else 'removed'})"
-    click.echo(f"  referrer gets {current.referrer_points} points, friend gets {current.friend_points} points{gift}")
+    click.echo(
+        f"  referrer gets {points_text(current.referrer_points)}, friend gets {points_text(current.friend_points)}{gift}"
+    )
     click.echo(
         f"  qualifying order: {'the first' if current.first_order_only else 'any'} order of at least "
         f"{current.min_order} {program.currency} after discounts"

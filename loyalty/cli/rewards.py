@@ -24,6 +24,7 @@ from loyalty.rewards import (
     update_reward,
 )
 from loyalty.rewards.catalog import pool_left
+from loyalty.wording import points_text
 
 group = AppGroup("rewards", help="The reward catalog: rewards, code pools, redemptions.")
 
@@ -191,7 +192,7 @@ def redeem_(program_slug, member_id, reward_id, points, key):
     if redemption.status == "failed":
         raise click.ClickException(f"redemption {redemption.id} failed, no points spent: {redemption.reason}")
     click.echo(
-        f"Redemption {redemption.id}: {redemption.points} points, code {redemption.code or '-'}"
+        f"Redemption {redemption.id}: {points_text(redemption.points)}, code {redemption.code or '-'}"
         + (f", expires {redemption.expires_at:%Y-%m-%d}" if redemption.expires_at else "")
         + "."
     )
@@ -246,14 +247,14 @@ def cancel_(program_slug, member_id, redemption_id):
     redemption = cancel(
         db.session, program, member, redemption_id, actor=actor(), clock=current_clock(), registry=current_registry()
     )
-    click.echo(f"Redemption {redemption.id} cancelled: {redemption.points} points returned.")
+    click.echo(f"Redemption {redemption.id} cancelled: {points_text(redemption.points)} returned.")
 
 
 def _price(reward, program) -> str:
     if reward.pricing == "fixed":
-        return f"{reward.points} points"
+        return points_text(reward.points)
     return (
-        f"{reward.points} points = {money.to_decimal(reward.step_value.normalize(), program.currency)} "
+        f"{points_text(reward.points)} = {money.to_decimal(reward.step_value.normalize(), program.currency)} "
         f"{program.currency}, "
         f"{reward.min_points}-{reward.max_points}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import click
 from flask.cli import AppGroup
@@ -13,6 +14,7 @@ from loyalty.db import db
 from loyalty.earning.rules import add_rule, get_rule, list_rules, rule_type, update_rule
 from loyalty.programs.program import get_program
 from loyalty.registry import current_registry
+from loyalty.wording import plain_number
 
 group = AppGroup("rules", help="Earning rules: add, list, change, pause.")
 
@@ -25,9 +27,22 @@ def types():
         if getattr(kind, "description", ""):
             click.echo(f"    {kind.description}")
         for field_name, field in kind.schema().fields.items():
-            required = "required" if field.required else f"default {field.load_default!r}"
+            required = "required" if field.required else f"default {_default_text(field)}"
             note = field.metadata.get("description", "")
             click.echo(f"    {field_name} ({required}) {note}".rstrip())
+
+
+def _default_text(field) -> str:
+    """A field's default as a person types it: ``1``, ``down``, ``none``; not ``Decimal('1')`` or ``<class 'list'>``
+    (marshmallow keeps a callable such as ``list`` for a default that must be a new object each time)."""
+    value = field.load_default() if callable(field.load_default) else field.load_default
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return plain_number(value) if isinstance(value, (int, Decimal)) else str(value)
 
 
 @group.command("add")

@@ -118,7 +118,10 @@ def history_(program_slug, external_id):
     """A member's tier changes, newest first."""
     member = get_member(db.session, get_program(db.session, program_slug), external_id)
     name = lambda tier_id: db.session.get(Tier, tier_id).name if tier_id else "no tier"  # noqa: E731
-    for change in history(db.session, member):
+    changes = history(db.session, member)
+    if not changes:
+        click.echo(f"No tier changes for {member.external_id} yet.")
+    for change in changes:
         value = f" (value {plain(change.qualifying_value)})" if change.qualifying_value is not None else ""
         click.echo(
             f"{change.created_at.isoformat(timespec='seconds')}  {name(change.from_tier_id)} -> "

@@ -28,6 +28,7 @@ from loyalty.ledger import lots as lot_book
 from loyalty.ledger import statements as sql
 from loyalty.ledger.receipts import TransferLine
 from loyalty.ledger.rows import entry_row, transfer_row
+from loyalty.wording import points_text
 
 
 @dataclass
@@ -110,7 +111,7 @@ class LockedAccounts:
         """The error for asking ``amount`` of the available balance when it has less."""
         available = self.balances["available"]
         return errors.InsufficientPoints(
-            f"the member has {available} points available; {amount} were asked",
+            f"the member has {points_text(available)} available; {amount} were asked",
             available=available,
             requested=amount,
         )

@@ -21,6 +21,7 @@ from loyalty.ledger import statements as sql
 from loyalty.ledger.accounts import LockedAccounts, lock
 from loyalty.ledger.idempotency import Request, iso, refuse
 from loyalty.ledger.receipts import Receipt
+from loyalty.wording import points_text
 
 #: Entry kinds that :meth:`Ledger.reverse` accepts. Releases are internal
 #: moves and reversals are not reversed again: post a new entry instead.
@@ -69,7 +70,7 @@ def reverse(
             held.program_id,
             request,
             errors.ReversalExceeded(
-                f"entry {entry_id} has {left} points left to reverse; {amount} were asked", left=left
+                f"entry {entry_id} has {points_text(left)} left to reverse; {amount} were asked", left=left
             ),
         )
     (orig,) = conn.execute(select(sql.transfers).where(sql.transfers.c.entry_id == entry_id)).all()

@@ -17,6 +17,7 @@ from loyalty.ledger import MAX_AMOUNT
 from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Tier
 from loyalty.tiers.levels import get_tier
 from loyalty.validation import invalid
+from loyalty.wording import points_text
 
 #: Redemptions that count against stock and the per-member limit.
 HELD = ("issued", "used")
@@ -202,11 +203,11 @@ def price(reward: Reward, points: int | None, currency: str) -> Price:
     """What a redemption costs and is worth: the fixed price, or the steps asked for."""
     if reward.pricing == "fixed":
         if points is not None and points != reward.points:
-            raise errors.InvalidInput(f"reward {reward.name!r} costs {reward.points} points; do not give points")
+            raise errors.InvalidInput(f"reward {reward.name!r} costs {points_text(reward.points)}; do not give points")
         return Price(reward.points, None)
     if points is None:
         raise errors.InvalidInput(
-            f"reward {reward.name!r} is priced in steps of {reward.points} points: give the points to spend"
+            f"reward {reward.name!r} is priced in steps of {points_text(reward.points)}: give the points to spend"
         )
     if (
         isinstance(points, bool)

@@ -26,6 +26,7 @@ from loyalty.models import Member, Program, Redemption, Reward, RewardCode, Stor
 from loyalty.rewards import events
 from loyalty.rewards.catalog import availability, get_reward, price, reward_type
 from loyalty.rewards.types import RedemptionRequest, RewardNotIssued, generated_code
+from loyalty.wording import points_text
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _redeem(ctx: _Context, member: Member, reward_id, *, key, points, actor, gif
         balance = ledger.balances(member.id)["available"]
         if balance < cost.points:
             raise errors.InsufficientPoints(
-                f"{reward.name!r} costs {cost.points} points; member {member.external_id} has {balance}"
+                f"{reward.name!r} costs {points_text(cost.points)}; member {member.external_id} has {balance}"
             )
     redemption = Redemption(
         program_id=program.id,

@@ -20,6 +20,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     dashboard,
     email,
     finance,
+    labels,
     members,
     operations,
     outbound,

@@ -10,6 +10,7 @@ from loyalty.access.admin_users import audit
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
 from loyalty.admin.inputs import given_id
+from loyalty.admin.labels import label
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.jobs import JOBS, recent_runs, run_job
@@ -102,7 +103,7 @@ def jobs(program):
         )
         db.session.commit()
         flash(
-            f"Job {name}: {run.status}" + (f" ({run.error})" if run.error else ""),
+            f"{label('job', name)}: {run.status}" + (f" ({run.error})" if run.error else ""),
             "ok" if run.status == "succeeded" else "error",
         )
         return redirect(url_for("admin.jobs", program_slug=program.slug))
@@ -112,7 +113,7 @@ def jobs(program):
         program=program,
         runs=recent_runs(db.session, limit=50),
         names=names,
-        timetable={name: cron for name, (_, cron) in JOBS.items()},
+        timetable={name: cron for name, (_, cron) in JOBS.items()} | {f"tiers:{program.slug}": program.tier_cron},
     )
 
 

@@ -11,7 +11,7 @@ from loyalty import errors
 from loyalty.access.admin_users import audit
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
-from loyalty.admin.schema_forms import fields_of, values_from
+from loyalty.admin.schema_forms import fields_of, in_words, values_from
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.earning.events import Customer, Line, OrderPaid
@@ -36,7 +36,9 @@ def rules(program):
         rules=rules,
         # what the shoppers' ways to earn say of each rule (a paused one too, for when it is resumed)
         shoppers_read={r.id: describe_rule(kinds[r.type], r, program.currency) for r in rules if r.type in kinds},
+        settings={r.id: in_words(fields_of(kinds[r.type].schema), r.config or {}) for r in rules if r.type in kinds},
         kinds=sorted(kinds.values(), key=lambda k: k.name),
+        kinds_by_name=kinds,
     )
 
 

@@ -3,15 +3,23 @@
 Any rule type, scheme or reward type a plugin contributes gets its form
 this way, with no template of its own; the schema stays the one judge of
 what is valid (the values are handed back to it, errors and all).
+
+A field's words come from its metadata (docs/plugins.md, "Forms"):
+``label`` for the field, ``labels`` for a choice's options
+(``{"after_grace": "After a grace period"}``), ``description`` for the
+hint. Without them the field's name and each value are written out
+("grace_days" reads "Grace days"), never shown as the raw identifier.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import fields, missing, validate
 
 from loyalty.admin.inputs import is_whole_number
+from loyalty.wording import plain_number
 
 KINDS = (
     (fields.Boolean, "bool"),
@@ -25,6 +33,11 @@ KINDS = (
 )
 
 
+def spelled_out(identifier: str) -> str:
+    """``"after_grace"`` as ``"After grace"``: an identifier nobody gave words for, in words."""
+    return str(identifier).replace("_", " ").strip().capitalize()
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -33,10 +46,33 @@ class FieldSpec:
     default: object
     choices: tuple
     description: str
+    label: str = ""
+    choice_labels: tuple = ()  # (value, words) for each of ``choices``
 
-    @property
-    def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", spelled_out(self.name))
+
+    def option_label(self, value) -> str:
+        """The words for one of ``choices``."""
+        return dict(self.choice_labels).get(value) or spelled_out(value)
+
+    def words(self, value) -> str:
+        """A stored value as a manager reads it in a list: "yes", "Round down", "none", "1.5"."""
+        if value is None or value is missing or value == [] or value == "":
+            return "none"
+        if self.kind == "bool":
+            return "yes" if value else "no"
+        if self.kind == "choice":
+            return self.option_label(value)
+        if self.kind == "list":
+            return ", ".join(map(str, value))
+        if self.kind in ("int", "decimal"):
+            try:
+                return plain_number(Decimal(str(value)))
+            except InvalidOperation:
+                return str(value)
+        return str(value)
 
     def shown(self, value) -> str:
         """A stored or default value as the input shows it."""
@@ -45,6 +81,11 @@ class FieldSpec:
         if self.kind == "list":
             return ", ".join(map(str, value))
         return str(value)
+
+
+def in_words(specs: list[FieldSpec], config: dict) -> list[tuple[str, str]]:
+    """``(label, words)`` for each setting of a stored config, the schema's default where it has none."""
+    return [(spec.label, spec.words(config.get(spec.name, spec.default))) for spec in specs]
 
 
 def fields_of(schema_class) -> list[FieldSpec]:
@@ -57,7 +98,19 @@ def fields_of(schema_class) -> list[FieldSpec]:
         if choices:
             kind = "choice"
         default = field.load_default() if callable(field.load_default) else field.load_default
-        specs.append(FieldSpec(name, kind, field.required, default, choices, field.metadata.get("description", "")))
+        labels = field.metadata.get("labels") or {}
+        specs.append(
+            FieldSpec(
+                name,
+                kind,
+                field.required,
+                default,
+                choices,
+                field.metadata.get("description", ""),
+                label=field.metadata.get("label", ""),
+                choice_labels=tuple((choice, labels.get(choice) or spelled_out(choice)) for choice in choices),
+            )
+        )
     return specs
 
 

@@ -142,5 +142,7 @@ def connections(program):
         new_key=new_key,
         stores=list_storefronts(db.session, program),
         keys=list_keys(db.session, program),
-        adapters=sorted(current_registry().storefronts),
+        adapters=sorted(
+            (name, getattr(adapter, "title", "") or name) for name, adapter in current_registry().storefronts.items()
+        ),
     )

@@ -98,6 +98,7 @@ def tiers(program):
         plain=plain,
         schemes=sorted(schemes.values(), key=lambda s: s.name),
         chosen=chosen,
+        scheme_title=scheme.title if scheme else "",
         specs=specs,
         values=settings,
         errors=problems,

@@ -259,7 +259,11 @@ class TestRules:
         rule = session.scalar(select(EarningRule))
         assert rule.name == "Base rate" and rule.config["points_per_unit"] == "2" and rule.active
         listed = manager.get("/admin/acme/rules").get_data(as_text=True)
-        assert "<th>Shoppers read</th>" in listed and "<td>2 points for every USD 1 spent</td>" in listed
+        assert "<th>What it does</th>" in listed and "<td>2 points for every USD 1 spent</td>" in listed
+        # the settings in words, not the stored JSON
+        assert "<dt>Rounding of fractional points</dt><dd>Round down</dd>" in listed
+        assert "<dt>Include tax</dt><dd>no</dd>" in listed and "<dt>Points per unit</dt><dd>2</dd>" in listed
+        assert "points_per_unit" not in listed and "&#34;" not in listed and "{&" not in listed
         manager.post(f"/admin/acme/rules/{rule.id}/pause", {"csrf_token": manager.token("/admin/acme/rules")})
         session.expire_all()
         assert session.get(EarningRule, rule.id).active is False

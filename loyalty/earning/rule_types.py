@@ -39,16 +39,26 @@ class RuleConfigSchema(Schema):
         allow_none=True,
         as_string=True,
         validate=validate.Range(min=0),
-        metadata={"description": "Only orders whose subtotal after discounts reaches this earn (order rules)."},
+        metadata={
+            "label": "Minimum order amount",
+            "description": "Only orders whose subtotal after discounts reaches this earn (order rules).",
+        },
     )
     rounding = fields.String(
         load_default="down",
         validate=validate.OneOf(list(ROUNDING)),
-        metadata={"description": "How fractional points become whole: down, nearest or up."},
+        metadata={
+            "label": "Rounding of fractional points",
+            "labels": {"down": "Round down", "nearest": "Round to the nearest point", "up": "Round up"},
+            "description": "How fractional points become whole.",
+        },
     )
     apply_tier_multiplier = fields.Boolean(
         load_default=True,
-        metadata={"description": "Multiply the award by the member's tier earn multiplier."},
+        metadata={
+            "label": "Apply the tier's earn multiplier",
+            "description": "Multiply the award by the member's tier earn multiplier.",
+        },
     )
 
 

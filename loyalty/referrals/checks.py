@@ -37,7 +37,11 @@ class ReferralCheckSchema(Schema):
         load_default=None,
         allow_none=True,
         validate=validate.OneOf(ACTIONS),
-        metadata={"description": "What a reason does: reject, or flag for review (none: the check's default)."},
+        metadata={
+            "label": "When the check finds a reason",
+            "labels": {"reject": "Reject the referral", "flag": "Flag it for review"},
+            "description": "Leave empty for the check's own default.",
+        },
     )
 
 

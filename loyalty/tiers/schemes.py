@@ -36,16 +36,28 @@ class TierSchemeSchema(Schema):
     downgrade = fields.String(
         load_default="at_recalculation",
         validate=validate.OneOf(DOWNGRADE_POLICIES),
-        metadata={"description": "never; at_recalculation (nightly); after_grace (below for grace_days first)."},
+        metadata={
+            "label": "Members go down a tier",
+            "labels": {
+                "never": "Never",
+                "at_recalculation": "At the next recalculation (nightly)",
+                "after_grace": "After a grace period below the keep threshold",
+            },
+            "description": "When a member whose value fell below their tier's keep threshold moves down.",
+        },
     )
     grace_days = fields.Integer(
         load_default=30,
         strict=True,
         validate=validate.Range(min=1, max=3650),
-        metadata={"description": "With after_grace: days below the keep threshold before going down."},
+        metadata={
+            "label": "Grace period (days)",
+            "description": "With a grace period: the days below the keep threshold before going down.",
+        },
     )
     one_step_down = fields.Boolean(
-        load_default=False, metadata={"description": "Go down at most one tier per recalculation."}
+        load_default=False,
+        metadata={"label": "One tier down at a time", "description": "Go down at most one tier per recalculation."},
     )
 
 
@@ -55,13 +67,17 @@ class WindowedSchema(TierSchemeSchema):
     window = fields.String(
         load_default="rolling",
         validate=validate.OneOf(("rolling", "calendar_year")),
-        metadata={"description": "rolling: the last window_days days; calendar_year: since 1 January."},
+        metadata={
+            "label": "Counted over",
+            "labels": {"rolling": "A rolling window of days", "calendar_year": "The calendar year (since 1 January)"},
+            "description": "What period a member's value is counted over.",
+        },
     )
     window_days = fields.Integer(
         load_default=365,
         strict=True,
         validate=validate.Range(min=1, max=3650),
-        metadata={"description": "The rolling window's length in days."},
+        metadata={"label": "Rolling window (days)", "description": "The rolling window's length in days."},
     )
 
 

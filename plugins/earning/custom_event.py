@@ -35,7 +35,15 @@ class CustomEventConfig(RuleConfigSchema):
         validate=validate.Range(min=1),
         metadata={"description": "At most this many awards per member per period."},
     )
-    per = fields.String(load_default="day", validate=validate.OneOf(PERIODS))
+    per = fields.String(
+        load_default="day",
+        validate=validate.OneOf(PERIODS),
+        metadata={
+            "label": "Limit period",
+            "labels": {"day": "Per day", "week": "Per week", "month": "Per month", "year": "Per year"},
+            "description": "The period the limit counts over.",
+        },
+    )
     once_only = fields.Boolean(load_default=False, metadata={"description": "At most one award per member, ever."})
 
 

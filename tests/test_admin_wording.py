@@ -1,0 +1,65 @@
+"""The admin speaks a program manager's language: labels, not stored identifiers; settings in words.
+
+Issue 20's "Developer language": every select shows words (the core's from
+:mod:`loyalty.admin.labels`, a plugin's from its schema's metadata), a rule's
+settings read as words instead of its JSON config.
+"""
+
+from __future__ import annotations
+
+import re
+
+from loyalty.admin.schema_forms import fields_of
+from loyalty.tiers.schemes import WindowedSchema
+from tests.helpers.admin import browser, shop, signed_in, users  # noqa: F401 (fixtures)
+
+
+def options(page: str, select_id: str) -> list[tuple[str, str]]:
+    """``(value, text)`` of each option of the select ``select_id`` in ``page``."""
+    select = re.search(rf'<select id="{re.escape(select_id)}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+
+def shown(options_: list[tuple[str, str]]) -> list[str]:
+    return [text for _, text in options_]
+
+
+def test_no_select_shows_a_stored_identifier(app, shop, users):
+    owner = signed_in(app, "owner@example.com")
+    settings = owner.get("/admin/acme/settings").get_data(as_text=True)
+    assert ("cap_at_zero", "Take back only what is left (the balance stops at zero)") in options(
+        settings, "clawback_policy"
+    )
+    assert ("end_of_year", "At the end of a year after they are earned") in options(settings, "expiry_policy")
+    tiers = owner.get("/admin/acme/tiers?scheme=points_earned").get_data(as_text=True)
+    assert ("after_grace", "After a grace period below the keep threshold") in options(tiers, "settings.downgrade")
+    assert ("calendar_year", "The calendar year (since 1 January)") in options(tiers, "settings.window")
+    assert "Use “Points earned" in tiers and "Use points_earned" not in tiers
+    custom = owner.get("/admin/acme/rules/new?type=custom_event").get_data(as_text=True)
+    assert shown(options(custom, "config.per")) == ["Per day", "Per week", "Per month", "Per year"]
+    assert ("down", "Round down") in options(custom, "config.rounding")
+    assert owner.post("/admin/acme/jobs", {"job": "release"}).status_code == 302
+    jobs = owner.get("/admin/acme/jobs").get_data(as_text=True)
+    assert "Tier recalculation (acme): At 03:00 UTC" in shown(options(jobs, "job"))
+    assert "Release pending points: Every 15 minutes UTC" in shown(options(jobs, "job"))
+    assert "<td>Release pending points</td>" in jobs and "&#34;" not in jobs  # the run's counts in words, no JSON
+    stores = owner.get("/admin/acme/connections").get_data(as_text=True)
+    assert ("stripe", "Stripe") in options(stores, "type")
+    for page in (settings, tiers, custom, jobs, stores):
+        for value, text in re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', page):
+            assert "_" not in text, f"option {value!r} shows {text!r}"
+
+
+def test_a_field_without_words_is_spelled_out():
+    from marshmallow import Schema, fields, validate
+
+    class PluginSettings(Schema):
+        max_per_day = fields.Integer()
+        mode = fields.String(validate=validate.OneOf(("fast_lane", "slow")), metadata={"labels": {"slow": "Slowly"}})
+
+    spec_max, spec_mode = fields_of(PluginSettings)
+    assert spec_max.label == "Max per day"
+    assert spec_mode.choice_labels == (("fast_lane", "Fast lane"), ("slow", "Slowly"))
+    assert spec_mode.words("slow") == "Slowly" and spec_max.words(None) == "none"
+    labels = {spec.name: spec.label for spec in fields_of(WindowedSchema)}
+    assert labels["grace_days"] == "Grace period (days)" and labels["window"] == "Counted over"

@@ -27,6 +27,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     rules,
     settings,
     tiers,
+    times,
     widget,
 )
 from loyalty.admin.blueprint import bp, csrf, limiter, login_manager

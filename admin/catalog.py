@@ -79,7 +79,7 @@ def reward_form(program):
         abort(404)
     specs = fields_of(kind.schema)
     form = {key: request.form.get(key, "") for key in PRICE_FIELDS}
-    values = values_from(request.form, specs) if request.method == "POST" else {}
+    values = values_from(request.form, specs, program=program) if request.method == "POST" else {}
     problems = {}
     if request.method == "POST":
         try:

@@ -36,7 +36,11 @@ def rules(program):
         rules=rules,
         # what the shoppers' ways to earn say of each rule (a paused one too, for when it is resumed)
         shoppers_read={r.id: describe_rule(kinds[r.type], r, program.currency) for r in rules if r.type in kinds},
-        settings={r.id: in_words(fields_of(kinds[r.type].schema), r.config or {}) for r in rules if r.type in kinds},
+        settings={
+            r.id: in_words(fields_of(kinds[r.type].schema), r.config or {}, program=program)
+            for r in rules
+            if r.type in kinds
+        },
         kinds=sorted(kinds.values(), key=lambda k: k.name),
         kinds_by_name=kinds,
     )
@@ -54,7 +58,11 @@ def rule_form(program, rule_id=None):
         abort(404)
     specs = fields_of(kind.schema)
     name = request.form.get("name", rule.name if rule else "")
-    values = values_from(request.form, specs) if request.method == "POST" else dict(rule.config if rule else {})
+    values = (
+        values_from(request.form, specs, program=program)
+        if request.method == "POST"
+        else dict(rule.config if rule else {})
+    )
     sample = {key: request.form.get(f"order.{key}", "") for key in (*ORDER_FIELDS, "sku", "member")}
     problems, trial = {}, None
     if request.method == "POST":

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import fields, missing, validate
 
 from loyalty.admin.inputs import is_whole_number
+from loyalty.admin.times import from_input, to_input
 from loyalty.wording import plain_number
 
 KINDS = (
@@ -57,10 +58,14 @@ class FieldSpec:
         """The words for one of ``choices``."""
         return dict(self.choice_labels).get(value) or spelled_out(value)
 
-    def words(self, value) -> str:
-        """A stored value as a manager reads it in a list: "yes", "Round down", "none", "1.5"."""
+    def words(self, value, program=None) -> str:
+        """A stored value as a manager reads it in a list: "yes", "Round down", "none", "1.5", a time in the
+        program's zone."""
         if value is None or value is missing or value == [] or value == "":
             return "none"
+        if self.kind == "datetime" and program is not None:
+            shown = to_input(value, program).replace("T", " ")
+            return f"{shown} ({program.timezone})" if shown else "none"
         if self.kind == "bool":
             return "yes" if value else "no"
         if self.kind == "choice":
@@ -74,18 +79,21 @@ class FieldSpec:
                 return str(value)
         return str(value)
 
-    def shown(self, value) -> str:
-        """A stored or default value as the input shows it."""
+    def shown(self, value, program=None) -> str:
+        """A stored or default value as the input shows it (a moment as its ``datetime-local`` value, in the
+        program's zone)."""
         if value is None or value is missing:
             return ""
+        if self.kind == "datetime" and program is not None:
+            return to_input(value, program)
         if self.kind == "list":
             return ", ".join(map(str, value))
         return str(value)
 
 
-def in_words(specs: list[FieldSpec], config: dict) -> list[tuple[str, str]]:
+def in_words(specs: list[FieldSpec], config: dict, *, program) -> list[tuple[str, str]]:
     """``(label, words)`` for each setting of a stored config, the schema's default where it has none."""
-    return [(spec.label, spec.words(config.get(spec.name, spec.default))) for spec in specs]
+    return [(spec.label, spec.words(config.get(spec.name, spec.default), program)) for spec in specs]
 
 
 def fields_of(schema_class) -> list[FieldSpec]:
@@ -114,8 +122,12 @@ def fields_of(schema_class) -> list[FieldSpec]:
     return specs
 
 
-def values_from(form, specs: list[FieldSpec], prefix: str = "config.") -> dict:
-    """The posted values, typed as the schema expects them; empty ones left out (the schema's default applies)."""
+def values_from(form, specs: list[FieldSpec], prefix: str = "config.", *, program) -> dict:
+    """The posted values, typed as the schema expects them; empty ones left out (the schema's default applies).
+
+    A date and time (a ``datetime-local`` input) was typed in the program's zone: it is handed to the schema
+    as ISO 8601 with that zone's offset.
+    """
     values = {}
     for spec in specs:
         key = prefix + spec.name
@@ -129,6 +141,8 @@ def values_from(form, specs: list[FieldSpec], prefix: str = "config.") -> dict:
             values[spec.name] = [item.strip() for item in raw.split(",") if item.strip()]
         elif spec.kind == "int":
             values[spec.name] = int(raw) if is_whole_number(raw) else raw
+        elif spec.kind == "datetime" and program is not None:
+            values[spec.name] = from_input(raw, program)
         else:
             values[spec.name] = raw
     return values

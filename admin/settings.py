@@ -15,6 +15,7 @@ from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
 from loyalty.programs.expiry import POLICIES
 from loyalty.programs.program import update_program
+from loyalty.programs.zones import zone_names
 from loyalty.registry import current_registry
 from loyalty.storefronts.connections import add_storefront, list_storefronts
 
@@ -22,6 +23,7 @@ from loyalty.storefronts.connections import add_storefront, list_storefronts
 def _settings(program) -> dict:
     return {
         "name": program.name,
+        "timezone": program.timezone,
         "return_window_days": program.return_window_days,
         "clawback_policy": program.clawback_policy,
         "expiry_policy": program.expiry_policy,
@@ -48,6 +50,7 @@ def settings(program):
                 clawback_policy=request.form.get("clawback_policy"),
                 expiry_policy=request.form.get("expiry_policy"),
                 expiry_after=int(after) if after else None,
+                timezone=request.form.get("timezone") or program.timezone,
             )
             audit(
                 db.session,
@@ -66,7 +69,11 @@ def settings(program):
             db.session.rollback()
             flash(f"Not saved: {exc.message}", "error")
     return render_template(
-        "admin/settings.html", program=program, clawback_policies=CLAWBACK_POLICIES, expiry_policies=POLICIES
+        "admin/settings.html",
+        program=program,
+        clawback_policies=CLAWBACK_POLICIES,
+        expiry_policies=POLICIES,
+        zones=zone_names(),
     )
 
 

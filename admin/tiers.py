@@ -30,7 +30,7 @@ def tiers(program):
     specs = fields_of(scheme.schema) if scheme else []
     tier_form = {key: request.form.get(key, "") for key in TIER_FIELDS}
     settings = (
-        values_from(request.form, specs, "settings.")
+        values_from(request.form, specs, "settings.", program=program)
         if request.form.get("action") == "scheme"
         else dict(program.tier_settings or {})
         if scheme and chosen == program.tier_scheme

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from loyalty.admin.schema_forms import fields_of
+from loyalty.models import Entry
 from loyalty.tiers.schemes import WindowedSchema
 from tests.helpers.admin import browser, shop, signed_in, users  # noqa: F401 (fixtures)
 
@@ -63,3 +66,72 @@ def test_a_field_without_words_is_spelled_out():
     assert spec_mode.words("slow") == "Slowly" and spec_max.words(None) == "none"
     labels = {spec.name: spec.label for spec in fields_of(WindowedSchema)}
     assert labels["grace_days"] == "Grace period (days)" and labels["window"] == "Counted over"
+
+
+class TestTimeZone:
+    """A program's time zone: times shown and dates typed in it, UTC in storage."""
+
+    def test_the_zone_is_a_setting_and_a_bad_one_changes_nothing(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        form = {
+            "name": shop.name,
+            "return_window_days": "0",
+            "clawback_policy": "allow_negative",
+            "expiry_policy": "none",
+            "timezone": "Mars/Olympus_Mons",
+        }
+        refused = manager.post("/admin/acme/settings", form).get_data(as_text=True)
+        assert "Not saved: unknown time zone" in refused
+        session.expire_all()
+        assert shop.timezone == "UTC"
+        assert manager.post("/admin/acme/settings", {**form, "timezone": "Europe/Paris"}).status_code == 302
+        session.expire_all()
+        assert shop.timezone == "Europe/Paris"
+        page = manager.get("/admin/acme/settings").get_data(as_text=True)
+        assert ("Europe/Paris", "Europe/Paris") in options(page, "timezone")
+        assert '<option value="Europe/Paris" selected>' in page
+
+    def test_a_campaign_is_entered_with_pickers_in_the_programs_zone(self, app, session, shop, users):
+        from loyalty.models import EarningRule
+
+        shop.timezone = "America/New_York"
+        session.commit()
+        manager = signed_in(app, "manager@example.com")
+        form_page = manager.get("/admin/acme/rules/new?type=campaign_multiplier").get_data(as_text=True)
+        assert 'type="datetime-local" id="config.starts_at"' in form_page and "in America/New_York" in form_page
+        answer = manager.post(
+            "/admin/acme/rules/new?type=campaign_multiplier",
+            {
+                "name": "Black Friday",
+                "config.multiplier": "2",
+                "config.starts_at": "2026-11-27T00:00",  # midnight in New York: 05:00 UTC (EST, -05:00)
+                "config.ends_at": "2026-11-30T00:00",
+            },
+        )
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        rule = session.scalar(select(EarningRule).where(EarningRule.name == "Black Friday"))
+        assert rule.config["starts_at"] == "2026-11-27T00:00:00-05:00"
+        listed = manager.get("/admin/acme/rules").get_data(as_text=True)
+        assert "<dt>Starts</dt><dd>2026-11-27 00:00 (America/New_York)</dd>" in listed
+        edit = manager.get(f"/admin/acme/rules/{rule.id}").get_data(as_text=True)
+        assert 'value="2026-11-27T00:00"' in edit and 'value="2026-11-30T00:00"' in edit
+
+    def test_a_date_typed_without_a_time_is_refused_by_its_field(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        page = manager.post(
+            "/admin/acme/rules/new?type=campaign_multiplier",
+            {"name": "Bad", "config.multiplier": "2", "config.starts_at": "yesterday", "config.ends_at": ""},
+        ).get_data(as_text=True)
+        assert "Not saved" in page and "Not a valid datetime." in page and "Missing data for required field." in page
+
+    def test_the_ledger_is_shown_in_the_programs_zone(self, app, session, shop, users):
+        shop.timezone = "Asia/Tokyo"  # UTC+9: the seed earning, at 12:00 UTC on the test clock, reads 21:00
+        session.commit()
+        page = signed_in(app, "manager@example.com").get("/admin/acme/members/c-ann").get_data(as_text=True)
+        assert "When (Asia/Tokyo)" in page
+        seeded = session.scalar(select(Entry.created_at).where(Entry.idempotency_key == "seed"))
+        assert (
+            f"{seeded:%H:%M}" == "12:00"
+            and f"{seeded:%Y-%m-%d} 21:00" in page
+            and f"{seeded:%Y-%m-%d} 12:00" not in page
+        )

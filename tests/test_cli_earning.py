@@ -234,6 +234,16 @@ def test_programs_update_return_window(runner, acme):
     assert "0 to 365" in fails(runner, "programs", "update", "--slug", "acme", "--return-window-days", "-1")
 
 
+def test_a_programs_time_zone(runner, acme):
+    assert "time zone UTC" in ok(runner, "programs", "update", "--slug", "acme")  # the default
+    assert "time zone Europe/Paris" in ok(runner, "programs", "update", "--slug", "acme", "--timezone", "Europe/Paris")
+    for bad in ("Europe/Atlantis", "", "posix/Europe/Paris", "../../etc/passwd", "UTC\x00"):
+        assert "unknown time zone" in fails(runner, "programs", "update", "--slug", "acme", "--timezone", bad)
+    assert "Europe/Paris" in ok(runner, "programs", "list")  # nothing changed
+    ok(runner, "programs", "create", "--slug", "tokyo", "--name", "T", "--currency", "JPY", "--timezone", "Asia/Tokyo")
+    assert "Asia/Tokyo" in ok(runner, "programs", "list")
+
+
 def test_programs_update_expiring_notice(runner, acme):
     assert "members told 14 days before" in ok(runner, "programs", "update", "--slug", "acme")  # the default
     assert "members told 3 days before" in ok(

@@ -15,6 +15,12 @@ from loyalty.programs.program import create_program, get_program, list_programs,
 group = AppGroup("programs", help="Create and list loyalty programs.")
 
 
+timezone_option = click.option(
+    "--timezone",
+    help="The store's IANA time zone, e.g. Europe/Paris: the admin shows times and takes dates in it. Default UTC.",
+)
+
+
 @group.command("create")
 @click.option("--slug", required=True, help="Short name used in URLs and commands, e.g. acme.")
 @click.option("--name", required=True, help="The program's display name.")
@@ -33,8 +39,9 @@ group = AppGroup("programs", help="Create and list loyalty programs.")
     show_default=True,
     help="Days order points stay pending before they can be spent (0: at once).",
 )
+@timezone_option
 @transactional
-def create(slug, name, currency, clawback_policy, return_window_days):
+def create(slug, name, currency, clawback_policy, return_window_days, timezone):
     """Create a program with its system accounts."""
     program = create_program(
         db.session,
@@ -43,6 +50,7 @@ def create(slug, name, currency, clawback_policy, return_window_days):
         currency=currency,
         clawback_policy=clawback_policy,
         return_window_days=return_window_days,
+        timezone=timezone or "UTC",
         clock=current_clock(),
     )
     click.echo(f"Created program {program.slug} ({program.name}, {program.currency}).")
@@ -65,8 +73,11 @@ def create(slug, name, currency, clawback_policy, return_window_days):
     type=int,
     help="Tell members this many days before their points expire (points.expiring; 0: never). Default 14.",
 )
+@timezone_option
 @transactional
-def update(slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after, expiring_notice_days):
+def update(
+    slug, name, clawback_policy, return_window_days, expiry_policy, expiry_after, expiring_notice_days, timezone
+):
     """Change a program's settings."""
     program = update_program(
         db.session,
@@ -77,10 +88,12 @@ def update(slug, name, clawback_policy, return_window_days, expiry_policy, expir
         expiry_policy=expiry_policy,
         expiry_after=expiry_after,
         expiring_notice_days=expiring_notice_days,
+        timezone=timezone,
     )
     expires = program.expiry_policy + (f" {program.expiry_after}" if program.expiry_after is not None else "")
     click.echo(
-        f"{program.slug}: claw-back {program.clawback_policy}, return window {program.return_window_days} days,"
+        f"{program.slug}: time zone {program.timezone}, claw-back {program.clawback_policy},"
+        f" return window {program.return_window_days} days,"
         f" expiry {expires}, "
         + (
             f"members told {program.expiring_notice_days} days before."
@@ -98,7 +111,7 @@ def list_():
     if not found:
         click.echo("No programs yet: loyalty programs create --slug … --name … --currency …")
     for program in found:
-        click.echo(f"{program.slug:20} {program.currency}  {program.clawback_policy:15} {program.name}")
+        click.echo(f"{program.slug:20} {program.currency}  {program.timezone:20} {program.name}")
 
 
 def register(main) -> None:

@@ -26,6 +26,9 @@ class Program(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     #: ISO 4217 code of the store's money; points themselves are unit-less integers.
     currency: Mapped[str] = mapped_column(String(3))
+    #: The store's IANA time zone (``Europe/Paris``): the admin shows times and takes dates in it.
+    #: Storage stays UTC everywhere; this is only how people read and type times.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     #: What a claw-back (refund) does when the member has already spent the points:
     #: ``allow_negative`` takes them anyway, ``cap_at_zero`` stops at zero and
     #: records the rest as the entry's shortfall.

@@ -12,6 +12,7 @@ from loyalty.clock import Clock
 from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES
 from loyalty.programs import expiry
+from loyalty.programs.zones import check_timezone
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -25,6 +26,7 @@ def create_program(
     currency: str,
     clawback_policy: str = "allow_negative",
     return_window_days: int = 0,
+    timezone: str = "UTC",
     clock: Clock,
 ) -> Program:
     """Create a program and the system accounts its points come from and go to."""
@@ -41,6 +43,7 @@ def create_program(
             f"invalid claw-back policy {clawback_policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}"
         )
     _check_window(return_window_days)
+    check_timezone(timezone)
     if session.scalar(select(Program.id).where(Program.slug == slug)) is not None:
         raise errors.DuplicateProgram(f"a program with slug {slug!r} already exists")
     now = clock.now()
@@ -50,6 +53,7 @@ def create_program(
         currency=currency,
         clawback_policy=clawback_policy,
         return_window_days=return_window_days,
+        timezone=timezone,
         created_at=now,
     )
     session.add(program)
@@ -82,6 +86,7 @@ def update_program(
     expiry_policy: str | None = None,
     expiry_after: int | None = None,
     expiring_notice_days: int | None = None,
+    timezone: str | None = None,
 ) -> Program:
     """Change a program's settings (the slug and currency are fixed once points exist).
 
@@ -110,6 +115,8 @@ def update_program(
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
             raise errors.InvalidInput(f"the expiry notice must be 0 (never) to 365 days, not {days!r}")
         program.expiring_notice_days = days or None
+    if timezone is not None:
+        program.timezone = check_timezone(timezone)
     session.flush()
     return program
 

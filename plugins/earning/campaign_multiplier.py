@@ -37,8 +37,20 @@ class CampaignMultiplierConfig(RuleConfigSchema):
         validate=validate.Range(min=1, min_inclusive=False),
         metadata={"description": "Total rate during the campaign, e.g. 2 for double points."},
     )
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "Start (inclusive), ISO 8601 with zone."})
-    ends_at = fields.AwareDateTime(required=True, metadata={"description": "End (exclusive), ISO 8601 with zone."})
+    starts_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "label": "Starts",
+            "description": "The first moment orders earn the campaign's rate (CLI and API: ISO 8601 with a zone).",
+        },
+    )
+    ends_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "label": "Ends",
+            "description": "From this moment on orders earn the usual rate again (CLI and API: ISO 8601 with a zone).",
+        },
+    )
     points_per_unit = base_rate_field()
 
     @validates_schema

@@ -92,7 +92,8 @@ class TestRoles:
         )
         assert entry.before == {"available": 300} and entry.after["available"] == 260
         log = signed_in(app, "viewer@example.com").get("/admin/acme/audit").get_data(as_text=True)
-        assert "manager@example.com" in log and "member.adjust" in log and "Duplicate order" in log
+        assert "manager@example.com" in log and "Points adjusted" in log and "Duplicate order" in log
+        assert "<del>300</del> → <ins>260</ins>" in log
 
     @pytest.mark.parametrize(
         "form, message",

@@ -271,7 +271,7 @@ class TestSecret:
             "widget.looks",
         ]
         audit_page = owner.get("/admin/acme/audit").get_data(as_text=True)
-        assert "widget.rotate" in audit_page and enabled not in audit_page and new not in audit_page
+        assert "Widget secret rotated" in audit_page and enabled not in audit_page and new not in audit_page
 
 
 class TestSwitchingAndOrigins:

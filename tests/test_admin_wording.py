@@ -135,3 +135,43 @@ class TestTimeZone:
             and f"{seeded:%Y-%m-%d} 21:00" in page
             and f"{seeded:%Y-%m-%d} 12:00" not in page
         )
+
+
+class TestAuditLog:
+    def test_each_change_reads_as_a_before_and_after(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        form = {
+            "name": "Acme “Rewards” …",  # non-ASCII: shown as typed, never as \u escapes
+            "return_window_days": "14",
+            "clawback_policy": "cap_at_zero",
+            "expiry_policy": "none",
+            "timezone": "UTC",
+        }
+        assert manager.post("/admin/acme/settings", form).status_code == 302
+        manager.post("/admin/acme/rules/new?type=points_per_currency", {"name": "Base", "config.points_per_unit": "1"})
+        log = manager.get("/admin/acme/audit").get_data(as_text=True)
+        assert "Settings changed" in log and "Rule added" in log
+        assert '<span class="field">Name</span>:' in log and "<ins>Acme “Rewards” …</ins>" in log
+        assert '<span class="field">Return window days</span>:\n      <del>0</del> → <ins>14</ins>' in log
+        assert "Config › Points per unit" in log
+        assert "\\u" not in log and "{&#34;" not in log and "Timezone" not in log  # unchanged fields left out
+
+
+def test_changes_between_two_versions():
+    from loyalty.admin.audit import action_words, changes, target_words
+
+    found = changes(
+        {"name": "Base", "active": True, "config": {"rate": "1", "skus": ["A"]}, "gone": 1},
+        {"name": "Base", "active": False, "config": {"rate": "2", "skus": ["A", "B"]}, "new": None},
+    )
+    assert [(c.field, c.before, c.after) for c in found] == [
+        ("Active", "yes", "no"),
+        ("Config › Rate", "1", "2"),
+        ("Config › Skus", "A", "A, B"),
+        ("Gone", "1", None),
+        ("New", None, "—"),
+    ]
+    assert changes(None, {"x": "y" * 400})[0].after.endswith("…")
+    assert action_words("rule.pause") == "Rule paused" and action_words("api_key.revoke") == "API key revoked"
+    assert action_words("plugin.did_something") == "Plugin did something"
+    assert target_words("storefront:shopify") == "Store shopify" and target_words("tier scheme") == "tier scheme"

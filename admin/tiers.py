@@ -21,6 +21,29 @@ from loyalty.tiers.progress import plain
 TIER_FIELDS = ("name", "rank", "threshold", "keep_threshold", "earn_multiplier", "perks")
 
 
+def unit_of(scheme, program) -> str:
+    """What a threshold counts under ``scheme``: "points", "orders", or the program's currency for an amount."""
+    metric = getattr(scheme, "metric", "points") if scheme else None
+    if metric is None:
+        return ""
+    return program.currency if metric == "amount" else metric
+
+
+def unit_change(program, schemes, chosen: str, tiers) -> dict | None:
+    """What switching to ``chosen`` does to the tiers' thresholds, when it changes what they count.
+
+    The thresholds are numbers; their unit is the scheme's. Going from
+    "points earned" to "amount spent" turns a threshold of 500 points into
+    500 USD without any number changing, so the admin says so and asks for
+    a confirmation before it switches (``None``: nothing to warn about).
+    """
+    old, new = unit_of(schemes.get(program.tier_scheme or ""), program), unit_of(schemes.get(chosen), program)
+    counted = [tier for tier in tiers if tier.threshold or tier.keep_threshold]
+    if not old or not new or old == new or not counted:
+        return None
+    return {"old": old, "new": new, "tiers": [(tier.name, plain(tier.threshold)) for tier in counted]}
+
+
 @bp.route("/<program_slug>/tiers", methods=["GET", "POST"])
 @admin_view(change=True)
 def tiers(program):
@@ -71,6 +94,12 @@ def tiers(program):
                 )
                 message = f"Tier {tier.name} added."
             else:
+                change = unit_change(program, schemes, chosen, list_tiers(db.session, program))
+                if change and not request.form.get("confirm_unit"):
+                    raise errors.InvalidInput(
+                        f"the tiers' thresholds count {change['old']} today and would count {change['new']}: "
+                        "tick the box to confirm, then review the thresholds"
+                    )
                 before = {"scheme": program.tier_scheme, "settings": program.tier_settings}
                 set_scheme(db.session, program, current_registry(), chosen or None, settings)
                 audit(
@@ -91,14 +120,18 @@ def tiers(program):
             db.session.rollback()
             problems = exc.details.get("fields") or {}
             flash(f"Not saved: {exc.message}", "error")
+    tiers = list_tiers(db.session, program)
     return render_template(
         "admin/tiers.html",
         program=program,
-        tiers=list_tiers(db.session, program),
+        tiers=tiers,
+        unit=unit_of(schemes.get(program.tier_scheme or ""), program),
+        unit_change=unit_change(program, schemes, chosen, tiers),
         plain=plain,
         schemes=sorted(schemes.values(), key=lambda s: s.name),
         chosen=chosen,
         scheme_title=scheme.title if scheme else "",
+        scheme_title_current=getattr(schemes.get(program.tier_scheme or ""), "title", ""),
         specs=specs,
         values=settings,
         errors=problems,
@@ -149,7 +182,8 @@ def tier_form(program, tier_id):
         except errors.LoyaltyError as exc:
             db.session.rollback()
             flash(f"Not saved: {exc.message}", "error")
-    return render_template("admin/tier_form.html", program=program, tier=tier, form=form)
+    unit = unit_of(current_registry().tier_schemes.get(program.tier_scheme or ""), program)
+    return render_template("admin/tier_form.html", program=program, tier=tier, form=form, unit=unit)
 
 
 def _tier_view(tier) -> dict:

@@ -12,7 +12,7 @@ import re
 from sqlalchemy import select
 
 from loyalty.admin.schema_forms import fields_of
-from loyalty.models import Entry
+from loyalty.models import Entry, Tier
 from loyalty.tiers.schemes import WindowedSchema
 from tests.helpers.admin import browser, shop, signed_in, users  # noqa: F401 (fixtures)
 
@@ -175,3 +175,35 @@ def test_changes_between_two_versions():
     assert action_words("rule.pause") == "Rule paused" and action_words("api_key.revoke") == "API key revoked"
     assert action_words("plugin.did_something") == "Plugin did something"
     assert target_words("storefront:shopify") == "Store shopify" and target_words("tier scheme") == "tier scheme"
+
+
+class TestTierUnits:
+    def test_thresholds_show_their_unit_and_a_switch_of_unit_is_confirmed(
+        self, app, session, shop, users, registry, clock
+    ):
+        from loyalty.tiers.levels import add_tier, set_scheme
+
+        set_scheme(session, shop, registry, "points_earned", {})
+        add_tier(session, shop, name="Silver", rank=1, threshold="200", clock=clock)
+        add_tier(session, shop, name="Gold", rank=2, threshold="500", keep_threshold="400", clock=clock)
+        session.commit()
+        manager = signed_in(app, "manager@example.com")
+        page = manager.get("/admin/acme/tiers").get_data(as_text=True)
+        assert "From (points)" in page and "Reached from (points)" in page and 'id="unit-warning"' not in page
+        gold = session.scalar(select(Tier).where(Tier.name == "Gold"))
+        assert "Reached from (points)" in manager.get(f"/admin/acme/tiers/{gold.id}").get_data(as_text=True)
+
+        switching = manager.get("/admin/acme/tiers?scheme=amount_spent").get_data(as_text=True)
+        assert 'id="unit-warning"' in switching
+        assert "Silver from 200 USD, Gold from 500 USD." in switching
+        form = {"action": "scheme", "scheme": "amount_spent", "settings.window": "rolling"}
+        refused = manager.post("/admin/acme/tiers", form).get_data(as_text=True)
+        assert "Not saved: the tiers&#39; thresholds count points today and would count USD" in refused
+        session.expire_all()
+        assert shop.tier_scheme == "points_earned"
+        assert manager.post("/admin/acme/tiers", {**form, "confirm_unit": "1"}).status_code == 302
+        session.expire_all()
+        assert shop.tier_scheme == "amount_spent"
+        assert "From (USD)" in manager.get("/admin/acme/tiers").get_data(as_text=True)
+        # same unit, no question: another window of the same scheme
+        assert manager.post("/admin/acme/tiers", {**form, "settings.window": "calendar_year"}).status_code == 302

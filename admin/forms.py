@@ -33,3 +33,13 @@ class AdjustForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only its CSRF token: sign out."""
+
+
+def not_saved(exc) -> str:
+    """The flash of a refused form: the count of fields to correct when each has its message beside its input,
+    the error itself otherwise."""
+    fields = exc.details.get("fields") or {}
+    if fields:
+        count = sum(len(messages) for messages in fields.values())
+        return f"Not saved: {count} {'problem' if count == 1 else 'problems'} to correct, shown by each field."
+    return f"Not saved: {exc.message}"

@@ -10,6 +10,7 @@ from loyalty.access.admin_users import audit
 from loyalty.access.api_keys import create_key, list_keys, revoke_key
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
+from loyalty.admin.forms import not_saved
 from loyalty.clock import current_clock
 from loyalty.db import db
 from loyalty.models.program import CLAWBACK_POLICIES
@@ -34,23 +35,21 @@ def _settings(program) -> dict:
 @bp.route("/<program_slug>/settings", methods=["GET", "POST"])
 @admin_view(change=True)
 def settings(program):
+    problems = {}
+    form = _settings(program)
     if request.method == "POST":
         before = _settings(program)
+        form = {key: request.form.get(key, "") for key in form}
         try:
-            window, after = request.form.get("return_window_days", ""), request.form.get("expiry_after", "")
-            if not (window.isascii() and window.isdigit()) or (after and not (after.isascii() and after.isdigit())):
-                raise errors.InvalidInput(
-                    "the return window and the expiry period are whole numbers of days/months/years"
-                )
             update_program(
                 db.session,
                 program,
-                name=request.form.get("name"),
-                return_window_days=int(window),
-                clawback_policy=request.form.get("clawback_policy"),
-                expiry_policy=request.form.get("expiry_policy"),
-                expiry_after=int(after) if after else None,
-                timezone=request.form.get("timezone") or program.timezone,
+                name=form["name"],
+                return_window_days=form["return_window_days"],
+                clawback_policy=form["clawback_policy"],
+                expiry_policy=form["expiry_policy"],
+                expiry_after=form["expiry_after"] or None,
+                timezone=form["timezone"] or program.timezone,
             )
             audit(
                 db.session,
@@ -67,10 +66,13 @@ def settings(program):
             return redirect(url_for("admin.settings", program_slug=program.slug))
         except errors.LoyaltyError as exc:
             db.session.rollback()
-            flash(f"Not saved: {exc.message}", "error")
+            problems = exc.details.get("fields") or {}
+            flash(not_saved(exc), "error")
     return render_template(
         "admin/settings.html",
         program=program,
+        form=form,
+        errors=problems,
         clawback_policies=CLAWBACK_POLICIES,
         expiry_policies=POLICIES,
         zones=zone_names(),

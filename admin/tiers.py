@@ -9,7 +9,7 @@ from loyalty import errors
 from loyalty.access.admin_users import audit
 from loyalty.admin.access import admin_view
 from loyalty.admin.blueprint import bp
-from loyalty.admin.inputs import is_whole_number
+from loyalty.admin.forms import not_saved
 from loyalty.admin.schema_forms import fields_of, values_from
 from loyalty.clock import current_clock
 from loyalty.db import db
@@ -63,14 +63,11 @@ def tiers(program):
     if request.method == "POST":
         try:
             if request.form.get("action") == "tier":
-                rank = tier_form["rank"]
-                if not is_whole_number(rank):
-                    raise errors.InvalidInput("the rank must be a whole number")
                 tier = add_tier(
                     db.session,
                     program,
                     name=tier_form["name"],
-                    rank=int(rank),
+                    rank=tier_form["rank"],
                     threshold=tier_form["threshold"] or "0",
                     keep_threshold=tier_form["keep_threshold"] or None,
                     earn_multiplier=tier_form["earn_multiplier"] or "1",
@@ -119,7 +116,7 @@ def tiers(program):
         except errors.LoyaltyError as exc:
             db.session.rollback()
             problems = exc.details.get("fields") or {}
-            flash(f"Not saved: {exc.message}", "error")
+            flash(not_saved(exc), "error")
     tiers = list_tiers(db.session, program)
     return render_template(
         "admin/tiers.html",
@@ -134,7 +131,9 @@ def tiers(program):
         scheme_title_current=getattr(schemes.get(program.tier_scheme or ""), "title", ""),
         specs=specs,
         values=settings,
-        errors=problems,
+        # each form's messages by its own inputs: the tier's, or the scheme's settings
+        errors=problems if request.form.get("action") == "scheme" else {},
+        tier_errors=problems if request.form.get("action") == "tier" else {},
         tier_form=tier_form,
     )
 
@@ -152,6 +151,7 @@ def tier_form(program, tier_id):
         "earn_multiplier": tier.earn_multiplier,
         "perks": tier.perks or "",
     }
+    problems = {}
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
         before = _tier_view(tier)
@@ -181,9 +181,10 @@ def tier_form(program, tier_id):
             return redirect(url_for("admin.tiers", program_slug=program.slug))
         except errors.LoyaltyError as exc:
             db.session.rollback()
-            flash(f"Not saved: {exc.message}", "error")
+            problems = exc.details.get("fields") or {}
+            flash(not_saved(exc), "error")
     unit = unit_of(current_registry().tier_schemes.get(program.tier_scheme or ""), program)
-    return render_template("admin/tier_form.html", program=program, tier=tier, form=form, unit=unit)
+    return render_template("admin/tier_form.html", program=program, tier=tier, form=form, unit=unit, errors=problems)
 
 
 def _tier_view(tier) -> dict:

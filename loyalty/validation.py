@@ -43,6 +43,42 @@ def invalid(what: str, exc: ValidationError, *, within: str | None = None) -> er
     )
 
 
+class Problems:
+    """Every problem of an input, by field, so that one answer lists them all.
+
+    A form shows each message by its input, all at once, instead of the
+    first one alone, and the CLI's and the API's message lists them in one
+    line. Each check is a function that raises
+    :class:`~loyalty.errors.InvalidInput`; :meth:`check` keeps its message
+    under the field and hands back ``None``, and :meth:`raise_any` raises
+    one error with all of them (``details["fields"]``)::
+
+        problems = Problems("tier")
+        rank = problems.check("rank", whole_rank, rank)
+        ...
+        problems.raise_any()
+    """
+
+    def __init__(self, what: str):
+        self.what = what
+        self.fields: dict[str, list[str]] = {}
+
+    def check(self, field: str, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except errors.InvalidInput as exc:
+            self.add(field, exc.message)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.fields:
+            said = "; ".join(message for messages in self.fields.values() for message in messages)
+            raise errors.InvalidInput(f"invalid {self.what}: {said}", fields=self.fields)
+
+
 def _lines(messages, path: str = ""):
     if isinstance(messages, dict):
         for key, nested in messages.items():

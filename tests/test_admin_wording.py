@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loyalty.admin.schema_forms import fields_of
 from loyalty.models import Entry, Tier
@@ -81,7 +81,7 @@ class TestTimeZone:
             "timezone": "Mars/Olympus_Mons",
         }
         refused = manager.post("/admin/acme/settings", form).get_data(as_text=True)
-        assert "Not saved: unknown time zone" in refused
+        assert "Not saved: 1 problem to correct" in refused and "unknown time zone" in refused
         session.expire_all()
         assert shop.timezone == "UTC"
         assert manager.post("/admin/acme/settings", {**form, "timezone": "Europe/Paris"}).status_code == 302
@@ -207,3 +207,65 @@ class TestTierUnits:
         assert "From (USD)" in manager.get("/admin/acme/tiers").get_data(as_text=True)
         # same unit, no question: another window of the same scheme
         assert manager.post("/admin/acme/tiers", {**form, "settings.window": "calendar_year"}).status_code == 302
+
+
+class TestEveryErrorAtOnce:
+    """A refused form says every problem, each beside its input, and changes nothing."""
+
+    def test_a_tier_with_four_bad_fields(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        page = manager.post(
+            "/admin/acme/tiers",
+            {
+                "action": "tier",
+                "name": "",
+                "rank": "first",
+                "threshold": "lots",
+                "keep_threshold": "-1",
+                "earn_multiplier": "0",
+            },
+        ).get_data(as_text=True)
+        assert "Not saved: 5 problems to correct, shown by each field." in page
+        for message in (
+            "a tier needs a name of 1 to 100 characters",
+            "the rank must be a whole number",
+            "threshold &#39;lots&#39; is not a number",
+            "keep threshold must be zero or more",
+            "the earn multiplier must be above 0",
+        ):
+            assert message in page
+        assert 'value="lots"' in page and 'value="first"' in page  # what was typed stays
+        assert session.scalar(select(func.count()).select_from(Tier)) == 0
+        assert "{&#39;" not in page and "[&#39;" not in page  # no Python dict or list
+
+    def test_settings_with_three_bad_fields(self, app, session, shop, users):
+        manager = signed_in(app, "manager@example.com")
+        page = manager.post(
+            "/admin/acme/settings",
+            {
+                "name": " ",
+                "return_window_days": "two weeks",
+                "clawback_policy": "allow_negative",
+                "expiry_policy": "after_days",
+                "expiry_after": "0",
+                "timezone": "UTC",
+            },
+        ).get_data(as_text=True)
+        assert "Not saved: 3 problems to correct" in page
+        assert "a program needs a name" in page and "the return window is a whole number" in page
+        assert "expiry policy after_days needs an expiry period" in page
+        assert 'value="two weeks"' in page
+        session.expire_all()
+        assert shop.return_window_days == 0 and shop.expiry_policy == "none" and shop.name != " "
+
+
+def test_the_domain_reports_every_problem_of_a_tier(session, program, clock):
+    import pytest
+
+    from loyalty import errors
+    from loyalty.tiers.levels import add_tier
+
+    with pytest.raises(errors.InvalidInput) as refused:
+        add_tier(session, program, name="x" * 101, rank=True, threshold="NaN", earn_multiplier="1", clock=clock)
+    assert set(refused.value.details["fields"]) == {"name", "rank", "threshold"}
+    assert refused.value.message.startswith("invalid tier: ") and "a tier needs a name" in refused.value.message

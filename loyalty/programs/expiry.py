@@ -23,15 +23,22 @@ POLICIES = ("none", "after_days", "end_of_month", "end_of_year", "inactivity")
 LIMITS = {"after_days": (1, 3650), "inactivity": (1, 3650), "end_of_month": (0, 120), "end_of_year": (0, 10)}
 
 
+def known_policy(policy) -> str:
+    if policy not in POLICIES:
+        raise errors.InvalidInput(f"invalid expiry policy {str(policy)[:40]!r}: choose one of {', '.join(POLICIES)}")
+    return policy
+
+
 def check(policy: str, after: int | None) -> tuple[str, int | None]:
     """A valid (policy, after) pair, or InvalidInput saying what is wrong."""
-    if policy not in POLICIES:
-        raise errors.InvalidInput(f"invalid expiry policy {policy!r}: choose one of {', '.join(POLICIES)}")
+    known_policy(policy)
     if policy == "none":
         return policy, None
     low, high = LIMITS[policy]
     if isinstance(after, bool) or not isinstance(after, int) or not low <= after <= high:
-        raise errors.InvalidInput(f"expiry policy {policy} needs --expiry-after between {low} and {high}")
+        raise errors.InvalidInput(
+            f"expiry policy {policy} needs an expiry period (--expiry-after) between {low} and {high}"
+        )
     return policy, after
 
 

@@ -13,6 +13,7 @@ from loyalty.models import SYSTEM_ACCOUNT_KINDS, Account, Program
 from loyalty.models.program import CLAWBACK_POLICIES
 from loyalty.programs import expiry
 from loyalty.programs.zones import check_timezone
+from loyalty.validation import Problems
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -94,31 +95,70 @@ def update_program(
     date they were given), and ``inactivity`` to every member's balance.
     ``expiring_notice_days``: how many days before their points expire members
     are told (``points.expiring``); 0 tells them never.
+
+    Every setting is checked before any changes, and every problem is
+    reported at once, by its field (``details["fields"]``). Whole numbers
+    may be given as their digits (a form's text).
     """
+    problems = Problems("settings")
+    changes = {}
     if name is not None:
-        if not name.strip():
-            raise errors.InvalidInput("a program needs a name")
-        program.name = name.strip()
+        changes["name"] = problems.check("name", _name, name)
     if clawback_policy is not None:
-        if clawback_policy not in CLAWBACK_POLICIES:
-            raise errors.InvalidInput(
-                f"invalid claw-back policy {clawback_policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}"
-            )
-        program.clawback_policy = clawback_policy
+        changes["clawback_policy"] = problems.check("clawback_policy", _clawback, clawback_policy)
     if return_window_days is not None:
-        _check_window(return_window_days)
-        program.return_window_days = return_window_days
+        changes["return_window_days"] = problems.check("return_window_days", _window, return_window_days)
     if expiry_policy is not None:
-        program.expiry_policy, program.expiry_after = expiry.check(expiry_policy, expiry_after)
+        policy = problems.check("expiry_policy", expiry.known_policy, expiry_policy)
+        after = None
+        if expiry_after is not None and expiry_after != "":
+            after = problems.check("expiry_after", _whole, expiry_after, "the expiry period")
+        if policy and "expiry_after" not in problems.fields:
+            checked = problems.check("expiry_after", expiry.check, policy, after)
+            if checked:
+                changes["expiry_policy"], changes["expiry_after"] = checked
     if expiring_notice_days is not None:
-        days = expiring_notice_days
-        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
-            raise errors.InvalidInput(f"the expiry notice must be 0 (never) to 365 days, not {days!r}")
-        program.expiring_notice_days = days or None
+        changes["expiring_notice_days"] = problems.check("expiring_notice_days", _notice, expiring_notice_days)
     if timezone is not None:
-        program.timezone = check_timezone(timezone)
+        changes["timezone"] = problems.check("timezone", check_timezone, timezone)
+    problems.raise_any()
+    for setting, value in changes.items():
+        setattr(program, setting, value)
     session.flush()
     return program
+
+
+def _name(name) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        raise errors.InvalidInput("a program needs a name of 1 to 200 characters")
+    return name.strip()
+
+
+def _clawback(policy) -> str:
+    if policy not in CLAWBACK_POLICIES:
+        raise errors.InvalidInput(f"invalid claw-back policy {policy!r}: choose one of {', '.join(CLAWBACK_POLICIES)}")
+    return policy
+
+
+def _whole(value, what: str) -> int:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 9:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.InvalidInput(f"{what} is a whole number, not {str(value)[:40]!r}")
+    return value
+
+
+def _window(days) -> int:
+    days = _whole(days, "the return window")
+    _check_window(days)
+    return days
+
+
+def _notice(days) -> int | None:
+    days = _whole(days, "the expiry notice")
+    if not 0 <= days <= 365:
+        raise errors.InvalidInput(f"the expiry notice must be 0 (never) to 365 days, not {days!r}")
+    return days or None
 
 
 def _check_window(days) -> None:

@@ -25,6 +25,7 @@ from loyalty.clock import Clock
 from loyalty.messages import outbox
 from loyalty.models import Member, Program, Tier, TierChange
 from loyalty.tiers.schemes import load_settings, scheme_of
+from loyalty.validation import Problems
 
 #: Members loaded or written per statement.
 BATCH = 1000
@@ -47,55 +48,87 @@ def _decimal(value, name: str, *, allow_none: bool = False) -> Decimal | None:
     return number
 
 
-def add_tier(
-    session: Session,
-    program: Program,
-    *,
-    name: str,
-    rank: int,
-    earn_multiplier="1",
-    threshold="0",
-    keep_threshold=None,
-    perks: str | None = None,
-    clock: Clock,
-) -> Tier:
-    if not name or not name.strip() or len(name.strip()) > 100:
+def _name(name) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
         raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
-    if not -RANK_LIMIT < rank < RANK_LIMIT:
+    return name.strip()
+
+
+def _rank(rank) -> int:
+    """A whole number, given as one or as its digits (a form's text)."""
+    if isinstance(rank, str) and rank.strip().removeprefix("-").isascii() and rank.strip().removeprefix("-").isdigit():
+        rank = int(rank.strip())
+    if isinstance(rank, bool) or not isinstance(rank, int) or not -RANK_LIMIT < rank < RANK_LIMIT:
         raise errors.InvalidInput(f"the rank must be a whole number between -{RANK_LIMIT - 1} and {RANK_LIMIT - 1}")
-    multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
-    taken = session.scalar(
-        select(Tier.id).where(Tier.program_id == program.id, (Tier.name == name.strip()) | (Tier.rank == rank))
-    )
-    if taken is not None:
-        raise errors.Conflict(f"program {program.slug} already has a tier named {name!r} or ranked {rank}")
-    tier = Tier(
-        program_id=program.id,
-        name=name.strip(),
-        rank=rank,
-        earn_multiplier=multiplier,
-        threshold=entry,
-        keep_threshold=keep,
-        perks=(perks or "").strip() or None,
-        created_at=clock.now(),
-    )
-    session.add(tier)
-    session.flush()
-    return tier
+    return rank
 
 
-def _tier_values(earn_multiplier, threshold, keep_threshold) -> tuple[Decimal, Decimal, Decimal | None]:
+def _multiplier(earn_multiplier) -> Decimal:
     try:
         multiplier = Decimal(str(earn_multiplier))
     except InvalidOperation:
         raise errors.InvalidInput(f"earn multiplier {earn_multiplier!r} is not a number") from None
     if not multiplier.is_finite() or multiplier <= 0 or multiplier > 100:
         raise errors.InvalidInput("the earn multiplier must be above 0 and at most 100")
-    entry = _decimal(threshold, "threshold")
-    keep = _decimal(keep_threshold, "keep threshold", allow_none=True)
-    if keep is not None and keep > entry:
-        raise errors.InvalidInput("the keep threshold must not be above the threshold that reaches the tier")
-    return multiplier, entry, keep
+    return multiplier
+
+
+def _perks(perks) -> str | None:
+    if perks is not None and (not isinstance(perks, str) or len(perks.strip()) > 1000):
+        raise errors.InvalidInput("perks are a text of at most 1,000 characters")
+    return (perks or "").strip() or None
+
+
+def _checked(problems: Problems, name, earn_multiplier, threshold, keep_threshold, perks):
+    """Every field of a tier checked, each problem kept by its field (the form shows them all at once)."""
+    values = (
+        problems.check("name", _name, name),
+        problems.check("earn_multiplier", _multiplier, earn_multiplier),
+        problems.check("threshold", _decimal, threshold, "threshold"),
+        problems.check("keep_threshold", _decimal, keep_threshold, "keep threshold", allow_none=True),
+        problems.check("perks", _perks, perks),
+    )
+    entry, keep = values[2], values[3]
+    if entry is not None and keep is not None and keep > entry:
+        problems.add("keep_threshold", "the keep threshold must not be above the threshold that reaches the tier")
+    return values
+
+
+def add_tier(
+    session: Session,
+    program: Program,
+    *,
+    name: str,
+    rank: int | str,
+    earn_multiplier="1",
+    threshold="0",
+    keep_threshold=None,
+    perks: str | None = None,
+    clock: Clock,
+) -> Tier:
+    """Add a level; every invalid field is reported at once (``details["fields"]``), and nothing is added."""
+    problems = Problems("tier")
+    rank = problems.check("rank", _rank, rank)
+    name, multiplier, entry, keep, perks = _checked(problems, name, earn_multiplier, threshold, keep_threshold, perks)
+    problems.raise_any()
+    taken = session.scalar(
+        select(Tier.id).where(Tier.program_id == program.id, (Tier.name == name) | (Tier.rank == rank))
+    )
+    if taken is not None:
+        raise errors.Conflict(f"program {program.slug} already has a tier named {name!r} or ranked {rank}")
+    tier = Tier(
+        program_id=program.id,
+        name=name,
+        rank=rank,
+        earn_multiplier=multiplier,
+        threshold=entry,
+        keep_threshold=keep,
+        perks=perks,
+        created_at=clock.now(),
+    )
+    session.add(tier)
+    session.flush()
+    return tier
 
 
 def update_tier(
@@ -110,18 +143,16 @@ def update_tier(
     perks: str | None = None,
 ) -> Tier:
     """Change a tier's name, thresholds, multiplier or perks (its rank stays); members move at the next recalculation."""
-    if not name or not name.strip() or len(name.strip()) > 100:
-        raise errors.InvalidInput("a tier needs a name of 1 to 100 characters")
-    multiplier, entry, keep = _tier_values(earn_multiplier, threshold, keep_threshold)
+    problems = Problems("tier")
+    name, multiplier, entry, keep, perks = _checked(problems, name, earn_multiplier, threshold, keep_threshold, perks)
+    problems.raise_any()
     if (
-        session.scalar(
-            select(Tier.id).where(Tier.program_id == program.id, Tier.name == name.strip(), Tier.id != tier.id)
-        )
+        session.scalar(select(Tier.id).where(Tier.program_id == program.id, Tier.name == name, Tier.id != tier.id))
         is not None
     ):
         raise errors.Conflict(f"program {program.slug} already has a tier named {name!r}")
-    tier.name, tier.earn_multiplier, tier.threshold, tier.keep_threshold = name.strip(), multiplier, entry, keep
-    tier.perks = (perks or "").strip() or None
+    tier.name, tier.earn_multiplier, tier.threshold, tier.keep_threshold = name, multiplier, entry, keep
+    tier.perks = perks
     session.flush()
     return tier
 

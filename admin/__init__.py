@@ -19,6 +19,7 @@ from loyalty.admin import (  # noqa: F401  (importing a view module attaches its
     catalog,
     dashboard,
     email,
+    errors,
     finance,
     labels,
     members,

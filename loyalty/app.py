@@ -109,10 +109,11 @@ def serve_requests(app: Flask) -> Flask:
         return app
     from loyalty import admin, api
     from loyalty.api import member as member_api
-    from loyalty.web import headers, health, unsubscribe
+    from loyalty.web import headers, health, home, unsubscribe
 
     registry.init_app(app)  # a server loads its plugins before it answers: a broken one stops the start
     health.init_app(app)
+    home.init_app(app)
     headers.init_app(app)
     webhooks.init_routes(app)
     unsubscribe.init_app(app)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from loyalty.admin.schema_forms import fields_of
 from loyalty.models import Entry, Tier
 from loyalty.tiers.schemes import WindowedSchema
-from tests.helpers.admin import browser, shop, signed_in, users  # noqa: F401 (fixtures)
+from tests.helpers.admin import Browser, browser, shop, signed_in, users  # noqa: F401 (fixtures)
 
 
 def options(page: str, select_id: str) -> list[tuple[str, str]]:
@@ -269,3 +269,45 @@ def test_the_domain_reports_every_problem_of_a_tier(session, program, clock):
         add_tier(session, program, name="x" * 101, rank=True, threshold="NaN", earn_multiplier="1", clock=clock)
     assert set(refused.value.details["fields"]) == {"name", "rank", "threshold"}
     assert refused.value.message.startswith("invalid tier: ") and "a tier needs a name" in refused.value.message
+
+
+class TestErrorPages:
+    """Errors at /admin are pages in the admin's layout; the APIs and webhooks keep their JSON."""
+
+    def test_each_error_is_a_page_that_says_what_to_do(self, app, session, shop, users):
+        viewer = signed_in(app, "viewer@example.com")
+        missing = viewer.get("/admin/acme/no-such-page")
+        assert missing.status_code == 404 and missing.content_type.startswith("text/html")
+        assert "There is nothing here" in missing.get_data(as_text=True) and "Loyalty admin" in missing.get_data(
+            as_text=True
+        )
+        assert viewer.get("/admin/acme/members/no-such-member").status_code == 404
+        forbidden = viewer.post("/admin/acme/settings", {"name": "x"})
+        assert forbidden.status_code == 403 and "Your role cannot do this" in forbidden.get_data(as_text=True)
+        control = viewer.get("/admin/acme/members?q=%00")
+        assert control.status_code == 400 and "control character" in control.get_data(as_text=True)
+        app.config["ADMIN_LOGIN_LIMIT"] = "1 per minute"
+        stranger = Browser(app)
+        stranger.sign_in("owner@example.com", "wrong")
+        limited = stranger.sign_in("owner@example.com", "wrong")
+        assert limited.status_code == 429 and "Too many attempts" in limited.get_data(as_text=True)
+
+    def test_a_bug_is_a_500_page_that_changed_nothing(self, app, session, shop, users, monkeypatch):
+        import loyalty.admin.audit as audit_view
+
+        monkeypatch.setattr(audit_view, "render_template", lambda *a, **kw: 1 / 0)
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+        shown = signed_in(app, "manager@example.com").get("/admin/acme/audit")
+        assert shown.status_code == 500 and "Nothing was changed" in shown.get_data(as_text=True)
+        assert "ZeroDivisionError" not in shown.get_data(as_text=True)
+
+    def test_the_api_keeps_json(self, app):
+        answer = app.test_client().get("/api/v1/no-such-thing")
+        assert answer.status_code == 404 and answer.json["code"] == "not_found"
+
+
+def test_the_front_page_leads_to_the_admin_and_the_api_docs(app):
+    page = app.test_client().get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'href="/admin/login"' in text and 'href="/api/v1/docs"' in text and 'href="/healthz"' in text

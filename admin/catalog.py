@@ -250,6 +250,7 @@ def reward_edit(program, reward_id):
         "admin/reward_edit.html",
         program=program,
         reward=reward,
+        kind=current_registry().reward_types.get(reward.type),
         tier=tier,
         pool=pool_left(db.session, reward) if reward.config.get("use_pool") else None,
     )

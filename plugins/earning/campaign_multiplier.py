@@ -62,7 +62,7 @@ class CampaignMultiplierConfig(RuleConfigSchema):
 class CampaignMultiplier(EarningRuleType):
     name = "campaign_multiplier"
     title = "Campaign multiplier"
-    description = "Orders paid within a date window earn `multiplier` times the base rate (this rule adds the extra)."
+    description = "Orders paid within a date window earn a multiple of the base rate (this rule adds the extra)."
     events = ("order_paid",)
     schema = CampaignMultiplierConfig
 

@@ -28,9 +28,7 @@ class ProductMultiplierConfig(RuleConfigSchema):
 class ProductMultiplier(EarningRuleType):
     name = "product_multiplier"
     title = "Product, SKU or category multiplier"
-    description = (
-        "Matching lines earn `multiplier` times the base rate: this rule awards the extra on top of the base rule."
-    )
+    description = "Matching lines earn a multiple of the base rate: this rule awards the extra on top of the base rule."
     events = ("order_paid",)
     schema = ProductMultiplierConfig
 

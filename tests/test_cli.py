@@ -198,3 +198,16 @@ def test_demo_builds_a_program_and_is_safe_to_rerun(runner, session, clock):
     # The same rewards and codes again (the tote's stock is read before or after Ann's, by run).
     rewards = lambda output: output.split("\nRewards")[1].split("The REST API")[0].replace("49 left", "50 left")  # noqa: E731
     assert rewards(again) == rewards(first)
+
+
+def test_create_admin_without_a_terminal_takes_the_password_from_the_environment(runner, session, clock):
+    from loyalty.access.admin_users import authenticate
+
+    answer = runner.invoke(
+        args=["create-admin", "--email", "ops@example.com", "--role", "owner"],
+        env={"ADMIN_PASSWORD": "a long passphrase"},
+    )
+    assert answer.exit_code == 0, answer.output
+    assert authenticate(session, "ops@example.com", "a long passphrase", clock=clock) is not None
+    short = runner.invoke(args=["create-admin", "--email", "x@example.com"], env={"ADMIN_PASSWORD": "short"})
+    assert short.exit_code != 0 and "10" in short.output

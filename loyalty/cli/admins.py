@@ -13,16 +13,21 @@ from loyalty.db import db
 from loyalty.models import ADMIN_ROLES
 from loyalty.programs.program import get_program
 
-
-@click.command("create-admin")
-@click.option("--email", prompt=True, help="Signs in with it.")
-@click.option(
+#: Without a terminal (a script, a container's entry point) the password comes from --password or from
+#: ADMIN_PASSWORD (not LOYALTY_…: the app reads every LOYALTY_ variable into its configuration).
+password_option = click.option(
     "--password",
+    envvar="ADMIN_PASSWORD",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help="At least 10 characters (asked, hidden, if left out).",
+    help="At least 10 characters; or the ADMIN_PASSWORD environment variable; asked, hidden, if neither.",
 )
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="Signs in with it.")
+@password_option
 @click.option(
     "--role",
     type=click.Choice(ADMIN_ROLES),
@@ -54,13 +59,7 @@ def admins():
 
 @admins.command("set-password")
 @click.option("--email", prompt=True, help="The account.")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="At least 10 characters (asked, hidden, if left out).",
-)
+@password_option
 @with_appcontext
 @transactional
 def set_password(email, password):

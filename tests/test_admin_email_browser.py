@@ -16,7 +16,7 @@ from loyalty.messages import unsubscribe
 from loyalty.models import Destination, Member, MessageTemplate
 from loyalty.programs.members import find_member
 from tests.helpers.admin import PASSWORD, shop  # noqa: F401 (fixture)
-from tests.helpers.chromium import needs_chromium, server, tab  # noqa: F401 (fixture)
+from tests.helpers.chromium import needs_chromium, open_from_menu, server, tab  # noqa: F401 (fixture)
 
 pytestmark = needs_chromium
 WIDTHS = pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -55,7 +55,7 @@ def test_switch_email_on_edit_preview_save_and_reset_a_template(app, server, ses
     app.config.update(SMTP_URL=None, PUBLIC_URL=server)
     with tab(server, width=width) as page:
         sign_in(page)
-        page.click("header >> text=E-mail")
+        open_from_menu(page, "E-mail")
         page.wait_for_url("**/admin/acme/email")
         assert "SMTP is not configured" in page.inner_text("#smtp-state")
         assert page.inner_text("#email-state") == "off"

@@ -15,7 +15,7 @@ from loyalty.access.admin_users import create_admin
 from loyalty.messages import sending
 from loyalty.models import Destination
 from tests.helpers.admin import PASSWORD, shop  # noqa: F401 (fixture)
-from tests.helpers.chromium import needs_chromium, server, tab  # noqa: F401 (fixture)
+from tests.helpers.chromium import needs_chromium, open_from_menu, server, tab  # noqa: F401 (fixture)
 from tests.helpers.receiver import Receiver
 
 pytestmark = needs_chromium
@@ -57,7 +57,7 @@ def send(app, session, registry, clock):
 def test_add_test_replay_enable_rotate_and_remove(app, server, session, registry, clock, owner, receiver, width):
     with tab(server, width=width) as page:
         sign_in(page)
-        page.click("header >> text=Outbound")
+        open_from_menu(page, "Outbound")
         page.wait_for_url("**/admin/acme/outbound")
         assert "No endpoints yet." in page.inner_text("#endpoints")
         page.fill("#url", receiver.url)

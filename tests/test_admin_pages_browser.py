@@ -30,7 +30,7 @@ from loyalty.rewards import add_reward
 from loyalty.storefronts.connections import add_storefront
 from loyalty.tiers.levels import add_tier, set_scheme
 from tests.helpers.admin import PASSWORD
-from tests.helpers.chromium import needs_chromium, server, tab  # noqa: F401 (fixture)
+from tests.helpers.chromium import needs_chromium, open_from_menu, server, tab  # noqa: F401 (fixture)
 from tests.helpers.webhooks import SECRETS, standard_headers
 
 pytestmark = needs_chromium
@@ -172,6 +172,11 @@ def test_every_page_at_this_width(server, everything, width):
                 Path(folder).mkdir(parents=True, exist_ok=True)
                 suffix = "" if width > 400 else "-390"
                 page.screenshot(path=str(Path(folder) / f"admin-{name}{suffix}.png"), full_page=True)
+        page.goto("/admin/acme/members")
+        menu = page.locator("details.menu")
+        assert menu.evaluate("menu => menu.open") == (width > 700)  # folded on a phone, open on a desktop
+        open_from_menu(page, "Audit log")
+        page.wait_for_url("**/admin/acme/audit")
         page.goto("/")
         assert "Sign in to the admin" in page.inner_text("main")
         assert page.evaluate("document.documentElement.scrollWidth") <= width

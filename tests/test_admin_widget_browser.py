@@ -30,7 +30,7 @@ from loyalty.access.admin_users import create_admin
 from loyalty.models import WidgetSettings
 from loyalty.widget.texts import DEFAULT_APPEARANCE, DEFAULT_TEXTS
 from tests.helpers.admin import PASSWORD, shop  # noqa: F401 (fixture)
-from tests.helpers.chromium import needs_chromium, server, tab  # noqa: F401 (fixture)
+from tests.helpers.chromium import needs_chromium, open_from_menu, server, tab  # noqa: F401 (fixture)
 
 pytestmark = needs_chromium
 
@@ -80,7 +80,7 @@ def sign_in(page, email="owner@example.com"):
 
 def switch_on(page) -> str:
     """Open the widget page from the navigation and switch the widget on; the secret the page shows once."""
-    page.click("header >> text=Widget")
+    open_from_menu(page, "Widget")
     page.wait_for_url("**/admin/acme/widget")
     assert page.inner_text("#widget-state") == "off"
     page.fill("#enable-origins", "https://shop.example\nhttp://localhost:3000")

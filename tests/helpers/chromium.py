@@ -48,3 +48,11 @@ def tab(server: str, *, width: int = 1280, height: int = 900):
         refused = [text for text in messages if "Content Security Policy" in text or "Content-Security-Policy" in text]
         assert not refused, refused
         assert not [text for text in messages if text.startswith("page error")], messages
+
+
+def open_from_menu(page, link: str) -> None:
+    """Follow a link of the admin's navigation as a person does: on a phone, through its "Menu" first."""
+    summary = page.locator("details.menu > summary")
+    if summary.is_visible() and not page.locator("details.menu").evaluate("menu => menu.open"):
+        summary.click()
+    page.click(f"header nav >> text={link}")

@@ -63,6 +63,8 @@ def from_input(text: str, program) -> str:
             naive = datetime.fromisoformat(text)
         except ValueError:
             return text
+    if not 1900 <= naive.year <= 9000:  # no store's campaign; and near year 1 a zone's offset leaves the calendar
+        return text
     if naive.tzinfo is not None:
         return naive.isoformat()
     return from_local(naive, program).isoformat()

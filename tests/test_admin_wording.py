@@ -311,3 +311,18 @@ def test_the_front_page_leads_to_the_admin_and_the_api_docs(app):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert 'href="/admin/login"' in text and 'href="/api/v1/docs"' in text and 'href="/healthz"' in text
+
+
+def test_a_moment_at_the_calendars_edge_is_refused_by_its_field_not_a_500(app, session, shop, users):
+    shop.timezone = "Asia/Tokyo"
+    session.commit()
+    page = signed_in(app, "manager@example.com").post(
+        "/admin/acme/rules/new?type=campaign_multiplier",
+        {
+            "name": "Edge",
+            "config.multiplier": "2",
+            "config.starts_at": "0001-01-01T00:00",
+            "config.ends_at": "9999-12-31T23:59",
+        },
+    )
+    assert page.status_code == 200 and "Not saved" in page.get_data(as_text=True)

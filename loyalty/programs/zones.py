@@ -42,7 +42,10 @@ def local(moment: datetime | None, program) -> datetime | None:
         return None
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone(program))
+    try:
+        return moment.astimezone(zone(program))
+    except OverflowError:  # within hours of year 1 or 9999: shown in its own offset
+        return moment
 
 
 def from_local(naive: datetime, program) -> datetime:

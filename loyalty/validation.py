@@ -11,9 +11,12 @@ equal to 1.``
 
 from __future__ import annotations
 
-from marshmallow import ValidationError
+from typing import TYPE_CHECKING
 
 from loyalty import errors
+
+if TYPE_CHECKING:  # only a hint: a command that validates nothing imports no marshmallow (tests/test_cli_start.py)
+    from marshmallow import ValidationError
 
 
 def describe(messages) -> str:

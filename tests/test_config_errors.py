@@ -81,7 +81,7 @@ class TestAdmin:
         )
         page = answer.get_data(as_text=True)
         assert answer.status_code == 200 and "{'" not in html.unescape(page)
-        assert f"Not saved: invalid settings for tier scheme points_earned: {WINDOW_DAYS}" in html.unescape(page)
+        assert "Not saved: 1 problem to correct, shown by each field." in html.unescape(page)
         assert "Must be greater than or equal to 1" in self.by_field(page, "settings.window_days")
 
     def test_a_reward_config_error_is_shown_by_its_field(self, manager):
